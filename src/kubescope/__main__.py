@@ -1,0 +1,3 @@
+from kubescope.cli import main
+
+raise SystemExit(main())

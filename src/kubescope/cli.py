@@ -1,0 +1,78 @@
+"""The ``kubescope`` command line: one parser per subcommand, dispatching to its package.
+
+Each subcommand lives in its own package and exposes ``configure(parser)`` (add its flags) and
+``run(args) -> int`` (build a settings object from the flags, then run). Packages are imported
+only when their subcommand runs, so ``kubescope simulate`` never pays for state-metrics code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from kubescope import __version__
+from kubescope import log as _log
+
+# subcommand -> (module providing configure/run, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("kubescope.demo", "run a simulated cluster with every kubescope server attached"),
+    "simulate": ("kubescope.sim.command", "run the Kubernetes-API-compatible cluster simulator"),
+    "state-metrics": ("kubescope.state.command", "export object state as Prometheus metrics (kube-state-metrics compatible)"),
+    "resource-metrics": ("kubescope.resource.command", "serve metrics.k8s.io from kubelet resource metrics (metrics-server compatible)"),
+    "render": ("kubescope.state.render_command", "print state metrics for Kubernetes objects in JSON or YAML files"),
+}
+
+
+def _add_logging(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("logging")
+    g.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="log verbosity (default: %(default)s; quiet unless something needs attention)",
+    )
+    g.add_argument(
+        "--log-format", default="logfmt", choices=["logfmt", "json"], help="log line format (default: %(default)s)"
+    )
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kubescope",
+        description="Kubernetes instrumentation in one tool: state metrics, resource metrics and a cluster simulator.",
+    )
+    parser.add_argument("--version", action="version", version=f"kubescope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if only is None or only == name:
+            mod = importlib.import_module(module)
+            mod.configure(p)
+            _add_logging(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # import only the chosen subcommand's package: the first positional argument names it
+    only = next((a for a in argv if not a.startswith("-")), None)
+    if only not in COMMANDS:
+        only = None
+    if only is None:
+        parser = build_parser(only="")
+        if not argv:
+            parser.print_help()
+            return 2
+        parser.parse_args(argv)
+        return 2
+    parser = build_parser(only=only)
+    args = parser.parse_args(argv)
+    _log.setup(args.log_level, args.log_format)
+    mod = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        rc: int = mod.run(args)
+    except KeyboardInterrupt:
+        return 130
+    return rc

@@ -1,0 +1,212 @@
+"""Metric families and resources: the declarations every family module makes.
+
+A family module (``families/<resource>.py``) declares one :class:`ResourceSpec`: the API
+resource it watches, the msgspec Struct it decodes into, its identity labels and a factory that
+returns its :class:`Family` list, in kube-state-metrics' emission order. A family's ``fn`` is pure:
+``fn(obj, lp) -> str`` returns every sample line of that family for one object, where ``lp``
+(the *line prefix*) is ``name{identity-labels`` so that a line is written as
+``f'{lp},extra="x"}} 1\\n'`` or ``f'{lp}}} 1\\n'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from kubescope.model.meta import ObjectMeta
+from kubescope.state.allowlist import KeyAllowList
+from kubescope.state.text import esc, escape_help, gf, labels_text, ts
+
+MetricType = Literal["gauge", "counter", "info", "stateset"]
+Stability = Literal["STABLE", "ALPHA"]
+RenderFn = Callable[[Any, str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family: its header facts and its pure render function."""
+
+    name: str
+    help: str
+    type: MetricType
+    stability: Stability
+    fn: RenderFn
+    deprecated_version: str = ""
+    opt_in: bool = False
+
+    @property
+    def full_help(self) -> str:
+        h = self.help
+        if self.deprecated_version:
+            h = f"(Deprecated since {self.deprecated_version}) {h}"
+        h = escape_help(h)
+        return f"[STABLE] {h}" if self.stability == "STABLE" else h
+
+    def header(self, openmetrics: bool = False) -> str:
+        """``# HELP``/``# TYPE`` lines. info/stateset become gauge outside OpenMetrics (KSM #2270)."""
+        t = self.type
+        if not openmetrics and t in ("info", "stateset"):
+            t = "gauge"
+        return f"# HELP {self.name} {self.full_help}\n# TYPE {self.name} {t}\n"
+
+    @property
+    def line_prefix(self) -> str:
+        return self.name + "{"
+
+
+@dataclass(frozen=True)
+class FamilyOptions:
+    """What a resource's family factory may depend on: its label/annotation allowlists."""
+
+    labels: KeyAllowList = field(default_factory=KeyAllowList)
+    annotations: KeyAllowList = field(default_factory=KeyAllowList)
+
+
+def _meta(obj: Any) -> ObjectMeta:
+    m: ObjectMeta = obj.metadata
+    return m
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """A watched API resource and how its objects become metric families."""
+
+    name: str
+    """The ``--resources`` name (plural, lower case), e.g. ``pods``."""
+    group: str
+    version: str
+    kind: str
+    namespaced: bool
+    struct: type
+    identity: Callable[[Any], str]
+    """Identity label pairs, already escaped, without braces: ``namespace="a",pod="b",uid="c"``."""
+    families: Callable[[FamilyOptions], Sequence[Family]]
+    default: bool = True
+    plural: str = ""
+
+    @property
+    def resource(self) -> str:
+        return self.plural or self.name
+
+    @property
+    def api_path(self) -> str:
+        """``/api/v1`` or ``/apis/<group>/<version>``."""
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    @property
+    def go_type(self) -> str:
+        """The client-go type string KSM uses as the ``resource`` label of its self metrics."""
+        return f"*{self.version}.{self.kind}"
+
+    @staticmethod
+    def uid(obj: Any) -> str:
+        return _meta(obj).uid
+
+    @staticmethod
+    def meta(obj: Any) -> ObjectMeta:
+        return _meta(obj)
+
+
+# --- families shared by many resources -------------------------------------------------------
+
+
+def created_family(
+    prefix: str, stability: Stability = "STABLE", help: str = "Unix creation timestamp"
+) -> Family:
+    """``<prefix>_created``: creationTimestamp in unix seconds, absent when unset."""
+
+    def fn(o: Any, lp: str) -> str:
+        t = ts(o.metadata.creation_timestamp)
+        return "" if t is None else f"{lp}}} {gf(t)}\n"
+
+    return Family(f"{prefix}_created", help, "gauge", stability, fn)
+
+
+def deletion_timestamp_family(
+    prefix: str,
+    stability: Stability = "ALPHA",
+    help: str = "Unix deletion timestamp",
+) -> Family:
+    def fn(o: Any, lp: str) -> str:
+        t = ts(o.metadata.deletion_timestamp)
+        return "" if t is None else f"{lp}}} {gf(t)}\n"
+
+    return Family(f"{prefix}_deletion_timestamp", help, "gauge", stability, fn)
+
+
+def labels_family(
+    prefix: str,
+    allow: KeyAllowList,
+    stability: Stability = "STABLE",
+    help: str = "Kubernetes labels converted to Prometheus labels.",
+) -> Family:
+    """``<prefix>_labels``: allowlisted labels as ``label_*``; no series when not allowlisted."""
+
+    def fn(o: Any, lp: str) -> str:
+        if not allow.enabled:
+            return ""
+        return f"{lp}{labels_text(allow.labels('label', o.metadata.labels))}}} 1\n"
+
+    return Family(f"{prefix}_labels", help, "gauge", stability, fn)
+
+
+def annotations_family(
+    prefix: str,
+    allow: KeyAllowList,
+    stability: Stability = "ALPHA",
+    help: str = "Kubernetes annotations converted to Prometheus labels.",
+) -> Family:
+    def fn(o: Any, lp: str) -> str:
+        if not allow.enabled:
+            return ""
+        return f"{lp}{labels_text(allow.labels('annotation', o.metadata.annotations))}}} 1\n"
+
+    return Family(f"{prefix}_annotations", help, "gauge", stability, fn)
+
+
+def resource_version_family(
+    prefix: str,
+    stability: Stability = "ALPHA",
+    help: str = "Resource version representing a specific version of the object.",
+) -> Family:
+    """``<prefix>_metadata_resource_version``: the resourceVersion when it parses as a float."""
+
+    def fn(o: Any, lp: str) -> str:
+        rv = o.metadata.resource_version
+        try:
+            v = float(rv)
+        except ValueError:
+            return ""
+        return f"{lp}}} {gf(v)}\n"
+
+    return Family(f"{prefix}_metadata_resource_version", help, "gauge", stability, fn)
+
+
+def owner_family(
+    prefix: str,
+    stability: Stability = "STABLE",
+    help: str = "Information about the owner.",
+    with_controller: bool = True,
+) -> Family:
+    """``<prefix>_owner``: one series per ownerReference; none -> one series of empty labels."""
+
+    def fn(o: Any, lp: str) -> str:
+        owners = o.metadata.owner_references
+        if not owners:
+            if with_controller:
+                return f'{lp},owner_kind="",owner_name="",owner_is_controller=""}} 1\n'
+            return f'{lp},owner_kind="",owner_name=""}} 1\n'
+        out = []
+        for r in owners:
+            if with_controller:
+                ctl = "true" if r.controller else "false"
+                out.append(
+                    f'{lp},owner_kind="{esc(r.kind)}",owner_name="{esc(r.name)}",owner_is_controller="{ctl}"}} 1\n'
+                )
+            else:
+                out.append(f'{lp},owner_kind="{esc(r.kind)}",owner_name="{esc(r.name)}"}} 1\n')
+        return "".join(out)
+
+    return Family(f"{prefix}_owner", help, "gauge", stability, fn)
+

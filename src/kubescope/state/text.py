@@ -1,0 +1,112 @@
+"""Primitives for writing exposition text exactly as kube-state-metrics does.
+
+Everything here is pure and fast: family modules call these per object change, never per scrape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from kubescope.model.gofmt import go_float
+
+gf = go_float
+"""Format a sample value (Go ``'g'`` shortest, with KSM's special cases)."""
+
+_INVALID_LABEL_CHAR = re.compile(r"[^a-zA-Z0-9_]")
+_ALL_CAP = re.compile(r"([a-z0-9])([A-Z])")
+
+
+def esc(v: str) -> str:
+    """Escape a label value: only backslash, newline and double quote, as KSM does."""
+    if "\\" in v or '"' in v or "\n" in v:
+        return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    return v
+
+
+def escape_help(h: str) -> str:
+    """Escape HELP text: backslash and newline."""
+    return h.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def bool_str(b: bool | None) -> str:
+    """Go's ``strconv.FormatBool``."""
+    return "true" if b else "false"
+
+
+def b01(b: bool | None) -> int:
+    """KSM's ``boolFloat64``."""
+    return 1 if b else 0
+
+
+def ts(t: datetime | None) -> int | None:
+    """Unix seconds of a timestamp (Go ``Time.Unix()``), or None when unset."""
+    if t is None:
+        return None
+    return int(t.timestamp() // 1)
+
+
+def sanitize_label_name(s: str) -> str:
+    """``SanitizeLabelName``: every char outside ``[a-zA-Z0-9_]`` becomes ``_`` (case kept)."""
+    return _INVALID_LABEL_CHAR.sub("_", s)
+
+
+def to_snake_case(s: str) -> str:
+    return _ALL_CAP.sub(r"\1_\2", s).lower()
+
+
+def label_name(prefix: str, key: str) -> str:
+    """The Prometheus label name KSM derives from a Kubernetes label/annotation key."""
+    return prefix + "_" + to_snake_case(sanitize_label_name(key))
+
+
+def map_to_prometheus_labels(prefix: str, data: Mapping[str, str]) -> list[tuple[str, str]]:
+    """KSM's ``mapToPrometheusLabels``: sorted keys, sanitized names, ``_conflictN`` suffixes."""
+    names: list[str] = []
+    values: list[str] = []
+    used: dict[str, int] = {}
+    conflicts: dict[str, int] = {}
+
+    def next_free(base: str, count: int) -> tuple[str, int]:
+        while True:
+            count += 1
+            candidate = f"{base}_conflict{count}"
+            if candidate not in used:
+                return candidate, count
+
+    for k in sorted(data):
+        base = label_name(prefix, k)
+        name = base
+        if base in conflicts:
+            name, conflicts[base] = next_free(base, conflicts[base])
+        elif name in used:
+            idx = used.pop(name)
+            renamed, count = next_free(base, 0)
+            names[idx] = renamed
+            used[renamed] = idx
+            name, conflicts[base] = next_free(base, count)
+        used[name] = len(names)
+        names.append(name)
+        values.append(data[k])
+    return list(zip(names, values, strict=True))
+
+
+def labels_text(pairs: Iterable[tuple[str, str]]) -> str:
+    """``,k1="v1",k2="v2"`` (leading comma) for appending after identity labels."""
+    return "".join(f',{k}="{esc(v)}"' for k, v in pairs)
+
+
+CONDITION_STATUSES = (("True", "true"), ("False", "false"), ("Unknown", "unknown"))
+
+
+def condition_lines(lp: str, label: str, status: str) -> str:
+    """Three series ``label="true|false|unknown"`` valued 1 for ``status`` (KSM addConditionMetrics).
+
+    ``lp`` is the line prefix (``name{identity`` plus any labels before the condition label).
+    """
+    return (
+        f'{lp},{label}="true"}} {1 if status == "True" else 0}\n'
+        f'{lp},{label}="false"}} {1 if status == "False" else 0}\n'
+        f'{lp},{label}="unknown"}} {1 if status == "Unknown" else 0}\n'
+    )
