@@ -1,0 +1,181 @@
+"""Writing a state-metrics scrape: negotiation, resource filters, headers and streamed bodies.
+
+Kept apart from the HTTP framework: :func:`negotiate` and :func:`wants_gzip` read header values,
+:func:`scrape_chunks` yields the body as bytes chunks from store snapshots, and the web layer only
+writes them with backpressure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from functools import lru_cache
+
+from kubescope.state.family import Family
+from kubescope.state.store import Snapshot, gzip_member
+
+TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version={version}; charset=utf-8; escaping=underscores"
+EOF = b"# EOF\n"
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    openmetrics: bool
+    content_type: str
+
+
+def _parse_accept(accept: str) -> list[tuple[str, dict[str, str], float]]:
+    out = []
+    for i, part in enumerate(accept.split(",")):
+        items = [p.strip() for p in part.split(";")]
+        if not items or not items[0]:
+            continue
+        params: dict[str, str] = {}
+        q = 1.0
+        for p in items[1:]:
+            k, _, v = p.partition("=")
+            k = k.strip().lower()
+            v = v.strip().strip('"')
+            if k == "q":
+                try:
+                    q = float(v)
+                except ValueError:
+                    q = 0.0
+            else:
+                params[k] = v
+        out.append((items[0].lower(), params, q, -i))
+    out.sort(key=lambda t: (t[2], t[3]), reverse=True)
+    return [(t, p, q) for t, p, q, _ in out]
+
+
+def negotiate(accept: str) -> Negotiated:
+    """expfmt.NegotiateIncludingOpenMetrics, minus protobuf (never served, as in KSM).
+
+    KSM answers text when protobuf is the first choice even if OpenMetrics is acceptable (its
+    issue #3010); we skip formats we cannot produce and take the next acceptable one instead.
+    """
+    for mtype, params, q in _parse_accept(accept or ""):
+        if q <= 0:
+            continue
+        if mtype == "application/openmetrics-text":
+            version = params.get("version", "")
+            if version in ("", "1.0.0", "0.0.1"):
+                return Negotiated(True, OPENMETRICS_CONTENT_TYPE.format(version=version or "1.0.0"))
+        elif mtype == "text/plain" and params.get("version", "0.0.4") in ("0.0.4", "1.0.0", ""):
+            break
+    return Negotiated(False, TEXT_CONTENT_TYPE)
+
+
+def wants_gzip(accept_encoding: str) -> bool:
+    """``gzip`` in Accept-Encoding exactly as client_golang's promhttp checks it."""
+    for part in (accept_encoding or "").split(","):
+        part = part.strip()
+        if part == "gzip" or part.startswith("gzip;"):
+            return True
+    return False
+
+
+def parse_resource_params(values: Iterable[str]) -> set[str] | None:
+    """``?resources=pods,secrets&resources=nodes`` -> set; absent -> None (no filter)."""
+    vals = list(values)
+    if not vals:
+        return None
+    return {r.strip() for v in vals for r in v.split(",") if r.strip()}
+
+
+def select(
+    names: Sequence[str], query: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """Resource names kept by ``?resources=`` and ``?exclude_resources=`` (exclude wins)."""
+    req = parse_resource_params(query.get("resources", ()))
+    exc = parse_resource_params(query.get("exclude_resources", ()))
+    return [n for n in names if (req is None or n in req) and (exc is None or n not in exc)]
+
+
+@lru_cache(maxsize=4096)
+def header_bytes(fam: Family, openmetrics: bool) -> bytes:
+    return fam.header(openmetrics).encode()
+
+
+@lru_cache(maxsize=4096)
+def header_member(fam: Family, openmetrics: bool) -> bytes:
+    return gzip_member(header_bytes(fam, openmetrics))
+
+
+_EOF_MEMBER = gzip_member(EOF)
+
+
+def _plan(snaps: Sequence[Snapshot], openmetrics: bool, gz: bool) -> list[bytes | list[bytes]]:
+    """The body as a list of ready bytes (headers) and lists of members (to send or inflate)."""
+    plan: list[bytes | list[bytes]] = []
+    seen: set[str] = set()
+    for snap in snaps:
+        if snap.objects == 0:
+            continue
+        for fam, members in zip(snap.families, snap.members, strict=True):
+            if fam.name not in seen:
+                seen.add(fam.name)
+                plan.append(header_member(fam, openmetrics) if gz else header_bytes(fam, openmetrics))
+            if members:
+                plan.append(members)
+    if openmetrics:
+        plan.append(_EOF_MEMBER if gz else EOF)
+    return plan
+
+
+def _inflate_all(members: Sequence[bytes]) -> bytes:
+    return b"".join(zlib.decompress(m, 31) for m in members)
+
+
+async def scrape_chunks(
+    snaps: Sequence[Snapshot],
+    *,
+    openmetrics: bool,
+    gz: bool,
+    executor: Executor | None = None,
+) -> AsyncIterator[bytes]:
+    """Yield the scrape body in chunks of about 1 MiB.
+
+    gzip: headers and members are concatenated as they are (a multi-member gzip stream).
+    plain: members are inflated in ``executor`` (zlib releases the GIL), a batch at a time, so the
+    event loop keeps ingesting while a big scrape streams.
+    """
+    loop = asyncio.get_running_loop()
+    buf: list[bytes] = []
+    size = 0
+    for item in _plan(snaps, openmetrics, gz):
+        if isinstance(item, bytes):
+            buf.append(item)
+            size += len(item)
+        elif gz:
+            buf.extend(item)
+            size += sum(len(m) for m in item)
+        else:
+            # inflate in batches of ~256 KiB compressed
+            batch: list[bytes] = []
+            bsize = 0
+            for m in item:
+                batch.append(m)
+                bsize += len(m)
+                if bsize >= CHUNK // 4:
+                    data = await loop.run_in_executor(executor, _inflate_all, batch)
+                    buf.append(data)
+                    size += len(data)
+                    batch, bsize = [], 0
+                    if size >= CHUNK:
+                        yield b"".join(buf)
+                        buf, size = [], 0
+            if batch:
+                data = await loop.run_in_executor(executor, _inflate_all, batch)
+                buf.append(data)
+                size += len(data)
+        if size >= CHUNK:
+            yield b"".join(buf)
+            buf, size = [], 0
+    if buf:
+        yield b"".join(buf)

@@ -1,0 +1,567 @@
+"""``kubescope state-metrics`` settings: kube-state-metrics' flags, parsed and validated once.
+
+Flag names, defaults, list syntaxes and the ``--config`` YAML keys are KSM v2.20's
+(``pkg/options``). Every invalid value raises :class:`~kubescope.errors.ConfigError` naming the flag,
+the value and the accepted form, so start-up stops with one clear line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import regex
+import yaml
+
+from kubescope.errors import ConfigError
+from kubescope.state.allowlist import MAX_PARTIAL_WILDCARDS, KeyAllowList
+from kubescope.state.family import Family, FamilyOptions
+from kubescope.state.registry import all_resources, default_resource_names
+from kubescope.state.sharding import Sharding
+
+LABELS_FORMAT = "resource=[key,key2],resource2=[*],*=[key] (e.g. pods=[app,app.kubernetes.io/name])"
+
+
+def split_list(value: str | Iterable[str] | None) -> list[str]:
+    """Comma-separated (or YAML list/map) values, trimmed, empties dropped, order kept."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        items: Iterable[str] = value.split(",")
+    elif isinstance(value, Mapping):
+        items = [str(k) for k in value]
+    else:
+        items = [str(v) for v in value]
+    return [s.strip() for s in items if s.strip()]
+
+
+def parse_allowlist(flag: str, value: str) -> dict[str, tuple[str, ...]]:
+    """KSM's ``LabelsAllowList.Set``: ``pods=[app,team],namespaces=[*]``, strict about syntax."""
+    out: dict[str, list[str]] = {}
+    value = value.strip()
+    if not value:
+        return {}
+    pos = 0
+    n = len(value)
+    while pos < n:
+        eq = value.find("=", pos)
+        if eq < 0 or eq + 1 >= n or value[eq + 1] != "[":
+            raise ConfigError(f"{flag}={value!r}: invalid format, expected {LABELS_FORMAT}")
+        name = value[pos:eq].strip()
+        end = value.find("]", eq)
+        if not name or "," in name or end < 0:
+            raise ConfigError(f"{flag}={value!r}: invalid format, expected {LABELS_FORMAT}")
+        inner = value[eq + 2 : end]
+        keys = [k.strip() for k in inner.split(",")] if inner.strip() else []
+        if any(k == "" for k in keys):
+            raise ConfigError(f"{flag}={value!r}: empty key in [{inner}], expected {LABELS_FORMAT}")
+        for k in keys:
+            if k.count("*") > MAX_PARTIAL_WILDCARDS:
+                raise ConfigError(
+                    f"{flag}={value!r}: key {k!r} has more than one '*'; only a single partial "
+                    "wildcard per key is supported (e.g. app.kubernetes.io/*)"
+                )
+        out.setdefault(name, []).extend(keys)
+        pos = end + 1
+        if pos < n:
+            if value[pos] != "," or pos + 1 >= n:
+                raise ConfigError(f"{flag}={value!r}: invalid format, expected {LABELS_FORMAT}")
+            pos += 1
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _allowlist_from_yaml(key: str, value: Any) -> dict[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"--config: {key} must be a map of resource to a list of keys, e.g. {{pods: [app]}}")
+    out = {}
+    for res, keys in value.items():
+        ks = tuple(split_list(keys))
+        for k in ks:
+            if k.count("*") > MAX_PARTIAL_WILDCARDS:
+                raise ConfigError(f"--config: {key}.{res}: key {k!r} has more than one '*'")
+        out[str(res)] = ks
+    return out
+
+
+def _compile_ecma(flag: str, pattern: str) -> regex.Pattern[str]:
+    # KSM compiles these with dlclark/regexp2 in ECMAScript mode (lookarounds allowed); the
+    # `regex` module accepts the same syntax for every pattern KSM users write.
+    try:
+        return regex.compile(pattern)
+    except regex.error as e:
+        raise ConfigError(f"{flag}: invalid regular expression {pattern!r}: {e}") from e
+
+
+@dataclass(frozen=True)
+class MetricFilter:
+    """``--metric-allowlist``/``--metric-denylist`` (unanchored) and ``--metric-opt-in-list``."""
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    opt_in: tuple[str, ...] = ()
+    _allow: tuple[regex.Pattern[str], ...] = field(default=(), repr=False, compare=False)
+    _deny: tuple[regex.Pattern[str], ...] = field(default=(), repr=False, compare=False)
+    _opt_in: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def build(cls, allow: Sequence[str], deny: Sequence[str], opt_in: Sequence[str]) -> MetricFilter:
+        if allow and deny:
+            raise ConfigError(
+                "--metric-allowlist and --metric-denylist are both set: they are mutually exclusive, "
+                "set only one of them"
+            )
+        opt = []
+        for p in opt_in:
+            try:
+                opt.append(re.compile(p))
+            except re.error as e:
+                raise ConfigError(f"--metric-opt-in-list: invalid regular expression {p!r}: {e}") from e
+        return cls(
+            tuple(allow),
+            tuple(deny),
+            tuple(opt_in),
+            tuple(_compile_ecma("--metric-allowlist", p) for p in allow),
+            tuple(_compile_ecma("--metric-denylist", p) for p in deny),
+            tuple(opt),
+        )
+
+    def keep(self, fam: Family) -> bool:
+        name = fam.name
+        if self._allow:
+            if not any(r.search(name) for r in self._allow):
+                return False
+        elif any(r.search(name) for r in self._deny):
+            return False
+        return not fam.opt_in or any(r.search(name) for r in self._opt_in)
+
+
+@dataclass(frozen=True)
+class StateSettings:
+    """Everything ``kubescope state-metrics`` runs with. Built once from flags (+ ``--config``)."""
+
+    resources: tuple[str, ...] = ()
+    """Enabled resources (``--resources``), sorted; default: KSM's 32 default resources."""
+    namespaces: tuple[str, ...] = ()
+    """``--namespaces``: empty means all namespaces (one watch); otherwise one watch per namespace."""
+    namespaces_denylist: tuple[str, ...] = ()
+    metric_filter: MetricFilter = field(default_factory=MetricFilter)
+    labels_allowlist: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    annotations_allowlist: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    host: str = "::"
+    port: int = 8080
+    telemetry_host: str = "::"
+    telemetry_port: int = 8081
+    shard: int = 0
+    total_shards: int = 1
+    pod: str = ""
+    pod_namespace: str = ""
+    node: str = ""
+    track_unscheduled_pods: bool = False
+    enable_gzip_encoding: bool = False
+    use_apiserver_cache: bool = False
+    object_limit: int = 0
+    kubeconfig: str = ""
+    apiserver: str = ""
+    context: str = ""
+    config_file: str = ""
+    continue_without_config: bool = False
+    tls_config: str = ""
+    auth_filter: bool = False
+    custom_resource_state_config: str = ""
+    custom_resource_state_config_file: str = ""
+    continue_without_custom_resource_state_config_file: bool = False
+    custom_resource_state_only: bool = False
+    server_read_timeout: float = 60.0
+    server_write_timeout: float = 60.0
+    server_idle_timeout: float = 300.0
+    server_read_header_timeout: float = 5.0
+    block_size: int = 128
+    """Objects per compressed block (ours): bigger compresses better, smaller re-compresses less."""
+    flush_interval: float = 1.0
+    """Seconds between background flushes of pending changes into compressed blocks (ours)."""
+
+    @property
+    def sharding(self) -> Sharding:
+        return Sharding(self.shard, self.total_shards)
+
+    def family_options(self, resource: str) -> FamilyOptions:
+        return FamilyOptions(
+            labels=KeyAllowList(self._allow_for(self.labels_allowlist, resource)),
+            annotations=KeyAllowList(self._allow_for(self.annotations_allowlist, resource)),
+        )
+
+    @staticmethod
+    def _allow_for(m: Mapping[str, tuple[str, ...]], resource: str) -> tuple[str, ...]:
+        # an explicit entry for the resource wins; "*" applies to every enabled resource
+        if resource in m:
+            return m[resource]
+        return m.get("*", ())
+
+    def families(self, resource: str) -> list[Family]:
+        spec = all_resources()[resource]
+        return [f for f in spec.families(self.family_options(resource)) if self.metric_filter.keep(f)]
+
+    def field_selector(self, resource: str) -> str:
+        """The server-side field selector for a resource (KSM: node and namespace denylist)."""
+        spec = all_resources()[resource]
+        parts = []
+        if resource == "pods":
+            if self.track_unscheduled_pods:
+                parts.append("spec.nodeName=")
+            elif self.node:
+                parts.append(f"spec.nodeName={self.node}")
+        if spec.namespaced:
+            parts.extend(f"metadata.namespace!={ns}" for ns in self.namespaces_denylist)
+        return ",".join(parts)
+
+
+def _duration(flag: str, v: Any) -> float:
+    if isinstance(v, int | float):
+        return float(v)
+    s = str(v).strip()
+    m = re.fullmatch(r"((?:\d+(?:\.\d+)?(?:h|ms|us|µs|ns|m|s))+)", s)
+    if not m:
+        raise ConfigError(f"{flag}={s!r}: invalid duration, expected a Go duration such as 30s, 1m or 1m30s")
+    total = 0.0
+    for num, unit in re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)", s):
+        total += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}[unit]
+    return total
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add kube-state-metrics' flags (same names, defaults and help) plus ours."""
+    d = StateSettings()
+    g = p.add_argument_group("what to export")
+    g.add_argument(
+        "--resources",
+        default=None,
+        help="Comma-separated list of resources to be enabled. Defaults to "
+        f'"{",".join(default_resource_names())}"',
+    )
+    g.add_argument("--namespaces", default="", help='Comma-separated list of namespaces to be enabled. Defaults to ""')
+    g.add_argument(
+        "--namespaces-denylist",
+        default="",
+        help="Comma-separated list of namespaces not to be enabled. If namespaces and namespaces-denylist are "
+        "both set, only namespaces that are excluded in namespaces-denylist will be used.",
+    )
+    g.add_argument(
+        "--metric-allowlist",
+        default="",
+        help="Comma-separated list of metrics to be exposed. This list comprises of exact metric names and/or "
+        "ECMAScript-based regex patterns (unanchored). The allowlist and denylist are mutually exclusive.",
+    )
+    g.add_argument(
+        "--metric-denylist",
+        default="",
+        help="Comma-separated list of metrics not to be enabled. This list comprises of exact metric names "
+        "and/or ECMAScript-based regex patterns (unanchored). The allowlist and denylist are mutually exclusive.",
+    )
+    g.add_argument(
+        "--metric-opt-in-list",
+        default="",
+        help="Comma-separated list of metrics which are opt-in and not enabled by default. This is in addition "
+        "to the metric allow- and denylists",
+    )
+    g.add_argument(
+        "--metric-labels-allowlist",
+        default="",
+        help="Kubernetes label keys to add to each resource's _labels metric, as "
+        "'resource=[key,...],...'. '*' as the first key allows all keys (severe performance implications); "
+        "a resource of '*' applies to every enabled resource; one partial wildcard per key "
+        "('pods=[app.kubernetes.io/*]').",
+    )
+    g.add_argument(
+        "--metric-annotations-allowlist",
+        default="",
+        help="Kubernetes annotation keys to add to each resource's _annotations metric; same syntax as "
+        "--metric-labels-allowlist.",
+    )
+    g.add_argument(
+        "--custom-resource-state-config", default="", help="Inline Custom Resource State Metrics config YAML (experimental)"
+    )
+    g.add_argument(
+        "--custom-resource-state-config-file",
+        default="",
+        help="Path to a Custom Resource State Metrics config file (experimental)",
+    )
+    g.add_argument(
+        "--continue-without-custom-resource-state-config-file",
+        action="store_true",
+        help="Keep running if the file given by --custom-resource-state-config-file is absent; load it when "
+        "it appears.",
+    )
+    g.add_argument(
+        "--custom-resource-state-only",
+        action="store_true",
+        help="Only provide Custom Resource State metrics (experimental)",
+    )
+
+    g = p.add_argument_group("serving")
+    g.add_argument("--host", default=d.host, help='Host to expose metrics on. (default "::")')
+    g.add_argument("--port", type=int, default=d.port, help="Port to expose metrics on. (default 8080)")
+    g.add_argument("--telemetry-host", default=d.telemetry_host, help='Host to expose self metrics on. (default "::")')
+    g.add_argument("--telemetry-port", type=int, default=d.telemetry_port, help="Port to expose self metrics on. (default 8081)")
+    g.add_argument(
+        "--enable-gzip-encoding",
+        action="store_true",
+        help="Gzip responses when requested by clients via 'Accept-Encoding: gzip' header.",
+    )
+    g.add_argument(
+        "--tls-config",
+        default="",
+        help="Path to the TLS configuration file (Prometheus web config: tls_server_config, basic_auth_users)",
+    )
+    g.add_argument(
+        "--auth-filter",
+        action="store_true",
+        help="If true, requires authentication and authorization through Kubernetes API (TokenReview and "
+        "SubjectAccessReview for get on /metrics) to access metrics endpoints",
+    )
+    for name, default in (
+        ("server-read-timeout", "1m0s"),
+        ("server-write-timeout", "1m0s"),
+        ("server-idle-timeout", "5m0s"),
+        ("server-read-header-timeout", "5s"),
+    ):
+        g.add_argument(f"--{name}", default=default, help=f"(default {default})")
+
+    g = p.add_argument_group("sharding")
+    g.add_argument("--shard", type=int, default=0, help="The instances shard nominal (zero indexed) within the total number of shards. (default 0)")
+    g.add_argument(
+        "--total-shards", type=int, default=1, help="The total number of shards. Sharding is disabled when total shards is set to 1."
+    )
+    g.add_argument("--pod", default="", help="Name of the pod that contains kubescope (automatic sharding from its StatefulSet).")
+    g.add_argument("--pod-namespace", default="", help="Namespace of the pod given by --pod.")
+    g.add_argument(
+        "--node",
+        default="",
+        help="Name of the node kubescope runs on (daemonset sharding; only with --resources=pods): "
+        "watches pods with spec.nodeName=<node>.",
+    )
+    g.add_argument(
+        "--track-unscheduled-pods",
+        action="store_true",
+        help="Watch only unscheduled pods (spec.nodeName=); companion of --node daemonset sharding.",
+    )
+
+    g = p.add_argument_group("Kubernetes API")
+    g.add_argument("--kubeconfig", default="", help="Absolute path to the kubeconfig file")
+    g.add_argument("--apiserver", default="", help="The URL of the apiserver to use as a master")
+    g.add_argument("--context", default="", help="kubeconfig context to use (default: the current context)")
+    g.add_argument(
+        "--use-apiserver-cache",
+        action="store_true",
+        help="Sets resourceVersion=0 for ListWatch requests, using cached resources from the apiserver "
+        "instead of an etcd quorum read.",
+    )
+    g.add_argument(
+        "--object-limit",
+        type=int,
+        default=0,
+        help="The total number of objects to list per resource from the API Server. (experimental)",
+    )
+
+    g = p.add_argument_group("configuration file")
+    g.add_argument(
+        "--config",
+        default="",
+        help="Path to the options config YAML file (KSM's keys). Values in the file override the command "
+        "line flags; the file is watched and applied again when it changes.",
+    )
+    g.add_argument(
+        "--continue-without-config",
+        action="store_true",
+        help="Keep running if the file given by --config is absent; apply it when it appears.",
+    )
+
+    g = p.add_argument_group("tuning (kubescope)")
+    g.add_argument("--block-size", type=int, default=d.block_size, help="objects per compressed block (default %(default)s)")
+    g.add_argument(
+        "--flush-interval",
+        type=float,
+        default=d.flush_interval,
+        help="seconds between background flushes of changed objects into compressed blocks (default %(default)s)",
+    )
+
+
+# YAML key (KSM's Options yaml tags) -> argparse dest
+_YAML_KEYS = {
+    "resources": "resources",
+    "namespaces": "namespaces",
+    "namespaces_denylist": "namespaces_denylist",
+    "metric_allowlist": "metric_allowlist",
+    "metric_denylist": "metric_denylist",
+    "metric_opt_in_list": "metric_opt_in_list",
+    "labels_allow_list": "metric_labels_allowlist",
+    "annotations_allow_list": "metric_annotations_allowlist",
+    "apiserver": "apiserver",
+    "kubeconfig": "kubeconfig",
+    "host": "host",
+    "port": "port",
+    "telemetry_host": "telemetry_host",
+    "telemetry_port": "telemetry_port",
+    "total_shards": "total_shards",
+    "shard": "shard",
+    "pod": "pod",
+    "namespace": "pod_namespace",
+    "node": "node",
+    "tls_config": "tls_config",
+    "enable_gzip_encoding": "enable_gzip_encoding",
+    "use_api_server_cache": "use_apiserver_cache",
+    "track_unscheduled_pods": "track_unscheduled_pods",
+    "object_limit": "object_limit",
+    "auth_filter": "auth_filter",
+    "custom_resource_config": "custom_resource_state_config",
+    "custom_resource_state_config_file": "custom_resource_state_config_file",
+    "custom_resource_config_file": "custom_resource_state_config_file",
+    "continue_without_custom_resource_state_config_file": "continue_without_custom_resource_state_config_file",
+    "custom_resources_only": "custom_resource_state_only",
+    "continue_without_config": "continue_without_config",
+    "server_read_timeout": "server_read_timeout",
+    "server_write_timeout": "server_write_timeout",
+    "server_idle_timeout": "server_idle_timeout",
+    "server_read_header_timeout": "server_read_header_timeout",
+}
+
+
+def load_config_file(path: str) -> dict[str, Any]:
+    """Read a ``--config`` YAML file into argparse destinations; unknown keys are an error."""
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ConfigError(f"--config={path}: cannot read the file: {e.strerror}") from e
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--config={path}: invalid YAML: {e}") from e
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"--config={path}: expected a YAML map of options (e.g. 'resources: {{pods: {{}}}}')")
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        dest = _YAML_KEYS.get(str(k))
+        if dest is None:
+            raise ConfigError(
+                f"--config={path}: unknown key {k!r}; known keys: {', '.join(sorted(_YAML_KEYS))}"
+            )
+        out[dest] = v
+    return out
+
+
+def from_args(args: argparse.Namespace, overrides: Mapping[str, Any] | None = None) -> StateSettings:
+    """Validate flags (and ``--config`` overrides) into a :class:`StateSettings`."""
+    a = dict(vars(args))
+    if overrides:
+        a.update(overrides)
+
+    known = all_resources()
+    res = split_list(a.get("resources")) if a.get("resources") is not None else default_resource_names()
+    if not res:
+        res = default_resource_names()
+    unknown = [r for r in res if r not in known]
+    if unknown:
+        raise ConfigError(
+            f"--resources: unknown resource(s) {', '.join(unknown)}; known resources: {', '.join(known)}"
+        )
+    res = sorted(set(res))
+
+    def allow(flag: str, key: str) -> dict[str, tuple[str, ...]]:
+        v = a.get(key)
+        if isinstance(v, Mapping):
+            m = _allowlist_from_yaml(flag, v)
+        else:
+            m = parse_allowlist(flag, str(v or ""))
+        bad = [r for r in m if r != "*" and r not in known]
+        if bad:
+            raise ConfigError(f"{flag}: unknown resource(s) {', '.join(bad)}; use the plural names of --resources")
+        return m
+
+    labels = allow("--metric-labels-allowlist", "metric_labels_allowlist")
+    annotations = allow("--metric-annotations-allowlist", "metric_annotations_allowlist")
+    mf = MetricFilter.build(
+        split_list(a.get("metric_allowlist")),
+        split_list(a.get("metric_denylist")),
+        split_list(a.get("metric_opt_in_list")),
+    )
+
+    def port(flag: str, v: Any) -> int:
+        try:
+            p = int(v)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{flag}={v!r}: expected a port number 0-65535") from None
+        if not 0 <= p <= 65535:
+            raise ConfigError(f"{flag}={p}: expected a port number 0-65535")
+        return p
+
+    total = int(a.get("total_shards") or 1)
+    shard = int(a.get("shard") or 0)
+    if total < 1:
+        raise ConfigError(f"--total-shards={total}: must be at least 1")
+    if not 0 <= shard < total:
+        raise ConfigError(f"--shard={shard}: must be between 0 and --total-shards-1 ({total - 1})")
+    node = str(a.get("node") or "")
+    if node and res != ["pods"]:
+        raise ConfigError(
+            f"--node={node}: only pods can be sharded by the spec.nodeName field selector; "
+            f"set --resources=pods (got {','.join(res)})"
+        )
+    if bool(a.get("pod")) != bool(a.get("pod_namespace")):
+        raise ConfigError("--pod and --pod-namespace must be set together (automatic sharding)")
+    olimit = int(a.get("object_limit") or 0)
+    if olimit < 0:
+        raise ConfigError(f"--object-limit={olimit}: must be equal or greater than 0")
+    bs = int(a.get("block_size") or 128)
+    if not 1 <= bs <= 65536:
+        raise ConfigError(f"--block-size={bs}: expected 1..65536")
+
+    return StateSettings(
+        resources=tuple(res),
+        namespaces=tuple(ns for ns in split_list(a.get("namespaces")) if ns),
+        namespaces_denylist=tuple(split_list(a.get("namespaces_denylist"))),
+        metric_filter=mf,
+        labels_allowlist=labels,
+        annotations_allowlist=annotations,
+        host=str(a.get("host", "::")),
+        port=port("--port", a.get("port", 8080)),
+        telemetry_host=str(a.get("telemetry_host", "::")),
+        telemetry_port=port("--telemetry-port", a.get("telemetry_port", 8081)),
+        shard=shard,
+        total_shards=total,
+        pod=str(a.get("pod") or ""),
+        pod_namespace=str(a.get("pod_namespace") or ""),
+        node=node,
+        track_unscheduled_pods=bool(a.get("track_unscheduled_pods")),
+        enable_gzip_encoding=bool(a.get("enable_gzip_encoding")),
+        use_apiserver_cache=bool(a.get("use_apiserver_cache")),
+        object_limit=olimit,
+        kubeconfig=str(a.get("kubeconfig") or ""),
+        apiserver=str(a.get("apiserver") or ""),
+        context=str(a.get("context") or ""),
+        config_file=str(a.get("config") or ""),
+        continue_without_config=bool(a.get("continue_without_config")),
+        tls_config=str(a.get("tls_config") or ""),
+        auth_filter=bool(a.get("auth_filter")),
+        custom_resource_state_config=str(a.get("custom_resource_state_config") or ""),
+        custom_resource_state_config_file=str(a.get("custom_resource_state_config_file") or ""),
+        continue_without_custom_resource_state_config_file=bool(
+            a.get("continue_without_custom_resource_state_config_file")
+        ),
+        custom_resource_state_only=bool(a.get("custom_resource_state_only")),
+        server_read_timeout=_duration("--server-read-timeout", a.get("server_read_timeout", "1m")),
+        server_write_timeout=_duration("--server-write-timeout", a.get("server_write_timeout", "1m")),
+        server_idle_timeout=_duration("--server-idle-timeout", a.get("server_idle_timeout", "5m")),
+        server_read_header_timeout=_duration("--server-read-header-timeout", a.get("server_read_header_timeout", "5s")),
+        block_size=bs,
+        flush_interval=float(a.get("flush_interval") or 1.0),
+    )
+
+
+def replace(s: StateSettings, **changes: Any) -> StateSettings:
+    return dataclasses.replace(s, **changes)

@@ -1,0 +1,131 @@
+"""The compressed block store keeps exactly the text a fresh render gives, through every change."""
+
+from __future__ import annotations
+
+import gzip
+import random
+
+import pytest
+
+from kubescope.state.exposition import scrape_chunks
+from kubescope.state.registry import all_resources
+from kubescope.state.render import decode_object, render_text
+from kubescope.state.sharding import Sharding
+from kubescope.state.store import ResourceStore
+from tests.state.ksm import normalize, options
+
+
+def cm(i: int, rv: int = 1, labels: dict[str, str] | None = None) -> dict[str, object]:
+    return {
+        "metadata": {
+            "name": f"cm-{i}",
+            "namespace": f"ns-{i % 7}",
+            "uid": f"uid-{i:06d}",
+            "resourceVersion": str(rv),
+            "creationTimestamp": "2024-05-01T10:00:00Z",
+            "labels": labels or {"app": f"a{i % 3}"},
+        }
+    }
+
+
+SPEC = all_resources()["configmaps"]
+FAMS = SPEC.families(options(labels=["app"]))
+
+
+def store(block_size: int = 8, sharding: Sharding | None = None) -> ResourceStore:
+    return ResourceStore(SPEC, FAMS, block_size=block_size, sharding=sharding)
+
+
+def expected(objs: dict[int, dict[str, object]]) -> list[str]:
+    text = render_text([(SPEC, FAMS, [decode_object(SPEC, o) for o in objs.values()])])
+    return [line for line in normalize(text) if not line.startswith("#")]
+
+
+def test_random_upserts_and_deletes_match_a_fresh_render() -> None:
+    rng = random.Random(7)
+    s = store()
+    live: dict[int, dict[str, object]] = {}
+    for step in range(3000):
+        i = rng.randrange(200)
+        if i in live and rng.random() < 0.3:
+            s.delete(decode_object(SPEC, live.pop(i)))
+        else:
+            live[i] = cm(i, rv=step, labels={"app": f"v{rng.randrange(5)}"})
+            s.upsert(decode_object(SPEC, live[i]))
+        if rng.random() < 0.05:
+            s.flush_sync()
+    assert len(s) == len(live)
+    assert normalize(s.text()) == expected(live)
+
+
+def test_relist_drops_only_objects_not_listed_and_never_clears_first() -> None:
+    s = store()
+    objs = {i: cm(i) for i in range(50)}
+    for o in objs.values():
+        s.upsert(decode_object(SPEC, o))
+    s.flush_sync()
+    s.replace_begin()
+    for i in range(25, 50):
+        s.upsert(decode_object(SPEC, objs[i]))
+        # mid-relist, nothing has been dropped yet
+        assert len(s) == 50
+    s.replace_end()
+    assert len(s) == 25
+    assert normalize(s.text()) == expected({i: objs[i] for i in range(25, 50)})
+
+
+def test_shard_keeps_only_its_objects() -> None:
+    shards = [store(sharding=Sharding(i, 3)) for i in range(3)]
+    objs = {i: cm(i) for i in range(90)}
+    for o in objs.values():
+        for s in shards:
+            s.upsert(decode_object(SPEC, o))
+    assert sum(len(s) for s in shards) == 90
+    union = sorted(line for s in shards for line in normalize(s.text()))
+    assert union == expected(objs)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+async def test_scrape_body_gzip_members_concatenate_to_the_plain_body(gz: bool) -> None:
+    s = store(block_size=4)
+    objs = {i: cm(i) for i in range(30)}
+    for o in objs.values():
+        s.upsert(decode_object(SPEC, o))
+    s.flush_sync()
+    body = b"".join([c async for c in scrape_chunks([s.snapshot()], openmetrics=True, gz=gz)])
+    text = gzip.decompress(body).decode() if gz else body.decode()
+    assert text.endswith("# EOF\n")
+    want = render_text([(SPEC, FAMS, [decode_object(SPEC, o) for o in objs.values()])], openmetrics=True)
+    assert normalize(text) == normalize(want)
+    # families stay grouped: every family's samples are contiguous
+    names = [line.split("{")[0] for line in text.splitlines() if not line.startswith("#")]
+    assert names == sorted(names, key=lambda n: [f.name for f in FAMS].index(n))
+
+
+def test_unchanged_update_does_not_rewrite_members() -> None:
+    s = store()
+    for i in range(8):
+        s.upsert(decode_object(SPEC, cm(i)))
+    s.flush_sync()
+    before = list(s.blocks[0].members)
+    s.upsert(decode_object(SPEC, cm(3)))
+    s.flush_sync()
+    assert all(a is b for a, b in zip(before, s.blocks[0].members, strict=True))
+    s.upsert(decode_object(SPEC, cm(3, rv=99)))
+    s.flush_sync()
+    changed = [a is not b for a, b in zip(before, s.blocks[0].members, strict=True)]
+    assert sum(changed) == 1  # only kube_configmap_metadata_resource_version
+
+
+def test_render_error_is_counted_and_skipped() -> None:
+    s = store()
+
+    class Broken:
+        class metadata:  # noqa: N801
+            uid = "u1"
+            name = "broken"
+            namespace = "x"
+
+    s.upsert(Broken())
+    assert s.stats.render_errors == 1
+    assert len(s) == 0
