@@ -7,6 +7,7 @@
     ├── DecodeError              bytes from the network could not be decoded (object, event, kubelet text)
     └── KubeError                talking to a Kubernetes API server failed
         ├── TransportError       connect/TLS/read failure or timeout: retry with backoff
+        │   └── TransportTimeout no connection, answer or bytes within the configured time
         └── ApiStatusError       the server answered with a non-2xx Status (carries code, reason, message)
             ├── GoneError        410 Gone / Expired: the resourceVersion is too old, relist
             ├── TooManyRequests  429, honours Retry-After
@@ -53,6 +54,10 @@ class KubeError(KubescopeError):
 
 class TransportError(KubeError):
     """The request did not get an HTTP answer: connect, TLS, read failure or timeout."""
+
+
+class TransportTimeout(TransportError):
+    """No connection, answer or bytes within the configured time (for a watch: a dead stream)."""
 
 
 class ApiStatusError(KubeError):
