@@ -1,0 +1,235 @@
+"""The last two points per node and container, and CPU rates computed from them.
+
+Semantics are metrics-server's (``pkg/storage``), rule for rule:
+
+* every :meth:`MetricsStorage.store` rebuilds both the ``last`` and ``prev`` maps from one complete
+  scrape: a node, pod or container missing from the scrape disappears at once (the only pruning);
+* a new point always becomes ``last``. The old ``last`` becomes ``prev`` when the new point is newer;
+  otherwise the old ``prev`` is kept if it is older than the new point; otherwise there is no prev
+  (out-of-order points are tolerated; that cycle's window shrinks);
+* a container keeps a prev only when its start time is before the old last timestamp, so a restarted
+  container has no value for one cycle;
+* fresh-container shortcut: when ``10s <= timestamp - start < resolution``, a synthetic prev
+  ``{timestamp: start, cpu: 0}`` gives a brand-new container a value from its first scrape;
+* rate: an error (no value) when the start time went backwards or cumulative CPU decreased;
+  otherwise ``cpu = uint64(float64(Δcpu) / window.Seconds())`` nano-cores over the real window
+  between the two kubelet timestamps, and memory is the last working set;
+* a pod has a value only when every container in ``last`` has a ``prev``; its timestamp and window
+  are the earliest container's; a container whose rate errs is left out (possibly leaving
+  ``containers: []`` and a null timestamp, as metrics-server serves it);
+* ready when both some node and some pod have a prev.
+
+One deliberate difference: metrics-server reads a container's old prev from a map that may not hold
+that container, and then uses Go's zero point (timestamp in year 1) as prev, which yields a window
+of about 292 years and a near-zero CPU value. Here a missing prev stays missing.
+
+Rates are computed once per :meth:`store`, not per request, so errors are logged once per cycle and
+every request of a cycle sees the same numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from kubescope.log import fields
+from kubescope.resource.parser import MetricsPoint, PodKey
+
+logger = logging.getLogger(__name__)
+
+FRESH_CONTAINER_MIN_NS = 10 * 1_000_000_000
+"""A container younger than this at its first point gets no value: the CPU rate would be noisy."""
+
+_NS_PER_S = 1_000_000_000
+
+
+class Usage(NamedTuple):
+    """A CPU rate and a working set over a window ending at ``ts``."""
+
+    ts: int
+    """End of the window (the last point's timestamp), Unix ns."""
+    window: int
+    """Length of the window, ns (the real distance between the two kubelet samples)."""
+    cpu: int
+    """Nano-cores."""
+    mem: int
+    """Bytes."""
+
+
+class PodUsage(NamedTuple):
+    ts: int | None
+    """The earliest container's timestamp; None when no container had a value."""
+    window: int
+    containers: tuple[tuple[str, int, int], ...]
+    """``(name, nano-cores, bytes)`` per container, in the kubelet's order."""
+
+
+class RateError(ValueError):
+    pass
+
+
+def resource_usage(last: MetricsPoint, prev: MetricsPoint) -> Usage:
+    """metrics-server's ``resourceUsage``; raises :class:`RateError` where it returns an error."""
+    if last.start < prev.start:
+        raise RateError("unexpected decrease in startTime of node/container")
+    if last.cpu < prev.cpu:
+        raise RateError("unexpected decrease in cumulative CPU usage value")
+    window = last.ts - prev.ts
+    # time.Duration.Seconds(): whole seconds plus the remainder, each converted on its own
+    sec, nsec = divmod(window, _NS_PER_S)
+    seconds = float(sec) + float(nsec) / 1e9
+    rate = float(last.cpu - prev.cpu) / seconds
+    return Usage(last.ts, window, _uint64(rate), last.mem)
+
+
+def _uint64(v: float) -> int:
+    # window > 0 always (prev is strictly older); guard anyway against a non-finite rate
+    if math.isnan(v) or v < 0:
+        return 0
+    if v >= 18446744073709551616.0:
+        return (1 << 64) - 1
+    return int(v)
+
+
+@dataclass
+class MetricsStorage:
+    """Two points per node and container; usages recomputed on every store."""
+
+    resolution_ns: int
+    node_last: dict[str, MetricsPoint] = field(default_factory=dict)
+    node_prev: dict[str, MetricsPoint] = field(default_factory=dict)
+    pod_last: dict[PodKey, dict[str, MetricsPoint]] = field(default_factory=dict)
+    pod_prev: dict[PodKey, dict[str, MetricsPoint]] = field(default_factory=dict)
+    node_usage: dict[str, Usage] = field(default_factory=dict)
+    pod_usage: dict[PodKey, PodUsage] = field(default_factory=dict)
+    generation: int = 0
+    """Bumped on every store: caches of rendered answers key on it."""
+    container_points: int = 0
+    rate_errors: dict[str, int] = field(default_factory=lambda: {"node": 0, "container": 0})
+
+    # -- readiness (metrics-server's definition) ----------------------------------------------------
+
+    def node_ready(self) -> bool:
+        return bool(self.node_prev)
+
+    def pod_ready(self) -> bool:
+        return bool(self.pod_prev)
+
+    def ready(self) -> bool:
+        return self.node_ready() and self.pod_ready()
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def store(
+        self, nodes: Mapping[str, MetricsPoint], pods: Mapping[PodKey, Mapping[str, MetricsPoint]]
+    ) -> None:
+        """Replace the state with one complete scrape (each node and pod at most once)."""
+        self._store_nodes(nodes)
+        self._store_pods(pods)
+        self._compute()
+        self.generation += 1
+
+    def _store_nodes(self, nodes: Mapping[str, MetricsPoint]) -> None:
+        old_last = self.node_last
+        old_prev = self.node_prev
+        last: dict[str, MetricsPoint] = {}
+        prev: dict[str, MetricsPoint] = {}
+        for name, new in nodes.items():
+            last[name] = new
+            old = old_last.get(name)
+            if old is None:
+                continue
+            if new.ts > old.ts:
+                prev[name] = old
+            else:
+                p = old_prev.get(name)
+                if p is not None and p.ts < new.ts:
+                    prev[name] = p
+        self.node_last = last
+        self.node_prev = prev
+
+    def _store_pods(self, pods: Mapping[PodKey, Mapping[str, MetricsPoint]]) -> None:
+        resolution = self.resolution_ns
+        old_last_pods = self.pod_last
+        old_prev_pods = self.pod_prev
+        last: dict[PodKey, dict[str, MetricsPoint]] = {}
+        prev: dict[PodKey, dict[str, MetricsPoint]] = {}
+        count = 0
+        for key, containers in pods.items():
+            new_last = dict(containers)
+            new_prev: dict[str, MetricsPoint] = {}
+            old_last_pod = old_last_pods.get(key)
+            old_prev_pod = old_prev_pods.get(key)
+            for name, new in containers.items():
+                age = new.ts - new.start
+                if new.start < new.ts and FRESH_CONTAINER_MIN_NS <= age < resolution:
+                    new_prev[name] = MetricsPoint(new.start, new.start, 0, new.mem)
+                    continue
+                if old_last_pod is None:
+                    continue
+                old = old_last_pod.get(name)
+                if old is None or not new.start < old.ts:
+                    continue  # new container, or restarted since the last point
+                if new.ts > old.ts:
+                    new_prev[name] = old
+                elif old_prev_pod is not None:
+                    p = old_prev_pod.get(name)
+                    if p is not None and p.ts < new.ts:
+                        new_prev[name] = p
+            if new_prev:
+                prev[key] = new_prev
+                count += len(new_prev)
+            last[key] = new_last
+        self.pod_last = last
+        self.pod_prev = prev
+        self.container_points = count
+
+    def _compute(self) -> None:
+        node_usage: dict[str, Usage] = {}
+        for name, last in self.node_last.items():
+            p = self.node_prev.get(name)
+            if p is None:
+                continue
+            try:
+                node_usage[name] = resource_usage(last, p)
+            except RateError as e:
+                self.rate_errors["node"] += 1
+                logger.info("skipping node usage metric", extra=fields(node=name, reason=str(e)))
+        pod_usage: dict[PodKey, PodUsage] = {}
+        for key, last_pod in self.pod_last.items():
+            prev_pod = self.pod_prev.get(key)
+            if prev_pod is None:
+                continue
+            usage = self._pod(key, last_pod, prev_pod)
+            if usage is not None:
+                pod_usage[key] = usage
+        self.node_usage = node_usage
+        self.pod_usage = pod_usage
+
+    def _pod(
+        self, key: PodKey, last_pod: dict[str, MetricsPoint], prev_pod: dict[str, MetricsPoint]
+    ) -> PodUsage | None:
+        containers: list[tuple[str, int, int]] = []
+        ts: int | None = None
+        window = 0
+        for name, last in last_pod.items():
+            p = prev_pod.get(name)
+            if p is None:
+                return None  # not every container has two points yet
+            try:
+                u = resource_usage(last, p)
+            except RateError as e:
+                self.rate_errors["container"] += 1
+                logger.info(
+                    "skipping container usage metric",
+                    extra=fields(pod=f"{key[0]}/{key[1]}", container=name, reason=str(e)),
+                )
+                continue
+            containers.append((name, u.cpu, u.mem))
+            if ts is None or ts > u.ts:
+                ts = u.ts
+                window = u.window
+        return PodUsage(ts, window, tuple(containers))
