@@ -9,10 +9,12 @@ becomes :class:`~kubescope.errors.TransportError` (:class:`~kubescope.errors.Tra
 timeouts). A 401 refreshes the credentials (:class:`~kubescope.kube.credentials.Credentials`) and
 retries once.
 
-Watches are streams of JSON lines (:meth:`KubeClient.stream`); aiohttp's ``readline`` with a
-1 MiB read buffer splits them at about 1 µs per line (measured: 30k events / 190 MB in 0.23 s),
-and the per-request ``sock_read`` timeout doubles as the watch inactivity timeout: no byte, not
-even a bookmark, for that long and the stream fails with ``TransportTimeout``.
+Watches are streams of JSON lines (:meth:`KubeClient.stream`), split here from aiohttp's
+``readany`` (everything buffered, with a 1 MiB read buffer) with ``bytes.split``, so an oversized
+line can be dropped without buffering it whole (aiohttp's ``readline`` cannot say whether it
+consumed the newline of a line it rejects). The per-request ``sock_read`` timeout doubles as the
+watch inactivity timeout: no byte, not even a bookmark, for that long and the stream fails with
+``TransportTimeout``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from typing import Any
 
 import aiohttp
 import msgspec
-from aiohttp.http_exceptions import LineTooLong
 
 from kubescope import __version__
 from kubescope.errors import (
@@ -107,11 +108,13 @@ async def _read_limited(content: aiohttp.StreamReader, limit: int) -> bytes:
 class LineStream:
     """The lines of one streaming response (a watch); use as ``async with``, then ``async for``.
 
-    ``__aenter__`` sends the request and raises the mapped error on a non-2xx answer; iteration
-    yields each line with its ``\\n``, ends at a clean end of body, and raises
-    :class:`TransportError` if the connection breaks (:class:`TransportTimeout` after
-    ``read_timeout`` seconds without a byte). A line longer than ``max_line_size`` is skipped:
-    ``on_oversized(length_so_far)`` is called and the stream goes on.
+    ``__aenter__`` sends the request and raises the mapped error on a non-2xx answer. Lines come
+    without their ``\\n``, one at a time (``async for``) or as every complete line received so far
+    (:meth:`next_batch`, cheaper: one await per network read instead of one per line). The end of
+    the body ends the iteration; a broken connection raises :class:`TransportError`
+    (:class:`TransportTimeout` after ``read_timeout`` seconds without a byte). A line longer than
+    ``max_line_size`` is dropped without being buffered whole: ``on_oversized(length)`` is called
+    and the stream goes on with the next line.
     """
 
     __slots__ = (
@@ -121,9 +124,13 @@ class LineStream:
         "_method",
         "_on_oversized",
         "_params",
+        "_partial",
+        "_partial_len",
         "_path",
+        "_pending",
         "_read_timeout",
         "_resp",
+        "_skipping",
         "bytes_read",
     )
 
@@ -147,6 +154,10 @@ class LineStream:
         self._on_oversized = on_oversized
         self._resp: aiohttp.ClientResponse | None = None
         self._content: aiohttp.StreamReader | None = None
+        self._partial: list[bytes] = []
+        self._partial_len = 0
+        self._skipping = -1  # bytes of an oversized line dropped so far, -1 when not skipping
+        self._pending: list[bytes] = []
         self.bytes_read = 0
 
     async def __aenter__(self) -> LineStream:
@@ -173,38 +184,65 @@ class LineStream:
         return self
 
     async def __anext__(self) -> bytes:
-        content = self._content
-        if content is None:
-            raise StopAsyncIteration
-        while True:
-            try:
-                line = await content.readline(max_line_length=self._max)
-            except LineTooLong:
-                skipped = await self._skip_line(content)
-                if self._on_oversized is not None:
-                    self._on_oversized(skipped)
-                continue
-            except _TRANSPORT_ERRORS as e:
-                raise _transport_error(e, f"{self._method} {self._path} (stream)") from e
-            if not line:
+        if not self._pending:
+            self._pending = await self.next_batch()
+            if not self._pending:
                 raise StopAsyncIteration
-            self.bytes_read += len(line)
-            return line
+            self._pending.reverse()
+        return self._pending.pop()
 
-    async def _skip_line(self, content: aiohttp.StreamReader) -> int:
-        """Discard the rest of an oversized line (readline already dropped its first part)."""
-        skipped = self._max
-        while True:
+    def _oversized(self, size: int) -> None:
+        if self._on_oversized is not None:
+            self._on_oversized(size)
+
+    async def next_batch(self) -> list[bytes]:
+        """Every complete line received so far (waiting for at least one); ``[]`` at the end."""
+        content = self._content
+        while content is not None:
             try:
-                part = await content.readline(max_line_length=self._max)
-            except LineTooLong:
-                skipped += self._max
-                continue
+                data = await content.readany()
             except _TRANSPORT_ERRORS as e:
                 raise _transport_error(e, f"{self._method} {self._path} (stream)") from e
-            skipped += len(part)
-            self.bytes_read += skipped
-            return skipped
+            if not data:
+                self._content = content = None
+                tail = b"".join(self._partial)
+                self._partial = []
+                if self._skipping >= 0:
+                    self._oversized(self._skipping + len(tail))
+                    return []
+                return [tail] if tail else []
+            self.bytes_read += len(data)
+            lines = data.split(b"\n")
+            tail = lines.pop()
+            if not lines:  # no line ends in this read
+                if self._skipping >= 0:
+                    self._skipping += len(tail)
+                    continue
+                self._partial.append(tail)
+                self._partial_len += len(tail)
+                if self._partial_len > self._max:
+                    self._skipping, self._partial, self._partial_len = self._partial_len, [], 0
+                continue
+            if self._skipping >= 0:
+                self._oversized(self._skipping + len(lines[0]))
+                self._skipping = -1
+                del lines[0]
+            elif self._partial:
+                self._partial.append(lines[0])
+                lines[0] = b"".join(self._partial)
+                self._partial, self._partial_len = [], 0
+            if tail:
+                self._partial.append(tail)
+                self._partial_len = len(tail)
+            if len(data) > self._max or (lines and len(lines[0]) > self._max):
+                kept = [line for line in lines if len(line) <= self._max]
+                for line in lines:
+                    if len(line) > self._max:
+                        self._oversized(len(line))
+                lines = kept
+            if lines:
+                return lines
+        return []
 
 
 class KubeClient:

@@ -379,9 +379,14 @@ class Reflector(Generic[T]):
                 opened = True
                 stats.watches_ok += 1
                 handle = self._handle_line
-                async for line in stream:
-                    lines += 1
-                    handle(line)
+                next_batch = stream.next_batch
+                counted = 0
+                while batch := await next_batch():
+                    lines += len(batch)
+                    stats.bytes_read += stream.bytes_read - counted
+                    counted = stream.bytes_read
+                    for line in batch:
+                        handle(line)
         except asyncio.CancelledError:
             raise
         except GoneError as e:
@@ -429,7 +434,6 @@ class Reflector(Generic[T]):
 
     def _handle_line(self, line: bytes) -> None:
         stats = self.stats
-        stats.bytes_read += len(line)
         try:
             ev = self._event_decoder.decode(line)
         except msgspec.DecodeError:
