@@ -102,6 +102,8 @@ class FakeApi:
         self.tokens: set[str] | None = None
         """Accepted bearer tokens; None: no authentication."""
         self.client_cns: set[str] = set()
+        self.gzip = False
+        """Compress list answers (the API server does above 128 KiB when the client accepts gzip)."""
         self.silent = False
         """Open watches but never write to them (for inactivity tests)."""
         self.watch_rvs: list[int] = []
@@ -119,6 +121,7 @@ class FakeApi:
     async def start(self, ssl_context: ssl.SSLContext | None = None) -> FakeApi:
         app = web.Application()
         app.router.add_get("/version", self._version)
+        app.router.add_route("*", "/echo", self._echo)
         app.router.add_get("/api/v1/pods", self._pods)
         app.router.add_get("/api/v1/namespaces/{ns}/pods", self._pods)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
@@ -229,11 +232,24 @@ class FakeApi:
                 return None
         return Fault(401, "Unauthorized", "Unauthorized").response()
 
+    async def _echo(self, request: web.Request) -> web.Response:
+        self.requests.append((request.path, dict(request.query), request.headers))
+        body = await request.read()
+        return web.json_response(
+            {
+                "method": request.method,
+                "contentType": request.headers.get("Content-Type", ""),
+                "body": body.decode(),
+            }
+        )
+
     async def _version(self, request: web.Request) -> web.Response:
         self.requests.append((request.path, dict(request.query), request.headers))
         denied = self._auth(request)
         if denied is not None:
             return denied
+        if self.faults["other"]:
+            return self.faults["other"].pop(0).response()
         return web.json_response({"major": "1", "minor": "37", "gitVersion": "v1.37.0-fake"})
 
     async def _pods(self, request: web.Request) -> web.StreamResponse:
@@ -276,7 +292,10 @@ class FakeApi:
             meta["continue"] = f"{rv_s}:{end}"
         body = b'{"kind":"PodList","apiVersion":"v1","metadata":' + json.dumps(meta).encode()
         body += b',"items":[' + b",".join(page) + b"]}"
-        return web.Response(body=body, content_type="application/json")
+        resp = web.Response(body=body, content_type="application/json")
+        if self.gzip:
+            resp.enable_compression()
+        return resp
 
     async def _watch(self, request: web.Request, q: dict[str, str]) -> web.StreamResponse:
         rv = int(q.get("resourceVersion") or 0)

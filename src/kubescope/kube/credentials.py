@@ -41,8 +41,9 @@ logger = logging.getLogger(__name__)
 
 TOKEN_FILE_PERIOD = 60.0
 """Seconds between re-reads of a token file (client-go's cached file token source period)."""
-MIN_REFRESH_INTERVAL = 5.0
-"""A 401 re-resolves credentials at most this often, so a wrong token cannot cause a subprocess storm."""
+MIN_REFRESH_INTERVAL = 1.0
+"""A 401 re-resolves credentials at most this often (per client), so many requests failing at once
+cause one subprocess, not one each."""
 RETRY_FAILED_REFRESH = 10.0
 """After a failed refresh, keep the old credentials and try again after this many seconds."""
 RESOLVE_TIMEOUT = 60.0
@@ -117,6 +118,7 @@ class Credentials:
         self._resolver = resolver
         self._clock = clock
         self._lock = asyncio.Lock()
+        self.min_refresh_interval = MIN_REFRESH_INTERVAL
         self.generation = 0
         self.refreshes = 0
         self.refresh_failures = 0
@@ -222,7 +224,7 @@ class Credentials:
                 return True
             if self.source is None or self.source.kind in ("apiserver", "in-cluster"):
                 return False
-            if self._clock() - self._last_refresh < MIN_REFRESH_INTERVAL:
+            if self._clock() - self._last_refresh < self.min_refresh_interval:
                 return False
             return await self._refresh_locked("401 Unauthorized")
 
