@@ -4,9 +4,10 @@ kubernetes_asyncio has the most complete kubeconfig and in-cluster loaders (exec
 ``client.authentication.k8s.io/v1`` and ``v1beta1`` returning a token or a client certificate,
 token files, CA/cert data or files, ``insecure-skip-tls-verify``, ``tls-server-name``,
 ``proxy-url``), but importing it costs the importing process about 35 MB of RSS for the rest of
-its life. Measured on CPython 3.11.7 (``VmRSS`` after the imports, median of 3 runs):
-``kubescope.kube.client`` + ``reflector`` (aiohttp, msgspec): 41 MB; the same plus
-``kubernetes_asyncio.config``: 77 MB, i.e. +36 MB, a quarter of the exporter's 150 MiB budget.
+its life. Measured on CPython 3.11.7 (``VmRSS`` after the imports, 3 runs each, all within
+0.3 MB): ``kubescope.kube.client`` + ``reflector`` + ``credentials`` (aiohttp, msgspec): 37.2 MB;
+the same plus ``import kubernetes_asyncio.config``: 73.5 MB, i.e. +36 MB, a quarter of the
+exporter's 150 MiB budget, for code used once at start-up.
 
 So the parent never imports it. ``python -m kubescope.kube.credentials`` loads the config, prints
 the resolved :class:`~kubescope.kube.config.Connection` as JSON on stdout and exits; the parent

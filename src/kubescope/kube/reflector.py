@@ -523,7 +523,8 @@ class Reflector(Generic[T]):
             )
         if error is not None:
             kv["error"] = str(error)
-        kv["data"] = truncate(bytes(data), 200)
+        # never the content: a Secret's data would end up in the log
+        kv["bytes"] = len(data)
         logger.warning(what, extra=self._with(**kv))
 
     def _oversized(self, size: int) -> None:
