@@ -302,3 +302,38 @@ async def test_broken_configs_name_the_input_and_hide_secrets(tls: FakeApi, ca: 
     kc = kubeconfig(tmp_path / "kc2", tls.url, user)
     with pytest.raises(ConfigError, match="exec: process returned 1"):
         await connect(kc)
+
+
+async def test_proxy_url_tunnels_through_an_http_connect_proxy(tls: FakeApi, ca: CA, tmp_path: Path) -> None:
+    tunnels: list[bytes] = []
+
+    async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            while data := await r.read(65536):
+                w.write(data)
+                await w.drain()
+        except ConnectionError:
+            pass
+        finally:
+            w.close()
+
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        request = await r.readuntil(b"\r\n\r\n")
+        tunnels.append(request.split(b"\r\n", 1)[0])
+        host, port = request.split()[1].decode().rsplit(":", 1)
+        ur, uw = await asyncio.open_connection(host, int(port))
+        w.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await w.drain()
+        await asyncio.gather(pipe(r, uw), pipe(ur, w))
+
+    proxy = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = proxy.sockets[0].getsockname()[1]
+    try:
+        cluster = {"certificate-authority-data": b64(ca.pem), "proxy-url": f"http://127.0.0.1:{port}"}
+        kc = kubeconfig(tmp_path / "kc", tls.url, {"token": "tok-1"}, cluster=cluster)
+        async with await connect(kc) as client:
+            assert await client.check() == "v1.37.0-fake"
+        assert tunnels == [f"CONNECT 127.0.0.1:{tls.port} HTTP/1.1".encode()]
+    finally:
+        proxy.close()
+        await proxy.wait_closed()

@@ -90,3 +90,24 @@ def test_connection_repr_and_description_hide_secrets() -> None:
     assert (
         Connection(server="https://h", authorization="Basic eHg6eXk=").describe_auth() == "basic credentials"
     )
+
+
+def test_proxy_from_environment_like_go() -> None:
+    from kubescope.kube.config import check_proxy, proxy_from_environment
+
+    env = {
+        "HTTPS_PROXY": "proxy.corp:3128",
+        "http_proxy": "http://p80:80",
+        "NO_PROXY": ".svc,10.0.0.0/8,kube.local:6443",
+    }
+    assert proxy_from_environment("https://api.example.com", env) == "http://proxy.corp:3128"
+    assert proxy_from_environment("http://api.example.com", env) == "http://p80:80"
+    assert proxy_from_environment("https://kubernetes.default.svc", env) == ""
+    assert proxy_from_environment("https://10.96.0.1:443", env) == ""
+    assert proxy_from_environment("https://kube.local:6443", env) == ""
+    assert proxy_from_environment("https://kube.local:443", env) == "http://proxy.corp:3128"
+    assert proxy_from_environment("https://127.0.0.1:6443", env) == ""  # loopback is never proxied
+    assert proxy_from_environment("https://api.example.com", {**env, "no_proxy": "*"}) == ""
+    assert proxy_from_environment("https://api.example.com", {}) == ""
+    with pytest.raises(ConfigError, match="not SOCKS"):
+        check_proxy("socks5://127.0.0.1:1080")

@@ -175,8 +175,10 @@ class LineStream:
 
     def close(self) -> None:
         if self._resp is not None:
-            # close, not release: the body is unfinished, the connection cannot be reused
-            self._resp.close()
+            if self._content is None:
+                self._resp.release()  # read to its end: the connection can serve the next watch
+            else:
+                self._resp.close()  # unfinished body: the connection cannot be reused
             self._resp = None
             self._content = None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import os
 import ssl
 import tempfile
@@ -191,6 +192,41 @@ class Connection:
         elif self.authorization:
             kinds.append(self.authorization.split(" ", 1)[0].lower() + " credentials")
         return ", ".join(kinds) or "anonymous"
+
+
+def proxy_from_environment(server: str, environ: Mapping[str, str]) -> str:
+    """The proxy Go's ``http.ProxyFromEnvironment`` would use for ``server`` (client-go's default
+    when the kubeconfig has no ``proxy-url``): ``HTTPS_PROXY``/``HTTP_PROXY`` by scheme, unless
+    ``NO_PROXY`` matches or the host is loopback."""
+    u = URL(server)
+    host = u.host or ""
+    if host == "localhost" or host.startswith("127.") or host == "::1":
+        return ""
+    env = {k.lower(): v for k, v in environ.items() if k.lower() in ("https_proxy", "http_proxy", "no_proxy")}
+    proxy = env.get("https_proxy" if u.scheme == "https" else "http_proxy", "")
+    if not proxy:
+        return ""
+    for item in env.get("no_proxy", "").split(","):
+        entry = item.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return ""
+        name, _, port = entry.partition(":") if entry.count(":") == 1 else (entry, "", "")
+        if port and str(u.port) != port:
+            continue
+        name = name.lstrip(".")
+        if host.lower() == name or host.lower().endswith("." + name):
+            return ""
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
+                return ""
+    return proxy if "://" in proxy else "http://" + proxy
+
+
+def check_proxy(url: str) -> None:
+    if url and URL(url).scheme not in ("http", "https"):
+        raise ConfigError(f"proxy {url!r}: only http:// and https:// proxies are supported (not SOCKS)")
 
 
 def _private_dir() -> str:

@@ -35,7 +35,15 @@ from typing import Any
 import msgspec
 
 from kubescope.errors import ConfigError, truncate
-from kubescope.kube.config import Connection, KubeSettings, Source, build_ssl_context, choose_source
+from kubescope.kube.config import (
+    Connection,
+    KubeSettings,
+    Source,
+    build_ssl_context,
+    check_proxy,
+    choose_source,
+    proxy_from_environment,
+)
 from kubescope.log import fields, redact
 
 logger = logging.getLogger(__name__)
@@ -139,6 +147,8 @@ class Credentials:
         conn = await resolve(source, environ)
         if settings.apiserver and source.kind != "apiserver":
             conn = dataclasses.replace(conn, server=settings.apiserver.rstrip("/"))
+        if not conn.proxy_url:
+            conn = dataclasses.replace(conn, proxy_url=proxy_from_environment(conn.server, environ))
         logger.info(
             "kubernetes api configured",
             extra=fields(source=source.describe(), server=conn.server, auth=conn.describe_auth()),
@@ -158,6 +168,7 @@ class Credentials:
         return self.connection.proxy_url or None
 
     def _apply(self, conn: Connection, *, first: bool = False) -> None:
+        check_proxy(conn.proxy_url)
         old = self.connection
         if not first and (
             conn.ca_pem != old.ca_pem
@@ -242,6 +253,8 @@ class Credentials:
             conn = await self._resolver(self.source, self._environ)
             if self._apiserver:
                 conn = dataclasses.replace(conn, server=self._apiserver.rstrip("/"))
+            if not conn.proxy_url:
+                conn = dataclasses.replace(conn, proxy_url=self.connection.proxy_url)
             self._apply(conn)
         except ConfigError as e:
             self.refresh_failures += 1
