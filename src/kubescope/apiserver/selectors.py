@@ -288,7 +288,7 @@ def _split_unescaped(s: str, sep: str) -> list[str]:
 
 
 def _unescape_field_value(s: str) -> str:
-    if "\\" not in s:
+    if "\\" not in s and "," not in s and "=" not in s:
         return s
     out: list[str] = []
     i = 0

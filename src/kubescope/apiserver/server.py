@@ -11,6 +11,7 @@ always-allow paths of the authorizer keep probes working without credentials.
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,13 +20,17 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from kubescope.apiserver import status
-from kubescope.apiserver.authn import AuthenticationError, Authenticator
+from kubescope.apiserver.authn import AuthenticationError, Authenticator, UserInfo
 from kubescope.apiserver.authz import AuthorizationError, Authorizer
 from kubescope.apiserver.requestinfo import RequestInfo, request_info
 from kubescope.log import fields
 
 logger = logging.getLogger(__name__)
 
+INFO = web.RequestKey("kubescope.request_info", RequestInfo)
+"""The :class:`RequestInfo` of the request (set before authentication)."""
+USER = web.RequestKey("kubescope.user", UserInfo)
+"""The authenticated user (set before the handler runs)."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RequestObserver = Callable[[tuple[str, ...], int, float], None]
 
@@ -79,7 +84,7 @@ class Pipeline:
         async def mw(request: web.Request, handler: Handler) -> web.StreamResponse:
             t0 = time.perf_counter()
             info = request_info(request.method, request.path, request.query)
-            request["info"] = info
+            request[INFO] = info
             resp: web.StreamResponse
             if self.max_inflight and self.inflight >= self.max_inflight:
                 resp = status_response(status.too_many_requests())
@@ -116,10 +121,52 @@ class Pipeline:
                 extra=fields(user=user.name, verb=info.verb, path=request.path, reason=decision.reason),
             )
             return status_response(status.forbidden(info, user.name, decision.reason))
-        request["user"] = user
+        request[USER] = user
         try:
             return await handler(request)
         except web.HTTPNotFound:
             return web.Response(status=404, text="404 page not found\n")
         except web.HTTPMethodNotAllowed:
             return status_response(status.method_not_allowed())
+
+
+class HTTPSListener:
+    """Serve one app on one address with TLS; :meth:`stop` stops accepting, lets in-flight requests
+    finish within ``shutdown_timeout`` seconds, then closes."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None,
+        *,
+        shutdown_timeout: float = 10.0,
+        keepalive_timeout: float = 75.0,
+    ) -> None:
+        self.app = app
+        self.host = None if host in ("", "0.0.0.0", "::") else host
+        self.port = port
+        self.ssl_context = ssl_context
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=shutdown_timeout,
+            keepalive_timeout=keepalive_timeout,
+        )
+        self.bound_port = 0
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, self.host, self.port, ssl_context=self.ssl_context, reuse_address=True
+        )
+        await site.start()
+        for addr in self._runner.addresses:
+            if isinstance(addr, tuple) and len(addr) >= 2:
+                self.bound_port = int(addr[1])
+                break
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()

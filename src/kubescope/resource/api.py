@@ -38,6 +38,7 @@ from kubescope.apiserver.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
+from kubescope.apiserver.server import INFO
 from kubescope.model.timefmt import format_time
 from kubescope.resource.inventory import NodeCache, PodCache
 from kubescope.resource.openapi import OpenAPI
@@ -317,7 +318,7 @@ def routes(api: MetricsAPI, openapi: OpenAPI) -> list[web.RouteDef]:
         return v if v in VERSIONS else None
 
     def read_only(request: web.Request) -> web.Response | None:
-        if request.method not in ("GET", "HEAD") or request["info"].verb == "watch":
+        if request.method not in ("GET", "HEAD") or request[INFO].verb == "watch":
             return web.Response(
                 status=405, body=status.method_not_allowed()[1], headers={"Content-Type": JSON}
             )

@@ -41,7 +41,7 @@ from kubescope.apiserver.authn import (
     load_pem_certificates,
 )
 from kubescope.apiserver.authz import Authorizer
-from kubescope.apiserver.server import Pipeline
+from kubescope.apiserver.server import HTTPSListener, Pipeline
 from kubescope.apiserver.tls import add_client_cas, ensure_serving_cert, server_context
 from kubescope.errors import ConfigError, KubeError, NotFoundError
 from kubescope.kube.client import KubeClient
@@ -55,7 +55,6 @@ from kubescope.resource.scraper import Scraper
 from kubescope.resource.selfmetrics import SelfMetrics
 from kubescope.resource.settings import Settings
 from kubescope.resource.storage import MetricsStorage
-from kubescope.web.server import Listener, Listeners
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ class ResourceMetricsServer:
             unauthorized_ttl=settings.auth.unauthorized_ttl,
         )
         self.health = health.HealthChecks()
-        self.listeners: Listeners | None = None
+        self.listener: HTTPSListener | None = None
         self.port = 0
         self.tick_last_start = 0.0
         self.cycles = 0
@@ -143,11 +142,9 @@ class ResourceMetricsServer:
         self._ssl_ctx = ctx
         self._register_checks()
         app = self.build_app()
-        self.listeners = Listeners(
-            [Listener(app, s.serving.bind_address, s.serving.secure_port, ctx, "metrics-api")]
-        )
-        await self.listeners.start()
-        self.port = self.listeners.listeners[0].bound_port
+        self.listener = HTTPSListener(app, s.serving.bind_address, s.serving.secure_port, ctx)
+        await self.listener.start()
+        self.port = self.listener.bound_port
 
         node_reflector: Reflector[Node] = Reflector(
             self.client, api_path="/api/v1", resource="nodes", item_type=Node, sink=self.nodes, name="nodes"
@@ -256,47 +253,7 @@ class ResourceMetricsServer:
             observe=self.metrics.request,
             max_inflight=self.settings.serving.max_requests_inflight,
         )
-        app = web.Application(middlewares=[pipeline.middleware()], client_max_size=1 << 20)
-        app.add_routes(routes(self.api, OpenAPI()))
-
-        async def healthz(request: web.Request) -> web.Response:
-            endpoint = request.path.strip("/").split("/", 1)[0]
-            code, text = self.health.run(endpoint, request.match_info.get("check", ""), request.query)
-            return web.Response(
-                status=code,
-                text=text,
-                headers={"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
-            )
-
-        async def metrics(request: web.Request) -> web.Response:
-            return web.Response(
-                body=self.metrics.render(),
-                headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
-            )
-
-        async def version(request: web.Request) -> web.Response:
-            major, minor, *_ = [*__version__.split("."), "0", "0"][:3]
-            body = msgspec.json.encode(
-                {
-                    "major": major,
-                    "minor": minor,
-                    "gitVersion": f"v{__version__}",
-                    "gitCommit": "",
-                    "gitTreeState": "",
-                    "buildDate": "",
-                    "goVersion": "",
-                    "compiler": "cpython",
-                    "platform": "linux/amd64",
-                }
-            )
-            return web.Response(body=body, headers={"Content-Type": "application/json"})
-
-        for e in health.ENDPOINTS:
-            app.router.add_get(f"/{e}", healthz)
-            app.router.add_get(f"/{e}/{{check}}", healthz)
-        app.router.add_get("/metrics", metrics)
-        app.router.add_get("/version", version)
-        return app
+        return make_app(pipeline, self.api, self.health, self.metrics)
 
     def _register_checks(self) -> None:
         h = self.health
@@ -393,8 +350,8 @@ class ResourceMetricsServer:
         self.shutting_down = True
         if self.settings.serving.shutdown_delay > 0:
             await asyncio.sleep(self.settings.serving.shutdown_delay)
-        if self.listeners is not None:
-            await self.listeners.stop()
+        if self.listener is not None:
+            await self.listener.stop()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -404,6 +361,53 @@ class ResourceMetricsServer:
         for c in {id(x): x for x in (self.authn_client, self.authz_client)}.values():
             if c is not self.client:
                 await c.close()
+
+
+def make_app(
+    pipeline: Pipeline, api: MetricsAPI, checks: health.HealthChecks, metrics: SelfMetrics
+) -> web.Application:
+    """The HTTPS application: Metrics API, discovery, OpenAPI, health, /metrics and /version."""
+    app = web.Application(middlewares=[pipeline.middleware()], client_max_size=1 << 20)
+    app.add_routes(routes(api, OpenAPI()))
+
+    async def healthz(request: web.Request) -> web.Response:
+        endpoint = request.path.strip("/").split("/", 1)[0]
+        code, text = checks.run(endpoint, request.match_info.get("check", ""), request.query)
+        return web.Response(
+            status=code,
+            text=text,
+            headers={"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
+        )
+
+    async def self_metrics(request: web.Request) -> web.Response:
+        return web.Response(
+            body=metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+        )
+
+    major, minor, *_ = [*__version__.split("."), "0", "0"][:3]
+    version_body = msgspec.json.encode(
+        {
+            "major": major,
+            "minor": minor,
+            "gitVersion": f"v{__version__}",
+            "gitCommit": "",
+            "gitTreeState": "",
+            "buildDate": "",
+            "goVersion": "",
+            "compiler": "cpython",
+            "platform": "linux/amd64",
+        }
+    )
+
+    async def version(request: web.Request) -> web.Response:
+        return web.Response(body=version_body, headers={"Content-Type": "application/json"})
+
+    for e in health.ENDPOINTS:
+        app.router.add_get(f"/{e}", healthz)
+        app.router.add_get(f"/{e}/{{check}}", healthz)
+    app.router.add_get("/metrics", self_metrics)
+    app.router.add_get("/version", version)
+    return app
 
 
 def _read(path: str, flag: str) -> str:
