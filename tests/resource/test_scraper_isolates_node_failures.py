@@ -1,0 +1,325 @@
+"""The scraper against kubelets on loopback sockets: good, garbage, truncated, oversized, slow and
+failing answers fail only their node (counted by reason), with the stagger, the concurrency bound,
+the address and port rules, the path annotation and the credentials metrics-server uses."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import ssl
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from kubescope.apiserver.selectors import parse_label_selector
+from kubescope.kube.config import Connection
+from kubescope.kube.credentials import Credentials
+from kubescope.resource.inventory import PATH_ANNOTATION, NodeCache, node_info
+from kubescope.resource.scraper import MAX_DELAY_MS, ScrapeError, Scraper, target_url
+from kubescope.resource.selfmetrics import SelfMetrics
+from kubescope.resource.settings import KubeletSettings
+from tests.apiserver.certs import issue, make_ca
+from tests.resource.helpers import decode_structs, node
+
+GOOD = (
+    b"# TYPE node_cpu_usage_seconds_total counter\n"
+    b"node_cpu_usage_seconds_total 10 1700000000000\n"
+    b"node_memory_working_set_bytes 2048 1700000000000\n"
+    b'container_cpu_usage_seconds_total{container="c",namespace="ns",pod="p-NODE"} 1 1700000000000\n'
+    b'container_memory_working_set_bytes{container="c",namespace="ns",pod="p-NODE"} 1024 1700000000000\n'
+    b'container_start_time_seconds{container="c",namespace="ns",pod="p-NODE"} 1600000000\n'
+)
+
+
+@dataclass
+class Kubelet:
+    """One fake kubelet: answers with ``behaviour`` and records what it was asked."""
+
+    behaviour: str = "good"
+    paths: list[str] = field(default_factory=list)
+    auth: list[str] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    port: int = 0
+
+
+async def start_kubelet(
+    k: Kubelet, name: str, ssl_ctx: ssl.SSLContext | None = None
+) -> asyncio.AbstractServer:
+    """A raw HTTP/1.1 server, so a body can be cut short or drip."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                line, *hdrs = head.decode().split("\r\n")
+                k.paths.append(line.split()[1])
+                k.auth.append(
+                    next((h.split(": ", 1)[1] for h in hdrs if h.lower().startswith("authorization")), "")
+                )
+                k.in_flight += 1
+                k.max_in_flight = max(k.max_in_flight, k.in_flight)
+                try:
+                    await answer(writer, name)
+                finally:
+                    k.in_flight -= 1
+                if k.behaviour in ("truncated", "garbage-close"):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def answer(writer: asyncio.StreamWriter, name: str) -> None:
+        body = GOOD.replace(b"NODE", name.encode())
+        b = k.behaviour
+        if b == "slow":
+            await asyncio.sleep(0.05)
+        if b == "hang":
+            await asyncio.sleep(30)
+        if b == "garbage":
+            body = b"<html><body>hello</body></html>\n"
+        if b == "huge":
+            body = body * 1000
+        status = "500 Internal Server Error" if b == "error" else "200 OK"
+        length = len(body) + (500 if b == "truncated" else 0)
+        writer.write(
+            f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {length}\r\n\r\n".encode()
+        )
+        writer.write(body)
+        await writer.drain()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ssl_ctx)
+    k.port = server.sockets[0].getsockname()[1]
+    return server
+
+
+@pytest.fixture
+async def kubelets() -> AsyncIterator[Callable[..., asyncio.Future[dict[str, Kubelet]]]]:
+    servers: list[asyncio.AbstractServer] = []
+
+    async def make(behaviours: dict[str, str], ssl_ctx: ssl.SSLContext | None = None) -> dict[str, Kubelet]:
+        out = {}
+        for name, b in behaviours.items():
+            k = Kubelet(b)
+            servers.append(await start_kubelet(k, name, ssl_ctx))
+            out[name] = k
+        return out
+
+    yield make  # type: ignore[misc]
+    for s in servers:
+        s.close()
+        await s.wait_closed()
+
+
+def cache_for(kubelets: dict[str, Kubelet], **node_kw: object) -> NodeCache:
+    nc = NodeCache()
+    nodes, _ = decode_structs(
+        [node(n, {"pool": n[:3]}, port=k.port, **node_kw) for n, k in kubelets.items()], []
+    )  # type: ignore[arg-type]
+    nc.replace_begin()
+    for n in nodes:
+        nc.upsert(n)
+    nc.replace_end()
+    return nc
+
+
+def settings(**kw: object) -> KubeletSettings:
+    base: dict[str, object] = {
+        "preferred_address_types": ("InternalIP",),
+        "use_node_status_port": True,
+        "completely_insecure": True,
+        "request_timeout": 1.0,
+        "max_response_bytes": 16 << 10,
+    }
+    base.update(kw)
+    return KubeletSettings(**base)  # type: ignore[arg-type]
+
+
+async def test_a_bad_node_never_stops_the_cycle(
+    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]],
+) -> None:
+    ks = await kubelets(
+        {
+            "good-1": "good",
+            "good-2": "slow",
+            "garbage": "garbage",
+            "truncated": "truncated",
+            "huge": "huge",
+            "error": "error",
+            "hang": "hang",
+        }
+    )
+    metrics = SelfMetrics(5.0)
+    s = Scraper(settings(), cache_for(ks), metrics, resolution=5.0, rng=random.Random(1))
+    try:
+        result = await s.scrape()
+    finally:
+        await s.close()
+    assert result.attempted == 7 and result.scraped == 2
+    assert set(result.nodes) == {"good-1", "good-2"}
+    assert set(result.pods) == {("ns", "p-good-1"), ("ns", "p-good-2")}
+    assert metrics.scrape_errors == {"parse": 1, "truncated": 1, "too_large": 1, "http_500": 1, "timeout": 1}
+    assert (metrics.kubelet_ok, metrics.kubelet_failed) == (2, 5)
+    assert set(metrics.nodes) == set(ks)
+    text = metrics.render().decode()
+    assert 'metrics_server_kubelet_request_total{success="false"} 5' in text
+    assert 'kubescope_resource_kubelet_scrape_errors_total{reason="timeout"} 1' in text
+
+
+async def test_concurrency_is_bounded(kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]]) -> None:
+    ks = await kubelets({f"n{i}": "slow" for i in range(6)})
+    in_flight = 0
+    peak = 0
+    s = Scraper(settings(max_concurrent=2), cache_for(ks), SelfMetrics(5.0), resolution=5.0)
+    original = s.fetch
+
+    async def counting(info):  # type: ignore[no-untyped-def]
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            return await original(info)
+        finally:
+            in_flight -= 1
+
+    s.fetch = counting  # type: ignore[method-assign]
+    try:
+        result = await s.scrape()
+    finally:
+        await s.close()
+    assert result.scraped == 6
+    assert peak == 2
+
+
+async def test_stagger_is_metrics_servers(
+    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]],
+) -> None:
+    ks = await kubelets({f"n{i}": "good" for i in range(3)})
+
+    class Recording(random.Random):
+        bounds: list[int] = []  # noqa: RUF012
+
+        def randrange(self, stop: int) -> int:  # type: ignore[override]
+            self.bounds.append(stop)
+            return 0
+
+    rng = Recording()
+    s = Scraper(settings(), cache_for(ks), SelfMetrics(5.0), resolution=5.0, rng=rng)
+    try:
+        await s.scrape()
+    finally:
+        await s.close()
+    assert rng.bounds == [24, 24, 24]  # min(8 ms x 3 nodes, 4 s)
+    assert min(8 * 5000, MAX_DELAY_MS) == 4000
+
+
+async def test_connections_are_reused_across_cycles(
+    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]],
+) -> None:
+    ks = await kubelets({"a": "good"})
+    s = Scraper(settings(), cache_for(ks), SelfMetrics(5.0), resolution=5.0)
+    try:
+        for _ in range(3):
+            assert (await s.scrape()).scraped == 1
+        assert s._session is not None
+        connector = s._session.connector
+        assert connector is not None
+        # the three requests went over one kept-alive connection
+        assert sum(len(v) for v in connector._conns.values()) == 1  # type: ignore[attr-defined]
+    finally:
+        await s.close()
+    assert ks["a"].paths == ["/metrics/resource"] * 3
+
+
+async def test_node_selector_and_path_annotation(
+    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]],
+) -> None:
+    ks = await kubelets({"gpu-1": "good", "cpu-1": "good"})
+    nc = cache_for(ks, annotations={PATH_ANNOTATION: "/custom/resource"})
+    s = Scraper(
+        settings(node_selector=parse_label_selector("pool=gpu")), nc, SelfMetrics(5.0), resolution=5.0
+    )
+    try:
+        result = await s.scrape()
+    finally:
+        await s.close()
+    assert set(result.nodes) == {"gpu-1"}
+    assert ks["gpu-1"].paths == ["/custom/resource"]
+    assert ks["cpu-1"].paths == []
+
+
+async def test_https_with_ca_bearer_token_and_insecure_mode(
+    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]], tmp_path: Path
+) -> None:
+    ca = make_ca("kubelet-ca")
+    serving = issue(ca, "kubelet", client=False, ips=("127.0.0.1",))
+    cert, key = serving.write(tmp_path, "kubelet")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    ks = await kubelets({"tls": "good"}, server_ctx)
+    creds = Credentials(Connection(server="https://127.0.0.1:1", authorization="Bearer sa-token"))
+    (tmp_path / "ca.crt").write_bytes(ca.pem)
+    variants = {
+        "ca flag": settings(completely_insecure=False, certificate_authority=str(tmp_path / "ca.crt")),
+        "insecure": settings(completely_insecure=False, insecure_tls=True),
+    }
+    for what, ksettings in variants.items():
+        s = Scraper(ksettings, cache_for(ks), SelfMetrics(5.0), resolution=5.0, credentials=creds)
+        try:
+            assert (await s.scrape()).scraped == 1, what
+        finally:
+            await s.close()
+    assert ks["tls"].auth == ["Bearer sa-token", "Bearer sa-token"]
+    # without the CA the kubelet's certificate is refused
+    s = Scraper(
+        settings(completely_insecure=False),
+        cache_for(ks),
+        SelfMetrics(5.0),
+        resolution=5.0,
+        credentials=creds,
+    )
+    try:
+        assert (await s.scrape()).scraped == 0
+        assert s.metrics.scrape_errors == {"connect": 1}
+    finally:
+        await s.close()
+
+
+def test_addresses_ports_and_proxy_urls() -> None:
+    (n,) = decode_structs([node("n1", port=10999, ip="10.0.0.5")], [])[0]
+    info = node_info(n)
+    assert target_url(info, settings(completely_insecure=False, use_node_status_port=False)) == (
+        "https://10.0.0.5:10250/metrics/resource"
+    )
+    assert target_url(info, settings()) == "http://10.0.0.5:10999/metrics/resource"
+    assert target_url(info, settings(preferred_address_types=("Hostname", "InternalIP"))) == (
+        "http://n1:10999/metrics/resource"
+    )
+    assert target_url(info, settings(via_apiserver=True), "https://api:6443/") == (
+        "https://api:6443/api/v1/nodes/n1/proxy/metrics/resource"
+    )
+    with pytest.raises(ScrapeError, match=r"no address matched types \[ExternalIP\]"):
+        target_url(info, settings(preferred_address_types=("ExternalIP",)))
+    (v6,) = decode_structs([node("n2", ip="fd00::1")], [])[0]
+    assert (
+        target_url(node_info(v6), settings(use_node_status_port=False))
+        == "http://[fd00::1]:10250/metrics/resource"
+    )
+
+
+async def test_duplicate_pods_keep_the_first_report() -> None:
+    from kubescope.resource.parser import NodeBatch, parse_body
+    from kubescope.resource.scraper import CycleResult
+
+    s = Scraper(settings(), NodeCache(), SelfMetrics(5.0), resolution=5.0)
+    body = GOOD.replace(b"NODE", b"x")
+    result = CycleResult()
+    first = parse_body(body, 0)
+    second = parse_body(body.replace(b"1024 ", b"2048 "), 0)
+    s._merge(result, "a", first)
+    s._merge(result, "b", NodeBatch(None, second.pods, 0, 0))
+    assert result.pods[("ns", "p-x")]["c"].mem == 1024
+    assert s.metrics.duplicate_points == 1
