@@ -1,0 +1,109 @@
+"""Quantities, durations and times in apimachinery's canonical forms, as kubectl and the HPA parse them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kubescope.model.quantity import milli_value, parse_quantity, value
+from kubescope.resource.render import (
+    cpu_quantity,
+    memory_quantity,
+    node_usage_part,
+    pod_usage_part,
+    time_json,
+)
+from kubescope.resource.storage import PodUsage, Usage
+
+S = 1_000_000_000
+
+
+@pytest.mark.parametrize(
+    ("nanocores", "text"),
+    [
+        (487558164, "487558164n"),
+        (9559630, "9559630n"),
+        (500_000_000, "500m"),
+        (1_000_000_000, "1"),
+        (1_500_000_000, "1500m"),
+        (2_000_000_000_000, "2k"),
+        (1000, "1u"),
+        (1, "1n"),
+        (0, "0"),
+        (10_000_000, "10m"),
+        # past int64 metrics-server drops a digit (NewScaledQuantity(v/10, -8)), then canonicalizes to nano
+        ((1 << 63) + 5, "9223372036854775810n"),
+    ],
+)
+def test_cpu_is_decimal_si_nanocores(nanocores: int, text: str) -> None:
+    assert cpu_quantity(nanocores) == text
+
+
+@pytest.mark.parametrize(
+    ("nbytes", "text"),
+    [
+        (732212 * 1024, "732212Ki"),
+        (22244 * 1024, "22244Ki"),
+        (5 << 20, "5Mi"),
+        (2 << 30, "2Gi"),
+        (1023, "1023"),
+        (1024, "1Ki"),
+        (1536, "1536"),
+        (12533760, "12240Ki"),
+        (1616273408, "1578392Ki"),
+        (0, "0"),
+    ],
+)
+def test_memory_is_binary_si_bytes(nbytes: int, text: str) -> None:
+    assert memory_quantity(nbytes) == text
+
+
+@pytest.mark.parametrize("nanocores", [487558164, 9559630, 500_000_000, 1, 123_456_789_012])
+def test_cpu_strings_read_back_as_kubectl_reads_them(nanocores: int) -> None:
+    q = parse_quantity(cpu_quantity(nanocores))
+    assert q * S == nanocores
+    assert milli_value(q) == -(-nanocores // 1_000_000)  # MilliValue rounds up
+
+
+@pytest.mark.parametrize("nbytes", [732212 * 1024, 1023, 1536, 5 << 20])
+def test_memory_strings_read_back(nbytes: int) -> None:
+    assert value(parse_quantity(memory_quantity(nbytes))) == nbytes
+
+
+@pytest.mark.parametrize(
+    ("window_ns", "text"),
+    [
+        (30 * S, "30s"),
+        (60 * S, "1m0s"),
+        (17_913_000_000, "17.913s"),
+        (10_393_000_000, "10.393s"),
+        (15_001_000_000, "15.001s"),
+        (1_500_000, "1.5ms"),
+        (90 * 60 * S, "1h30m0s"),
+        (0, "0s"),
+    ],
+)
+def test_windows_are_go_durations(window_ns: int, text: str) -> None:
+    part = node_usage_part(Usage(0, window_ns, 1, 1))
+    assert f'"window":"{text}"'.encode() in part
+
+
+def test_timestamps_are_whole_seconds_and_null_when_unknown() -> None:
+    assert time_json(1_643_309_313_999_999_999) == b'"2022-01-27T18:48:33Z"'
+    assert time_json(None) == b"null"
+    part = pod_usage_part(PodUsage(None, 0, ()))
+    assert json.loads(b"{" + part) == {"timestamp": None, "window": "0s", "containers": []}
+
+
+def test_website_samples_use_exactly_these_forms() -> None:
+    data = Path("/work/shared/data/metrics-api")
+    node = json.loads((data / "website-nodemetrics-minikube.json").read_text())
+    pod = json.loads((data / "website-podmetrics-kube-scheduler.json").read_text())
+    assert node["usage"] == {"cpu": cpu_quantity(487558164), "memory": memory_quantity(732212 * 1024)}
+    assert pod["containers"][0]["usage"] == {
+        "cpu": cpu_quantity(9559630),
+        "memory": memory_quantity(22244 * 1024),
+    }
+    assert node["window"] == pod["window"] == "30s"
