@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from msgspec.structs import replace
+
 from kubescope.resource.parser import ZERO_TIME_NS, MetricsPoint
 from kubescope.resource.storage import MetricsStorage, PodUsage, RateError, Usage, resource_usage
 
@@ -40,11 +42,11 @@ def test_rate_over_the_real_window_between_samples() -> None:
 
 
 def test_rate_truncates_to_whole_nanocores() -> None:
-    u = resource_usage(pt(0, 3, 0), pt(0, 0, 0)._replace(cpu=0))
+    u = resource_usage(pt(0, 3, 0), replace(pt(0, 0, 0), cpu=0))
     assert u.cpu == 0
-    u = resource_usage(pt(0, 3, 0)._replace(cpu=2), pt(0, 0, 0))
+    u = resource_usage(replace(pt(0, 3, 0), cpu=2), pt(0, 0, 0))
     assert u.cpu == 0  # 2 ns·s / 3 s
-    u = resource_usage(pt(0, 3, 0)._replace(cpu=10), pt(0, 0, 0))
+    u = resource_usage(replace(pt(0, 3, 0), cpu=10), pt(0, 0, 0))
     assert u.cpu == 3
 
 

@@ -302,3 +302,36 @@ def test_label_change_is_visible_without_a_new_scrape() -> None:
     api.pods.upsert(updated)
     got = body(api.get_pod("v1", "default", "web-2", {}, None))
     assert got["metadata"]["labels"] == {"app": "web", "new": "yes"}
+
+
+def test_cached_lists_follow_changes_of_objects_and_storage() -> None:
+    from tests.resource.helpers import decode_structs
+
+    api = make_api()
+    first = api.list_pods("v1", None, {}, None)[2]
+    assert api.list_pods("v1", None, {}, None)[2] == first
+    _, (updated,) = decode_structs([], [pod("default", "web-2", {"app": "web", "new": "yes"})])
+    api.pods.upsert(updated)
+    second = body(api.list_pods("v1", None, {}, None))
+    assert second["items"][2]["metadata"]["labels"] == {"app": "web", "new": "yes"}
+    _, (gone,) = decode_structs([], [pod("default", "web-1")])
+    api.pods.delete(gone)
+    assert [i["metadata"]["name"] for i in body(api.list_pods("v1", None, {}, None))["items"]] == [
+        "sidecar",
+        "web-2",
+        "kube-scheduler-minikube",
+    ]
+    api.storage.store({}, {})
+    assert body(api.list_pods("v1", None, {}, None))["items"] == []
+    assert body(api.list_nodes("v1", {}, None))["items"] == []
+
+
+def test_bulk_freshness_equals_one_observation_per_item() -> None:
+    times = [100.0, 101.5, 107.0, 130.0, 130.0, 200.0]
+    now = 205.0
+    one, bulk = Histogram(FRESHNESS_BUCKETS), Histogram(FRESHNESS_BUCKETS)
+    for t in times:
+        one.observe(now - t)
+    bulk.observe_ages(now, sorted(times), sum(times))
+    assert (bulk.counts, bulk.count) == (one.counts, one.count)
+    assert bulk.sum == pytest.approx(one.sum)

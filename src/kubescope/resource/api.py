@@ -20,6 +20,7 @@ Behaviour is metrics-server's (``pkg/api``):
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
@@ -55,7 +56,7 @@ from kubescope.resource.render import (
     table_json,
 )
 from kubescope.resource.selfmetrics import Histogram
-from kubescope.resource.storage import MetricsStorage
+from kubescope.resource.storage import MetricsStorage, PodUsage, Usage
 
 Answer = tuple[int, str, bytes]
 
@@ -67,11 +68,32 @@ GROUP_SPEC = APIGroupSpec(
 _MAX_FRESHNESS = 9_223_372_036.854775807  # Go's time.Since(zero time): the saturated Duration
 
 
+class _ListCache(NamedTuple):
+    segments: list[bytes]
+    times: list[float]
+    """Sample times of the items (seconds, ascending), for the freshness histogram."""
+    total: float
+    unknown: int
+    """Items without a timestamp."""
+
+
 class _Part(NamedTuple):
     usage: bytes
-    resources: tuple[str, ...]
-    cells: tuple[str, ...]
     ts: int | None
+    source: Usage | PodUsage
+    """For Table cells, computed only when a Table is asked for."""
+
+    def cells(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        s = self.source
+        return pod_cells(s) if isinstance(s, PodUsage) else node_cells(s)
+
+
+_Entry = tuple[bytes, bytes, "_Part", str]
+
+
+def _item(head: bytes, tail: bytes, part: _Part, name: str) -> Item:
+    resources, cells = part.cells()
+    return Item(head, tail, part.usage, name, cells, resources)
 
 
 def _error(answer: tuple[int, bytes]) -> Answer:
@@ -98,6 +120,7 @@ class MetricsAPI:
         self._generation = -1
         self._node_parts: dict[str, _Part] = {}
         self._pod_parts: dict[tuple[str, str], _Part] = {}
+        self._lists: dict[tuple[object, ...], _ListCache] = {}
 
     # -- cached usage parts ---------------------------------------------------------------------
 
@@ -106,6 +129,7 @@ class MetricsAPI:
             self._generation = self.storage.generation
             self._node_parts = {}
             self._pod_parts = {}
+            self._lists = {}
 
     def _node_part(self, name: str) -> _Part | None:
         part = self._node_parts.get(name)
@@ -113,8 +137,7 @@ class MetricsAPI:
             u = self.storage.node_usage.get(name)
             if u is None:
                 return None
-            resources, cells = node_cells(u)
-            part = self._node_parts[name] = _Part(node_usage_part(u), resources, cells, u.ts)
+            part = self._node_parts[name] = _Part(node_usage_part(u), u.ts, u)
         return part
 
     def _pod_part(self, key: tuple[str, str]) -> _Part | None:
@@ -123,8 +146,7 @@ class MetricsAPI:
             u = self.storage.pod_usage.get(key)
             if u is None:
                 return None
-            resources, cells = pod_cells(u)
-            part = self._pod_parts[key] = _Part(pod_usage_part(u), resources, cells, u.ts)
+            part = self._pod_parts[key] = _Part(pod_usage_part(u), u.ts, u)
         return part
 
     def _observe(self, now: float, ts: int | None) -> None:
@@ -147,9 +169,21 @@ class MetricsAPI:
             return _error(status.bad_request(str(e)))
         self._check_generation()
         label = label & self.node_selector
-        nodes = self.nodes.nodes
         now = self.clock()
-        parts: list[tuple[bytes, bytes, _Part, str]] = []
+        neg = negotiate(accept, table=True)
+        if label.empty and field.empty and neg.kind == "json":
+            key = ("NodeMetrics", version, None, self.storage.generation, self.nodes.version)
+            return self._cached_list(key, now, lambda: self._node_parts_for(label, field))
+        parts = self._node_parts_for(label, field)
+        for _, _, part, _ in parts:
+            self._observe(now, part.ts)
+        return self._list_answer(
+            kind="NodeMetrics", version=version, parts=parts, now=now, query=query, accept=accept
+        )
+
+    def _node_parts_for(self, label: LabelSelector, field: FieldSelector) -> list[_Entry]:
+        nodes = self.nodes.nodes
+        parts: list[_Entry] = []
         for name in self.nodes.sorted_names():
             part = self._node_part(name)
             if part is None:
@@ -160,10 +194,7 @@ class MetricsAPI:
             if not field.empty and not field.matches({"metadata.name": name}):
                 continue
             parts.append((info.head, info.tail, part, name))
-            self._observe(now, part.ts)
-        return self._list_answer(
-            kind="NodeMetrics", version=version, parts=parts, now=now, query=query, accept=accept
-        )
+        return parts
 
     def get_node(self, version: str, name: str, query: Mapping[str, str], accept: str | None) -> Answer:
         info = self.nodes.nodes.get(name)
@@ -188,15 +219,29 @@ class MetricsAPI:
         except SelectorError as e:
             return _error(status.bad_request(str(e)))
         self._check_generation()
+        now = self.clock()
+        neg = negotiate(accept, table=True)
+        if label.empty and field.empty and neg.kind == "json":
+            key = ("PodMetrics", version, namespace, self.storage.generation, self.pods.version)
+            return self._cached_list(key, now, lambda: self._pod_parts_for(namespace, label, field))
+        parts = self._pod_parts_for(namespace, label, field)
+        for _, _, part, _ in parts:
+            self._observe(now, part.ts)
+        return self._list_answer(
+            kind="PodMetrics", version=version, parts=parts, now=now, query=query, accept=accept
+        )
+
+    def _pod_parts_for(
+        self, namespace: str | None, label: LabelSelector, field: FieldSelector
+    ) -> list[_Entry]:
         pods = self.pods.pods
         keys = (
             self.pods.sorted_keys()
             if namespace is None
             else [(namespace, n) for n in self.pods.namespace_names(namespace)]
         )
-        now = self.clock()
         usage = self.storage.pod_usage
-        parts: list[tuple[bytes, bytes, _Part, str]] = []
+        parts: list[_Entry] = []
         for key in keys:
             if key not in usage:
                 continue
@@ -209,10 +254,36 @@ class MetricsAPI:
             if part is None:
                 continue
             parts.append((info.head, info.tail, part, key[1]))
-            self._observe(now, part.ts)
-        return self._list_answer(
-            kind="PodMetrics", version=version, parts=parts, now=now, query=query, accept=accept
-        )
+        return parts
+
+    def _cached_list(
+        self, key: tuple[object, ...], now: float, collect: Callable[[], list[_Entry]]
+    ) -> Answer:
+        """A selector-free JSON list: the body is the answer's time joined between cached segments,
+        and freshness is observed in bulk, so listing all pods costs one join per request."""
+        cached = self._lists.get(key)
+        if cached is None:
+            kind, version = str(key[0]), str(key[1])
+            parts = collect()
+            prefix = (
+                f'{{"kind":"{kind}List","apiVersion":"{GROUP}/{version}","metadata":{{}},"items":['.encode()
+            )
+            segments: list[bytes] = []
+            pending = prefix
+            for head, tail, part, _ in parts:
+                segments.append(pending + head)
+                pending = tail + part.usage + b","
+            segments.append((pending[:-1] if parts else pending) + b"]}")
+            times = sorted(p.ts / 1e9 for _, _, p, _ in parts if p.ts is not None and p.ts != ZERO_TIME_NS)
+            cached = _ListCache(segments, times, math.fsum(times), len(parts) - len(times))
+            if len(self._lists) > 64:
+                self._lists.clear()
+            self._lists[key] = cached
+        if self.freshness is not None:
+            self.freshness.observe_ages(now, cached.times, cached.total)
+            for _ in range(cached.unknown):
+                self.freshness.observe(_MAX_FRESHNESS)
+        return 200, JSON, self._now_bytes(now).join(cached.segments)
 
     def get_pod(
         self, version: str, namespace: str, name: str, query: Mapping[str, str], accept: str | None
@@ -242,7 +313,7 @@ class MetricsAPI:
         *,
         kind: str,
         version: str,
-        parts: list[tuple[bytes, bytes, _Part, str]],
+        parts: list[_Entry],
         now: float,
         query: Mapping[str, str],
         accept: str | None,
@@ -250,7 +321,7 @@ class MetricsAPI:
         now_b = self._now_bytes(now)
         neg = negotiate(accept, table=True)
         if neg.kind == "table":
-            items = [Item(h, t, p.usage, name, p.cells, p.resources) for h, t, p, name in parts]
+            items = [_item(h, t, p, name) for h, t, p, name in parts]
             body = table_json(
                 neg.version,
                 items,
@@ -286,8 +357,7 @@ class MetricsAPI:
         query: Mapping[str, str],
         accept: str | None,
     ) -> Answer:
-        head, tail, part, name = entry
-        item = Item(head, tail, part.usage, name, part.cells, part.resources)
+        item = _item(*entry)
         now_b = self._now_bytes(now)
         neg = negotiate(accept, table=True)
         if neg.kind == "table":

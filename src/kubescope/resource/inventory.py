@@ -123,6 +123,8 @@ class NodeCache:
         self._seen: set[str] | None = None
         self.synced = False
         self._sorted: list[str] | None = None
+        self.version = 0
+        """Bumped on every change: cached answers key on it."""
 
     def replace_begin(self) -> None:
         self._seen = set()
@@ -132,18 +134,21 @@ class NodeCache:
         if name not in self.nodes:
             self._sorted = None
         self.nodes[name] = node_info(obj)
+        self.version += 1
         if self._seen is not None:
             self._seen.add(name)
 
     def delete(self, obj: Node) -> None:
         if self.nodes.pop(obj.metadata.name, None) is not None:
             self._sorted = None
+            self.version += 1
 
     def replace_end(self) -> None:
         seen = self._seen or set()
         for name in [n for n in self.nodes if n not in seen]:
             del self.nodes[name]
             self._sorted = None
+            self.version += 1
         self._seen = None
         self.synced = True
 
@@ -162,6 +167,8 @@ class PodCache:
         self._seen: set[tuple[str, str]] | None = None
         self.synced = False
         self._sorted: list[tuple[str, str]] | None = None
+        self.version = 0
+        """Bumped on every change: cached answers key on it."""
 
     def replace_begin(self) -> None:
         self._seen = set()
@@ -177,6 +184,7 @@ class PodCache:
         if key not in self.pods:
             self._sorted = None
         self.pods[key] = info
+        self.version += 1
         ns = self.by_namespace.get(m.namespace)
         if ns is None:
             ns = self.by_namespace[m.namespace] = {}
@@ -191,6 +199,7 @@ class PodCache:
         if self.pods.pop(key, None) is None:
             return
         self._sorted = None
+        self.version += 1
         ns = self.by_namespace.get(key[0])
         if ns is not None:
             ns.pop(key[1], None)

@@ -41,7 +41,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import NamedTuple
+
+import msgspec
 
 from kubescope.errors import DecodeError, truncate
 
@@ -54,8 +55,11 @@ _UINT64_LIMIT = float(1 << 64)
 _INFINITIES = (math.inf, -math.inf)
 
 
-class MetricsPoint(NamedTuple):
-    """One observation of a node or container (metrics-server's ``MetricsPoint``)."""
+class MetricsPoint(msgspec.Struct, frozen=True, gc=False):
+    """One observation of a node or container (metrics-server's ``MetricsPoint``).
+
+    A Struct without GC tracking: storage holds two per container, tens of thousands in all, and
+    tracked objects would make every full garbage collection scan them."""
 
     start: int
     """Start time, Unix ns (:data:`ZERO_TIME_NS` when unknown); cumulative CPU is zero then."""
@@ -71,7 +75,7 @@ PodKey = tuple[str, str]
 """``(namespace, name)``."""
 
 
-class NodeBatch(NamedTuple):
+class NodeBatch(msgspec.Struct, frozen=True, gc=False):
     """Everything one kubelet response yields."""
 
     node: MetricsPoint | None

@@ -52,11 +52,33 @@ def memory_quantity(n: int) -> str:
     return format_binary_si(n)
 
 
+_time_cache: dict[int, bytes] = {}
+_duration_cache: dict[int, bytes] = {}
+_CACHE_LIMIT = 4096
+
+
 def time_json(ts_ns: int | None) -> bytes:
     """``metav1.Time`` JSON: whole seconds (truncated), ``null`` for the zero time."""
     if ts_ns is None:
         return b"null"
-    return b'"' + format_time(ts_ns // 1_000_000_000).encode() + b'"'
+    sec = ts_ns // 1_000_000_000
+    out = _time_cache.get(sec)
+    if out is None:
+        # a node's containers share the kubelet's few sample times: remember the last few thousand
+        if len(_time_cache) >= _CACHE_LIMIT:
+            _time_cache.clear()
+        out = _time_cache[sec] = b'"' + format_time(sec).encode() + b'"'
+    return out
+
+
+def duration_bytes(ns: int) -> bytes:
+    """``go_duration`` as bytes, memoised: windows repeat across the pods of a node."""
+    out = _duration_cache.get(ns)
+    if out is None:
+        if len(_duration_cache) >= _CACHE_LIMIT:
+            _duration_cache.clear()
+        out = _duration_cache[ns] = go_duration(ns).encode()
+    return out
 
 
 def metadata_parts(name: str, namespace: str, labels: Mapping[str, str]) -> tuple[bytes, bytes]:
@@ -77,7 +99,7 @@ def node_usage_part(u: Usage) -> bytes:
         b'"timestamp":'
         + time_json(u.ts)
         + b',"window":"'
-        + go_duration(u.window).encode()
+        + duration_bytes(u.window)
         + b'","usage":{"cpu":"'
         + cpu_quantity(u.cpu).encode()
         + b'","memory":"'
@@ -101,7 +123,7 @@ def pod_usage_part(u: PodUsage) -> bytes:
         b'"timestamp":'
         + time_json(u.ts)
         + b',"window":"'
-        + go_duration(u.window).encode()
+        + duration_bytes(u.window)
         + b'","containers":['
         + containers
         + b"]}"

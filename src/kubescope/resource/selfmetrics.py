@@ -78,6 +78,21 @@ class Histogram:
         self.sum += v
         self.count += 1
 
+    def observe_ages(self, now: float, times: list[float], total: float) -> None:
+        """Observe ``now - t`` for every ``t`` of ``times`` (ascending, summing to ``total``) in
+        O(buckets x log n): a value is within bucket ``le`` exactly when ``t >= now - le``."""
+        n = len(times)
+        if not n:
+            return
+        below = 0
+        for i, le in enumerate(self.buckets):
+            within = n - bisect.bisect_left(times, now - le)
+            self.counts[i] += within - below
+            below = within
+        self.counts[-1] += n - below
+        self.sum += n * now - total
+        self.count += n
+
     def lines(self, name: str, labels: str) -> Iterable[str]:
         sep = "," if labels else ""
         acc = 0

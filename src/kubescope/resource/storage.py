@@ -33,7 +33,8 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+
+import msgspec
 
 from kubescope.log import fields
 from kubescope.resource.parser import MetricsPoint, PodKey
@@ -46,7 +47,7 @@ FRESH_CONTAINER_MIN_NS = 10 * 1_000_000_000
 _NS_PER_S = 1_000_000_000
 
 
-class Usage(NamedTuple):
+class Usage(msgspec.Struct, frozen=True, gc=False):
     """A CPU rate and a working set over a window ending at ``ts``."""
 
     ts: int
@@ -59,7 +60,7 @@ class Usage(NamedTuple):
     """Bytes."""
 
 
-class PodUsage(NamedTuple):
+class PodUsage(msgspec.Struct, frozen=True, gc=False):
     ts: int | None
     """The earliest container's timestamp; None when no container had a value."""
     window: int

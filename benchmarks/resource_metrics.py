@@ -1,0 +1,238 @@
+"""Benchmark ``kubescope resource-metrics``: the parser and store alone, then the whole pipeline.
+
+    .venv/bin/python benchmarks/resource_metrics.py --nodes 1000 --pods-per-node 30 --json out.json
+
+**Offline** (no network, always run): kubelet bodies shaped like a real kubelet's ``/metrics/resource``
+(every family it emits, 1-2 containers per pod) are parsed, stored twice (two scrapes, so rates exist)
+and all pods are listed through the Metrics API's answer builder. Figures: ``parse_lines_per_s``
+with its floor ``split_lines_per_s`` (splitting the same bytes into lines, the least any line parser
+does), ``store_s``, ``list_all_pods_p50_s``.
+
+**Live** (unless ``--offline-only``): a simulator (``kubescope simulate``) with N nodes x M pods and its
+simulated kubelets, and ``kubescope resource-metrics`` as a subprocess scraping them every
+``--resolution``; after warm-up, ``--cycles`` cycles are observed from the server's own ``/metrics``
+(cycle duration, nodes scraped), its CPU and RSS are sampled with psutil, and all pods are listed
+directly from the server. Figures: ``cycle_p50_s``, ``cycle_max_s``, ``nodes_scraped_min``,
+``cpu_cores_avg``, ``rss_mib``, ``rss_per_node_mib``, ``live_list_all_pods_p50_s``. The simulator runs
+on the same two cores, so at large N it bounds the figures (its kubelets render the bodies); the
+offline part measures ours alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import msgspec  # noqa: E402
+
+from kubescope.resource.api import MetricsAPI  # noqa: E402
+from kubescope.resource.inventory import Pod, PodCache  # noqa: E402
+from kubescope.resource.parser import KubeletParser, MetricsPoint, PodKey  # noqa: E402
+from kubescope.resource.storage import MetricsStorage  # noqa: E402
+
+
+def kubelet_body(node: int, pods: int, rng: random.Random, ts_ms: int, cpu_base: float) -> bytes:
+    """A kubelet /metrics/resource body: every family, HELP/TYPE lines, labels sorted, timestamps."""
+    containers: list[tuple[str, str, str]] = []
+    for p in range(pods):
+        ns = f"ns-{(node * 7 + p) % 40}"
+        pod = f"app-{node}-{p}-{rng.randrange(16**5):05x}"
+        containers.append((ns, pod, "app"))
+        if p % 3 == 0:
+            containers.append((ns, pod, "istio-proxy"))
+    containers.sort(key=lambda c: (c[2], c[0], c[1]))
+    out: list[str] = []
+
+    def fam(name: str, typ: str, help_: str) -> None:
+        out.append(f"# HELP {name} [STABLE] {help_}\n# TYPE {name} {typ}\n")
+
+    fam(
+        "container_cpu_usage_seconds_total",
+        "counter",
+        "Cumulative cpu time consumed by the container in core-seconds",
+    )
+    for i, (ns, pod, c) in enumerate(containers):
+        out.append(
+            f'container_cpu_usage_seconds_total{{container="{c}",namespace="{ns}",pod="{pod}"}} '
+            f"{cpu_base + i * 0.37:.6f} {ts_ms}\n"
+        )
+    fam("container_memory_working_set_bytes", "gauge", "Current working set of the container in bytes")
+    for i, (ns, pod, c) in enumerate(containers):
+        out.append(
+            f'container_memory_working_set_bytes{{container="{c}",namespace="{ns}",pod="{pod}"}} '
+            f"{(20 + i % 50) * 1048576 + 4096 * i:.6e} {ts_ms}\n"
+        )
+    fam("container_start_time_seconds", "gauge", "Start time of the container since unix epoch in seconds")
+    for ns, pod, c in containers:
+        out.append(
+            f'container_start_time_seconds{{container="{c}",namespace="{ns}",pod="{pod}"}} '
+            f"{1.7e9 + 0.5:.10e}\n"
+        )
+    fam("container_swap_limit_bytes", "gauge", "Current amount of the container swap limit in bytes")
+    fam("container_swap_usage_bytes", "gauge", "Current amount of the container swap usage in bytes")
+    for ns, pod, c in containers:
+        out.append(f'container_swap_usage_bytes{{container="{c}",namespace="{ns}",pod="{pod}"}} 0 {ts_ms}\n')
+    fam("node_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed by the node in core-seconds")
+    out.append(f"node_cpu_usage_seconds_total {cpu_base * 40:.6f} {ts_ms}\n")
+    fam("node_memory_working_set_bytes", "gauge", "Current working set of the node in bytes")
+    out.append(f"node_memory_working_set_bytes {3.2e9:.9e} {ts_ms}\n")
+    fam("node_swap_usage_bytes", "gauge", "Current swap usage of the node in bytes")
+    out.append(f"node_swap_usage_bytes 0 {ts_ms}\n")
+    pod_keys = sorted({(ns, pod) for ns, pod, _ in containers})
+    fam("pod_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed by the pod in core-seconds")
+    for ns, pod in pod_keys:
+        out.append(f'pod_cpu_usage_seconds_total{{namespace="{ns}",pod="{pod}"}} {cpu_base:.6f} {ts_ms}\n')
+    fam("pod_memory_working_set_bytes", "gauge", "Current working set of the pod in bytes")
+    for ns, pod in pod_keys:
+        out.append(f'pod_memory_working_set_bytes{{namespace="{ns}",pod="{pod}"}} {4.2e7:.6e} {ts_ms}\n')
+    fam("pod_swap_usage_bytes", "gauge", "Current amount of the pod swap usage in bytes")
+    for ns, pod in pod_keys:
+        out.append(f'pod_swap_usage_bytes{{namespace="{ns}",pod="{pod}"}} 0 {ts_ms}\n')
+    fam(
+        "resource_scrape_error",
+        "gauge",
+        "1 if there was an error while getting container metrics, 0 otherwise",
+    )
+    out.append("resource_scrape_error 0\n")
+    return "".join(out).encode()
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    w0, c0 = time.perf_counter(), time.process_time()
+    r = fn()
+    return time.perf_counter() - w0, time.process_time() - c0, r
+
+
+def offline(nodes: int, pods: int, progress: Callable[[str], None]) -> dict[str, Any]:
+    rng = random.Random(42)
+    t0_ms = 1_769_539_700_000
+    progress(f"generating {nodes} kubelet bodies of {pods} pods")
+    bodies1 = [kubelet_body(n, pods, random.Random(n), t0_ms, 100.0) for n in range(nodes)]
+    bodies2 = [kubelet_body(n, pods, random.Random(n), t0_ms + 15_000, 104.5) for n in range(nodes)]
+    total_bytes = sum(len(b) for b in bodies1)
+    total_lines = sum(b.count(b"\n") for b in bodies1)
+    del rng
+
+    def parse_all(
+        bodies: list[bytes],
+    ) -> tuple[dict[str, MetricsPoint], dict[PodKey, dict[str, MetricsPoint]]]:
+        node_points: dict[str, MetricsPoint] = {}
+        pod_points: dict[PodKey, dict[str, MetricsPoint]] = {}
+        for i, b in enumerate(bodies):
+            p = KubeletParser(0)
+            # feed as a socket would deliver it: 64 KiB chunks
+            for off in range(0, len(b), 65536):
+                p.feed(b[off : off + 65536])
+            batch = p.finish()
+            if batch.node is not None:
+                node_points[f"node-{i}"] = batch.node
+            pod_points.update(batch.pods)
+        return node_points, pod_points
+
+    gc.collect()
+    progress("parsing")
+    parse_wall, parse_cpu, (n1, p1) = timed(lambda: parse_all(bodies1))
+    _, _, (n2, p2) = timed(lambda: parse_all(bodies2))
+    split_wall, _, _ = timed(lambda: [b.split(b"\n") for b in bodies1])
+    storage = MetricsStorage(15 * 1_000_000_000)
+    storage.store(n1, p1)
+    progress("storing")
+    store_wall, store_cpu, _ = timed(lambda: storage.store(n2, p2))
+    containers = sum(len(c) for c in p2.values())
+    assert len(storage.pod_usage) == len(p2), (len(storage.pod_usage), len(p2))
+
+    progress("listing all pods")
+    cache = PodCache()
+    cache.replace_begin()
+    for ns, name in p2:
+        obj = {"metadata": {"name": name, "namespace": ns, "labels": {"app": name[:12], "tier": "web"}},
+               "status": {"phase": "Running"}}  # fmt: skip
+        cache.upsert(msgspec.convert(obj, Pod))
+    cache.replace_end()
+    from kubescope.resource.inventory import NodeCache
+
+    api = MetricsAPI(storage, NodeCache(), cache)
+    times = []
+    first = 0.0
+    ans: tuple[int, str, bytes] = (0, "", b"")
+    for i in range(8):
+        w, _, ans = timed(lambda: api.list_pods("v1", None, {}, "application/vnd.kubernetes.protobuf, */*"))
+        if i == 0:
+            first = w  # the first answer of a storage generation also renders every pod's usage part
+        else:
+            times.append(w)
+    size = len(ans[2])
+    items = len(msgspec.json.decode(ans[2])["items"])
+    return {
+        "nodes": nodes,
+        "pods": len(p2),
+        "containers": containers,
+        "kubelet_body_bytes_avg": total_bytes // nodes,
+        "kubelet_lines_total": total_lines,
+        "parse_s": round(parse_wall, 4),
+        "parse_cpu_s": round(parse_cpu, 4),
+        "parse_lines_per_s": round(total_lines / parse_wall),
+        "split_lines_per_s": round(total_lines / split_wall),
+        "parse_us_per_node": round(parse_wall / nodes * 1e6, 1),
+        "store_s": round(store_wall, 4),
+        "store_cpu_s": round(store_cpu, 4),
+        "list_all_pods_p50_s": round(statistics.median(times), 4),
+        "list_all_pods_first_s": round(first, 4),
+        "list_all_pods_items": items,
+        "list_all_pods_bytes": size,
+    }
+
+
+def live(
+    nodes: int, pods: int, resolution: float, cycles: int, progress: Callable[[str], None]
+) -> dict[str, Any]:
+    try:
+        from kubescope.sim.process import SimulatorProcess  # noqa: F401
+    except ImportError:
+        raise SystemExit("the simulator (kubescope.sim) is not available: run with --offline-only") from None
+    raise SystemExit("live run not written yet")
+
+
+def table(rows: dict[str, Any]) -> str:
+    width = max(len(k) for k in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows.items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--nodes", type=int, default=100)
+    p.add_argument("--pods-per-node", type=int, default=30)
+    p.add_argument("--resolution", type=float, default=15.0, help="scrape period of the live run, seconds")
+    p.add_argument("--cycles", type=int, default=4, help="cycles observed in the live run after warm-up")
+    p.add_argument("--offline-only", action="store_true", help="skip the live run against the simulator")
+    p.add_argument("--json", help="write the figures to this file")
+    args = p.parse_args(argv)
+
+    def progress(msg: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+    results: dict[str, Any] = {"offline": offline(args.nodes, args.pods_per_node, progress)}
+    print("offline (parser, store and API alone):")
+    print(table(results["offline"]))
+    if not args.offline_only:
+        results["live"] = live(args.nodes, args.pods_per_node, args.resolution, args.cycles, progress)
+        print("\nlive (simulator + resource-metrics subprocess):")
+        print(table(results["live"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        progress(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
