@@ -31,14 +31,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+import msgspec
 
-import msgspec  # noqa: E402
-
-from kubescope.resource.api import MetricsAPI  # noqa: E402
-from kubescope.resource.inventory import Pod, PodCache  # noqa: E402
-from kubescope.resource.parser import KubeletParser, MetricsPoint, PodKey  # noqa: E402
-from kubescope.resource.storage import MetricsStorage  # noqa: E402
+from kubescope.resource.api import MetricsAPI
+from kubescope.resource.inventory import Pod, PodCache
+from kubescope.resource.parser import KubeletParser, MetricsPoint, PodKey
+from kubescope.resource.storage import MetricsStorage
 
 
 def kubelet_body(node: int, pods: int, rng: random.Random, ts_ms: int, cpu_base: float) -> bytes:
