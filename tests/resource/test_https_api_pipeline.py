@@ -12,6 +12,7 @@ import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -112,7 +113,7 @@ async def test_front_proxy_user_is_authorized_per_resource(server: Server) -> No
         'pods.metrics.k8s.io is forbidden: User "bob" cannot list resource "pods" in API group '
         '"metrics.k8s.io" at the cluster scope'
     )
-    sar = server.api.posts[-1][1]["spec"]
+    sar: Any = server.api.posts[-1][1]["spec"]
     assert sar["user"] == "bob" and sar["groups"] == ["system:authenticated"]
 
 

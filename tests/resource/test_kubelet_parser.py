@@ -15,9 +15,9 @@ DATA = Path("/work/shared/data/kubelet")
 REQUEST_NS = 3_393_212_827_123_456_789  # 2077-07-07T07:07:07.123456789Z
 
 
-def ns(*args: int) -> int:
-    """Unix nanoseconds of a UTC date (year, month, day, hour, minute, second, microsecond)."""
-    t = dt.datetime(*args, tzinfo=dt.UTC)  # type: ignore[misc]
+def ns(year: int, month: int, day: int, hour: int, minute: int, second: int, micro: int = 0) -> int:
+    """Unix nanoseconds of a UTC date."""
+    t = dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=dt.UTC)
     return int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000
 
 

@@ -114,11 +114,11 @@ async def kubelets() -> AsyncIterator[Callable[..., asyncio.Future[dict[str, Kub
         await s.wait_closed()
 
 
-def cache_for(kubelets: dict[str, Kubelet], **node_kw: object) -> NodeCache:
+def cache_for(kubelets: dict[str, Kubelet], annotations: dict[str, str] | None = None) -> NodeCache:
     nc = NodeCache()
     nodes, _ = decode_structs(
-        [node(n, {"pool": n[:3]}, port=k.port, **node_kw) for n, k in kubelets.items()], []
-    )  # type: ignore[arg-type]
+        [node(n, {"pool": n[:3]}, port=k.port, annotations=annotations) for n, k in kubelets.items()], []
+    )
     nc.replace_begin()
     for n in nodes:
         nc.upsert(n)
@@ -228,7 +228,7 @@ async def test_connections_are_reused_across_cycles(
         connector = s._session.connector
         assert connector is not None
         # the three requests went over one kept-alive connection
-        assert sum(len(v) for v in connector._conns.values()) == 1  # type: ignore[attr-defined]
+        assert sum(len(v) for v in connector._conns.values()) == 1
     finally:
         await s.close()
     assert ks["a"].paths == ["/metrics/resource"] * 3
