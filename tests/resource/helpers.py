@@ -18,7 +18,7 @@ def node(name: str, labels: Mapping[str, str] | None = None, *, port: int = 0, i
         metadata={"name": name, "labels": dict(labels or {}), "annotations": dict(annotations or {})},  # type: ignore[arg-type]
         status={  # type: ignore[arg-type]
             "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
-            "daemonEndpoints": {"kubeletEndpoint": {"port": port}},
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
             "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
         },
     )

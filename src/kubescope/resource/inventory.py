@@ -39,7 +39,7 @@ class NodeAddress(Wire):
 
 
 class _Endpoint(Wire):
-    port: int = 0
+    port: int = msgspec.field(default=0, name="Port")  # DaemonEndpoint spells it with a capital P
 
 
 class _DaemonEndpoints(Wire):
