@@ -19,9 +19,18 @@ from kubescope import log as _log
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("kubescope.demo", "run a simulated cluster with every kubescope server attached"),
     "simulate": ("kubescope.sim.command", "run the Kubernetes-API-compatible cluster simulator"),
-    "state-metrics": ("kubescope.state.command", "export object state as Prometheus metrics (kube-state-metrics compatible)"),
-    "resource-metrics": ("kubescope.resource.command", "serve metrics.k8s.io from kubelet resource metrics (metrics-server compatible)"),
-    "render": ("kubescope.state.render_command", "print state metrics for Kubernetes objects in JSON or YAML files"),
+    "state-metrics": (
+        "kubescope.state.command",
+        "export object state as Prometheus metrics (kube-state-metrics compatible)",
+    ),
+    "resource-metrics": (
+        "kubescope.resource.command",
+        "serve metrics.k8s.io from kubelet resource metrics (metrics-server compatible)",
+    ),
+    "render": (
+        "kubescope.state.render_command",
+        "print state metrics for Kubernetes objects in JSON or YAML files",
+    ),
 }
 
 
@@ -34,7 +43,10 @@ def _add_logging(p: argparse.ArgumentParser) -> None:
         help="log verbosity (default: %(default)s; quiet unless something needs attention)",
     )
     g.add_argument(
-        "--log-format", default="logfmt", choices=["logfmt", "json"], help="log line format (default: %(default)s)"
+        "--log-format",
+        default="logfmt",
+        choices=["logfmt", "json"],
+        help="log line format (default: %(default)s)",
     )
 
 

@@ -1,5 +1,8 @@
 """Structured, quiet-by-default logging for every kubescope command.
 
+Quiet means warnings and errors only, plus start-up progress on the ``kubescope.progress``
+logger (initial sync, simulator loading), which ``--log-level error`` silences too.
+
 One line per record, ``logfmt`` (default) or JSON: ``ts=... level=warning logger=kubescope.kube
 msg="watch restarted" resource=pods rv=123``. Extra key/values come from ``extra={"fields": {...}}``
 or :func:`fields`. Secrets never belong in fields; :func:`redact` masks bearer tokens in
@@ -73,3 +76,6 @@ def setup(level: str = "warning", fmt: str = "logfmt") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    # start-up progress (initial sync, simulator loading, benchmarks) shows unless asked for errors only
+    progress = logging.getLogger("kubescope.progress")
+    progress.setLevel(logging.ERROR if level.lower() == "error" else min(logging.INFO, root.level))

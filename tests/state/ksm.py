@@ -16,7 +16,7 @@ from kubescope.state.family import FamilyOptions, ResourceSpec
 from kubescope.state.registry import all_resources
 from kubescope.state.render import decode_object, render_text
 
-_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
 _PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
@@ -78,7 +78,9 @@ def assert_ksm_equal(got: str, want: str, names: Iterable[str] | None = None) ->
     g, w = normalize(got), normalize(want)
     missing = [x for x in w if x not in g]
     extra = [x for x in g if x not in w]
-    assert g == w, "exposition differs\nmissing:\n  " + "\n  ".join(missing) + "\nextra:\n  " + "\n  ".join(extra)
+    assert g == w, (
+        "exposition differs\nmissing:\n  " + "\n  ".join(missing) + "\nextra:\n  " + "\n  ".join(extra)
+    )
 
 
 def sample_value(text: str, name: str, labels: Mapping[str, str] | None = None) -> float | None:

@@ -20,7 +20,16 @@ INT64_MAX = (1 << 63) - 1
 MAX_MILLI_VALUE = INT64_MAX // 1000
 
 _DECIMAL_SUFFIX = {
-    "n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18,
+    "n": -9,
+    "u": -6,
+    "m": -3,
+    "": 0,
+    "k": 3,
+    "M": 6,
+    "G": 9,
+    "T": 12,
+    "P": 15,
+    "E": 18,
 }
 _BINARY_SUFFIX = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL_BY_EXP = {v: k for k, v in _DECIMAL_SUFFIX.items()}
@@ -154,7 +163,7 @@ def format_decimal_si(mantissa: int, exp10: int = 0) -> str:
     if exponent < -9:
         # finer than nano: Go rounds up to nano precision
         scale = 10 ** (-9 - exponent)
-        amount = -((-amount) // scale) if amount > 0 else -(-amount // scale)
+        amount = -((-amount) // scale) if amount > 0 else amount // scale
         return format_decimal_si(amount, -9)
     suffix = _DECIMAL_BY_EXP.get(exponent)
     if suffix is None:

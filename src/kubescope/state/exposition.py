@@ -18,7 +18,9 @@ from kubescope.state.family import Family
 from kubescope.state.store import Snapshot, gzip_member
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version={version}; charset=utf-8; escaping=underscores"
+OPENMETRICS_CONTENT_TYPE = (
+    "application/openmetrics-text; version={version}; charset=utf-8; escaping=underscores"
+)
 EOF = b"# EOF\n"
 CHUNK = 1 << 20
 
@@ -88,9 +90,7 @@ def parse_resource_params(values: Iterable[str]) -> set[str] | None:
     return {r.strip() for v in vals for r in v.split(",") if r.strip()}
 
 
-def select(
-    names: Sequence[str], query: Mapping[str, Sequence[str]]
-) -> list[str]:
+def select(names: Sequence[str], query: Mapping[str, Sequence[str]]) -> list[str]:
     """Resource names kept by ``?resources=`` and ``?exclude_resources=`` (exclude wins)."""
     req = parse_resource_params(query.get("resources", ()))
     exc = parse_resource_params(query.get("exclude_resources", ()))

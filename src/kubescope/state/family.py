@@ -209,4 +209,3 @@ def owner_family(
         return "".join(out)
 
     return Family(f"{prefix}_owner", help, "gauge", stability, fn)
-

@@ -27,7 +27,9 @@ from kubescope.state.render import decode_object, render_text
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE", help="JSON or YAML files with objects or Lists ('-' = stdin)")
+    p.add_argument(
+        "files", nargs="+", metavar="FILE", help="JSON or YAML files with objects or Lists ('-' = stdin)"
+    )
     p.add_argument(
         "--format",
         choices=["text", "openmetrics"],
@@ -74,7 +76,9 @@ def _objects(name: str, doc: Any) -> Iterator[tuple[str, dict[str, Any]]]:
             yield from _objects(name, d)
         return
     if not isinstance(doc, dict):
-        raise ConfigError(f"{name}: expected Kubernetes objects (maps with apiVersion and kind), got {type(doc).__name__}")
+        raise ConfigError(
+            f"{name}: expected Kubernetes objects (maps with apiVersion and kind), got {type(doc).__name__}"
+        )
     kind = str(doc.get("kind", ""))
     if kind.endswith("List") and isinstance(doc.get("items"), list):
         for item in doc["items"]:
@@ -113,7 +117,7 @@ def render_files(args: argparse.Namespace) -> str:
         for name, doc in _documents(path):
             for src, obj in _objects(name, doc):
                 api = str(obj.get("apiVersion", ""))
-                group = api.split("/")[0] if "/" in api else ""
+                group = api.split("/", maxsplit=1)[0] if "/" in api else ""
                 spec = index.get((group, str(obj.get("kind", ""))))
                 if spec is None:
                     print(
@@ -131,7 +135,5 @@ def render_files(args: argparse.Namespace) -> str:
                     raise ConfigError(
                         f"{src}: {spec.kind} {meta.get('namespace', '')}/{meta.get('name', '')} is malformed: {e}"
                     ) from e
-    groups = [
-        (all_resources()[r], settings.families(r), found[r]) for r in sorted(found)
-    ]
+    groups = [(all_resources()[r], settings.families(r), found[r]) for r in sorted(found)]
     return render_text(groups, openmetrics=args.format == "openmetrics")

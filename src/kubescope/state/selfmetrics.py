@@ -75,47 +75,98 @@ class SelfMetrics(Collector):
             "kube_state_metrics_build_info",
             "A metric with a constant '1' value labeled by version, revision, branch, goversion from which "
             "kube_state_metrics was built, and the goos and goarch for the build.",
-            labels=["branch", "client_go_version", "goarch", "goos", "goversion", "revision", "tags", "version"],
+            labels=[
+                "branch",
+                "client_go_version",
+                "goarch",
+                "goos",
+                "goversion",
+                "revision",
+                "tags",
+                "version",
+            ],
         )
         b.add_metric(
-            ["", "kubescope", platform.machine(), platform.system().lower(), "python" + platform.python_version(),
-             "", "", "v" + __version__],
+            [
+                "",
+                "kubescope",
+                platform.machine(),
+                platform.system().lower(),
+                "python" + platform.python_version(),
+                "",
+                "",
+                "v" + __version__,
+            ],
             1,
         )
         yield b
 
         lists = CounterMetricFamily(
-            "kube_state_metrics_list", "Number of total resource list calls in kube-state-metrics", labels=["result", "resource"]
+            "kube_state_metrics_list",
+            "Number of total resource list calls in kube-state-metrics",
+            labels=["result", "resource"],
         )
         watches = CounterMetricFamily(
-            "kube_state_metrics_watch", "Number of total resource watch calls in kube-state-metrics", labels=["result", "resource"]
+            "kube_state_metrics_watch",
+            "Number of total resource watch calls in kube-state-metrics",
+            labels=["result", "resource"],
         )
-        objs = GaugeMetricFamily("kube_state_metrics_list_objects", "Number of resources listed in kube-state-metrics", labels=["resource"])
+        objs = GaugeMetricFamily(
+            "kube_state_metrics_list_objects",
+            "Number of resources listed in kube-state-metrics",
+            labels=["resource"],
+        )
         applied = CounterMetricFamily(
-            "kubescope_state_events", "Watch events and list items applied to the store, by type.", labels=["resource", "type"]
+            "kubescope_state_events",
+            "Watch events and list items applied to the store, by type.",
+            labels=["resource", "type"],
         )
         decode_err = CounterMetricFamily(
-            "kubescope_state_decode_errors", "Objects or watch lines that could not be decoded and were skipped.", labels=["resource"]
+            "kubescope_state_decode_errors",
+            "Objects or watch lines that could not be decoded and were skipped.",
+            labels=["resource"],
         )
         render_err = CounterMetricFamily(
-            "kubescope_state_render_errors", "Objects whose metrics could not be rendered and were skipped.", labels=["resource"]
+            "kubescope_state_render_errors",
+            "Objects whose metrics could not be rendered and were skipped.",
+            labels=["resource"],
         )
         held = GaugeMetricFamily(
-            "kubescope_state_bytes_held", "Bytes of metric text held, compressed and pending compression.", labels=["resource", "kind"]
+            "kubescope_state_bytes_held",
+            "Bytes of metric text held, compressed and pending compression.",
+            labels=["resource", "kind"],
         )
-        count = GaugeMetricFamily("kubescope_state_objects", "Objects exported, per resource.", labels=["resource"])
+        count = GaugeMetricFamily(
+            "kubescope_state_objects", "Objects exported, per resource.", labels=["resource"]
+        )
         synced = GaugeMetricFamily(
-            "kubescope_state_synced", "1 once every watch of the resource has completed its initial list.", labels=["resource"]
+            "kubescope_state_synced",
+            "1 once every watch of the resource has completed its initial list.",
+            labels=["resource"],
         )
         relists = CounterMetricFamily(
-            "kubescope_state_relists", "Lists after the initial one (410 Gone, errors), per resource.", labels=["resource"]
+            "kubescope_state_relists",
+            "Lists after the initial one (410 Gone, errors), per resource.",
+            labels=["resource"],
         )
         for rv in self.resources():
             refl = list(rv.reflectors())
             stores = list(rv.stores())
-            s = {k: sum(_stat(r, k) for r in refl) for k in (
-                "lists_ok", "lists_error", "watches_ok", "watches_error", "decode_errors", "relists",
-                "added", "modified", "deleted", "listed")}
+            s = {
+                k: sum(_stat(r, k) for r in refl)
+                for k in (
+                    "lists_ok",
+                    "lists_error",
+                    "watches_ok",
+                    "watches_error",
+                    "decode_errors",
+                    "relists",
+                    "added",
+                    "modified",
+                    "deleted",
+                    "listed",
+                )
+            }
             lists.add_metric(["success", rv.go_type], s["lists_ok"])
             lists.add_metric(["error", rv.go_type], s["lists_error"])
             watches.add_metric(["success", rv.go_type], s["watches_ok"])
@@ -134,7 +185,9 @@ class SelfMetrics(Collector):
 
         shard, total = self.shard()
         o = GaugeMetricFamily(
-            "kube_state_metrics_shard_ordinal", "Current sharding ordinal/index of this instance", labels=["shard_ordinal"]
+            "kube_state_metrics_shard_ordinal",
+            "Current sharding ordinal/index of this instance",
+            labels=["shard_ordinal"],
         )
         o.add_metric([str(shard)], shard)
         yield o
@@ -142,13 +195,17 @@ class SelfMetrics(Collector):
             "kube_state_metrics_total_shards", "Number of total shards this instance is aware of", value=total
         )
 
-        h = GaugeMetricFamily("kube_state_metrics_config_hash", "Hash of the currently loaded configuration.", labels=["type", "filename"])
+        h = GaugeMetricFamily(
+            "kube_state_metrics_config_hash",
+            "Hash of the currently loaded configuration.",
+            labels=["type", "filename"],
+        )
         ok = GaugeMetricFamily(
             "kube_state_metrics_last_config_reload_successful",
             "Whether the last configuration reload attempt was successful.",
             labels=["type", "filename"],
         )
-        t = GaugeMetricFamily(
+        ts = GaugeMetricFamily(
             "kube_state_metrics_last_config_reload_success_timestamp_seconds",
             "Timestamp of the last successful configuration reload.",
             labels=["type", "filename"],
@@ -156,8 +213,8 @@ class SelfMetrics(Collector):
         for c in self.configs:
             h.add_metric([c.type, c.filename], c.hash)
             ok.add_metric([c.type, c.filename], 1 if c.successful else 0)
-            t.add_metric([c.type, c.filename], c.success_time)
-        yield from (h, ok, t)
+            ts.add_metric([c.type, c.filename], c.success_time)
+        yield from (h, ok, ts)
 
         for kind, help_ in (
             ("add", "Number of times that the CRD informer triggered the add event."),
@@ -165,14 +222,20 @@ class SelfMetrics(Collector):
             ("delete", "Number of times that the CRD informer triggered the remove event."),
         ):
             yield CounterMetricFamily(
-                f"kube_state_metrics_custom_resource_state_{kind}_events", help_, value=self.crs_events.get(kind, 0)
+                f"kube_state_metrics_custom_resource_state_{kind}_events",
+                help_,
+                value=self.crs_events.get(kind, 0),
             )
         yield GaugeMetricFamily(
-            "kube_state_metrics_custom_resource_state_cache", "Net amount of CRDs affecting the cache currently.", value=self.crs_cache()
+            "kube_state_metrics_custom_resource_state_cache",
+            "Net amount of CRDs affecting the cache currently.",
+            value=self.crs_cache(),
         )
         yield from (applied, decode_err, render_err, held, count, synced, relists)
         yield CounterMetricFamily(
-            "kubescope_state_flush_seconds", "Wall time spent folding changes into compressed blocks.", value=self.flush_seconds()
+            "kubescope_state_flush_seconds",
+            "Wall time spent folding changes into compressed blocks.",
+            value=self.flush_seconds(),
         )
 
 

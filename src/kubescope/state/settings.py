@@ -79,7 +79,9 @@ def _allowlist_from_yaml(key: str, value: Any) -> dict[str, tuple[str, ...]]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"--config: {key} must be a map of resource to a list of keys, e.g. {{pods: [app]}}")
+        raise ConfigError(
+            f"--config: {key} must be a map of resource to a list of keys, e.g. {{pods: [app]}}"
+        )
     out = {}
     for res, keys in value.items():
         ks = tuple(split_list(keys))
@@ -231,7 +233,9 @@ def _duration(flag: str, v: Any) -> float:
         raise ConfigError(f"{flag}={s!r}: invalid duration, expected a Go duration such as 30s, 1m or 1m30s")
     total = 0.0
     for num, unit in re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)", s):
-        total += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}[unit]
+        total += (
+            float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}[unit]
+        )
     return total
 
 
@@ -245,7 +249,9 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="Comma-separated list of resources to be enabled. Defaults to "
         f'"{",".join(default_resource_names())}"',
     )
-    g.add_argument("--namespaces", default="", help='Comma-separated list of namespaces to be enabled. Defaults to ""')
+    g.add_argument(
+        "--namespaces", default="", help='Comma-separated list of namespaces to be enabled. Defaults to ""'
+    )
     g.add_argument(
         "--namespaces-denylist",
         default="",
@@ -285,7 +291,9 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--metric-labels-allowlist.",
     )
     g.add_argument(
-        "--custom-resource-state-config", default="", help="Inline Custom Resource State Metrics config YAML (experimental)"
+        "--custom-resource-state-config",
+        default="",
+        help="Inline Custom Resource State Metrics config YAML (experimental)",
     )
     g.add_argument(
         "--custom-resource-state-config-file",
@@ -307,8 +315,15 @@ def configure(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("serving")
     g.add_argument("--host", default=d.host, help='Host to expose metrics on. (default "::")')
     g.add_argument("--port", type=int, default=d.port, help="Port to expose metrics on. (default 8080)")
-    g.add_argument("--telemetry-host", default=d.telemetry_host, help='Host to expose self metrics on. (default "::")')
-    g.add_argument("--telemetry-port", type=int, default=d.telemetry_port, help="Port to expose self metrics on. (default 8081)")
+    g.add_argument(
+        "--telemetry-host", default=d.telemetry_host, help='Host to expose self metrics on. (default "::")'
+    )
+    g.add_argument(
+        "--telemetry-port",
+        type=int,
+        default=d.telemetry_port,
+        help="Port to expose self metrics on. (default 8081)",
+    )
     g.add_argument(
         "--enable-gzip-encoding",
         action="store_true",
@@ -334,11 +349,23 @@ def configure(p: argparse.ArgumentParser) -> None:
         g.add_argument(f"--{name}", default=default, help=f"(default {default})")
 
     g = p.add_argument_group("sharding")
-    g.add_argument("--shard", type=int, default=0, help="The instances shard nominal (zero indexed) within the total number of shards. (default 0)")
     g.add_argument(
-        "--total-shards", type=int, default=1, help="The total number of shards. Sharding is disabled when total shards is set to 1."
+        "--shard",
+        type=int,
+        default=0,
+        help="The instances shard nominal (zero indexed) within the total number of shards. (default 0)",
     )
-    g.add_argument("--pod", default="", help="Name of the pod that contains kubescope (automatic sharding from its StatefulSet).")
+    g.add_argument(
+        "--total-shards",
+        type=int,
+        default=1,
+        help="The total number of shards. Sharding is disabled when total shards is set to 1.",
+    )
+    g.add_argument(
+        "--pod",
+        default="",
+        help="Name of the pod that contains kubescope (automatic sharding from its StatefulSet).",
+    )
     g.add_argument("--pod-namespace", default="", help="Namespace of the pod given by --pod.")
     g.add_argument(
         "--node",
@@ -383,7 +410,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
 
     g = p.add_argument_group("tuning (kubescope)")
-    g.add_argument("--block-size", type=int, default=d.block_size, help="objects per compressed block (default %(default)s)")
+    g.add_argument(
+        "--block-size",
+        type=int,
+        default=d.block_size,
+        help="objects per compressed block (default %(default)s)",
+    )
     g.add_argument(
         "--flush-interval",
         type=float,
@@ -443,7 +475,9 @@ def load_config_file(path: str) -> dict[str, Any]:
     except yaml.YAMLError as e:
         raise ConfigError(f"--config={path}: invalid YAML: {e}") from e
     if not isinstance(data, Mapping):
-        raise ConfigError(f"--config={path}: expected a YAML map of options (e.g. 'resources: {{pods: {{}}}}')")
+        raise ConfigError(
+            f"--config={path}: expected a YAML map of options (e.g. 'resources: {{pods: {{}}}}')"
+        )
     out: dict[str, Any] = {}
     for k, v in data.items():
         dest = _YAML_KEYS.get(str(k))
@@ -480,7 +514,9 @@ def from_args(args: argparse.Namespace, overrides: Mapping[str, Any] | None = No
             m = parse_allowlist(flag, str(v or ""))
         bad = [r for r in m if r != "*" and r not in known]
         if bad:
-            raise ConfigError(f"{flag}: unknown resource(s) {', '.join(bad)}; use the plural names of --resources")
+            raise ConfigError(
+                f"{flag}: unknown resource(s) {', '.join(bad)}; use the plural names of --resources"
+            )
         return m
 
     labels = allow("--metric-labels-allowlist", "metric_labels_allowlist")
@@ -557,7 +593,9 @@ def from_args(args: argparse.Namespace, overrides: Mapping[str, Any] | None = No
         server_read_timeout=_duration("--server-read-timeout", a.get("server_read_timeout", "1m")),
         server_write_timeout=_duration("--server-write-timeout", a.get("server_write_timeout", "1m")),
         server_idle_timeout=_duration("--server-idle-timeout", a.get("server_idle_timeout", "5m")),
-        server_read_header_timeout=_duration("--server-read-header-timeout", a.get("server_read_header_timeout", "5s")),
+        server_read_header_timeout=_duration(
+            "--server-read-header-timeout", a.get("server_read_header_timeout", "5s")
+        ),
         block_size=bs,
         flush_interval=float(a.get("flush_interval") or 1.0),
     )

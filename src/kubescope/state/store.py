@@ -25,10 +25,11 @@ those not seen, so a scrape never sees a half-cleared store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -377,10 +378,8 @@ class Flusher:
 
     async def run(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
-            except TimeoutError:
-                pass
             self._wake.clear()
             await self.flush_now()
 
@@ -390,13 +389,12 @@ class Flusher:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _flush_many(store: ResourceStore, work: list[tuple[Block, dict[int, list[str] | None]]]) -> list[FlushResult]:
+def _flush_many(
+    store: ResourceStore, work: list[tuple[Block, dict[int, list[str] | None]]]
+) -> list[FlushResult]:
     return [store.flush_work(b, p) for b, p in work]
-

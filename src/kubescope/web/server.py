@@ -80,7 +80,7 @@ async def stream_response(
 
 def parse_bind(host: str) -> str | None:
     """``::`` (KSM's default) means every address, dual stack."""
-    return None if host in ("", "::", "0.0.0.0") else host  # noqa: S104 - explicit operator choice
+    return None if host in ("", "::", "0.0.0.0") else host
 
 
 @dataclass
@@ -125,7 +125,9 @@ class Listeners:
                 break
             logger.info(
                 "listening",
-                extra=fields(server=lst.name, host=lst.host, port=lst.bound_port, tls=lst.ssl_context is not None),
+                extra=fields(
+                    server=lst.name, host=lst.host, port=lst.bound_port, tls=lst.ssl_context is not None
+                ),
             )
 
     async def stop(self) -> None:
@@ -138,8 +140,13 @@ async def wait_for_signal() -> int:
     """Resolve on SIGINT/SIGTERM; returns the signal number."""
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[int] = loop.create_future()
+
+    def _got(sig: int) -> None:
+        if not fut.done():
+            fut.set_result(sig)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda s=sig: fut.done() or fut.set_result(s))
+        loop.add_signal_handler(sig, _got, sig)
     try:
         return await fut
     finally:

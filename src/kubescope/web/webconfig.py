@@ -192,4 +192,6 @@ def _version(path: str, key: str, v: Any) -> ssl.TLSVersion:
     try:
         return _TLS_VERSIONS[str(v)]
     except KeyError:
-        raise ConfigError(f"--tls-config={path}: {key} {v!r} is not one of {', '.join(_TLS_VERSIONS)}") from None
+        raise ConfigError(
+            f"--tls-config={path}: {key} {v!r} is not one of {', '.join(_TLS_VERSIONS)}"
+        ) from None

@@ -1,0 +1,321 @@
+"""The running state-metrics exporter: watches, stores, servers and reconfiguration.
+
+One :class:`StateExporter` owns, per enabled resource, one :class:`ResourceStore` per watched
+namespace (one store for all namespaces by default) fed by one reflector each, the
+:class:`Flusher` that compresses changes, the main listener (``/metrics``, ``/healthz``, ``/livez``)
+and the telemetry listener (self metrics, ``/readyz``).
+
+Reconfiguration (``--config`` file changes, automatic sharding) compares the new settings with the
+running ones per resource: a resource whose families, allowlists, selectors and namespaces are
+unchanged keeps its store and its watch; others are rebuilt; listeners restart only if their
+address or TLS changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from kubescope import __version__
+from kubescope.errors import KubeError
+from kubescope.kube.client import KubeClient
+from kubescope.kube.reflector import Reflector
+from kubescope.log import fields
+from kubescope.state import exposition as ex
+from kubescope.state.family import ResourceSpec
+from kubescope.state.registry import all_resources
+from kubescope.state.selfmetrics import ConfigState, ResourceView, SelfMetrics, build_registry
+from kubescope.state.settings import StateSettings
+from kubescope.state.store import Flusher, ResourceStore, Snapshot
+from kubescope.web.server import Listener, Listeners, security_middleware, stream_response
+from kubescope.web.webconfig import WebConfig, load_web_config
+
+logger = logging.getLogger(__name__)
+
+LANDING = """<html>
+<head><title>kubescope state-metrics</title></head>
+<body>
+<h1>kubescope state-metrics</h1>
+<ul>
+<li><a href="metrics">metrics</a></li>
+<li><a href="healthz">healthz</a></li>
+<li><a href="livez">livez</a></li>
+</ul>
+</body>
+</html>
+"""
+
+TELEMETRY_LANDING = """<html>
+<head><title>kubescope state-metrics telemetry</title></head>
+<body>
+<h1>kubescope state-metrics telemetry</h1>
+<ul>
+<li><a href="metrics">metrics</a></li>
+<li><a href="readyz">readyz</a></li>
+</ul>
+</body>
+</html>
+"""
+
+
+@dataclass
+class ResourceRuntime:
+    """One enabled resource: its stores (one per watched namespace) and their reflectors."""
+
+    spec: ResourceSpec
+    key: tuple[Any, ...]
+    stores: list[ResourceStore] = field(default_factory=list)
+    reflectors: list[Reflector[Any]] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def snapshot(self) -> Snapshot:
+        snaps = [s.snapshot() for s in self.stores]
+        if len(snaps) == 1:
+            return snaps[0]
+        members = [[m for sn in snaps for m in sn.members[f]] for f in range(len(self.stores[0].families))]
+        return Snapshot(self.spec, self.stores[0].families, members, sum(sn.objects for sn in snaps))
+
+    def synced(self) -> bool:
+        return bool(self.reflectors) and all(r.synced.is_set() for r in self.reflectors)
+
+    async def stop(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        for t in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self.tasks.clear()
+
+
+def _runtime_key(s: StateSettings, resource: str) -> tuple[Any, ...]:
+    """Everything that, if changed, requires rebuilding a resource's store and watch."""
+    spec = all_resources()[resource]
+    fams = tuple(f.name for f in s.families(resource))
+    opts = s.family_options(resource)
+    return (
+        fams,
+        opts.labels.entries,
+        opts.annotations.entries,
+        s.field_selector(resource),
+        s.namespaces if spec.namespaced else (),
+        s.shard,
+        s.total_shards,
+        s.use_apiserver_cache,
+        s.object_limit,
+        s.block_size,
+    )
+
+
+class StateExporter:
+    """The exporter. ``await start()``, then ``await stop()``."""
+
+    def __init__(
+        self,
+        settings: StateSettings,
+        client: KubeClient,
+        *,
+        web_config: WebConfig | None = None,
+        authorizer: Callable[[web.Request], Awaitable[int]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.web_config = web_config or load_web_config(settings.tls_config)
+        self.authorizer = authorizer
+        self.runtimes: dict[str, ResourceRuntime] = {}
+        self.flusher = Flusher(self._stores, interval=settings.flush_interval)
+        self.scrape_pool = ThreadPoolExecutor(2, thread_name_prefix="kubescope-scrape")
+        self.configs: list[ConfigState] = []
+        self.collector = SelfMetrics(
+            resources=self._views,
+            shard=lambda: (self.settings.shard, self.settings.total_shards),
+            configs=self.configs,
+            flush_seconds=lambda: self.flusher.flush_seconds_total,
+        )
+        self.registry, self.http_hist, self.scrape_hist = build_registry(self.collector)
+        self.listeners: Listeners | None = None
+        self.started = time.monotonic()
+
+    # -- stores and watches ----------------------------------------------------------------
+
+    def _stores(self) -> list[ResourceStore]:
+        return [s for rt in self.runtimes.values() for s in rt.stores]
+
+    def _views(self) -> Iterable[ResourceView]:
+        for name, rt in sorted(self.runtimes.items()):
+            yield ResourceView(name, rt.spec.go_type, _getter(rt.stores), _getter(rt.reflectors))
+
+    def _build(self, resource: str) -> ResourceRuntime:
+        s = self.settings
+        spec = all_resources()[resource]
+        fams = s.families(resource)
+        rt = ResourceRuntime(spec, _runtime_key(s, resource))
+        namespaces: Sequence[str] = s.namespaces if (spec.namespaced and s.namespaces) else ("",)
+        for ns in namespaces:
+            store = ResourceStore(
+                spec, fams, sharding=s.sharding, block_size=s.block_size, on_dirty=self.flusher.poke
+            )
+            refl: Reflector[Any] = Reflector(
+                self.client,
+                api_path=spec.api_path,
+                resource=spec.resource,
+                item_type=spec.struct,
+                sink=store,
+                namespace=ns or None,
+                field_selector=s.field_selector(resource),
+                use_cache=s.use_apiserver_cache,
+                object_limit=s.object_limit,
+                name=resource,
+            )
+            rt.stores.append(store)
+            rt.reflectors.append(refl)
+            rt.tasks.append(
+                asyncio.get_running_loop().create_task(refl.run(), name=f"reflector-{resource}-{ns}")
+            )
+        return rt
+
+    async def apply_settings(self, new: StateSettings) -> None:
+        """Bring the watched resources in line with ``new``, keeping what did not change."""
+        old_runtimes = self.runtimes
+        self.settings = new
+        keep: dict[str, ResourceRuntime] = {}
+        for r in new.resources:
+            rt = old_runtimes.get(r)
+            if rt is not None and rt.key == _runtime_key(new, r):
+                keep[r] = rt
+        for r, rt in old_runtimes.items():
+            if keep.get(r) is not rt:
+                await rt.stop()
+                logger.info("resource stopped", extra=fields(resource=r))
+        self.runtimes = {r: keep.get(r) or self._build(r) for r in new.resources}
+        self.flusher.interval = new.flush_interval
+
+    def ready(self) -> bool:
+        return all(rt.synced() for rt in self.runtimes.values())
+
+    async def wait_synced(self, timeout: float | None = None) -> None:
+        async def _wait() -> None:
+            for rt in list(self.runtimes.values()):
+                for r in rt.reflectors:
+                    await r.synced.wait()
+
+        await asyncio.wait_for(_wait(), timeout)
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    async def handle_metrics(self, request: web.Request) -> web.StreamResponse:
+        t0 = time.perf_counter()
+        neg = ex.negotiate(request.headers.get("Accept", ""))
+        gz = self.settings.enable_gzip_encoding and ex.wants_gzip(request.headers.get("Accept-Encoding", ""))
+        names = ex.select(
+            sorted(self.runtimes),
+            {k: request.query.getall(k) for k in ("resources", "exclude_resources") if k in request.query},
+        )
+        await self.flusher.flush_now()
+        snaps = [self.runtimes[n].snapshot() for n in names if n in self.runtimes]
+        headers = {"Content-Encoding": "gzip"} if gz else {}
+        resp = await stream_response(
+            request,
+            ex.scrape_chunks(snaps, openmetrics=neg.openmetrics, gz=gz, executor=self.scrape_pool),
+            content_type=neg.content_type,
+            headers=headers,
+        )
+        dt = time.perf_counter() - t0
+        self.http_hist.labels("metrics", request.method.lower()).observe(dt)
+        self.scrape_hist.labels(
+            "gzip" if gz else "identity", "openmetrics" if neg.openmetrics else "text"
+        ).observe(dt)
+        return resp
+
+    async def handle_healthz(self, request: web.Request) -> web.Response:
+        return web.Response(text="OK")
+
+    async def handle_livez(self, request: web.Request) -> web.Response:
+        # KSM proxies the API server's /livez: unhealthy when we cannot reach it
+        try:
+            await asyncio.wait_for(self.client.get("/livez"), 5)
+        except (KubeError, TimeoutError) as e:
+            return web.Response(status=503, text=f"API server /livez failed: {e}\n")
+        return web.Response(text="OK")
+
+    async def handle_readyz(self, request: web.Request) -> web.Response:
+        if self.ready():
+            return web.Response(text="OK")
+        pending = sorted(n for n, rt in self.runtimes.items() if not rt.synced())
+        return web.Response(status=503, text="waiting for the initial sync of: " + ", ".join(pending) + "\n")
+
+    async def handle_telemetry(self, request: web.Request) -> web.Response:
+        body = await asyncio.get_running_loop().run_in_executor(
+            self.scrape_pool, generate_latest, self.registry
+        )
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    def main_app(self) -> web.Application:
+        app = web.Application(
+            middlewares=[security_middleware(self.web_config, self.authorizer, lambda p: p == "/metrics")]
+        )
+        app.router.add_get("/metrics", self.handle_metrics)
+        app.router.add_get("/healthz", self.handle_healthz)
+        app.router.add_get("/livez", self.handle_livez)
+        app.router.add_get("/", lambda r: _html(LANDING))
+        return app
+
+    def telemetry_app(self) -> web.Application:
+        app = web.Application(
+            middlewares=[security_middleware(self.web_config, self.authorizer, lambda p: p == "/metrics")]
+        )
+        app.router.add_get("/metrics", self.handle_telemetry)
+        app.router.add_get("/readyz", self.handle_readyz)
+        app.router.add_get("/", lambda r: _html(TELEMETRY_LANDING))
+        return app
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        s = self.settings
+        self.flusher.start()
+        await self.apply_settings(s)
+        ctx = self.web_config.ssl_context
+        self.listeners = Listeners(
+            [
+                Listener(self.main_app(), s.host, s.port, ctx, "metrics"),
+                Listener(self.telemetry_app(), s.telemetry_host, s.telemetry_port, ctx, "telemetry"),
+            ],
+            keepalive_timeout=s.server_idle_timeout,
+        )
+        await self.listeners.start()
+        logger.info(
+            "state-metrics started",
+            extra=fields(
+                version=__version__, resources=len(s.resources), shard=s.shard, total_shards=s.total_shards
+            ),
+        )
+
+    @property
+    def ports(self) -> tuple[int, int]:
+        assert self.listeners is not None
+        return self.listeners.listeners[0].bound_port, self.listeners.listeners[1].bound_port
+
+    async def stop(self) -> None:
+        if self.listeners is not None:
+            await self.listeners.stop()
+        for rt in self.runtimes.values():
+            await rt.stop()
+        await self.flusher.stop()
+        self.scrape_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _getter(items: list[Any]) -> Callable[[], Iterable[Any]]:
+    return lambda: items
+
+
+async def _html(text: str) -> web.Response:
+    return web.Response(text=text, content_type="text/html")
