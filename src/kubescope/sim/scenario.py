@@ -450,7 +450,9 @@ def _nodes(g: _Gen) -> Iterator[tuple[str, Obj]]:
             **{"ephemeral-storage": "96625420948"},
         )
 
-        def cond(t: str, ok: bool, reason: str, msg: str) -> Obj:
+        def cond(
+            t: str, ok: bool, reason: str, msg: str, heartbeat: str = heartbeat, created: float = created
+        ) -> Obj:
             return {
                 "type": t,
                 "status": "True" if ok else "False",
@@ -634,7 +636,7 @@ def _template(g: _Gen, app: str, *, system: bool = False, gpu: bool = False) -> 
         init_containers=init,
         labels={"app": app, "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "shop"},
         volumes=volumes,
-        service_account=app if not system else app,
+        service_account=app,
         priority_class="system-node-critical" if system else "",
         tolerations=[
             {
@@ -1296,7 +1298,8 @@ def _service(
         {"apiVersion": "v1", "kind": "Service", "metadata": svc_meta, "spec": spec, "status": status},
     )
     eps = []
-    addrs, not_ready = [], []
+    addrs: list[Obj] = []
+    not_ready: list[Obj] = []
     for p in pods:
         ip = p["status"].get("podIP")
         if not ip:
@@ -1802,7 +1805,7 @@ def _statefulset(g: _Gen, ns: str, app: str, replicas: int, place: Placement) ->
                 pvc=claim,
             )
         )
-        if bound and sc != "nfs" and sc != "local-storage":
+        if bound and sc not in {"nfs", "local-storage"}:
             yield (
                 "volumeattachments.storage.k8s.io",
                 {
