@@ -110,3 +110,37 @@ def condition_lines(lp: str, label: str, status: str) -> str:
         f'{lp},{label}="false"}} {1 if status == "False" else 0}\n'
         f'{lp},{label}="unknown"}} {1 if status == "Unknown" else 0}\n'
     )
+
+
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+def _is_qualified_name(s: str) -> bool:
+    """apimachinery's IsQualifiedName: optional DNS-subdomain prefix, '/', a name of <= 63 chars."""
+    prefix, sep, name = s.rpartition("/")
+    if sep and (not prefix or len(prefix) > 253 or not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", prefix)):
+        return False
+    return 0 < len(name) <= 63 and bool(_QUALIFIED_NAME.match(name))
+
+
+def is_extended_resource(name: str) -> bool:
+    """``isExtendedResourceName``: a domain-prefixed, non-native resource such as nvidia.com/gpu."""
+    native = "/" not in name or "kubernetes.io/" in name
+    if native or name.startswith("requests."):
+        return False
+    return _is_qualified_name("requests." + name)
+
+
+def resource_unit(name: str) -> str | None:
+    """The ``unit`` label KSM gives a resource in node capacity/allocatable and pod resources.
+
+    cpu -> core; memory, storage, ephemeral-storage, hugepages-*, attachable-volumes-* -> byte;
+    pods and extended resources (nvidia.com/gpu) -> integer; anything else has no series.
+    """
+    if name == "cpu":
+        return "core"
+    if name in ("memory", "storage", "ephemeral-storage") or name.startswith(("hugepages-", "attachable-volumes-")):
+        return "byte"
+    if name == "pods" or is_extended_resource(name):
+        return "integer"
+    return None
