@@ -50,10 +50,22 @@ def _layout(v: float) -> str:
     return "-" + s if neg else s
 
 
+def _int_layout(v: int) -> str:
+    """Go's shortest 'g' for an integral value >= 1e6 in magnitude (timestamps, byte counts)."""
+    s = str(-v if v < 0 else v)
+    digits = s.rstrip("0")
+    if len(s) > 15:  # may not be exact as a float64: let the float path round it
+        return _layout(float(v))
+    m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return ("-" if v < 0 else "") + f"{m}e+{len(s) - 1:02d}"
+
+
 def go_float(v: float | int) -> str:
     """Format a sample value as kube-state-metrics does (Go ``'g'`` shortest)."""
-    if type(v) is int and -1_000_000 < v < 1_000_000:
-        return str(v)
+    if type(v) is int:
+        if -1_000_000 < v < 1_000_000:
+            return str(v)
+        return _int_layout(v)
     f = float(v)
     s = _cache.get(f)
     if s is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import lru_cache
 
 from kubescope.model.gofmt import go_float
 
@@ -47,6 +48,7 @@ def ts(t: datetime | None) -> int | None:
     return int(t.timestamp() // 1)
 
 
+@lru_cache(maxsize=4096)
 def sanitize_label_name(s: str) -> str:
     """``SanitizeLabelName``: every char outside ``[a-zA-Z0-9_]`` becomes ``_`` (case kept)."""
     return _INVALID_LABEL_CHAR.sub("_", s)
@@ -118,7 +120,9 @@ _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 def _is_qualified_name(s: str) -> bool:
     """apimachinery's IsQualifiedName: optional DNS-subdomain prefix, '/', a name of <= 63 chars."""
     prefix, sep, name = s.rpartition("/")
-    if sep and (not prefix or len(prefix) > 253 or not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", prefix)):
+    if sep and (
+        not prefix or len(prefix) > 253 or not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", prefix)
+    ):
         return False
     return 0 < len(name) <= 63 and bool(_QUALIFIED_NAME.match(name))
 
@@ -131,6 +135,7 @@ def is_extended_resource(name: str) -> bool:
     return _is_qualified_name("requests." + name)
 
 
+@lru_cache(maxsize=1024)
 def resource_unit(name: str) -> str | None:
     """The ``unit`` label KSM gives a resource in node capacity/allocatable and pod resources.
 
@@ -139,7 +144,9 @@ def resource_unit(name: str) -> str | None:
     """
     if name == "cpu":
         return "core"
-    if name in ("memory", "storage", "ephemeral-storage") or name.startswith(("hugepages-", "attachable-volumes-")):
+    if name in ("memory", "storage", "ephemeral-storage") or name.startswith(
+        ("hugepages-", "attachable-volumes-")
+    ):
         return "byte"
     if name == "pods" or is_extended_resource(name):
         return "integer"
