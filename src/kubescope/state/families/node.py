@@ -94,7 +94,9 @@ _ROLE_PREFIX = "node-role.kubernetes.io/"
 
 def _role(o: Node, lp: str) -> str:
     return "".join(
-        f'{lp},role="{esc(k[len(_ROLE_PREFIX):])}"}} 1\n' for k in sorted(o.metadata.labels) if k.startswith(_ROLE_PREFIX)
+        f'{lp},role="{esc(k[len(_ROLE_PREFIX) :])}"}} 1\n'
+        for k in sorted(o.metadata.labels)
+        if k.startswith(_ROLE_PREFIX)
     )
 
 
@@ -104,7 +106,8 @@ def _pod_cidrs(o: Node, lp: str) -> str:
 
 def _taint(o: Node, lp: str) -> str:
     return "".join(
-        f'{lp},key="{esc(t.key)}",value="{esc(t.value)}",effect="{esc(t.effect)}"}} 1\n' for t in o.spec.taints
+        f'{lp},key="{esc(t.key)}",value="{esc(t.value)}",effect="{esc(t.effect)}"}} 1\n'
+        for t in o.spec.taints
     )
 
 
@@ -161,7 +164,13 @@ def families(opts: FamilyOptions) -> list[Family]:
         Family("kube_node_role", "The role of a cluster node.", "gauge", "ALPHA", _role),
         Family("kube_node_spec_pod_cidrs", "The pod CIDRs of a cluster node.", "gauge", "ALPHA", _pod_cidrs),
         Family("kube_node_spec_taint", "The taint of a cluster node.", "gauge", "STABLE", _taint),
-        Family("kube_node_spec_unschedulable", "Whether a node can schedule new pods.", "gauge", "STABLE", _unschedulable),
+        Family(
+            "kube_node_spec_unschedulable",
+            "Whether a node can schedule new pods.",
+            "gauge",
+            "STABLE",
+            _unschedulable,
+        ),
         Family(
             "kube_node_status_allocatable",
             "The allocatable for different resources of a node that are available for scheduling.",
@@ -170,9 +179,15 @@ def families(opts: FamilyOptions) -> list[Family]:
             _allocatable,
         ),
         Family(
-            "kube_node_status_capacity", "The capacity for different resources of a node.", "gauge", "STABLE", _capacity
+            "kube_node_status_capacity",
+            "The capacity for different resources of a node.",
+            "gauge",
+            "STABLE",
+            _capacity,
         ),
-        Family("kube_node_status_condition", "The condition of a cluster node.", "gauge", "STABLE", _condition),
+        Family(
+            "kube_node_status_condition", "The condition of a cluster node.", "gauge", "STABLE", _condition
+        ),
         Family("kube_node_status_addresses", "Node address information.", "gauge", "ALPHA", _addresses),
     ]
 
