@@ -10,7 +10,7 @@ returns its :class:`Family` list, in kube-state-metrics' emission order. A famil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -209,3 +209,54 @@ def owner_family(
         return "".join(out)
 
     return Family(f"{prefix}_owner", help, "gauge", stability, fn)
+
+
+def gauge_family(
+    name: str,
+    help: str,
+    stability: Stability,
+    value: Callable[[Any], float | int | bool | None],
+    type: MetricType = "gauge",
+) -> Family:
+    """A family of one identity-only series whose value comes from ``value(obj)``; None = no series."""
+
+    def fn(o: Any, lp: str) -> str:
+        v = value(o)
+        if v is None:
+            return ""
+        if v is True or v is False:
+            return f"{lp}}} {1 if v else 0}\n"
+        return f"{lp}}} {gf(v)}\n"
+
+    return Family(name, help, type, stability, fn)
+
+
+def generation_family(
+    prefix: str,
+    stability: Stability = "STABLE",
+    help: str = "Sequence number representing a specific generation of the desired state.",
+) -> Family:
+    return gauge_family(f"{prefix}_metadata_generation", help, stability, lambda o: o.metadata.generation)
+
+
+def conditions_family(
+    name: str,
+    help: str,
+    stability: Stability,
+    conditions: Callable[[Any], Iterable[Any]],
+) -> Family:
+    """``condition=<type>,status=true|false|unknown`` triplets for every present condition."""
+
+    def fn(o: Any, lp: str) -> str:
+        out = []
+        for c in conditions(o):
+            s = c.status
+            p = f'{lp},condition="{esc(c.type)}",status='
+            out.append(
+                f'{p}"true"}} {1 if s == "True" else 0}\n'
+                f'{p}"false"}} {1 if s == "False" else 0}\n'
+                f'{p}"unknown"}} {1 if s == "Unknown" else 0}\n'
+            )
+        return "".join(out)
+
+    return Family(name, help, "gauge", stability, fn)

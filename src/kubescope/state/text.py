@@ -151,3 +151,21 @@ def resource_unit(name: str) -> str | None:
     if name == "pods" or is_extended_resource(name):
         return "integer"
     return None
+
+
+def scaled_int_or_percent(v: int | str | None, total: int, round_up: bool) -> int | None:
+    """apimachinery's ``GetScaledValueFromIntOrPercent``; None where Go returns an error."""
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if not v.endswith("%"):
+        return None
+    try:
+        pct = int(v[:-1])
+    except ValueError:
+        return None
+    x = pct * total
+    if round_up:
+        return -((-x) // 100)
+    return x // 100
