@@ -10,6 +10,7 @@ Sample::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import msgspec
 
@@ -72,7 +73,7 @@ def _failed(o: Job, lp: str) -> str:
     return "".join(out)
 
 
-def _condition(ctype: str) -> object:
+def _condition(ctype: str) -> Callable[[Job, str], str]:
     def fn(o: Job, lp: str) -> str:
         out = []
         for c in o.status.conditions:
@@ -145,7 +146,7 @@ def families(opts: FamilyOptions) -> list[Family]:
         Family(
             f"{p}_complete", "The job has completed its execution.", "gauge", "STABLE", _condition("Complete")
         ),  # type: ignore[arg-type]
-        Family(f"{p}_failed", "The job has failed its execution.", "gauge", "STABLE", _condition("Failed")),  # type: ignore[arg-type]
+        Family(f"{p}_failed", "The job has failed its execution.", "gauge", "STABLE", _condition("Failed")),
         gauge_family(
             f"{p}_status_start_time",
             "StartTime represents time when the job was acknowledged by the Job Manager.",
