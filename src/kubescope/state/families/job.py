@@ -145,7 +145,7 @@ def families(opts: FamilyOptions) -> list[Family]:
         ),
         Family(
             f"{p}_complete", "The job has completed its execution.", "gauge", "STABLE", _condition("Complete")
-        ),  # type: ignore[arg-type]
+        ),
         Family(f"{p}_failed", "The job has failed its execution.", "gauge", "STABLE", _condition("Failed")),
         gauge_family(
             f"{p}_status_start_time",
