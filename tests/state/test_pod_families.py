@@ -253,4 +253,6 @@ def test_nodeselectors_keys_collide_after_sanitizing() -> None:
     got = render("pods", pod)
     line = next(x for x in got.splitlines() if x.startswith("kube_pod_nodeselectors{"))
     # keys sorted bytewise: "a-b" < "a.b" < "a_b"
-    assert 'nodeselector_a_b_conflict1="1",nodeselector_a_b_conflict2="3",nodeselector_a_b_conflict3="2"' in line
+    assert (
+        'nodeselector_a_b_conflict1="1",nodeselector_a_b_conflict2="3",nodeselector_a_b_conflict3="2"' in line
+    )
