@@ -71,6 +71,11 @@ async def _main(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"kubescope state-metrics: {e}", file=sys.stderr)
         return 2
+    if args.print_rbac:
+        from kubescope.state.rbac import cluster_role_yaml
+
+        sys.stdout.write(cluster_role_yaml(settings.resources, auth_filter=settings.auth_filter))
+        return 0
     try:
         client = await KubeClient.connect(kube)
     except (ConfigError, KubeError) as e:

@@ -411,6 +411,11 @@ def configure(p: argparse.ArgumentParser) -> None:
 
     g = p.add_argument_group("tuning (kubescope)")
     g.add_argument(
+        "--print-rbac",
+        action="store_true",
+        help="print the least-privilege ClusterRole for the selected --resources (and --auth-filter) and exit",
+    )
+    g.add_argument(
         "--block-size",
         type=int,
         default=d.block_size,
