@@ -88,7 +88,12 @@ async def _main(args: argparse.Namespace) -> int:
             shard, total = await _auto_shard(client, settings.pod, settings.pod_namespace)
             settings = st.replace(settings, shard=shard, total_shards=total)
         try:
-            exporter = StateExporter(settings, client)
+            authorizer = None
+            if settings.auth_filter:
+                from kubescope.state.authfilter import MetricsAuthFilter
+
+                authorizer = MetricsAuthFilter(client)
+            exporter = StateExporter(settings, client, authorizer=authorizer)
         except ConfigError as e:
             print(f"kubescope state-metrics: {e}", file=sys.stderr)
             return 2
