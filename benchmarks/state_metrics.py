@@ -1,0 +1,352 @@
+#!/usr/bin/env python3
+"""Benchmark ``kubescope state-metrics`` against the simulator, and print each figure beside its floor.
+
+    .venv/bin/python benchmarks/state_metrics.py --nodes 1000 --pods-per-node 30 --json out.json
+
+Steps (progress on stderr):
+
+1. start ``kubescope simulate`` with the cluster (separate process);
+2. start ``kubescope state-metrics`` against it (separate process, default resources, gzip enabled),
+   sampling its RSS every 50 ms: ``initial_sync_s`` is the time until ``/readyz`` answers 200,
+   ``peak_rss_mib`` the highest RSS up to then and through the scrapes, ``steady_rss_mib`` the RSS
+   after the scrapes with the cluster idle;
+3. full scrapes, plain and gzip (``scrape_plain_p50_s``, ``scrape_gzip_p50_s``, ``body_bytes``),
+   with floors: serving the same bytes from memory over the same loopback HTTP
+   (``floor_send_plain_s``, ``floor_send_gzip_s``) and gzipping the body once as KSM does per scrape
+   (``ksm_gzip_level6_s``);
+4. update throughput of the exporter's own ingest path (decode + render + compressed store) fed with
+   pod MODIFIED events in-process while full scrapes run concurrently (``updates_per_s``, and
+   ``scrape_gzip_under_updates_p50_s``), with its floor: decoding the same events alone
+   (``floor_decode_per_s``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import gzip
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import msgspec
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def log(msg: str) -> None:
+    print(f"[state_metrics] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.proc = psutil.Process(pid)
+        self.peak = 0
+        self.last = 0
+        self.stop_evt = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_evt.is_set():
+            try:
+                rss = self.proc.memory_info().rss
+            except psutil.Error:
+                return
+            self.last = rss
+            self.peak = max(self.peak, rss)
+            time.sleep(0.05)
+
+
+async def fetch(session: aiohttp.ClientSession, url: str, gz: bool) -> tuple[float, bytes]:
+    headers = {"Accept": "text/plain;version=0.0.4", "Accept-Encoding": "gzip" if gz else "identity"}
+    t0 = time.perf_counter()
+    async with session.get(url, headers=headers, auto_decompress=False) as r:
+        r.raise_for_status()
+        body = await r.read()
+    return time.perf_counter() - t0, body
+
+
+async def floor_server(body_plain: bytes, body_gz: bytes) -> tuple[str, Any]:
+    from aiohttp import web
+
+    from kubescope.web.server import stream_response
+
+    async def one(body: bytes) -> Any:
+        for i in range(0, len(body), 1 << 20):
+            yield body[i : i + (1 << 20)]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        gz = "gzip" in request.headers.get("Accept-Encoding", "")
+        return await stream_response(
+            request,
+            one(body_gz if gz else body_plain),
+            content_type="text/plain",
+            headers={"Content-Encoding": "gzip"} if gz else {},
+        )
+
+    app = web.Application()
+    app.router.add_get("/metrics", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    return f"http://127.0.0.1:{port}/metrics", runner
+
+
+async def scrapes(url: str, n: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    async with aiohttp.ClientSession() as s:
+        plain = [await fetch(s, url, False) for _ in range(n)]
+        gzd = [await fetch(s, url, True) for _ in range(n)]
+    out["scrape_plain_p50_s"] = statistics.median(t for t, _ in plain)
+    out["scrape_gzip_p50_s"] = statistics.median(t for t, _ in gzd)
+    body = plain[-1][1]
+    gzbody = gzd[-1][1]
+    out["body_bytes"] = len(body)
+    out["gzip_body_bytes"] = len(gzbody)
+    assert gzip.decompress(gzbody).count(b"\n") > 0
+    # floors: the same bytes from memory over the same HTTP stack, and KSM's per-scrape gzip
+    t0 = time.perf_counter()
+    gzip.compress(body, 6)
+    out["ksm_gzip_level6_s"] = time.perf_counter() - t0
+    furl, runner = await floor_server(body, gzbody)
+    async with aiohttp.ClientSession() as s:
+        out["floor_send_plain_s"] = statistics.median([(await fetch(s, furl, False))[0] for _ in range(n)])
+        out["floor_send_gzip_s"] = statistics.median([(await fetch(s, furl, True))[0] for _ in range(n)])
+    await runner.cleanup()
+    return out
+
+
+async def update_throughput(nodes: int, ppn: int, seconds: float, seed: int) -> dict[str, Any]:
+    """Feed pod MODIFIED events through decode + render + store while scrapes run."""
+    from kubescope.sim.scenario import ScenarioConfig, generate
+    from kubescope.state.exposition import scrape_chunks
+    from kubescope.state.family import FamilyOptions
+    from kubescope.state.registry import all_resources
+    from kubescope.state.store import Flusher, ResourceStore
+
+    spec = all_resources()["pods"]
+    fams = spec.families(FamilyOptions())
+    pods = [
+        o
+        for r, o in generate(ScenarioConfig(seed=seed, nodes=nodes, pods_per_node=ppn, start=1.7e9))
+        if r == "pods"
+    ]
+    # two versions of every pod: ready flipping, restart count bumped
+    lines = []
+    for p in pods:
+        p["metadata"]["resourceVersion"] = "1"
+        lines.append(msgspec.json.encode({"type": "MODIFIED", "object": p}))
+        for c in p["status"].get("containerStatuses", []):
+            c["restartCount"] = c.get("restartCount", 0) + 1
+            c["ready"] = not c.get("ready", False)
+        lines.append(msgspec.json.encode({"type": "MODIFIED", "object": p}))
+    del pods
+    from kubescope.model.meta import WatchEvent
+
+    dec = msgspec.json.Decoder(WatchEvent[spec.struct])  # type: ignore[name-defined]
+    t0 = time.perf_counter()
+    for line in lines[: len(lines) // 2]:
+        dec.decode(line)
+    floor = (len(lines) // 2) / (time.perf_counter() - t0)
+
+    holder: list[ResourceStore] = []
+    flusher = Flusher(lambda: holder, interval=1.0)
+    store = ResourceStore(spec, fams, on_dirty=flusher.poke)
+    holder.append(store)
+    for line in lines[::2]:
+        store.upsert(dec.decode(line).object)
+    flusher.start()
+    await flusher.flush_now()
+    stop = asyncio.Event()
+    scrape_times: list[float] = []
+
+    async def scraper() -> None:
+        while not stop.is_set():
+            t = time.perf_counter()
+            await flusher.flush_now()
+            async for _ in scrape_chunks([store.snapshot()], openmetrics=False, gz=True):
+                pass
+            scrape_times.append(time.perf_counter() - t)
+            await asyncio.sleep(0.5)
+
+    task = asyncio.create_task(scraper())
+    n = 0
+    t0 = time.perf_counter()
+    i = 0
+    while time.perf_counter() - t0 < seconds:
+        for line in lines[i : i + 500]:
+            store.upsert(dec.decode(line).object)
+        n += len(lines[i : i + 500])
+        i = (i + 500) % len(lines)
+        await asyncio.sleep(0)
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    await task
+    await flusher.flush_now()
+    await flusher.stop()
+    return {
+        "updates_per_s": n / elapsed,
+        "floor_decode_per_s": floor,
+        "scrape_gzip_under_updates_p50_s": statistics.median(scrape_times) if scrape_times else None,
+        "scrapes_under_updates": len(scrape_times),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--nodes", type=int, default=1000)
+    ap.add_argument("--pods-per-node", type=int, default=30)
+    ap.add_argument("--scrapes", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--update-seconds", type=float, default=10.0)
+    ap.add_argument("--skip-e2e", action="store_true", help="only the in-process update throughput part")
+    ap.add_argument("--json", help="write the figures to this file")
+    args = ap.parse_args()
+    figures: dict[str, Any] = {
+        "nodes": args.nodes,
+        "pods_per_node": args.pods_per_node,
+        "machine": f"{os.cpu_count()} cpu, {psutil.virtual_memory().total / 2**30:.0f} GiB, python {sys.version.split()[0]}",
+    }
+    if not args.skip_e2e:
+        figures.update(run_e2e(args))
+    log("measuring update throughput in-process")
+    figures.update(
+        asyncio.run(
+            update_throughput(min(args.nodes, 1000), args.pods_per_node, args.update_seconds, args.seed)
+        )
+    )
+    print_table(figures)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
+    from kubescope.sim.process import SimulatorProcess
+
+    out: dict[str, Any] = {}
+    log(f"starting the simulator: {args.nodes} nodes x {args.pods_per_node} pods")
+    t0 = time.perf_counter()
+    with SimulatorProcess(
+        nodes=args.nodes, pods_per_node=args.pods_per_node, seed=args.seed, tls=False
+    ) as sim:
+        out["simulator_start_s"] = time.perf_counter() - t0
+        port, tport = free_port(), free_port()
+        cmd = [
+            sys.executable,
+            "-m",
+            "kubescope",
+            "state-metrics",
+            f"--kubeconfig={sim.kubeconfig}",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            "--telemetry-host=127.0.0.1",
+            f"--telemetry-port={tport}",
+            "--enable-gzip-encoding",
+        ]
+        log("starting state-metrics")
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        sampler = RssSampler(proc.pid)
+        sampler.start()
+        try:
+            ready = f"http://127.0.0.1:{tport}/readyz"
+            deadline = time.monotonic() + 600
+            while True:
+                try:
+                    with urlopen(ready) as r:
+                        if r == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(
+                        f"state-metrics did not become ready: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
+                    )
+                time.sleep(0.05)
+            out["initial_sync_s"] = time.perf_counter() - t0
+            out["peak_rss_sync_mib"] = sampler.peak / 2**20
+            log(f"synced in {out['initial_sync_s']:.2f}s; scraping")
+            out.update(asyncio.run(scrapes(f"http://127.0.0.1:{port}/metrics", args.scrapes)))
+            time.sleep(3)
+            gc.collect()
+            out["steady_rss_mib"] = sampler.last / 2**20
+            out["peak_rss_mib"] = sampler.peak / 2**20
+            out["peak_over_steady"] = out["peak_rss_mib"] / out["steady_rss_mib"]
+        finally:
+            sampler.stop_evt.set()
+            proc.terminate()
+            proc.wait(30)
+    return out
+
+
+def urlopen(url: str) -> Any:
+    import urllib.request
+
+    class _R:
+        def __init__(self, code: int) -> None:
+            self.code = code
+
+        def __enter__(self) -> int:
+            return self.code
+
+        def __exit__(self, *a: object) -> None:
+            return None
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return _R(r.status)
+    except urllib.error.HTTPError as e:
+        return _R(e.code)
+
+
+def print_table(f: dict[str, Any]) -> None:
+    rows = [
+        ("simulator start-up", "simulator_start_s", "s", None),
+        ("initial sync", "initial_sync_s", "s", None),
+        ("peak RSS during sync", "peak_rss_sync_mib", "MiB", None),
+        ("steady RSS", "steady_rss_mib", "MiB", None),
+        ("peak RSS", "peak_rss_mib", "MiB", None),
+        ("peak / steady", "peak_over_steady", "x", None),
+        ("body (plain)", "body_bytes", "B", None),
+        ("body (gzip)", "gzip_body_bytes", "B", None),
+        ("scrape plain p50", "scrape_plain_p50_s", "s", "floor_send_plain_s"),
+        ("scrape gzip p50", "scrape_gzip_p50_s", "s", "floor_send_gzip_s"),
+        ("KSM's per-scrape gzip (level 6) of the body", "ksm_gzip_level6_s", "s", None),
+        ("updates/s (decode+render+store, scrapes running)", "updates_per_s", "/s", "floor_decode_per_s"),
+        ("scrape gzip p50 under updates", "scrape_gzip_under_updates_p50_s", "s", None),
+    ]
+    print(f"\nstate-metrics benchmark: {f['nodes']} nodes x {f['pods_per_node']} pods/node ({f['machine']})")
+    print(f"{'figure':50} {'value':>14} {'floor':>14} {'ratio':>8}")
+    for label, key, unit, floor_key in rows:
+        if key not in f or f[key] is None:
+            continue
+        v = f[key]
+        fl = f.get(floor_key) if floor_key else None
+        ratio = f"{v / fl:.2f}" if fl else ""
+        vs = f"{v:,.3f} {unit}" if isinstance(v, float) else f"{v:,} {unit}"
+        fs = (f"{fl:,.3f} {unit}" if isinstance(fl, float) else "") if fl else ""
+        print(f"{label:50} {vs:>14} {fs:>14} {ratio:>8}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
