@@ -5,51 +5,54 @@ Sample::
     kube_pod_info{namespace="shop",pod="api-7d9f-x2x4q",uid="3f0c...",host_ip="172.20.0.7",pod_ip="10.64.0.12",node="node-0001",created_by_kind="ReplicaSet",created_by_name="api-7d9f",priority_class="",host_network="false"} 1
     kube_pod_status_phase{namespace="shop",pod="api-7d9f-x2x4q",uid="3f0c...",phase="Running"} 1
     kube_pod_container_resource_requests{namespace="shop",pod="api-7d9f-x2x4q",uid="3f0c...",container="api",node="node-0001",resource="cpu",unit="core"} 0.25
+    kube_pod_container_status_restarts_total{namespace="shop",pod="api-7d9f-x2x4q",uid="3f0c...",container="api"} 3
 
-Pods are the hot path (tens of thousands, re-rendered on every change), so per-object work shared by
-many families (escaped container names, the node name) is computed once: the store renders every
-family of one object in a row, and :func:`_prep` memoises on the object's identity.
+Pods are the hot path (tens of thousands, each re-rendered on every change), so:
+
+* the :class:`Pod` Struct declares only the fields the families read;
+* what several families share (each container status' escaped ``,container="x"`` fragment, the
+  escaped node name) is computed once per object by :func:`_shared`, which remembers the last
+  object it saw: the store renders all families of one object in a row;
+* quantity and timestamp texts are memoised (a cluster repeats the same few quantities, and one
+  pod repeats the same few timestamps across its conditions and containers).
+
+Rendered objects must not be mutated afterwards (the store never does: every event decodes a new
+object).
 """
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from math import floor
 
 import msgspec
 
 from kubescope.model.meta import ObjectMeta, Wire
-from kubescope.model.quantity import QuantityError, ksm_float
-from kubescope.model.quantity import int_value as q_value
+from kubescope.model.quantity import QuantityError, int_value, ksm_float
 from kubescope.state.family import (
     Family,
     FamilyOptions,
+    MetricType,
+    RenderFn,
     ResourceSpec,
+    Stability,
     annotations_family,
-    created_family,
-    deletion_timestamp_family,
     labels_family,
     owner_family,
 )
 from kubescope.state.text import (
     esc,
     gf,
+    is_extended_resource,
     labels_text,
     map_to_prometheus_labels,
-    resource_unit,
     sanitize_label_name,
 )
 
-GO_ZERO_UNIX = -62135596800
-"""``time.Time{}.Unix()``: what Go reports for a timestamp the API left unset."""
-
-
-def _t(d: datetime | None) -> int:
-    return GO_ZERO_UNIX if d is None else int(d.timestamp() // 1)
-
-
-# -- wire types ----------------------------------------------------------------------------
+# -- wire types: only what the families read --------------------------------------------------
 
 
 class Resources(Wire):
@@ -69,10 +72,14 @@ class PVCSource(Wire):
     read_only: bool = False
 
 
+class Present(Wire):
+    """A field whose presence is all that matters; its content is skipped by the decoder."""
+
+
 class Volume(Wire):
     name: str = ""
     persistent_volume_claim: PVCSource | None = None
-    ephemeral: dict[str, Any] | None = None
+    ephemeral: Present | None = None
 
 
 class Toleration(Wire):
@@ -174,31 +181,87 @@ class Pod(Wire):
     status: PodStatus = msgspec.field(default_factory=PodStatus)
 
 
-# -- per-object preparation, shared by the families -----------------------------------------
+# -- texts shared by many families --------------------------------------------------------
 
 
-class _Prep:
+_GO_ZERO_TIME = "-6.21355968e+10"
+"""``float64(time.Time{}.Unix())`` as KSM prints it: a timestamp the API left unset."""
+
+
+@lru_cache(maxsize=8192)
+def _unix(d: datetime | None) -> str:
+    """The sample text of a timestamp's unix seconds (Go ``Time.Unix()``, floored)."""
+    if d is None:
+        return _GO_ZERO_TIME
+    v = floor(d.timestamp())
+    if 1_000_000_000 <= v < 10_000_000_000:  # every date from 2001 to 2286: Go prints d.ddde+09
+        s = str(v).rstrip("0")
+        return f"{s[0]}.{s[1:]}e+09" if len(s) > 1 else f"{s}e+09"
+    return gf(v)
+
+
+def _resource_units(name: str) -> tuple[str, ...]:
+    """Units KSM reports a container resource under (none: the resource is skipped).
+
+    A name can get two series: ``hugepages-x.io/y`` is both a huge page and an extended
+    resource in KSM's independent checks. ``pods`` is not a container resource.
+    """
+    if name == "cpu":
+        return ("core",)
+    if name in ("memory", "storage", "ephemeral-storage"):
+        return ("byte",)
+    units = []
+    if name.startswith("hugepages-"):
+        units.append("byte")
+    if name.startswith("attachable-volumes-"):
+        units.append("byte")
+    if is_extended_resource(name):
+        units.append("integer")
+    return tuple(units)
+
+
+@lru_cache(maxsize=4096)
+def _resource_tails(name: str, quantity: str) -> tuple[str, ...]:
+    """``resource="<name>",unit="<unit>"} <value>\\n`` for each unit, after ``resource="``.
+
+    CPU is milli-precise (``convertValueToFloat64``); everything else is ``Quantity.Value()``.
+    An invalid quantity yields no series.
+    """
+    units = _resource_units(name)
+    if not units:
+        return ()
+    try:
+        v = gf(ksm_float(quantity) if name == "cpu" else int_value(quantity))
+    except QuantityError:
+        return ()
+    label = sanitize_label_name(name)
+    return tuple(f'{label}",unit="{u}"}} {v}\n' for u in units)
+
+
+class _Shared:
+    """Per-object texts used by several families."""
+
     __slots__ = ("cs", "ics", "node")
 
     def __init__(self, o: Pod) -> None:
-        # (status, ',container="name"') pairs, statuses in API order
+        # (status, ',container="<name>"') in API order
         self.cs = [(s, f',container="{esc(s.name)}"') for s in o.status.container_statuses]
         self.ics = [(s, f',container="{esc(s.name)}"') for s in o.status.init_container_statuses]
         self.node = esc(o.spec.node_name)
 
 
-_last: list[Any] = [None, None]
+_last: list[tuple[object, _Shared | None]] = [(None, None)]
+"""The last object :func:`_shared` saw and its texts (one slot, replaced atomically)."""
 
 
-def _prep(o: Pod) -> _Prep:
-    if _last[0] is o:
-        p: _Prep = _last[1]
-        return p
-    p = _Prep(o)
-    # keep a reference to the object so its id cannot be reused while cached
-    _last[0] = o
-    _last[1] = p
-    return p
+def _shared(o: Pod) -> _Shared:
+    last = _last[0]
+    if last[0] is o and last[1] is not None:
+        return last[1]
+    s = _Shared(o)
+    # holding the object keeps its id from being reused while it is remembered
+    _last[0] = (o, s)
+    return s
 
 
 def _identity(o: Pod) -> str:
@@ -206,180 +269,240 @@ def _identity(o: Pod) -> str:
     return f'namespace="{esc(m.namespace)}",pod="{esc(m.name)}",uid="{esc(m.uid)}"'
 
 
-# -- container families (generic over containers / init containers) ------------------------
+# -- container families, made for containers (init=False) and init containers (init=True) --
 
 
-def _info(o: Pod, lp: str, init: bool) -> str:
-    specs = o.spec.init_containers if init else o.spec.containers
-    statuses = o.status.init_container_statuses if init else o.status.container_statuses
-    out = []
-    for c in specs:
-        rp = f',restart_policy="{esc(c.restart_policy or "")}"' if init else ""
-        for cs in statuses:
-            if cs.name != c.name:
-                continue
-            out.append(
-                f'{lp},container="{esc(cs.name)}",image_spec="{esc(c.image)}",image="{esc(cs.image)}",'
-                f'image_id="{esc(cs.image_id)}",container_id="{esc(cs.container_id)}"{rp}}} 1\n'
-            )
-    return "".join(out)
+def _container_families(init: bool) -> dict[str, RenderFn]:
+    """Render functions keyed by family suffix, reading (init) container statuses and specs."""
+
+    def statuses(o: Pod) -> list[tuple[ContainerStatus, str]]:
+        s = _shared(o)
+        return s.ics if init else s.cs
+
+    def has(o: Pod) -> bool:
+        st = o.status
+        return bool(st.init_container_statuses if init else st.container_statuses)
+
+    def info(o: Pod, lp: str) -> str:
+        specs = o.spec.init_containers if init else o.spec.containers
+        if not specs or not has(o):
+            return ""
+        out = []
+        for c in specs:
+            for cs, f in statuses(o):
+                if cs.name != c.name:
+                    continue
+                rp = f',restart_policy="{esc(c.restart_policy or "")}"' if init else ""
+                out.append(
+                    f'{lp}{f},image_spec="{esc(c.image)}",image="{esc(cs.image)}",'
+                    f'image_id="{esc(cs.image_id)}",container_id="{esc(cs.container_id)}"{rp}}} 1\n'
+                )
+        return "".join(out)
+
+    def resources(limits: bool) -> RenderFn:
+        def fn(o: Pod, lp: str) -> str:
+            specs = o.spec.init_containers if init else o.spec.containers
+            if not specs:
+                return ""
+            out = []
+            node = None
+            for c in specs:
+                res = c.resources.limits if limits else c.resources.requests
+                if not res:
+                    continue
+                if node is None:
+                    node = _shared(o).node
+                head = f'{lp},container="{esc(c.name)}",node="{node}",resource="'
+                for name, q in res.items():
+                    for tail in _resource_tails(name, q):
+                        out.append(head + tail)
+            return "".join(out)
+
+        return fn
+
+    def state_started(o: Pod, lp: str) -> str:
+        if not has(o):
+            return ""
+        out = []
+        for cs, f in statuses(o):
+            st = cs.state
+            if st.running is not None:
+                out.append(f"{lp}{f}}} {_unix(st.running.started_at)}\n")
+            elif st.terminated is not None:
+                out.append(f"{lp}{f}}} {_unix(st.terminated.started_at)}\n")
+        return "".join(out)
+
+    def last_terminated_reason(o: Pod, lp: str) -> str:
+        if not has(o):
+            return ""
+        return "".join(
+            [
+                f'{lp}{f},reason="{esc(t.reason)}"}} 1\n'
+                for cs, f in statuses(o)
+                if (t := cs.last_state.terminated) is not None
+            ]
+        )
+
+    def last_terminated_exitcode(o: Pod, lp: str) -> str:
+        if not has(o):
+            return ""
+        return "".join(
+            [
+                f"{lp}{f}}} {gf(t.exit_code)}\n"
+                for cs, f in statuses(o)
+                if (t := cs.last_state.terminated) is not None
+            ]
+        )
+
+    def last_terminated_timestamp(o: Pod, lp: str) -> str:
+        if not has(o):
+            return ""
+        return "".join(
+            [
+                f"{lp}{f}}} {_unix(t.finished_at)}\n"
+                for cs, f in statuses(o)
+                if (t := cs.last_state.terminated) is not None
+            ]
+        )
+
+    def ready(o: Pod, lp: str) -> str:
+        if not has(o):
+            return ""
+        return "".join([f"{lp}{f}}} {1 if cs.ready else 0}\n" for cs, f in statuses(o)])
+
+    def restarts(o: Pod, lp: str) -> str:
+        if not has(o):
+            return ""
+        return "".join([f"{lp}{f}}} {gf(cs.restart_count)}\n" for cs, f in statuses(o)])
+
+    def running(o: Pod, lp: str) -> str:
+        if not has(o):
+            return ""
+        return "".join([f"{lp}{f}}} {0 if cs.state.running is None else 1}\n" for cs, f in statuses(o)])
+
+    def terminated(o: Pod, lp: str) -> str:
+        if not has(o):
+            return ""
+        return "".join([f"{lp}{f}}} {0 if cs.state.terminated is None else 1}\n" for cs, f in statuses(o)])
+
+    def terminated_reason(o: Pod, lp: str) -> str:
+        if not has(o):
+            return ""
+        return "".join(
+            [
+                f'{lp}{f},reason="{esc(t.reason)}"}} 1\n'
+                for cs, f in statuses(o)
+                if (t := cs.state.terminated) is not None
+            ]
+        )
+
+    def waiting(o: Pod, lp: str) -> str:
+        if not has(o):
+            return ""
+        return "".join([f"{lp}{f}}} {0 if cs.state.waiting is None else 1}\n" for cs, f in statuses(o)])
+
+    def waiting_reason(o: Pod, lp: str) -> str:
+        if not has(o):
+            return ""
+        return "".join(
+            [
+                f'{lp}{f},reason="{esc(w.reason)}"}} 1\n'
+                for cs, f in statuses(o)
+                if (w := cs.state.waiting) is not None
+            ]
+        )
+
+    return {
+        "info": info,
+        "resource_limits": resources(True),
+        "resource_requests": resources(False),
+        "state_started": state_started,
+        "status_last_terminated_reason": last_terminated_reason,
+        "status_last_terminated_exitcode": last_terminated_exitcode,
+        "status_last_terminated_timestamp": last_terminated_timestamp,
+        "status_ready": ready,
+        "status_restarts_total": restarts,
+        "status_running": running,
+        "status_terminated": terminated,
+        "status_terminated_reason": terminated_reason,
+        "status_waiting": waiting,
+        "status_waiting_reason": waiting_reason,
+    }
 
 
-def _resources(o: Pod, lp: str, init: bool, limits: bool) -> str:
-    out = []
-    node = _prep(o).node
-    for c in o.spec.init_containers if init else o.spec.containers:
-        res = c.resources.limits if limits else c.resources.requests
-        if not res:
-            continue
-        cfrag = f'{lp},container="{esc(c.name)}",node="{node}",resource="'
-        for name, val in res.items():
-            unit = resource_unit(name)
-            if unit is None or name == "pods":
-                continue
-            try:
-                v: float | int = ksm_float(val) if name == "cpu" else q_value(val)
-            except QuantityError:
-                continue
-            out.append(f'{cfrag}{sanitize_label_name(name)}",unit="{unit}"}} {gf(v)}\n')
-    return "".join(out)
+_C = _container_families(False)
+_I = _container_families(True)
 
 
-def _statuses(o: Pod, init: bool) -> list[tuple[ContainerStatus, str]]:
-    p = _prep(o)
-    return p.ics if init else p.cs
-
-
-def _state_started(o: Pod, lp: str, init: bool) -> str:
-    out = []
-    for cs, f in _statuses(o, init):
-        st = cs.state
-        if st.running is not None:
-            out.append(f"{lp}{f}}} {gf(_t(st.running.started_at))}\n")
-        elif st.terminated is not None:
-            out.append(f"{lp}{f}}} {gf(_t(st.terminated.started_at))}\n")
-    return "".join(out)
-
-
-def _last_terminated_reason(o: Pod, lp: str, init: bool) -> str:
-    return "".join(
-        [
-            f'{lp}{f},reason="{esc(cs.last_state.terminated.reason)}"}} 1\n'
-            for cs, f in _statuses(o, init)
-            if cs.last_state.terminated is not None
-        ]
-    )
-
-
-def _last_terminated_exitcode(o: Pod, lp: str, init: bool) -> str:
-    return "".join(
-        [
-            f"{lp}{f}}} {gf(cs.last_state.terminated.exit_code)}\n"
-            for cs, f in _statuses(o, init)
-            if cs.last_state.terminated is not None
-        ]
-    )
-
-
-def _last_terminated_timestamp(o: Pod, lp: str, init: bool) -> str:
-    return "".join(
-        [
-            f"{lp}{f}}} {gf(_t(cs.last_state.terminated.finished_at))}\n"
-            for cs, f in _statuses(o, init)
-            if cs.last_state.terminated is not None
-        ]
-    )
-
-
-def _ready(o: Pod, lp: str, init: bool) -> str:
-    return "".join([f"{lp}{f}}} {1 if cs.ready else 0}\n" for cs, f in _statuses(o, init)])
-
-
-def _restarts(o: Pod, lp: str, init: bool) -> str:
-    return "".join([f"{lp}{f}}} {gf(cs.restart_count)}\n" for cs, f in _statuses(o, init)])
-
-
-def _running(o: Pod, lp: str, init: bool) -> str:
-    return "".join([f"{lp}{f}}} {0 if cs.state.running is None else 1}\n" for cs, f in _statuses(o, init)])
-
-
-def _terminated(o: Pod, lp: str, init: bool) -> str:
-    return "".join([f"{lp}{f}}} {0 if cs.state.terminated is None else 1}\n" for cs, f in _statuses(o, init)])
-
-
-def _terminated_reason(o: Pod, lp: str, init: bool) -> str:
-    return "".join(
-        [
-            f'{lp}{f},reason="{esc(cs.state.terminated.reason)}"}} 1\n'
-            for cs, f in _statuses(o, init)
-            if cs.state.terminated is not None
-        ]
-    )
-
-
-def _waiting(o: Pod, lp: str, init: bool) -> str:
-    return "".join([f"{lp}{f}}} {0 if cs.state.waiting is None else 1}\n" for cs, f in _statuses(o, init)])
-
-
-def _waiting_reason(o: Pod, lp: str, init: bool) -> str:
-    return "".join(
-        [
-            f'{lp}{f},reason="{esc(cs.state.waiting.reason)}"}} 1\n'
-            for cs, f in _statuses(o, init)
-            if cs.state.waiting is not None
-        ]
-    )
-
-
-# -- pod families --------------------------------------------------------------------------
+# -- pod families ----------------------------------------------------------------------------
 
 
 def _completion_time(o: Pod, lp: str) -> str:
-    last = 0
+    last: float = 0
     for cs in o.status.container_statuses:
         t = cs.state.terminated
         if t is not None:
-            f = _t(t.finished_at)
+            f = -62135596800.0 if t.finished_at is None else float(floor(t.finished_at.timestamp()))
             if last == 0 or last < f:
                 last = f
     return f"{lp}}} {gf(last)}\n" if last > 0 else ""
 
 
-def _pod_info(o: Pod, lp: str) -> str:
+def _created(o: Pod, lp: str) -> str:
+    t = o.metadata.creation_timestamp
+    return "" if t is None else f"{lp}}} {_unix(t)}\n"
+
+
+def _deletion_timestamp(o: Pod, lp: str) -> str:
+    t = o.metadata.deletion_timestamp
+    return "" if t is None else f"{lp}}} {_unix(t)}\n"
+
+
+def _info(o: Pod, lp: str) -> str:
     kind = name = ""
     for r in o.metadata.owner_references:
-        if r.controller:
+        if r.controller:  # metav1.GetControllerOf: the first reference with controller=true
             kind, name = r.kind, r.name
             break
     s, sp = o.status, o.spec
     return (
-        f'{lp},host_ip="{esc(s.host_ip)}",pod_ip="{esc(s.pod_ip)}",node="{_prep(o).node}",'
+        f'{lp},host_ip="{esc(s.host_ip)}",pod_ip="{esc(s.pod_ip)}",node="{esc(sp.node_name)}",'
         f'created_by_kind="{esc(kind)}",created_by_name="{esc(name)}",'
-        f'priority_class="{esc(sp.priority_class_name)}",host_network="{"true" if sp.host_network else "false"}"}} 1\n'
+        f'priority_class="{esc(sp.priority_class_name)}",'
+        f'host_network="{"true" if sp.host_network else "false"}"}} 1\n'
     )
 
 
-def _ip_family(ip: str) -> str | None:
-    """ "4" or "6" as Go's netip.ParseAddr + Unmap would say; None when it is not an address."""
+_V4_IN_V6 = b"\x00" * 10 + b"\xff\xff"
+
+
+def ip_family(ip: str) -> str | None:
+    """``"4"`` or ``"6"`` as Go's ``netip.ParseAddr`` + ``Unmap`` classify ``ip``; None if invalid.
+
+    Dotted quads must be exact (no leading zeros, which glibc's ``inet_pton`` also rejects); an
+    IPv6 address may carry a non-empty zone (``fe80::1%eth0``); ``::ffff:1.2.3.4`` counts as IPv4.
+    """
     try:
         socket.inet_pton(socket.AF_INET, ip)
         return "4"
     except OSError:
         pass
-    addr = ip.partition("%")[0]  # netip accepts a zone
+    addr, pct, zone = ip.partition("%")
+    if pct and not zone:
+        return None
     try:
         packed = socket.inet_pton(socket.AF_INET6, addr)
     except OSError:
         return None
-    return "4" if packed[:12] == b"\x00" * 10 + b"\xff\xff" else "6"
+    return "4" if packed[:12] == _V4_IN_V6 else "6"
 
 
 def _ips(o: Pod, lp: str) -> str:
     out = []
-    for ip in o.status.pod_ips:
-        fam = _ip_family(ip.ip)
+    for p in o.status.pod_ips:
+        fam = ip_family(p.ip)
         if fam is not None:
-            out.append(f'{lp},ip="{esc(ip.ip)}",ip_family="{fam}"}} 1\n')
+            out.append(f'{lp},ip="{esc(p.ip)}",ip_family="{fam}"}} 1\n')
     return "".join(out)
 
 
@@ -398,7 +521,7 @@ def _overhead_memory(o: Pod, lp: str) -> str:
     if not oh or "memory" not in oh:
         return ""
     try:
-        return f"{lp}}} {gf(q_value(oh['memory']))}\n"
+        return f"{lp}}} {gf(int_value(oh['memory']))}\n"
     except QuantityError:
         return ""
 
@@ -407,6 +530,7 @@ def _resourceclaim_info(o: Pod, lp: str) -> str:
     claims = o.spec.resource_claims
     if not claims:
         return ""
+    # template-generated claims get their object name from the kubelet, in status
     resolved = {
         s.name: s.resource_claim_name
         for s in o.status.resource_claim_statuses
@@ -415,7 +539,7 @@ def _resourceclaim_info(o: Pod, lp: str) -> str:
     out = []
     for rc in claims:
         if rc.resource_claim_name is None and rc.resource_claim_template_name is None:
-            continue
+            continue  # references no claim (the API forbids it)
         rname = rc.resource_claim_name if rc.resource_claim_name is not None else resolved.get(rc.name, "")
         tname = rc.resource_claim_template_name or ""
         out.append(
@@ -434,70 +558,108 @@ def _runtimeclass(o: Pod, lp: str) -> str:
     return "" if r is None else f'{lp},runtimeclass_name="{esc(r)}"}} 1\n'
 
 
-def _pvc_lines(o: Pod, lp: str, readonly: bool) -> str:
+def _claims(o: Pod, lp: str, readonly: bool) -> str:
+    vols = o.spec.volumes
+    if not vols:
+        return ""
     out = []
-    for v in o.spec.volumes:
-        if v.persistent_volume_claim is not None:
-            val = (1 if v.persistent_volume_claim.read_only else 0) if readonly else 1
+    for v in vols:
+        pvc = v.persistent_volume_claim
+        if pvc is not None:
+            val = (1 if pvc.read_only else 0) if readonly else 1
             out.append(
-                f'{lp},volume="{esc(v.name)}",persistentvolumeclaim="{esc(v.persistent_volume_claim.claim_name)}",'
+                f'{lp},volume="{esc(v.name)}",persistentvolumeclaim="{esc(pvc.claim_name)}",'
                 f'ephemeral="false"}} {val}\n'
             )
         elif v.ephemeral is not None:
-            claim = f"{o.metadata.name}-{v.name}"
+            # the claim an ephemeral volume gets: <pod>-<volume> (component-helpers' VolumeClaimName)
+            claim = esc(f"{o.metadata.name}-{v.name}")
             out.append(
-                f'{lp},volume="{esc(v.name)}",persistentvolumeclaim="{esc(claim)}",ephemeral="true"}} {0 if readonly else 1}\n'
+                f'{lp},volume="{esc(v.name)}",persistentvolumeclaim="{claim}",'
+                f'ephemeral="true"}} {0 if readonly else 1}\n'
             )
     return "".join(out)
+
+
+def _claims_info(o: Pod, lp: str) -> str:
+    return _claims(o, lp, False)
+
+
+def _claims_readonly(o: Pod, lp: str) -> str:
+    return _claims(o, lp, True)
 
 
 def _start_time(o: Pod, lp: str) -> str:
     st = o.status.start_time
-    return "" if st is None else f"{lp}}} {gf(_t(st))}\n"
+    return "" if st is None else f"{lp}}} {_unix(st)}\n"
 
 
-_PHASES = ("Pending", "Succeeded", "Failed", "Unknown", "Running")
-_QOS = ("BestEffort", "Burstable", "Guaranteed")
+def _stateset(label: str, states: tuple[str, ...]) -> Callable[[str, str], str]:
+    """Every series of a state set, the current state valued 1 (an unknown state: all 0)."""
+    tails = {cur: ["", *(f',{label}="{s}"}} {1 if s == cur else 0}\n' for s in states)] for cur in states}
+    none = ["", *(f',{label}="{s}"}} 0\n' for s in states)]
+
+    def lines(lp: str, current: str) -> str:
+        # every line starts with lp: "" + lp + tail1 + lp + tail2 ...
+        return lp.join(tails.get(current, none))
+
+    return lines
+
+
+_phase_lines = _stateset("phase", ("Pending", "Succeeded", "Failed", "Unknown", "Running"))
+_qos_lines = _stateset("qos_class", ("BestEffort", "Burstable", "Guaranteed"))
 
 
 def _phase(o: Pod, lp: str) -> str:
     ph = o.status.phase
-    if not ph:
-        return ""
-    return "".join([f'{lp},phase="{p}"}} {1 if p == ph else 0}\n' for p in _PHASES])
+    return _phase_lines(lp, ph) if ph else ""
 
 
 def _qos(o: Pod, lp: str) -> str:
     q = o.status.qos_class
-    if not q:
-        return ""
-    return "".join([f'{lp},qos_class="{c}"}} {1 if c == q else 0}\n' for c in _QOS])
+    return _qos_lines(lp, q) if q else ""
 
 
-def _condition_triplets(o: Pod, lp: str, ctype: str) -> str:
-    out = []
-    for c in o.status.conditions:
-        if c.type == ctype:
-            s = c.status
-            out.append(
-                f'{lp},condition="true"}} {1 if s == "True" else 0}\n'
-                f'{lp},condition="false"}} {1 if s == "False" else 0}\n'
-                f'{lp},condition="unknown"}} {1 if s == "Unknown" else 0}\n'
-            )
-    return "".join(out)
+def _condition(ctype: str) -> RenderFn:
+    """``condition="true|false|unknown"`` for each condition of this type."""
+
+    def fn(o: Pod, lp: str) -> str:
+        out = []
+        for c in o.status.conditions:
+            if c.type == ctype:
+                s = c.status
+                out.append(
+                    f'{lp},condition="true"}} {1 if s == "True" else 0}\n'
+                    f'{lp},condition="false"}} {1 if s == "False" else 0}\n'
+                    f'{lp},condition="unknown"}} {1 if s == "Unknown" else 0}\n'
+                )
+        return "".join(out)
+
+    return fn
 
 
-def _condition_time(o: Pod, lp: str, ctype: str, status: str) -> str:
+def _condition_time(ctype: str, status: str) -> RenderFn:
+    """lastTransitionTime of each condition of this type with this status."""
+
+    def fn(o: Pod, lp: str) -> str:
+        return "".join(
+            [
+                f"{lp}}} {_unix(c.last_transition_time)}\n"
+                for c in o.status.conditions
+                if c.type == ctype and c.status == status
+            ]
+        )
+
+    return fn
+
+
+def _unschedulable(o: Pod, lp: str) -> str:
     return "".join(
-        [
-            f"{lp}}} {gf(_t(c.last_transition_time))}\n"
-            for c in o.status.conditions
-            if c.type == ctype and c.status == status
-        ]
+        [f"{lp}}} 1\n" for c in o.status.conditions if c.type == "PodScheduled" and c.status == "False"]
     )
 
 
-_STATUS_REASONS = (
+STATUS_REASONS = (
     "Evicted",
     "NodeAffinity",
     "NodeLost",
@@ -507,58 +669,72 @@ _STATUS_REASONS = (
     "TerminationByKubelet",
     "UnexpectedAdmissionError",
 )
-_DISRUPTION_REASONS = (
-    "PreemptionByScheduler",
-    "DeletionByTaintManager",
-    "EvictionByEvictionAPI",
-    "DeletionByPodGC",
-    "TerminationByKubelet",
+_STATUS_REASON_SET = frozenset(STATUS_REASONS)
+DISRUPTION_REASONS = frozenset(
+    (
+        "PreemptionByScheduler",
+        "DeletionByTaintManager",
+        "EvictionByEvictionAPI",
+        "DeletionByPodGC",
+        "TerminationByKubelet",
+    )
 )
 
 
 def _status_reason(o: Pod, lp: str) -> str:
+    """One series per known reason the pod carries anywhere, ``Other`` for an unknown status.reason.
+
+    A reason counts when it is status.reason, a condition's reason or a current container
+    termination reason (KSM's ``hasPodStatusReason``); only status.reason can yield ``Other``.
+    """
     st = o.status
-    present = {st.reason}
-    present.update(c.reason for c in st.conditions if c.reason)
-    present.update(
-        cs.state.terminated.reason for cs in st.container_statuses if cs.state.terminated is not None
-    )
-    out = [f'{lp},reason="{r}"}} 1\n' for r in _STATUS_REASONS if r in present]
-    if st.reason and st.reason not in _STATUS_REASONS:
+    found = set()
+    if st.reason in _STATUS_REASON_SET:
+        found.add(st.reason)
+    for c in st.conditions:
+        if c.reason in _STATUS_REASON_SET:
+            found.add(c.reason)
+    for cs in st.container_statuses:
+        t = cs.state.terminated
+        if t is not None and t.reason in _STATUS_REASON_SET:
+            found.add(t.reason)
+    out = [f'{lp},reason="{r}"}} 1\n' for r in STATUS_REASONS if r in found] if found else []
+    if st.reason and st.reason not in _STATUS_REASON_SET:
         out.append(f'{lp},reason="Other"}} 1\n')
     return "".join(out)
 
 
 def _disruption_reason(o: Pod, lp: str) -> str:
-    out = []
-    for c in o.status.conditions:
-        if c.type != "DisruptionTarget":
-            continue
-        r = c.reason if c.reason in _DISRUPTION_REASONS else "Other"
-        out.append(f'{lp},reason="{r}"}} 1\n')
-    return "".join(out)
-
-
-def _unschedulable(o: Pod, lp: str) -> str:
     return "".join(
-        [f"{lp}}} 1\n" for c in o.status.conditions if c.type == "PodScheduled" and c.status == "False"]
+        [
+            f'{lp},reason="{c.reason if c.reason in DISRUPTION_REASONS else "Other"}"}} 1\n'
+            for c in o.status.conditions
+            if c.type == "DisruptionTarget"
+        ]
+    )
+
+
+@lru_cache(maxsize=1024)
+def _toleration_tail(key: str, operator: str, value: str, effect: str, seconds: str) -> str:
+    # pods repeat the same few tolerations (not-ready/unreachable for 300s), hence the cache
+    return (
+        f',key="{esc(key)}",operator="{esc(operator)}",value="{esc(value)}",'
+        f'effect="{esc(effect)}",toleration_seconds="{seconds}"}} 1\n'
     )
 
 
 def _tolerations(o: Pod, lp: str) -> str:
-    seen = set()
-    out = []
-    for t in o.spec.tolerations:
+    """One series per distinct toleration (tolerationSeconds compared by value, unset != 0)."""
+    tols = o.spec.tolerations
+    if not tols:
+        return ""
+    tails = []
+    for t in tols:
         secs = "" if t.toleration_seconds is None else str(t.toleration_seconds)
-        key = (t.key, t.operator, t.value, t.effect, secs)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(
-            f'{lp},key="{esc(t.key)}",operator="{esc(t.operator)}",value="{esc(t.value)}",'
-            f'effect="{esc(t.effect)}",toleration_seconds="{secs}"}} 1\n'
-        )
-    return "".join(out)
+        tail = _toleration_tail(t.key, t.operator, t.value, t.effect, secs)
+        if tail not in tails:  # the tail holds every field of the identity
+            tails.append(tail)
+    return lp + lp.join(tails)
 
 
 def _nodeselectors(o: Pod, lp: str) -> str:
@@ -573,282 +749,282 @@ def _scheduler(o: Pod, lp: str) -> str:
     return f'{lp},name="{esc(o.spec.scheduler_name)}"}} 1\n'
 
 
-def _c(fn: Any, init: bool, *extra: Any) -> Any:
-    if extra:
-        (x,) = extra
-        return lambda o, lp: fn(o, lp, init, x)
-    if init:
-        return lambda o, lp: fn(o, lp, True)
-    return lambda o, lp: fn(o, lp, False)
-
-
 def families(opts: FamilyOptions) -> list[Family]:
-    def F(name: str, help: str, stability: str, fn: Any, type: str = "gauge", opt_in: bool = False) -> Family:
-        return Family(f"kube_pod_{name}", help, type, stability, fn, opt_in=opt_in)  # type: ignore[arg-type]
+    def F(
+        name: str,
+        help: str,
+        stability: Stability,
+        fn: RenderFn,
+        type: MetricType = "gauge",
+        opt_in: bool = False,
+    ) -> Family:
+        return Family(f"kube_pod_{name}", help, type, stability, fn, opt_in=opt_in)
 
+    S: Stability = "STABLE"
+    A: Stability = "ALPHA"
     return [
-        F("completion_time", "Completion time in unix timestamp for a pod.", "STABLE", _completion_time),
-        F("container_info", "Information about a container in a pod.", "STABLE", _c(_info, False)),
+        F("completion_time", "Completion time in unix timestamp for a pod.", S, _completion_time),
+        F("container_info", "Information about a container in a pod.", S, _C["info"]),
         F(
             "container_resource_limits",
             "The number of requested limit resource by a container. It is recommended to use the "
             "kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
-            "STABLE",
-            _c(_resources, False, True),
+            S,
+            _C["resource_limits"],
         ),
         F(
             "container_resource_requests",
             "The number of requested request resource by a container. It is recommended to use the "
             "kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.",
-            "STABLE",
-            _c(_resources, False, False),
+            S,
+            _C["resource_requests"],
         ),
         F(
             "container_state_started",
             "Start time in unix timestamp for a pod container.",
-            "STABLE",
-            _c(_state_started, False),
+            S,
+            _C["state_started"],
         ),
         F(
             "container_status_last_terminated_reason",
             "Describes the last reason the container was in terminated state.",
-            "ALPHA",
-            _c(_last_terminated_reason, False),
+            A,
+            _C["status_last_terminated_reason"],
         ),
         F(
             "container_status_last_terminated_exitcode",
             "Describes the exit code for the last container in terminated state.",
-            "ALPHA",
-            _c(_last_terminated_exitcode, False),
+            A,
+            _C["status_last_terminated_exitcode"],
         ),
         F(
             "container_status_last_terminated_timestamp",
             "Last terminated time for a pod container in unix timestamp.",
-            "ALPHA",
-            _c(_last_terminated_timestamp, False),
+            A,
+            _C["status_last_terminated_timestamp"],
         ),
         F(
             "container_status_ready",
             "Describes whether the containers readiness check succeeded.",
-            "STABLE",
-            _c(_ready, False),
+            S,
+            _C["status_ready"],
         ),
         F(
             "container_status_restarts_total",
             "The number of container restarts per container.",
-            "STABLE",
-            _c(_restarts, False),
+            S,
+            _C["status_restarts_total"],
             type="counter",
         ),
         F(
             "container_status_running",
             "Describes whether the container is currently in running state.",
-            "STABLE",
-            _c(_running, False),
+            S,
+            _C["status_running"],
         ),
         F(
             "container_status_terminated",
             "Describes whether the container is currently in terminated state.",
-            "STABLE",
-            _c(_terminated, False),
+            S,
+            _C["status_terminated"],
         ),
         F(
             "container_status_terminated_reason",
             "Describes the reason the container is currently in terminated state.",
-            "ALPHA",
-            _c(_terminated_reason, False),
+            A,
+            _C["status_terminated_reason"],
         ),
         F(
             "container_status_waiting",
             "Describes whether the container is currently in waiting state.",
-            "STABLE",
-            _c(_waiting, False),
+            S,
+            _C["status_waiting"],
         ),
         F(
             "container_status_waiting_reason",
             "Describes the reason the container is currently in waiting state.",
-            "STABLE",
-            _c(_waiting_reason, False),
+            S,
+            _C["status_waiting_reason"],
         ),
-        created_family("kube_pod"),
-        deletion_timestamp_family("kube_pod"),
-        F("info", "Information about pod.", "STABLE", _pod_info),
-        F("ips", "Pod IP addresses", "ALPHA", _ips),
-        F("init_container_info", "Information about an init container in a pod.", "STABLE", _c(_info, True)),
+        F("created", "Unix creation timestamp", S, _created),
+        F("deletion_timestamp", "Unix deletion timestamp", A, _deletion_timestamp),
+        F("info", "Information about pod.", S, _info),
+        F("ips", "Pod IP addresses", A, _ips),
+        F("init_container_info", "Information about an init container in a pod.", S, _I["info"]),
         F(
             "init_container_resource_limits",
             "The number of requested limit resource by an init container.",
-            "ALPHA",
-            _c(_resources, True, True),
+            A,
+            _I["resource_limits"],
         ),
         F(
             "init_container_resource_requests",
             "The number of requested request resource by an init container.",
-            "ALPHA",
-            _c(_resources, True, False),
+            A,
+            _I["resource_requests"],
         ),
         F(
             "init_container_state_started",
             "Start time in unix timestamp for a pod init container.",
-            "ALPHA",
-            _c(_state_started, True),
+            A,
+            _I["state_started"],
         ),
         F(
             "init_container_status_last_terminated_reason",
             "Describes the last reason the init container was in terminated state.",
-            "ALPHA",
-            _c(_last_terminated_reason, True),
+            A,
+            _I["status_last_terminated_reason"],
         ),
         F(
             "init_container_status_last_terminated_exitcode",
             "Describes the exit code for the last init container in terminated state.",
-            "ALPHA",
-            _c(_last_terminated_exitcode, True),
+            A,
+            _I["status_last_terminated_exitcode"],
         ),
         F(
             "init_container_status_last_terminated_timestamp",
             "Last terminated time for a pod init container in unix timestamp.",
-            "ALPHA",
-            _c(_last_terminated_timestamp, True),
+            A,
+            _I["status_last_terminated_timestamp"],
         ),
         F(
             "init_container_status_ready",
             "Describes whether the init containers readiness check succeeded.",
-            "STABLE",
-            _c(_ready, True),
+            S,
+            _I["status_ready"],
         ),
         F(
             "init_container_status_restarts_total",
             "The number of restarts for the init container.",
-            "STABLE",
-            _c(_restarts, True),
+            S,
+            _I["status_restarts_total"],
             type="counter",
         ),
         F(
             "init_container_status_running",
             "Describes whether the init container is currently in running state.",
-            "STABLE",
-            _c(_running, True),
+            S,
+            _I["status_running"],
         ),
         F(
             "init_container_status_terminated",
             "Describes whether the init container is currently in terminated state.",
-            "STABLE",
-            _c(_terminated, True),
+            S,
+            _I["status_terminated"],
         ),
         F(
             "init_container_status_terminated_reason",
             "Describes the reason the init container is currently in terminated state.",
-            "ALPHA",
-            _c(_terminated_reason, True),
+            A,
+            _I["status_terminated_reason"],
         ),
         F(
             "init_container_status_waiting",
             "Describes whether the init container is currently in waiting state.",
-            "STABLE",
-            _c(_waiting, True),
+            S,
+            _I["status_waiting"],
         ),
         F(
             "init_container_status_waiting_reason",
             "Describes the reason the init container is currently in waiting state.",
-            "ALPHA",
-            _c(_waiting_reason, True),
+            A,
+            _I["status_waiting_reason"],
         ),
         annotations_family("kube_pod", opts.annotations),
         labels_family("kube_pod", opts.labels),
         F(
             "overhead_cpu_cores",
             "The pod overhead in regards to cpu cores associated with running a pod.",
-            "ALPHA",
+            A,
             _overhead_cpu,
         ),
         F(
             "overhead_memory_bytes",
             "The pod overhead in regards to memory associated with running a pod.",
-            "ALPHA",
+            A,
             _overhead_memory,
         ),
         owner_family("kube_pod", help="Information about the Pod's owner."),
         F(
             "resourceclaim_info",
-            "Information about a DRA ResourceClaim referenced by a pod, one series per pod.spec.resourceClaims "
-            "entry; claim_name is the pod-local reference and resourceclaim_name is the resolved ResourceClaim "
-            "object name.",
-            "ALPHA",
+            "Information about a DRA ResourceClaim referenced by a pod, one series per "
+            "pod.spec.resourceClaims entry; claim_name is the pod-local reference and "
+            "resourceclaim_name is the resolved ResourceClaim object name.",
+            A,
             _resourceclaim_info,
         ),
-        F("restart_policy", "Describes the restart policy in use by this pod.", "STABLE", _restart_policy),
-        F("runtimeclass_name_info", "The runtimeclass associated with the pod.", "ALPHA", _runtimeclass),
+        F("restart_policy", "Describes the restart policy in use by this pod.", S, _restart_policy),
+        F("runtimeclass_name_info", "The runtimeclass associated with the pod.", A, _runtimeclass),
         F(
             "spec_volumes_persistentvolumeclaims_info",
             "Information about persistentvolumeclaim and ephemeral volumes in a pod.",
-            "STABLE",
-            lambda o, lp: _pvc_lines(o, lp, False),
+            S,
+            _claims_info,
         ),
         F(
             "spec_volumes_persistentvolumeclaims_readonly",
-            "Describes whether a persistentvolumeclaim is mounted read only. Ephemeral volumes always report 0 "
-            "since the ephemeral volume source does not support a read-only flag.",
-            "STABLE",
-            lambda o, lp: _pvc_lines(o, lp, True),
+            "Describes whether a persistentvolumeclaim is mounted read only. Ephemeral volumes always "
+            "report 0 since the ephemeral volume source does not support a read-only flag.",
+            S,
+            _claims_readonly,
         ),
-        F("start_time", "Start time in unix timestamp for a pod.", "STABLE", _start_time),
-        F("status_phase", "The pods current phase.", "STABLE", _phase),
-        F("status_qos_class", "The pods current qosClass.", "ALPHA", _qos),
+        F("start_time", "Start time in unix timestamp for a pod.", S, _start_time),
+        F("status_phase", "The pods current phase.", S, _phase),
+        F("status_qos_class", "The pods current qosClass.", A, _qos),
         F(
             "status_ready",
             "Describes whether the pod is ready to serve requests.",
-            "STABLE",
-            lambda o, lp: _condition_triplets(o, lp, "Ready"),
+            S,
+            _condition("Ready"),
         ),
         F(
             "status_ready_time",
             "Readiness achieved time in unix timestamp for a pod.",
-            "ALPHA",
-            lambda o, lp: _condition_time(o, lp, "Ready", "True"),
+            A,
+            _condition_time("Ready", "True"),
         ),
         F(
             "status_initialized_time",
             "Initialized time in unix timestamp for a pod.",
-            "ALPHA",
-            lambda o, lp: _condition_time(o, lp, "Initialized", "True"),
+            A,
+            _condition_time("Initialized", "True"),
         ),
         F(
             "status_container_ready_time",
             "Readiness achieved time in unix timestamp for a pod containers.",
-            "ALPHA",
-            lambda o, lp: _condition_time(o, lp, "ContainersReady", "True"),
+            A,
+            _condition_time("ContainersReady", "True"),
         ),
-        F("status_reason", "The pod status reasons", "ALPHA", _status_reason),
-        F("status_disruption_reason", "The pod disruption condition reason", "ALPHA", _disruption_reason),
+        F("status_reason", "The pod status reasons", A, _status_reason),
+        F("status_disruption_reason", "The pod disruption condition reason", A, _disruption_reason),
         F(
             "status_scheduled",
             "Describes the status of the scheduling process for the pod.",
-            "STABLE",
-            lambda o, lp: _condition_triplets(o, lp, "PodScheduled"),
+            S,
+            _condition("PodScheduled"),
         ),
         F(
             "status_scheduled_time",
             "Unix timestamp when pod moved into scheduled status",
-            "STABLE",
-            lambda o, lp: _condition_time(o, lp, "PodScheduled", "True"),
+            S,
+            _condition_time("PodScheduled", "True"),
         ),
         F(
             "status_unschedulable",
             "Describes the unschedulable status for the pod.",
-            "STABLE",
+            S,
             _unschedulable,
         ),
         F(
             "status_unscheduled_time",
             "Unix timestamp when pod moved into unscheduled status",
-            "ALPHA",
-            lambda o, lp: _condition_time(o, lp, "PodScheduled", "False"),
+            A,
+            _condition_time("PodScheduled", "False"),
         ),
-        F("tolerations", "Information about the pod tolerations", "ALPHA", _tolerations),
-        F("nodeselectors", "Describes the Pod nodeSelectors.", "ALPHA", _nodeselectors, opt_in=True),
-        F("service_account", "The service account for a pod.", "ALPHA", _service_account),
-        F("scheduler", "The scheduler for a pod.", "ALPHA", _scheduler),
+        F("tolerations", "Information about the pod tolerations", A, _tolerations),
+        F("nodeselectors", "Describes the Pod nodeSelectors.", A, _nodeselectors, opt_in=True),
+        F("service_account", "The service account for a pod.", A, _service_account),
+        F("scheduler", "The scheduler for a pod.", A, _scheduler),
     ]
 
 
