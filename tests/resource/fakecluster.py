@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 
@@ -46,6 +47,7 @@ class FakeCluster:
         self.nodes: dict[str, dict[str, Any]] = {}
         self.node_cores: dict[str, float] = {}
         self.pods: dict[tuple[str, str], FakePod] = {}
+        self.by_node: dict[str, dict[tuple[str, str], FakePod]] = {}
         self.events: dict[str, list[tuple[int, bytes]]] = {"nodes": [], "pods": []}
         self.configmap: dict[str, str] | None = None
         self.tokens: dict[str, tuple[str, list[str]]] = {}
@@ -110,6 +112,7 @@ class FakeCluster:
 
     def add_pod(self, p: FakePod) -> None:
         self.pods[(p.namespace, p.name)] = p
+        self.by_node.setdefault(p.node, {})[(p.namespace, p.name)] = p
         if p.phase == "Running":
             self._bump("pods", "ADDED", self.pod_object(p))
 
@@ -124,6 +127,7 @@ class FakeCluster:
 
     def delete_pod(self, namespace: str, name: str) -> None:
         p = self.pods.pop((namespace, name))
+        self.by_node.get(p.node, {}).pop((namespace, name), None)
         if p.phase == "Running":
             self._bump("pods", "DELETED", self.pod_object(p))
 
@@ -209,9 +213,9 @@ class FakeCluster:
                     break
                 if self._stopping:
                     break
-        except (ConnectionResetError, asyncio.CancelledError):
-            return resp
-        await resp.write_eof()
+            await resp.write_eof()
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError, asyncio.CancelledError):
+            pass  # the client went away
         return resp
 
     async def _configmap(self, request: web.Request) -> web.Response:
@@ -254,8 +258,8 @@ class FakeCluster:
         ts = int(now * 1000)
         t = ts / 1000
         lines = []
-        for p in sorted(self.pods.values(), key=lambda p: (p.namespace, p.name)):
-            if p.node != node or p.phase != "Running":
+        for p in sorted(self.by_node.get(node, {}).values(), key=lambda p: (p.namespace, p.name)):
+            if p.phase != "Running":
                 continue
             for c in p.containers:
                 labels = f'container="{c.name}",namespace="{p.namespace}",pod="{p.name}"'

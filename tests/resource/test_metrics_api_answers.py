@@ -335,3 +335,14 @@ def test_bulk_freshness_equals_one_observation_per_item() -> None:
     bulk.observe_ages(now, sorted(times), sum(times))
     assert (bulk.counts, bulk.count) == (one.counts, one.count)
     assert bulk.sum == pytest.approx(one.sum)
+
+
+async def test_prerender_fills_the_parts_of_the_current_generation() -> None:
+    api = make_api()
+    before = body(api.list_pods("v1", None, {}, None))
+    api._check_generation()
+    api._pod_parts.clear()
+    assert await api.prerender(chunk=2) == len(api.storage.pod_usage)
+    assert set(api._pod_parts) == set(api.storage.pod_usage)
+    assert set(api._node_parts) == set(api.storage.node_usage)
+    assert body(api.list_pods("v1", None, {}, None)) == before

@@ -26,6 +26,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgspec
 from aiohttp import web
@@ -114,11 +115,12 @@ class ResourceMetricsServer:
         self.tick_last_start = 0.0
         self.cycles = 0
         self.shutting_down = False
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[Any]] = []
         self._reflectors: list[Reflector[object]] = []
         self._ssl_ctx: object = None
         self._configmap_data: dict[str, str] | None = None
         self._was_ready = False
+        self._prerender: asyncio.Task[int] | None = None
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -320,6 +322,9 @@ class ResourceMetricsServer:
         result = await self.scraper.scrape()
         self.storage.store(result.nodes, result.pods)
         elapsed = time.monotonic() - t0
+        if self._prerender is not None and not self._prerender.done():
+            self._prerender.cancel()
+        self._prerender = asyncio.create_task(self.api.prerender(), name="prerender")
         self.cycles += 1
         m = self.metrics
         m.tick.observe(elapsed)
@@ -352,6 +357,8 @@ class ResourceMetricsServer:
             await asyncio.sleep(self.settings.serving.shutdown_delay)
         if self.listener is not None:
             await self.listener.stop()
+        if self._prerender is not None:
+            self._tasks.append(self._prerender)
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
