@@ -191,14 +191,142 @@ def offline(nodes: int, pods: int, progress: Callable[[str], None]) -> dict[str,
     }
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _self_metrics(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(("kubescope_resource_", "metrics_server_manager_tick_duration_seconds_count",
+                            "metrics_server_kubelet_request_total")):  # fmt: skip
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
 def live(
     nodes: int, pods: int, resolution: float, cycles: int, progress: Callable[[str], None]
 ) -> dict[str, Any]:
+    import asyncio
+    import ssl
+    import subprocess
+    import tempfile
+
+    import aiohttp
+    import psutil
+
     try:
-        from kubescope.sim.process import SimulatorProcess  # noqa: F401
+        from kubescope.sim.process import SimulatorProcess
     except ImportError:
         raise SystemExit("the simulator (kubescope.sim) is not available: run with --offline-only") from None
-    raise SystemExit("live run not written yet")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test PKI helpers
+    from tests.apiserver.certs import issue, make_ca
+
+    tmp = Path(tempfile.mkdtemp(prefix="rm-bench-"))
+    ca = make_ca("bench-client-ca")
+    (tmp / "ca.crt").write_bytes(ca.pem)
+    admin = issue(ca, "bench-admin", ("system:masters",)).write(tmp, "admin")
+    out: dict[str, Any] = {"nodes": nodes, "pods_per_node": pods, "resolution_s": resolution}
+    progress(f"starting the simulator: {nodes} nodes x {pods} pods")
+    t0 = time.perf_counter()
+    with SimulatorProcess(nodes=nodes, pods_per_node=pods, seed=1) as sim:
+        out["simulator_start_s"] = round(time.perf_counter() - t0, 2)
+        port = _free_port()
+        cmd = [
+            sys.executable, "-m", "kubescope", "resource-metrics", f"--kubeconfig={sim.kubeconfig}",
+            "--bind-address=127.0.0.1", f"--secure-port={port}", f"--cert-dir={tmp / 'certs'}",
+            f"--client-ca-file={tmp / 'ca.crt'}", "--authentication-skip-lookup",
+            "--kubelet-use-node-status-port", "--kubelet-preferred-address-types=InternalIP",
+            "--kubelet-insecure-tls", f"--metric-resolution={resolution:g}s",
+            f"--kubelet-request-timeout={min(10.0, resolution * 0.9):g}s",
+            "--testing-allow-short-metric-resolution",
+        ]  # fmt: skip
+        progress("starting resource-metrics")
+        with (tmp / "resource-metrics.log").open("wb") as logf:
+            proc = subprocess.Popen(cmd, stdout=logf, stderr=logf)
+        ps = psutil.Process(proc.pid)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.load_cert_chain(*admin)
+        base = f"https://127.0.0.1:{port}"
+
+        async def run() -> None:
+            async with aiohttp.ClientSession() as session:
+
+                async def get(path: str) -> bytes:
+                    async with session.get(base + path, ssl=ctx) as r:
+                        return await r.read()
+
+                async def metrics() -> dict[str, float]:
+                    return _self_metrics((await get("/metrics")).decode())
+
+                deadline = time.monotonic() + 600
+                while True:
+                    if proc.poll() is not None:
+                        raise SystemExit(
+                            f"resource-metrics exited: {(tmp / 'resource-metrics.log').read_text()[-2000:]}"
+                        )
+                    try:
+                        m = await metrics()
+                        if m.get("metrics_server_manager_tick_duration_seconds_count", 0) >= 2:
+                            break
+                    except (aiohttp.ClientError, OSError):
+                        pass
+                    if time.monotonic() > deadline:
+                        raise SystemExit("resource-metrics did not complete two cycles in 600 s")
+                    await asyncio.sleep(0.5)
+                progress(f"warm (two cycles done); observing {cycles} cycles")
+                ticks = m["metrics_server_manager_tick_duration_seconds_count"]
+                cpu0, w0 = sum(ps.cpu_times()[:2]), time.perf_counter()
+                durations, scraped, rss, lists, lines = [], [], [], [], []
+                lines0 = m.get("kubescope_resource_kubelet_lines_parsed_total", 0.0)
+                seen = ticks
+                while seen < ticks + cycles:
+                    await asyncio.sleep(resolution / 5)
+                    m = await metrics()
+                    rss.append(ps.memory_info().rss)
+                    now_ticks = m["metrics_server_manager_tick_duration_seconds_count"]
+                    if now_ticks > seen:
+                        seen = now_ticks
+                        durations.append(m["kubescope_resource_last_cycle_seconds"])
+                        scraped.append(m["kubescope_resource_last_cycle_scraped_nodes"])
+                        progress(
+                            f"cycle {int(seen - ticks)}/{cycles}: {durations[-1]:.2f}s, {int(scraped[-1])} nodes"
+                        )
+                        w = time.perf_counter()
+                        body = await get("/apis/metrics.k8s.io/v1/pods")
+                        lists.append(time.perf_counter() - w)
+                        out["live_list_all_pods_items"] = body.count(b'"metadata"')
+                cpu1, w1 = sum(ps.cpu_times()[:2]), time.perf_counter()
+                lines.append(m.get("kubescope_resource_kubelet_lines_parsed_total", 0.0) - lines0)
+                for _ in range(6):  # more lists within one cycle: the cached path
+                    w = time.perf_counter()
+                    await get("/apis/metrics.k8s.io/v1/pods")
+                    lists.append(time.perf_counter() - w)
+                out.update(
+                    cycle_p50_s=round(statistics.median(durations), 3),
+                    cycle_max_s=round(max(durations), 3),
+                    nodes_scraped_min=int(min(scraped)),
+                    cpu_cores_avg=round((cpu1 - cpu0) / (w1 - w0), 4),
+                    rss_mib=round(max(rss) / 2**20, 1),
+                    rss_per_node_mib=round(max(rss) / 2**20 / nodes, 4),
+                    kubelet_lines_per_cycle=round(lines[0] / cycles),
+                    live_list_all_pods_p50_s=round(statistics.median(lists), 4),
+                    live_list_all_pods_max_s=round(max(lists), 4),
+                )
+
+        try:
+            asyncio.run(run())
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    return out
 
 
 def table(rows: dict[str, Any]) -> str:
