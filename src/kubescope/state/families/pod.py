@@ -98,7 +98,8 @@ class PodResourceClaim(Wire):
 
 class PodSpec(Wire):
     node_name: str = ""
-    containers: list[Container] = msgspec.field(default_factory=list)
+    # the one list Go serialises as null when empty (no omitempty)
+    containers: list[Container] | None = None
     init_containers: list[Container] = msgspec.field(default_factory=list)
     restart_policy: str = ""
     runtime_class_name: str | None = None
