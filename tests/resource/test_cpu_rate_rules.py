@@ -272,3 +272,26 @@ def test_generation_moves_on_every_store() -> None:
     g = s.generation
     s.store({}, {})
     assert s.generation == g + 1
+
+
+async def test_chunked_store_swaps_the_state_whole() -> None:
+    import asyncio
+
+    pods = {("ns", f"p{i}"): {"c": pt(0, 100, 1)} for i in range(50)}
+    later = {("ns", f"p{i}"): {"c": pt(0, 110, 2)} for i in range(50)}
+    sync, chunked = new(), new()
+    sync.store({}, pods)
+    sync.store({}, later)
+    await chunked.store_async({}, pods, chunk=7)
+    seen: list[int] = []
+
+    async def reader() -> None:
+        for _ in range(20):
+            seen.append(len(chunked.pod_usage))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(chunked.store_async({}, later, chunk=7), reader())
+    assert chunked.pod_usage == sync.pod_usage
+    assert chunked.generation == sync.generation == 2
+    assert set(seen) <= {0, 50}  # never a half-stored state
+    assert 0 in seen

@@ -320,7 +320,7 @@ class ResourceMetricsServer:
         self.tick_last_start = time.time()
         t0 = time.monotonic()
         result = await self.scraper.scrape()
-        self.storage.store(result.nodes, result.pods)
+        await self.storage.store_async(result.nodes, result.pods)
         elapsed = time.monotonic() - t0
         if self._prerender is not None and not self._prerender.done():
             self._prerender.cancel()
