@@ -9,6 +9,8 @@ Sample::
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import msgspec
 
 from kubescope.model.meta import ObjectMeta, Wire
@@ -22,7 +24,7 @@ from kubescope.state.family import (
     deletion_timestamp_family,
     labels_family,
 )
-from kubescope.state.text import esc, gf, resource_unit, sanitize_label_name
+from kubescope.state.text import esc, gf, is_extended_resource, sanitize_label_name
 
 
 class Taint(Wire):
@@ -115,18 +117,48 @@ def _unschedulable(o: Node, lp: str) -> str:
     return f"{lp}}} {1 if o.spec.unschedulable else 0}\n"
 
 
+def _resource_units(name: str) -> tuple[str, ...]:
+    """Units KSM reports a node resource under (none: the resource is skipped).
+
+    KSM's checks after the fixed names are independent, so ``hugepages-x.io/y`` (a huge page and
+    an extended resource) gets a ``byte`` and an ``integer`` series.
+    """
+    if name == "cpu":
+        return ("core",)
+    if name in ("memory", "storage", "ephemeral-storage"):
+        return ("byte",)
+    if name == "pods":
+        return ("integer",)
+    units = []
+    if name.startswith("hugepages-"):
+        units.append("byte")
+    if name.startswith("attachable-volumes-"):
+        units.append("byte")
+    if is_extended_resource(name):
+        units.append("integer")
+    return tuple(units)
+
+
+@lru_cache(maxsize=4096)
+def _resource_tails(name: str, quantity: str) -> tuple[str, ...]:
+    """``,resource="<name>",unit="<unit>"} <value>\\n`` per unit; milli-precise for every resource.
+
+    Nodes repeat the same capacities, hence the cache. An invalid quantity yields no series.
+    """
+    units = _resource_units(name)
+    if not units:
+        return ()
+    try:
+        v = gf(ksm_float(quantity))
+    except QuantityError:
+        return ()
+    label = sanitize_label_name(name)
+    return tuple(f',resource="{label}",unit="{u}"}} {v}\n' for u in units)
+
+
 def _resources(lp: str, resources: dict[str, str]) -> str:
-    out = []
-    for name in sorted(resources):
-        unit = resource_unit(name)
-        if unit is None:
-            continue
-        try:
-            v = ksm_float(resources[name])
-        except QuantityError:
-            continue
-        out.append(f'{lp},resource="{sanitize_label_name(name)}",unit="{unit}"}} {gf(v)}\n')
-    return "".join(out)
+    tails = [t for name, q in resources.items() for t in _resource_tails(name, q)]
+    return lp + lp.join(tails) if tails else ""
 
 
 def _allocatable(o: Node, lp: str) -> str:
