@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -117,7 +118,7 @@ class ResourceMetricsServer:
         self.shutting_down = False
         self._tasks: list[asyncio.Task[Any]] = []
         self._reflectors: list[Reflector[object]] = []
-        self._ssl_ctx: object = None
+        self._ssl_ctx: ssl.SSLContext | None = None
         self._configmap_data: dict[str, str] | None = None
         self._was_ready = False
         self._prerender: asyncio.Task[int] | None = None
@@ -240,9 +241,7 @@ class ResourceMetricsServer:
                 continue
             if self._configmap_data != before:
                 self.authenticator.config = cfg
-                import ssl
-
-                if isinstance(self._ssl_ctx, ssl.SSLContext):
+                if self._ssl_ctx is not None:
                     add_client_cas(self._ssl_ctx, cfg.all_ca_pem)
                 logger.info("authentication configuration changed and was reloaded")
 
