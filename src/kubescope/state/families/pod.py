@@ -280,17 +280,14 @@ def _container_families(init: bool) -> dict[str, RenderFn]:
         s = _shared(o)
         return s.ics if init else s.cs
 
-    def has(o: Pod) -> bool:
-        st = o.status
-        return bool(st.init_container_statuses if init else st.container_statuses)
-
     def info(o: Pod, lp: str) -> str:
         specs = o.spec.init_containers if init else o.spec.containers
-        if not specs or not has(o):
+        sts = statuses(o)
+        if not specs or not sts:
             return ""
         out = []
         for c in specs:
-            for cs, f in statuses(o):
+            for cs, f in sts:
                 if cs.name != c.name:
                     continue
                 rp = f',restart_policy="{esc(c.restart_policy or "")}"' if init else ""
@@ -322,10 +319,11 @@ def _container_families(init: bool) -> dict[str, RenderFn]:
         return fn
 
     def state_started(o: Pod, lp: str) -> str:
-        if not has(o):
+        sts = statuses(o)
+        if not sts:
             return ""
         out = []
-        for cs, f in statuses(o):
+        for cs, f in sts:
             st = cs.state
             if st.running is not None:
                 out.append(f"{lp}{f}}} {_unix(st.running.started_at)}\n")
@@ -334,81 +332,87 @@ def _container_families(init: bool) -> dict[str, RenderFn]:
         return "".join(out)
 
     def last_terminated_reason(o: Pod, lp: str) -> str:
-        if not has(o):
+        sts = statuses(o)
+        if not sts:
             return ""
         return "".join(
             [
                 f'{lp}{f},reason="{esc(t.reason)}"}} 1\n'
-                for cs, f in statuses(o)
+                for cs, f in sts
                 if (t := cs.last_state.terminated) is not None
             ]
         )
 
     def last_terminated_exitcode(o: Pod, lp: str) -> str:
-        if not has(o):
+        sts = statuses(o)
+        if not sts:
             return ""
         return "".join(
-            [
-                f"{lp}{f}}} {gf(t.exit_code)}\n"
-                for cs, f in statuses(o)
-                if (t := cs.last_state.terminated) is not None
-            ]
+            [f"{lp}{f}}} {gf(t.exit_code)}\n" for cs, f in sts if (t := cs.last_state.terminated) is not None]
         )
 
     def last_terminated_timestamp(o: Pod, lp: str) -> str:
-        if not has(o):
+        sts = statuses(o)
+        if not sts:
             return ""
         return "".join(
             [
                 f"{lp}{f}}} {_unix(t.finished_at)}\n"
-                for cs, f in statuses(o)
+                for cs, f in sts
                 if (t := cs.last_state.terminated) is not None
             ]
         )
 
     def ready(o: Pod, lp: str) -> str:
-        if not has(o):
+        sts = statuses(o)
+        if not sts:
             return ""
-        return "".join([f"{lp}{f}}} {1 if cs.ready else 0}\n" for cs, f in statuses(o)])
+        return "".join([f"{lp}{f}}} {1 if cs.ready else 0}\n" for cs, f in sts])
 
     def restarts(o: Pod, lp: str) -> str:
-        if not has(o):
+        sts = statuses(o)
+        if not sts:
             return ""
-        return "".join([f"{lp}{f}}} {gf(cs.restart_count)}\n" for cs, f in statuses(o)])
+        return "".join([f"{lp}{f}}} {gf(cs.restart_count)}\n" for cs, f in sts])
 
     def running(o: Pod, lp: str) -> str:
-        if not has(o):
+        sts = statuses(o)
+        if not sts:
             return ""
-        return "".join([f"{lp}{f}}} {0 if cs.state.running is None else 1}\n" for cs, f in statuses(o)])
+        return "".join([f"{lp}{f}}} {0 if cs.state.running is None else 1}\n" for cs, f in sts])
 
     def terminated(o: Pod, lp: str) -> str:
-        if not has(o):
+        sts = statuses(o)
+        if not sts:
             return ""
-        return "".join([f"{lp}{f}}} {0 if cs.state.terminated is None else 1}\n" for cs, f in statuses(o)])
+        return "".join([f"{lp}{f}}} {0 if cs.state.terminated is None else 1}\n" for cs, f in sts])
 
     def terminated_reason(o: Pod, lp: str) -> str:
-        if not has(o):
+        sts = statuses(o)
+        if not sts:
             return ""
         return "".join(
             [
                 f'{lp}{f},reason="{esc(t.reason)}"}} 1\n'
-                for cs, f in statuses(o)
+                for cs, f in sts
                 if (t := cs.state.terminated) is not None
             ]
         )
 
     def waiting(o: Pod, lp: str) -> str:
-        if not has(o):
+        sts = statuses(o)
+        if not sts:
             return ""
-        return "".join([f"{lp}{f}}} {0 if cs.state.waiting is None else 1}\n" for cs, f in statuses(o)])
+        return "".join([f"{lp}{f}}} {0 if cs.state.waiting is None else 1}\n" for cs, f in sts])
 
     def waiting_reason(o: Pod, lp: str) -> str:
-        if not has(o):
+        sts = statuses(o)
+        if not sts:
             return ""
         return "".join(
             [
                 f'{lp}{f},reason="{esc(w.reason)}"}} 1\n'
-                for cs, f in statuses(o)
+                for cs, f in sts
                 if (w := cs.state.waiting) is not None
             ]
         )
