@@ -272,3 +272,18 @@ def test_decode_skips_fields_the_families_do_not_read() -> None:
     assert label_names(
         render("pods", msgspec.json.decode(raw)), "kube_pod_spec_volumes_persistentvolumeclaims_info"
     )
+
+
+def test_go_zero_creation_and_deletion_times_mean_unset() -> None:
+    # KSM checks Time.IsZero() for these two (and only these two) timestamps
+    zero = "0001-01-01T00:00:00Z"
+    got = render(
+        "pods",
+        {
+            "metadata": {"name": "p", "creationTimestamp": zero, "deletionTimestamp": zero},
+            "status": {"startTime": zero},
+        },
+    )
+    assert "kube_pod_created{" not in got
+    assert "kube_pod_deletion_timestamp{" not in got
+    assert sample_value(got, "kube_pod_start_time") == -62135596800

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from math import floor
 
@@ -453,14 +453,17 @@ def _completion_time(o: Pod, lp: str) -> str:
     return f"{lp}}} {gf(last)}\n" if last > 0 else ""
 
 
+_GO_ZERO_DATETIME = datetime(1, 1, 1, tzinfo=UTC)
+
+
 def _created(o: Pod, lp: str) -> str:
     t = o.metadata.creation_timestamp
-    return "" if t is None else f"{lp}}} {_unix(t)}\n"
+    return "" if t is None or t == _GO_ZERO_DATETIME else f"{lp}}} {_unix(t)}\n"
 
 
 def _deletion_timestamp(o: Pod, lp: str) -> str:
     t = o.metadata.deletion_timestamp
-    return "" if t is None else f"{lp}}} {_unix(t)}\n"
+    return "" if t is None or t == _GO_ZERO_DATETIME else f"{lp}}} {_unix(t)}\n"
 
 
 def _info(o: Pod, lp: str) -> str:
