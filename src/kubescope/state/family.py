@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from kubescope.model.meta import ObjectMeta
 from kubescope.state.allowlist import KeyAllowList
-from kubescope.state.text import esc, escape_help, gf, labels_text, ts
+from kubescope.state.text import esc, escape_help, gf, is_go_zero, labels_text, ts
 
 MetricType = Literal["gauge", "counter", "info", "stateset"]
 Stability = Literal["STABLE", "ALPHA"]
@@ -117,8 +117,8 @@ def created_family(
     """``<prefix>_created``: creationTimestamp in unix seconds, absent when unset."""
 
     def fn(o: Any, lp: str) -> str:
-        t = ts(o.metadata.creation_timestamp)
-        return "" if t is None else f"{lp}}} {gf(t)}\n"
+        t = o.metadata.creation_timestamp
+        return "" if is_go_zero(t) else f"{lp}}} {gf(ts(t) or 0)}\n"
 
     return Family(f"{prefix}_created", help, "gauge", stability, fn)
 
@@ -129,8 +129,8 @@ def deletion_timestamp_family(
     help: str = "Unix deletion timestamp",
 ) -> Family:
     def fn(o: Any, lp: str) -> str:
-        t = ts(o.metadata.deletion_timestamp)
-        return "" if t is None else f"{lp}}} {gf(t)}\n"
+        t = o.metadata.deletion_timestamp
+        return "" if is_go_zero(t) else f"{lp}}} {gf(ts(t) or 0)}\n"
 
     return Family(f"{prefix}_deletion_timestamp", help, "gauge", stability, fn)
 

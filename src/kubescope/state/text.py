@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from kubescope.model.gofmt import go_float
@@ -41,11 +41,31 @@ def b01(b: bool | None) -> int:
     return 1 if b else 0
 
 
+_GO_ZERO_YEAR = 1
+
+
 def ts(t: datetime | None) -> int | None:
-    """Unix seconds of a timestamp (Go ``Time.Unix()``), or None when unset."""
+    """Unix seconds of a timestamp (Go ``Time.Unix()``), or None when unset.
+
+    A time without an offset is read as UTC (the API always sends UTC).
+    """
     if t is None:
         return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
     return int(t.timestamp() // 1)
+
+
+def is_go_zero(t: datetime | None) -> bool:
+    """Unset or ``0001-01-01T00:00:00Z``: what KSM's ``Time.IsZero()`` checks treat as absent."""
+    return t is None or (
+        t.year == _GO_ZERO_YEAR
+        and t.month == 1
+        and t.day == 1
+        and t.hour == 0
+        and t.minute == 0
+        and t.second == 0
+    )
 
 
 @lru_cache(maxsize=4096)
