@@ -56,6 +56,8 @@ class FakeCluster:
         """(user, resource or path) pairs SubjectAccessReviews allow."""
         self.reviews: list[dict[str, Any]] = []
         self.kubelet_requests: dict[str, int] = {}
+        self.proxy_requests: list[tuple[str, str, str]] = []
+        """(node, path, Authorization) of node proxy requests."""
         self.kubelet_bodies: dict[str, bytes] = {}
         """node -> body served instead of the model's (garbage tests)."""
         self._changed = asyncio.Event()
@@ -141,6 +143,7 @@ class FakeCluster:
         app.router.add_get(
             "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication", self._configmap
         )
+        app.router.add_get("/api/v1/nodes/{node}/proxy/{path:.*}", self._node_proxy)
         app.router.add_post("/apis/authentication.k8s.io/v1/tokenreviews", self._token_review)
         app.router.add_post("/apis/authorization.k8s.io/v1/subjectaccessreviews", self._sar)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1)
@@ -272,6 +275,16 @@ class FakeCluster:
         lines.append(f"node_cpu_usage_seconds_total {cores * (t - 1_700_000_000):.9f} {ts}")
         lines.append(f"node_memory_working_set_bytes {2 << 30} {ts}")
         return ("\n".join(lines) + "\n").encode()
+
+    async def _node_proxy(self, request: web.Request) -> web.Response:
+        """kube-apiserver's node proxy: the kubelet's answer relayed (here: rendered directly)."""
+        node = request.match_info["node"]
+        self.proxy_requests.append(
+            (node, "/" + request.match_info["path"], request.headers.get("Authorization", ""))
+        )
+        if node not in self.nodes:
+            return web.json_response({"kind": "Status", "code": 404, "reason": "NotFound"}, status=404)
+        return web.Response(body=self.usage_body(node, time.time()), content_type="text/plain")
 
     async def _kubelet(self, request: web.Request) -> web.Response:
         port = request.transport.get_extra_info("sockname")[1] if request.transport else 0

@@ -223,3 +223,23 @@ async def test_start_up_fails_clearly_without_the_authentication_configmap(
     finally:
         r2.proc.kill()
         await r2.proc.wait()
+
+
+async def test_scrapes_through_the_api_servers_node_proxy(cluster: FakeCluster, tmp_path: Path) -> None:
+    r = await start(cluster, tmp_path, "--kubelet-request-via-apiserver")
+    try:
+
+        async def nodes() -> list[str]:
+            code, body = await r.get("/apis/metrics.k8s.io/v1/nodes")
+            return [n["metadata"]["name"] for n in body["items"]] if code == 200 else []
+
+        await r.wait("nodes via the proxy", lambda: _eq(nodes, ["node-a", "node-b"]))
+    finally:
+        r.proc.kill()
+        await r.proc.wait()
+    assert cluster.kubelet_requests == {}  # no direct kubelet connection
+    assert {(n, p) for n, p, _ in cluster.proxy_requests} == {
+        ("node-a", "/metrics/resource"),
+        ("node-b", "/metrics/resource"),
+    }
+    assert {a for _, _, a in cluster.proxy_requests} == {"Bearer resource-metrics-sa"}
