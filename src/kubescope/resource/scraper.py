@@ -163,8 +163,8 @@ class Scraper:
             "Accept-Encoding": "identity",
             "User-Agent": "kubescope",
         }
-        if self.settings.completely_insecure:
-            return headers
+        if self.settings.completely_insecure and not self.settings.via_apiserver:
+            return headers  # never hand credentials to a plain-HTTP kubelet
         creds = self.apiserver_credentials if self.settings.via_apiserver else self.credentials
         if creds is not None:
             headers.update(creds.headers)
