@@ -1,0 +1,308 @@
+"""``kubescope demo``: a simulated cluster with every kubescope server attached, on this machine.
+
+Starts, each in its own process:
+
+1. ``kubescope simulate`` (TLS, bearer tokens, churn, simulated kubelets);
+2. ``kubescope state-metrics`` watching it (``/metrics`` on ``--state-port``, telemetry next to it);
+3. ``kubescope resource-metrics`` scraping the simulated kubelets and registered with the simulator
+   as the ``metrics.k8s.io`` v1beta1 and v1 APIServices (a Service + Endpoints pointing at it), so
+   ``kubectl top`` goes through the aggregation layer exactly as in a real cluster.
+
+Prints what runs where and a ready-to-paste ``kubectl`` line; Ctrl-C (or SIGTERM) stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from kubescope.errors import ConfigError, KubeError
+from kubescope.kube.client import KubeClient
+from kubescope.kube.config import KubeSettings
+from kubescope.log import fields
+
+logger = logging.getLogger(__name__)
+progress = logging.getLogger("kubescope.progress")
+
+NAMESPACE = "kube-system"
+SERVICE = "kubescope-resource-metrics"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Run a simulated cluster with kubescope state-metrics and resource-metrics attached "
+        "(the Metrics API registered through APIServices, as in a real cluster). Ctrl-C stops everything."
+    )
+    p.add_argument("--nodes", type=int, default=20, help="simulated nodes (default: %(default)s)")
+    p.add_argument("--pods-per-node", type=int, default=15, help="pods per node (default: %(default)s)")
+    p.add_argument("--churn-rate", type=float, default=5.0, help="object changes per second (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=1, help="scenario seed (default: %(default)s)")
+    p.add_argument(
+        "--write-kubeconfig",
+        metavar="PATH",
+        default="",
+        help="write the simulator's kubeconfig here (default: a file in a temporary directory)",
+    )
+    p.add_argument("--state-port", type=int, default=8080, help="state-metrics /metrics port (default: %(default)s)")
+    p.add_argument(
+        "--state-telemetry-port", type=int, default=8081, help="state-metrics telemetry port (default: %(default)s)"
+    )
+    p.add_argument(
+        "--metric-resolution",
+        default="15s",
+        help="resource-metrics scrape period (default: %(default)s; the demo allows down to 1s)",
+    )
+    p.add_argument(
+        "--exit-after",
+        type=float,
+        default=0.0,
+        help="stop by itself after this many seconds once everything is up (0: run until interrupted)",
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class Child:
+    """A kubescope subprocess whose stderr goes to a log file in the demo's directory."""
+
+    def __init__(self, name: str, args: list[str], logdir: Path) -> None:
+        self.name = name
+        self.log = logdir / f"{name}.log"
+        self._fh = self.log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kubescope", *args],
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self, n: int = 2000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._fh.close()
+
+
+def _wait_http(url: str, child: Child, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            import ssl
+
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with urllib.request.urlopen(url, timeout=2, context=ctx) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if not child.alive():
+            raise ConfigError(f"{what} exited early (log {child.log}):\n{child.tail()}")
+        if time.monotonic() > deadline:
+            raise ConfigError(f"{what} not ready after {timeout:.0f}s (log {child.log}):\n{child.tail()}")
+        time.sleep(0.2)
+
+
+async def _register_metrics_api(kubeconfig: str, port: int) -> None:
+    """Service + Endpoints on 127.0.0.1:<port> and the two APIServices, as deploy/ does for a cluster."""
+    client = await KubeClient.connect(KubeSettings(kubeconfig=kubeconfig))
+    try:
+        objs: list[tuple[str, dict[str, Any]]] = [
+            (
+                f"/api/v1/namespaces/{NAMESPACE}/services",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": SERVICE, "namespace": NAMESPACE},
+                    "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port, "protocol": "TCP"}]},
+                },
+            ),
+            (
+                f"/api/v1/namespaces/{NAMESPACE}/endpoints",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Endpoints",
+                    "metadata": {"name": SERVICE, "namespace": NAMESPACE},
+                    "subsets": [
+                        {
+                            "addresses": [{"ip": "127.0.0.1"}],
+                            "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+                        }
+                    ],
+                },
+            ),
+        ]
+        for version in ("v1beta1", "v1"):
+            objs.append(
+                (
+                    "/apis/apiregistration.k8s.io/v1/apiservices",
+                    {
+                        "apiVersion": "apiregistration.k8s.io/v1",
+                        "kind": "APIService",
+                        "metadata": {"name": f"{version}.metrics.k8s.io"},
+                        "spec": {
+                            "service": {"name": SERVICE, "namespace": NAMESPACE, "port": 443},
+                            "group": "metrics.k8s.io",
+                            "version": version,
+                            "insecureSkipTLSVerify": True,
+                            "groupPriorityMinimum": 100,
+                            "versionPriority": 100 if version == "v1" else 90,
+                        },
+                    },
+                )
+            )
+        for path, body in objs:
+            try:
+                await client.request("POST", path, body=body)
+            except KubeError as e:
+                if getattr(e, "code", 0) != 409:  # already there from an earlier run
+                    raise
+    finally:
+        await client.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from kubescope.sim.process import SimulatorProcess
+
+    workdir = Path(tempfile.mkdtemp(prefix="kubescope-demo-"))
+    kubeconfig = args.write_kubeconfig or str(workdir / "kubeconfig")
+    children: list[Child] = []
+    stop = {"now": False}
+
+    def _on_signal(signum: int, frame: Any) -> None:
+        stop["now"] = True
+
+    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for port, flag in ((args.state_port, "--state-port"), (args.state_telemetry_port, "--state-telemetry-port")):
+            if not _port_free(port):
+                print(f"kubescope demo: port {port} is taken; pick another with {flag}", file=sys.stderr)
+                return 2
+        progress.info("starting the simulator", extra=fields(nodes=args.nodes, pods_per_node=args.pods_per_node))
+        t0 = time.monotonic()
+        with SimulatorProcess(
+            nodes=args.nodes,
+            pods_per_node=args.pods_per_node,
+            churn_rate=args.churn_rate,
+            seed=args.seed,
+            tls=True,
+        ) as sim:
+            shutil.copyfile(sim.kubeconfig, kubeconfig)
+            os.chmod(kubeconfig, 0o600)
+            progress.info("simulator ready", extra=fields(url=sim.url, seconds=round(time.monotonic() - t0, 1)))
+
+            state = Child(
+                "state-metrics",
+                [
+                    "state-metrics",
+                    f"--kubeconfig={kubeconfig}",
+                    "--host=127.0.0.1",
+                    f"--port={args.state_port}",
+                    "--telemetry-host=127.0.0.1",
+                    f"--telemetry-port={args.state_telemetry_port}",
+                    "--enable-gzip-encoding",
+                    "--log-level=warning",
+                ],
+                workdir,
+            )
+            children.append(state)
+            rm_port = _free_port()
+            resource = Child(
+                "resource-metrics",
+                [
+                    "resource-metrics",
+                    f"--kubeconfig={kubeconfig}",
+                    "--bind-address=127.0.0.1",
+                    f"--secure-port={rm_port}",
+                    f"--cert-dir={workdir / 'certs'}",
+                    f"--metric-resolution={args.metric_resolution}",
+                    "--testing-allow-short-metric-resolution",
+                    "--kubelet-use-node-status-port",
+                    "--kubelet-insecure-tls",
+                    "--kubelet-preferred-address-types=InternalIP",
+                    "--log-level=warning",
+                ],
+                workdir,
+            )
+            children.append(resource)
+            asyncio.run(_register_metrics_api(kubeconfig, rm_port))
+            _wait_http(f"http://127.0.0.1:{args.state_telemetry_port}/readyz", state, 300, "state-metrics")
+            _wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics")
+            kubectl = shutil.which("kubectl") or "kubectl"
+            print(
+                "\nkubescope demo is running\n"
+                f"  simulator (Kubernetes API)   {sim.url}\n"
+                f"  kubeconfig                   {kubeconfig}\n"
+                f"  state metrics                http://127.0.0.1:{args.state_port}/metrics\n"
+                f"  state-metrics telemetry      http://127.0.0.1:{args.state_telemetry_port}/metrics\n"
+                f"  resource metrics (Metrics API, aggregated)  https://127.0.0.1:{rm_port}"
+                " (through the simulator: /apis/metrics.k8s.io/v1)\n"
+                f"  logs                         {workdir}\n\n"
+                "Try:\n"
+                f"  {kubectl} --kubeconfig {kubeconfig} get pods -A | head\n"
+                f"  {kubectl} --kubeconfig {kubeconfig} top node      "
+                "# the first figures arrive after two scrapes\n"
+                f"  curl -s http://127.0.0.1:{args.state_port}/metrics | grep '^kube_pod_status_phase' | head\n\n"
+                "Ctrl-C stops everything.",
+                flush=True,
+            )
+            started = time.monotonic()
+            while not stop["now"]:
+                for c in children:
+                    if not c.alive():
+                        print(f"kubescope demo: {c.name} exited; log {c.log}:\n{c.tail()}", file=sys.stderr)
+                        return 1
+                if args.exit_after and time.monotonic() - started > args.exit_after:
+                    break
+                time.sleep(0.5)
+            print("\nstopping...", file=sys.stderr, flush=True)
+    except ConfigError as e:
+        print(f"kubescope demo: {e}", file=sys.stderr)
+        return 1
+    finally:
+        for c in reversed(children):
+            with contextlib.suppress(Exception):
+                c.stop()
+        for s, h in old.items():
+            signal.signal(s, h)
+    return 0

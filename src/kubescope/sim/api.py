@@ -1,0 +1,1107 @@
+"""The simulator's HTTP API: kube-apiserver's REST surface over :class:`ObjectStore`.
+
+One catch-all aiohttp handler parses the path the way k8s.io/apiserver's RequestInfo does, then:
+health and version endpoints; authentication (bearer token or client certificate) and
+authorization; injected faults; discovery (``/api``, ``/apis``, group and resource lists, OpenAPI
+stubs); the aggregation layer (APIService backends, front-proxy headers); node proxy; TokenReview and
+SubjectAccessReview; and the resource verbs (get, list with consistent pagination, watch with
+bookmarks and 410s, create, update, patch, delete, deletecollection, status and scale subresources,
+Table output). Errors are ``Status`` objects with kube-apiserver's codes, reasons and messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import msgspec
+import yaml
+from aiohttp import web
+
+from kubescope.apiserver import status as st
+from kubescope.apiserver.requestinfo import RequestInfo, request_info
+from kubescope.apiserver.selectors import (
+    FieldSelector,
+    LabelSelector,
+    SelectorError,
+    parse_field_selector,
+    parse_label_selector,
+)
+from kubescope.errors import ConfigError
+from kubescope.log import fields
+from kubescope.sim import tables
+from kubescope.sim.auth import ANONYMOUS_USER, AuthConfig, User
+from kubescope.sim.faults import Faults
+from kubescope.sim.patch import PATCH_TYPES, apply_patch
+from kubescope.sim.pki import ClusterPKI
+from kubescope.sim.resources import ResourceType, from_crd
+from kubescope.sim.store import (
+    BadRequest,
+    Entry,
+    Expired,
+    MethodNotAllowed,
+    NotFound,
+    ObjectStore,
+    SimError,
+    Watcher,
+    decode_continue,
+    encode_continue,
+    event_line,
+)
+
+logger = logging.getLogger(__name__)
+_enc = msgspec.json.Encoder()
+_dec = msgspec.json.Decoder()
+JSON = "application/json"
+KUBE_VERSION = {
+    "major": "1",
+    "minor": "36",
+    "gitVersion": "v1.36.1-kubescope",
+    "gitCommit": "kubescope-simulator",
+    "gitTreeState": "clean",
+    "buildDate": "2026-11-01T00:00:00Z",
+    "goVersion": "n/a",
+    "compiler": "kubescope",
+    "platform": "linux/amd64",
+}
+MIN_REQUEST_TIMEOUT = 1800.0
+"""kube-apiserver's --min-request-timeout: watches without timeoutSeconds last 1-2x this."""
+
+
+def _bool(v: str | None) -> bool:
+    return (v or "").lower() in ("1", "true", "yes")
+
+
+class SimAPI:
+    def __init__(
+        self,
+        store: ObjectStore,
+        auth: AuthConfig,
+        faults: Faults,
+        pki: ClusterPKI | None,
+        *,
+        bookmark_interval: float = 60.0,
+        require_auth: bool = True,
+        server_address: str = "127.0.0.1:6443",
+    ) -> None:
+        self.store = store
+        self.auth = auth
+        self.faults = faults
+        self.pki = pki
+        self.bookmark_interval = bookmark_interval
+        self.require_auth = require_auth and pki is not None
+        self.server_address = server_address
+        self.requests = 0
+        self.errors_injected = 0
+        self.watches_opened = 0
+        self._client: aiohttp.ClientSession | None = None
+        self._ctl_hooks: dict[str, Callable[[], Awaitable[Any]]] = {}
+        self._crd_sync()
+        self.store.subscribe(self._on_change)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 << 20)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        app.on_cleanup.append(self._cleanup)
+        return app
+
+    async def _cleanup(self, app: web.Application) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    def client(self) -> aiohttp.ClientSession:
+        if self._client is None or self._client.closed:
+            self._client = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=60),
+                auto_decompress=False,
+            )
+        return self._client
+
+    def add_control(self, name: str, fn: Callable[[], Awaitable[Any]]) -> None:
+        """Expose ``GET /_sim/<name>`` (admin only): the kubelet farm's truth, for example."""
+        self._ctl_hooks[name] = fn
+
+    def _on_change(self, typ: str, res: str, obj: dict[str, Any]) -> None:
+        if res == "customresourcedefinitions.apiextensions.k8s.io":
+            self._crd_sync()
+
+    def _crd_sync(self) -> None:
+        reg = self.store.registry
+        for crd in self.store.iter_objects("customresourcedefinitions.apiextensions.k8s.io"):
+            for t in from_crd(crd):
+                if reg.lookup(t.group, t.version, t.plural) is None:
+                    reg.add(t)
+
+    @staticmethod
+    def _respond(code: int, body: bytes, content_type: str = JSON) -> web.Response:
+        return web.Response(
+            status=code,
+            body=body,
+            content_type=content_type.split(";", maxsplit=1)[0],
+            headers={"Cache-Control": "no-cache, private"},
+        )
+
+    def _error(self, e: SimError) -> web.Response:
+        code, body = st.status(e.code, e.reason, e.message, e.details or None)
+        headers = {}
+        if e.code == 429:
+            headers["Retry-After"] = str(self.faults.retry_after)
+        return web.Response(status=code, body=body, content_type=JSON, headers=headers)
+
+    # -- the entry point ------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        path = request.path
+        try:
+            if path in ("/healthz", "/livez", "/readyz") or path.startswith(
+                ("/healthz/", "/livez/", "/readyz/")
+            ):
+                return web.Response(text="ok")
+            user = self._authenticate(request)
+            if user is None:
+                code, body = st.unauthorized()
+                return self._respond(code, body)
+            if path.startswith("/_sim/"):
+                return await self._control(request, user)
+            if path in ("/version", "/version/"):
+                return self._respond(200, _enc.encode(KUBE_VERSION))
+            info = request_info(request.method, path, request.query)
+            allowed, reason = self.auth.authorize(user, info)
+            if not allowed:
+                code, body = st.forbidden(info, user.name, reason)
+                return self._respond(code, body)
+            fault = await self._inject_fault()
+            if fault is not None:
+                return fault
+            return await self._route(request, user, info)
+        except SimError as e:
+            return self._error(e)
+        except SelectorError as e:
+            return self._error(BadRequest(str(e)))
+        except (ValueError, msgspec.DecodeError, yaml.YAMLError) as e:
+            return self._error(BadRequest(f"the request could not be decoded: {e}"))
+        except ConfigError as e:
+            return self._error(BadRequest(str(e)))
+
+    def _authenticate(self, request: web.Request) -> User | None:
+        if not self.require_auth:
+            return User("kubescope-admin", ("system:masters", "system:authenticated"))
+        header = request.headers.get("Authorization", "")
+        if header.lower().startswith("bearer "):
+            return self.auth.authenticate_token(header[7:].strip())
+        peer = request.transport.get_extra_info("peercert") if request.transport else None
+        if peer:
+            subject = dict(x[0] for x in peer.get("subject", ()))
+            cn = subject.get("commonName", "")
+            orgs = tuple(v for rdn in peer.get("subject", ()) for k, v in rdn if k == "organizationName")
+            if cn:
+                return User(cn, orgs).with_defaults()
+        return ANONYMOUS_USER
+
+    async def _inject_fault(self) -> web.Response | None:
+        f = self.faults
+        if f.roll(f.delay_fraction) and f.delay_seconds > 0:
+            await asyncio.sleep(f.delay_seconds)
+        if f.roll(f.error_fraction):
+            self.errors_injected += 1
+            if f.error_code == 429:
+                raise _TooMany(
+                    "Too many requests, please try again later.", {"retryAfterSeconds": f.retry_after}
+                )
+            raise _ServerError(f.error_code, "simulated failure (kubescope simulate fault injection)")
+        return None
+
+    # -- control --------------------------------------------------------------------------
+
+    async def _control(self, request: web.Request, user: User) -> web.Response:
+        if "system:masters" not in user.groups:
+            info = RequestInfo(path=request.path, verb=request.method.lower())
+            code, body = st.forbidden(info, user.name)
+            return self._respond(code, body)
+        name = request.path[len("/_sim/") :].strip("/")
+        if name == "faults":
+            if request.method == "POST":
+                changes = await request.json()
+                if not isinstance(changes, dict):
+                    raise BadRequest("expected a JSON object of fault settings")
+                self.faults.update(changes)
+                if changes.get("drop_watches"):
+                    self.store.close_watchers("dropped by fault injection")
+                if changes.get("malformed_event"):
+                    for ws in self.store.watchers.values():
+                        for w in ws:
+                            w.queue.append(("__MALFORMED__", b""))
+                            w.wake.set()
+            return self._respond(200, _enc.encode(self.faults.as_dict()))
+        if name == "stats":
+            counts = {r: self.store.count(r) for r in sorted(self.store.objects) if self.store.count(r)}
+            return self._respond(
+                200,
+                _enc.encode(
+                    {
+                        "resourceVersion": self.store.resource_version,
+                        "historyFloor": self.store.history_floor,
+                        "objects": counts,
+                        "watchers": self.store.watcher_count(),
+                        "requests": self.requests,
+                        "watchesOpened": self.watches_opened,
+                        "errorsInjected": self.errors_injected,
+                    }
+                ),
+            )
+        hook = self._ctl_hooks.get(name)
+        if hook is not None:
+            return self._respond(200, _enc.encode(await hook()))
+        raise NotFound(f"no simulator control endpoint {name!r}")
+
+    # -- routing --------------------------------------------------------------------------
+
+    async def _route(self, request: web.Request, user: User, info: RequestInfo) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        parts = [p for p in path.split("/") if p]
+        if path == "/api":
+            return self._respond(
+                200,
+                _enc.encode(
+                    {
+                        "kind": "APIVersions",
+                        "versions": ["v1"],
+                        "serverAddressByClientCIDRs": [
+                            {"clientCIDR": "0.0.0.0/0", "serverAddress": self.server_address}
+                        ],
+                    }
+                ),
+            )
+        if path == "/apis":
+            return self._respond(200, _enc.encode(self._group_list()))
+        if parts and parts[0] == "openapi":
+            return self._respond(200, _enc.encode(self._openapi(parts)))
+        if not parts or parts[0] not in ("api", "apis"):
+            code, body = st.path_not_found()
+            return self._respond(code, body)
+        if parts[0] == "apis":
+            if len(parts) == 2:
+                return self._respond(200, _enc.encode(self._group(parts[1])))
+            if len(parts) >= 3:
+                backend = self._apiservice(parts[1], parts[2])
+                if backend is not None:
+                    return await self._proxy_aggregated(request, user, backend)
+        group = "" if parts[0] == "api" else parts[1]
+        version = parts[1] if parts[0] == "api" else (parts[2] if len(parts) > 2 else "")
+        rest = parts[2:] if parts[0] == "api" else parts[3:]
+        if not rest:
+            return self._respond(200, _enc.encode(self._resource_list(group, version)))
+        namespace = ""
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace = rest[1]
+            rest = rest[2:]
+        plural = rest[0]
+        t = self.store.registry.lookup(group, version, plural)
+        if t is None:
+            code, body = st.path_not_found()
+            return self._respond(code, body)
+        name = rest[1] if len(rest) > 1 else ""
+        sub = rest[2] if len(rest) > 2 else ""
+        if plural == "namespaces" and not name and namespace:
+            name, namespace = namespace, ""
+        if t.key == "nodes" and sub == "proxy":
+            return await self._node_proxy(request, name, "/".join(rest[3:]))
+        if t.create_only:
+            return await self._review(request, t, user)
+        if not t.namespaced:
+            namespace = ""
+        return await self._resource(request, t, version, namespace, name, sub)
+
+    # -- discovery ------------------------------------------------------------------------
+
+    def _group_versions(self) -> dict[str, list[str]]:
+        groups = self.store.registry.groups()
+        for g, v, _ in self._apiservices():
+            vs = groups.setdefault(g, [])
+            if v not in vs:
+                vs.append(v)
+        return groups
+
+    def _group_doc(self, name: str, versions: list[str]) -> dict[str, Any]:
+        vs = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+        return {"name": name, "versions": vs, "preferredVersion": vs[0]}
+
+    def _group_list(self) -> dict[str, Any]:
+        groups = self._group_versions()
+        return {
+            "kind": "APIGroupList",
+            "apiVersion": "v1",
+            "groups": [self._group_doc(g, vs) for g, vs in sorted(groups.items())],
+        }
+
+    def _group(self, name: str) -> dict[str, Any]:
+        vs = self._group_versions().get(name)
+        if not vs:
+            raise NotFound("the server could not find the requested resource")
+        return {"kind": "APIGroup", "apiVersion": "v1", **self._group_doc(name, vs)}
+
+    def _resource_list(self, group: str, version: str) -> dict[str, Any]:
+        types = list(self.store.registry.in_group_version(group, version))
+        if not types:
+            raise NotFound("the server could not find the requested resource")
+        resources = []
+        for t in sorted(types, key=lambda t: t.plural):
+            r: dict[str, Any] = {
+                "name": t.plural,
+                "singularName": t.singular_name,
+                "namespaced": t.namespaced,
+                "kind": t.kind,
+                "verbs": list(t.verbs),
+            }
+            if t.short_names:
+                r["shortNames"] = list(t.short_names)
+            if t.categories:
+                r["categories"] = list(t.categories)
+            resources.append(r)
+            for sub in t.subresources:
+                verbs = {
+                    "status": ["get", "patch", "update"],
+                    "scale": ["get", "patch", "update"],
+                    "proxy": ["create", "delete", "get", "patch", "update"],
+                }.get(sub, ["create"])
+                kind = {
+                    "scale": "Scale",
+                    "eviction": "Eviction",
+                    "binding": "Binding",
+                    "token": "TokenRequest",
+                }.get(sub, t.kind)
+                resources.append(
+                    {
+                        "name": f"{t.plural}/{sub}",
+                        "singularName": "",
+                        "namespaced": t.namespaced,
+                        "kind": kind,
+                        "verbs": verbs,
+                    }
+                )
+        return {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": f"{group}/{version}" if group else version,
+            "resources": resources,
+        }
+
+    # -- OpenAPI ----------------------------------------------------------------------------
+
+    def _openapi(self, parts: list[str]) -> dict[str, Any]:
+        """Enough OpenAPI for kubectl: v3 documents per group-version declaring every operation with
+        its group-version-kind and the ``fieldValidation`` parameter, so kubectl validates on the
+        server (``?fieldValidation=Strict``) instead of fetching protobuf schemas. No schemas."""
+        if len(parts) > 1 and parts[1] == "v2":
+            return {
+                "swagger": "2.0",
+                "info": {"title": "Kubernetes", "version": KUBE_VERSION["gitVersion"]},
+                "paths": {},
+                "definitions": {},
+            }
+        if len(parts) <= 2:
+            gvs = {
+                f"api/{t.version}" if not t.group else f"apis/{t.group}/{t.version}"
+                for (g, v, _), t in self.store.registry.by_gvr.items()
+            }
+            return {
+                "paths": {
+                    gv: {"serverRelativeURL": f"/openapi/v3/{gv}?hash=kubescope{self.store.registry_version}"}
+                    for gv in sorted(gvs)
+                }
+            }
+        gv = "/".join(parts[2:])
+        if gv.startswith("api/"):
+            group, version = "", gv.split("/")[1]
+        else:
+            _, group, version = [*gv.split("/"), "", ""][:3]
+        paths: dict[str, Any] = {}
+        param = [
+            {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
+            {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
+            {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
+        ]
+        for t in self.store.registry.in_group_version(group, version):
+            gvk = {"group": t.group, "version": version, "kind": t.kind}
+            base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+            coll = f"{base}/namespaces/{{namespace}}/{t.plural}" if t.namespaced else f"{base}/{t.plural}"
+            op = {
+                "x-kubernetes-group-version-kind": gvk,
+                "parameters": param,
+                "responses": {"200": {"description": "OK"}},
+            }
+            paths[coll] = {"post": op, "get": {**op, "parameters": []}}
+            if not t.create_only:
+                paths[coll + "/{name}"] = {
+                    "get": {**op, "parameters": []},
+                    "put": op,
+                    "patch": op,
+                    "delete": op,
+                }
+        return {
+            "openapi": "3.0.0",
+            "info": {"title": "Kubernetes", "version": KUBE_VERSION["gitVersion"]},
+            "paths": paths,
+            "components": {"schemas": {}},
+        }
+
+    # -- aggregation ----------------------------------------------------------------------
+
+    def _apiservices(self) -> list[tuple[str, str, dict[str, Any]]]:
+        out = []
+        for o in self.store.iter_objects("apiservices.apiregistration.k8s.io"):
+            spec = o.get("spec") or {}
+            if spec.get("service") and spec.get("group") and spec.get("version"):
+                out.append((str(spec["group"]), str(spec["version"]), o))
+        return out
+
+    def _apiservice(self, group: str, version: str) -> dict[str, Any] | None:
+        for g, v, o in self._apiservices():
+            if g == group and v == version:
+                return o
+        return None
+
+    def resolve_service(self, svc: dict[str, Any]) -> tuple[str, int] | None:
+        """An endpoint address for a Service, via its Endpoints or EndpointSlices (aggregator routing)."""
+        ns, name = svc.get("namespace", ""), svc.get("name", "")
+        port = int(svc.get("port") or 443)
+        try:
+            service = self.store.get("services", ns, name)
+        except SimError:
+            return None
+        target: Any = port
+        for p in (service.get("spec") or {}).get("ports") or []:
+            if int(p.get("port", 0)) == port:
+                target = p.get("targetPort", port)
+        try:
+            ep = self.store.get("endpoints", ns, name)
+            for subset in ep.get("subsets") or []:
+                ports = subset.get("ports") or []
+                addrs = subset.get("addresses") or []
+                if not addrs or not ports:
+                    continue
+                chosen = ports[0]
+                for p in ports:
+                    if p.get("port") == target or p.get("name") == target:
+                        chosen = p
+                return str(random.choice(addrs)["ip"]), int(chosen["port"])
+        except SimError:
+            pass
+        for es in self.store.iter_objects("endpointslices.discovery.k8s.io"):
+            labels = (es.get("metadata") or {}).get("labels") or {}
+            if es["metadata"].get("namespace") != ns or labels.get("kubernetes.io/service-name") != name:
+                continue
+            eps = [e for e in es.get("endpoints") or [] if (e.get("conditions") or {}).get("ready", True)]
+            if eps and es.get("ports"):
+                return str(eps[0]["addresses"][0]), int(es["ports"][0]["port"])
+        return None
+
+    async def _proxy_aggregated(
+        self, request: web.Request, user: User, apisvc: dict[str, Any]
+    ) -> web.StreamResponse:
+        spec = apisvc.get("spec") or {}
+        target = self.resolve_service(spec.get("service") or {})
+        if target is None or self.pki is None:
+            raise _ServiceUnavailable("service unavailable")
+        host, port = target
+        import base64
+
+        ca = base64.b64decode(spec["caBundle"]) if spec.get("caBundle") else None
+        ctx = self.pki.front_proxy_client_context(ca, bool(spec.get("insecureSkipTLSVerify")))
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in ("authorization", "host", "content-length", "connection")
+            and not k.lower().startswith("x-remote-")
+        }
+        headers["X-Remote-User"] = user.name
+        headers["X-Forwarded-For"] = request.remote or ""
+        hdr_items = list(headers.items()) + [("X-Remote-Group", g) for g in user.groups]
+        for k, vs in user.extra.items():
+            hdr_items += [(f"X-Remote-Extra-{k}", v) for v in vs]
+        body = await request.read()
+        url = f"https://{host}:{port}{request.path_qs}"
+        try:
+            async with self.client().request(
+                request.method, url, data=body or None, headers=hdr_items, ssl=ctx
+            ) as resp:
+                out = web.StreamResponse(status=resp.status)
+                for k in ("Content-Type", "Content-Encoding", "Cache-Control"):
+                    if k in resp.headers:
+                        out.headers[k] = resp.headers[k]
+                await out.prepare(request)
+                async for chunk in resp.content.iter_any():
+                    await out.write(chunk)
+                await out.write_eof()
+                return out
+        except (aiohttp.ClientError, OSError, ssl.SSLError) as e:
+            logger.warning(
+                "aggregated API backend failed", extra=fields(target=f"{host}:{port}", error=str(e))
+            )
+            raise _ServiceUnavailable(f"error trying to reach service: {e}") from e
+
+    async def check_apiservices(self) -> None:
+        """The availability controller: probe each backend's /apis/<group>/<version>."""
+        for g, v, o in self._apiservices():
+            spec = o.get("spec") or {}
+            target = self.resolve_service(spec.get("service") or {})
+            cond: dict[str, Any]
+            if target is None:
+                cond = {
+                    "type": "Available",
+                    "status": "False",
+                    "reason": "EndpointsNotFound",
+                    "message": "cannot find endpoints for the service",
+                }
+            else:
+                ok, msg = await self._probe(target, spec, f"/apis/{g}/{v}")
+                cond = (
+                    {
+                        "type": "Available",
+                        "status": "True",
+                        "reason": "Passed",
+                        "message": "all checks passed",
+                    }
+                    if ok
+                    else {
+                        "type": "Available",
+                        "status": "False",
+                        "reason": "FailedDiscoveryCheck",
+                        "message": msg,
+                    }
+                )
+            old = ((o.get("status") or {}).get("conditions") or [{}])[0]
+            if old.get("status") != cond["status"] or old.get("reason") != cond["reason"]:
+                cond["lastTransitionTime"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                o["status"] = {"conditions": [cond]}
+                with contextlib.suppress(SimError):
+                    self.store.update_status("apiservices.apiregistration.k8s.io", o)
+
+    async def _probe(self, target: tuple[str, int], spec: dict[str, Any], path: str) -> tuple[bool, str]:
+        if self.pki is None:
+            return False, "no TLS material"
+        import base64
+
+        ca = base64.b64decode(spec["caBundle"]) if spec.get("caBundle") else None
+        ctx = self.pki.front_proxy_client_context(ca, bool(spec.get("insecureSkipTLSVerify")))
+        headers = [("X-Remote-User", "system:kube-aggregator"), ("X-Remote-Group", "system:masters")]
+        try:
+            async with self.client().get(
+                f"https://{target[0]}:{target[1]}{path}",
+                headers=headers,
+                ssl=ctx,
+                timeout=aiohttp.ClientTimeout(total=5),
+            ) as r:
+                if r.status == 200:
+                    return True, ""
+                return (
+                    False,
+                    f"failing or missing response from https://{target[0]}:{target[1]}{path}: bad status from https://{target[0]}:{target[1]}{path}: {r.status}",
+                )
+        except (TimeoutError, aiohttp.ClientError, OSError, ssl.SSLError) as e:
+            return False, f"failing or missing response from https://{target[0]}:{target[1]}{path}: {e}"
+
+    # -- node proxy -----------------------------------------------------------------------
+
+    async def _node_proxy(self, request: web.Request, node: str, sub: str) -> web.StreamResponse:
+        try:
+            n = self.store.get("nodes", "", node)
+        except NotFound as e:
+            raise e
+        st_ = n.get("status") or {}
+        addr = next((a["address"] for a in st_.get("addresses") or [] if a.get("type") == "InternalIP"), None)
+        port = int(((st_.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port") or 10250)
+        if addr is None:
+            raise _ServiceUnavailable(f"no InternalIP address for node {node}")
+        scheme = "https" if self.pki is not None else "http"
+        url = f"{scheme}://{addr}:{port}/{sub}"
+        if request.query_string:
+            url += "?" + request.query_string
+        ctx: Any = False
+        headers = {"Authorization": f"Bearer {self.auth.admin_token}"}
+        try:
+            async with self.client().request(
+                request.method, url, headers=headers, ssl=ctx, timeout=aiohttp.ClientTimeout(total=30)
+            ) as resp:
+                body = await resp.read()
+                out = web.Response(status=resp.status, body=body)
+                if "Content-Type" in resp.headers:
+                    out.headers["Content-Type"] = resp.headers["Content-Type"]
+                if "Content-Encoding" in resp.headers:
+                    out.headers["Content-Encoding"] = resp.headers["Content-Encoding"]
+                return out
+        except (TimeoutError, aiohttp.ClientError, OSError) as e:
+            raise _ServiceUnavailable(f"error trying to reach service: {e}") from e
+
+    # -- TokenReview / SubjectAccessReview -------------------------------------------------
+
+    async def _review(self, request: web.Request, t: ResourceType, user: User) -> web.Response:
+        if request.method != "POST":
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        body = await request.json()
+        spec = body.get("spec") or {} if isinstance(body, dict) else {}
+        out: dict[str, Any] = {
+            "kind": t.kind,
+            "apiVersion": t.api_version,
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+        }
+        if t.plural == "tokenreviews":
+            u = self.auth.authenticate_token(str(spec.get("token", "")))
+            if u is None:
+                out["status"] = {"authenticated": False, "error": "invalid bearer token", "user": {}}
+            else:
+                out["status"] = {
+                    "authenticated": True,
+                    "user": {"username": u.name, "uid": u.uid, "groups": list(u.groups)},
+                    "audiences": spec.get("audiences") or [],
+                }
+        else:
+            if t.plural == "selfsubjectaccessreviews":
+                subject = user
+            else:
+                subject = User(
+                    str(spec.get("user", "")), tuple(spec.get("groups") or ()), str(spec.get("uid", ""))
+                )
+            ra = spec.get("resourceAttributes")
+            na = spec.get("nonResourceAttributes")
+            if ra:
+                info = RequestInfo(
+                    path="",
+                    verb=str(ra.get("verb", "")),
+                    is_resource_request=True,
+                    group=str(ra.get("group", "")),
+                    version=str(ra.get("version", "")),
+                    namespace=str(ra.get("namespace", "")),
+                    resource=str(ra.get("resource", "")),
+                    subresource=str(ra.get("subresource", "")),
+                    name=str(ra.get("name", "")),
+                )
+            else:
+                info = RequestInfo(path=str((na or {}).get("path", "")), verb=str((na or {}).get("verb", "")))
+            allowed, reason = self.auth.authorize(subject, info)
+            out["status"] = {"allowed": allowed, **({"reason": reason} if reason else {})}
+        return self._respond(201, _enc.encode(out))
+
+    # -- resources ------------------------------------------------------------------------
+
+    async def _resource(
+        self, request: web.Request, t: ResourceType, version: str, ns: str, name: str, sub: str
+    ) -> web.StreamResponse:
+        m = request.method
+        q = request.query
+        if sub and sub not in t.subresources:
+            code, err = st.path_not_found()
+            return self._respond(code, err)
+        if m == "GET":
+            if not name:
+                if _bool(q.get("watch")):
+                    return await self._watch(request, t, ns, q)
+                return await self._list(request, t, ns, q)
+            if _bool(q.get("watch")):
+                return await self._watch(request, t, ns, q, name=name)
+            obj = self.store.get(t.key, ns, name)
+            if sub == "scale":
+                obj = _scale(obj)
+            return self._object_response(request, t, [obj], single=True)
+        if m == "POST":
+            if name:
+                raise MethodNotAllowed("the server does not allow this method on the requested resource")
+            body = await self._body(request)
+            if ns and t.namespaced:
+                body.setdefault("metadata", {})["namespace"] = ns
+                meta_ns = body["metadata"].get("namespace")
+                if meta_ns != ns:
+                    raise BadRequest(
+                        "the namespace of the provided object does not match the namespace sent on the request"
+                    )
+                self._require_namespace(ns)
+            if _bool(q.get("dryRun")) or q.get("dryRun") == "All":
+                return self._respond(201, _enc.encode(body))
+            created = self.store.create(t.key, body)
+            return self._respond(201, _enc.encode(created))
+        if m == "PUT":
+            body = await self._body(request)
+            meta = body.setdefault("metadata", {})
+            meta.setdefault("name", name)
+            if ns:
+                meta.setdefault("namespace", ns)
+            if sub == "scale":
+                return self._respond(200, _enc.encode(self._set_scale(t, ns, name, body)))
+            updated = self.store.update(t.key, body, subresource=sub)
+            return self._respond(200, _enc.encode(updated))
+        if m == "PATCH":
+            kind = PATCH_TYPES.get(request.content_type)
+            if kind is None:
+                raise _Unsupported(
+                    f"the body of the request was in an unknown format - accepted media types include: {', '.join(PATCH_TYPES)}"
+                )
+            raw = await request.read()
+            patch_body = yaml.safe_load(raw) if kind == "apply" else _dec.decode(raw)
+            if sub == "scale":
+                cur = _scale(self.store.get(t.key, ns, name))
+                return self._respond(
+                    200, _enc.encode(self._set_scale(t, ns, name, apply_patch(kind, cur, patch_body)))
+                )
+            try:
+                current = self.store.get(t.key, ns, name)
+            except NotFound:
+                if kind != "apply":
+                    raise
+                patch_body.setdefault("metadata", {}).update(
+                    {"name": name, **({"namespace": ns} if ns else {})}
+                )
+                created = self.store.create(t.key, patch_body)
+                return self._respond(201, _enc.encode(created))
+            new = apply_patch(kind, current, patch_body)
+            new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            if isinstance(patch_body, dict) and (patch_body.get("metadata") or {}).get("resourceVersion"):
+                new["metadata"]["resourceVersion"] = patch_body["metadata"]["resourceVersion"]
+            updated = self.store.update(t.key, new, subresource=sub)
+            return self._respond(200, _enc.encode(updated))
+        if m == "DELETE":
+            if not name:
+                return await self._delete_collection(t, ns, q)
+            deleted = self.store.delete(t.key, ns, name)
+            return self._respond(200, _enc.encode(deleted))
+        raise MethodNotAllowed("the server does not allow this method on the requested resource")
+
+    def _require_namespace(self, ns: str) -> None:
+        if ("", ns) not in self.store.objects.get("namespaces", {}):
+            raise NotFound(f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"})
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        ctype = request.content_type
+        if "yaml" in ctype:
+            body = yaml.safe_load(raw)
+        else:
+            body = _dec.decode(raw)
+        if not isinstance(body, dict):
+            raise BadRequest("the body of the request was in an unknown format")
+        return body
+
+    def _set_scale(self, t: ResourceType, ns: str, name: str, scale: dict[str, Any]) -> dict[str, Any]:
+        replicas = int((scale.get("spec") or {}).get("replicas", 0))
+
+        def fn(o: dict[str, Any]) -> None:
+            o.setdefault("spec", {})["replicas"] = replicas
+
+        return _scale(self.store.modify(t.key, ns, name, fn))
+
+    async def _delete_collection(self, t: ResourceType, ns: str, q: Any) -> web.Response:
+        labels, flds = self._selectors(t, q)
+        n = 0
+        for (ons, oname), e in list(self.store.objects.get(t.key, {}).items()):
+            if ns and ons != ns:
+                continue
+            if _matches(e, labels, flds):
+                self.store.delete(t.key, ons, oname)
+                n += 1
+        return self._respond(
+            200,
+            _enc.encode(
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": {"kind": t.plural},
+                }
+            ),
+        )
+
+    def _selectors(self, t: ResourceType, q: Any) -> tuple[LabelSelector | None, FieldSelector | None]:
+        labels = parse_label_selector(q.get("labelSelector", "")) if q.get("labelSelector") else None
+        flds = None
+        if q.get("fieldSelector"):
+            flds = parse_field_selector(q["fieldSelector"])
+            supported = t.field_getters()
+            for term in flds.terms:
+                if term.field not in supported:
+                    raise BadRequest(f"field label not supported: {term.field}")
+        return labels, flds
+
+    def _wants_table(self, request: web.Request) -> bool:
+        accept = request.headers.get("Accept", "")
+        return "as=Table" in accept and "g=meta.k8s.io" in accept
+
+    def _object_response(
+        self,
+        request: web.Request,
+        t: ResourceType,
+        objs: list[dict[str, Any]],
+        *,
+        single: bool,
+        list_meta: dict[str, Any] | None = None,
+    ) -> web.Response:
+        if self._wants_table(request):
+            tbl = tables.table(
+                t, objs, list_meta=list_meta, include=request.query.get("includeObject", "Metadata")
+            )
+            return self._respond(200, _enc.encode(tbl))
+        if single:
+            return self._respond(200, _enc.encode(objs[0]))
+        raise AssertionError("lists are streamed by _list")
+
+    async def _list(self, request: web.Request, t: ResourceType, ns: str, q: Any) -> web.StreamResponse:
+        labels, flds = self._selectors(t, q)
+        limit = int(q.get("limit") or 0)
+        if limit < 0:
+            raise BadRequest("limit must be non-negative")
+        token = q.get("continue", "")
+        rv_q = q.get("resourceVersion", "")
+        match = q.get("resourceVersionMatch", "")
+        if match and not rv_q:
+            raise BadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
+        if match == "Exact" and rv_q and int(rv_q) != self.store.resource_version and rv_q != "0":
+            raise Expired(f"too old resource version: {rv_q} ({self.store.history_floor})")
+        if token:
+            c = decode_continue(token)
+            snap = self.store.snapshots.get(str(c.get("sid", "")))
+            if snap is None or snap.rv != c.get("rv"):
+                raise Expired(
+                    "The provided continue parameter is too old to display a consistent list result. You can start "
+                    "a new list without the continue parameter, or use the continue token in this response to "
+                    "retrieve the remainder of the results. Continuing with the provided token results in an "
+                    "inconsistent list - objects that were created, modified, or deleted between the time the "
+                    "first chunk was returned and now may show up in the list."
+                )
+            sid, offset = str(c["sid"]), int(c.get("off", 0))
+        else:
+            sid, snap = self.store.snapshot(t.key, ns)
+            offset = 0
+        entries = snap.entries
+        out: list[bytes] = []
+        i = offset
+        n = len(entries)
+        last_key: tuple[str, str] = ("", "")
+        while i < n and (not limit or len(out) < limit):
+            key, e = entries[i]
+            i += 1
+            if _matches(e, labels, flds):
+                out.append(e.raw)
+                last_key = key
+        # are there matching items left?
+        more = False
+        if limit and i < n:
+            more = any(_matches(e, labels, flds) for _, e in entries[i:]) if (labels or flds) else True
+        meta: dict[str, Any] = {"resourceVersion": str(snap.rv)}
+        if more:
+            meta["continue"] = encode_continue(snap.rv, sid, i, last_key)
+            if labels is None and flds is None:
+                meta["remainingItemCount"] = n - i
+        else:
+            self.store.snapshots.pop(sid, None)
+        if self._wants_table(request):
+            objs = [_dec.decode(r) for r in out]
+            tbl = tables.table(
+                t, objs, list_meta=meta, include=request.query.get("includeObject", "Metadata")
+            )
+            return self._respond(200, _enc.encode(tbl))
+        head = (
+            b'{"kind":"'
+            + t.kind.encode()
+            + b'List","apiVersion":"'
+            + t.api_version.encode()
+            + b'","metadata":'
+            + _enc.encode(meta)
+            + b',"items":['
+        )
+        resp = web.StreamResponse(
+            status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache, private"}
+        )
+        await resp.prepare(request)
+        await resp.write(head)
+        buf: list[bytes] = []
+        size = 0
+        for j, raw in enumerate(out):
+            if j:
+                buf.append(b",")
+            buf.append(raw)
+            size += len(raw)
+            if size >= 1 << 20:
+                await resp.write(b"".join(buf))
+                buf, size = [], 0
+        buf.append(b"]}")
+        await resp.write(b"".join(buf))
+        await resp.write_eof()
+        return resp
+
+    async def _watch(
+        self, request: web.Request, t: ResourceType, ns: str, q: Any, name: str = ""
+    ) -> web.StreamResponse:
+        labels, flds = self._selectors(t, q)
+        if name:
+            extra = parse_field_selector(f"metadata.name={name}")
+            flds = extra if flds is None else FieldSelector(flds.terms + extra.terms)
+        rv_q = q.get("resourceVersion", "")
+        bookmarks = _bool(q.get("allowWatchBookmarks"))
+        initial = _bool(q.get("sendInitialEvents"))
+        timeout = float(q.get("timeoutSeconds") or MIN_REQUEST_TIMEOUT * (1 + random.random()))
+        table = self._wants_table(request)
+        self.watches_opened += 1
+        resp = web.StreamResponse(
+            status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache, private"}
+        )
+        await resp.prepare(request)
+        if self.faults.take_gone():
+            await resp.write(
+                _gone_line(f"too old resource version: {rv_q or 0} ({self.store.resource_version})")
+            )
+            await resp.write_eof()
+            return resp
+        w = Watcher(t.key, ns, labels, flds)
+        if rv_q in ("", "0") or initial:
+            # "Get State and Start at Most Recent": synthetic ADDED events for what exists now
+            for (ons, _), e in list(self.store.objects.get(t.key, {}).items()):
+                if (not ns or ons == ns) and _matches(e, labels, flds):
+                    w.queue.append(("ADDED", e.raw))
+            if initial:
+                w.queue.append(("__INITIAL_END__", b""))
+        else:
+            try:
+                since = int(rv_q)
+            except ValueError:
+                raise BadRequest(f"invalid resource version: {rv_q!r}") from None
+            history = self.store.history_since(since)
+            if history is None:
+                await resp.write(
+                    _gone_line(f"too old resource version: {since} ({self.store.history_floor})")
+                )
+                await resp.write_eof()
+                return resp
+            for ev in history:
+                w.offer(ev)
+        self.store.add_watcher(w)
+        deadline = time.monotonic() + timeout
+        next_bookmark = time.monotonic() + self.bookmark_interval
+        first_table = True
+        try:
+            while True:
+                if w.queue:
+                    lines = []
+                    while w.queue:
+                        typ, raw = w.queue.popleft()
+                        if typ == "__MALFORMED__":
+                            lines.append(b'{"type":"MODIFIED","object":{"metadata":\n')
+                        elif typ == "__INITIAL_END__":
+                            lines.append(self._bookmark(t, initial_end=True))
+                        elif table:
+                            tbl = tables.table(
+                                t,
+                                [_dec.decode(raw)],
+                                columns=first_table,
+                                include=request.query.get("includeObject", "Metadata"),
+                            )
+                            first_table = False
+                            lines.append(event_line(typ, _enc.encode(tbl)))
+                        else:
+                            lines.append(event_line(typ, raw))
+                    await resp.write(b"".join(lines))
+                if w.closed:
+                    break
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                if bookmarks and now >= next_bookmark:
+                    await resp.write(self._bookmark(t))
+                    next_bookmark = now + self.bookmark_interval
+                wait = min(deadline - now, (next_bookmark - now) if bookmarks else deadline - now)
+                w.wake.clear()
+                if not w.queue and not w.closed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(w.wake.wait(), max(0.0, wait))
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.store.remove_watcher(w)
+            raise
+        finally:
+            self.store.remove_watcher(w)
+        if w.closed and w.close_reason == "dropped by fault injection":
+            # an abrupt drop: no clean end of the chunked body
+            if request.transport is not None:
+                request.transport.close()
+            return resp
+        await resp.write_eof()
+        return resp
+
+    def _bookmark(self, t: ResourceType, initial_end: bool = False) -> bytes:
+        meta: dict[str, Any] = {
+            "resourceVersion": str(self.store.resource_version),
+            "creationTimestamp": None,
+        }
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        return event_line(
+            "BOOKMARK", _enc.encode({"kind": t.kind, "apiVersion": t.api_version, "metadata": meta})
+        )
+
+
+def _matches(e: Entry, labels: LabelSelector | None, flds: FieldSelector | None) -> bool:
+    if labels is not None and not labels.matches(e.labels):
+        return False
+    return flds is None or flds.matches(e.fields)
+
+
+def _gone_line(message: str) -> bytes:
+    status = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": "Expired",
+        "code": 410,
+    }
+    return event_line("ERROR", _enc.encode(status))
+
+
+def _scale(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj["metadata"]
+    sel = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
+        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+        "status": {
+            "replicas": (obj.get("status") or {}).get("replicas", 0),
+            "selector": ",".join(f"{k}={v}" for k, v in sorted(sel.items())),
+        },
+    }
+
+
+class _TooMany(SimError):
+    code, reason = 429, "TooManyRequests"
+
+
+class _ServiceUnavailable(SimError):
+    code, reason = 503, "ServiceUnavailable"
+
+
+class _Unsupported(SimError):
+    code, reason = 415, "UnsupportedMediaType"
+
+
+class _ServerError(SimError):
+    reason = "InternalError"
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"Internal error occurred: {message}")
+        self.code = code
+        if code != 500:
+            self.reason = "ServiceUnavailable"

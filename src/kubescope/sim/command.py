@@ -1,0 +1,148 @@
+"""``kubescope simulate``: flags -> :class:`SimSettings` -> a running :class:`Simulator`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from kubescope.errors import ConfigError
+from kubescope.log import fields
+from kubescope.sim.faults import Faults
+from kubescope.sim.server import SimSettings, Simulator
+from kubescope.web.server import run as run_loop
+from kubescope.web.server import wait_for_signal
+
+logger = logging.getLogger(__name__)
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "A Kubernetes-API-compatible server with a realistic simulated cluster: real list/watch semantics "
+        "(resourceVersions, bookmarks, 410 Gone, pagination, selectors), simulated kubelets, churn and "
+        "faults on demand. Point kubectl or kubescope at the kubeconfig it writes."
+    )
+    g = p.add_argument_group("cluster")
+    g.add_argument("--nodes", type=int, default=20, help="simulated nodes (default: %(default)s)")
+    g.add_argument(
+        "--pods-per-node", type=int, default=15, help="pods per node on average (default: %(default)s)"
+    )
+    g.add_argument(
+        "--seed", type=int, default=1, help="seed of the generated cluster and churn (default: %(default)s)"
+    )
+    g.add_argument(
+        "--churn-rate",
+        type=float,
+        default=0.0,
+        help="object changes per second (default: %(default)s, a still cluster)",
+    )
+    g.add_argument("--no-kubelets", action="store_true", help="do not run the simulated kubelets")
+    g = p.add_argument_group("serving")
+    g.add_argument("--host", default="127.0.0.1", help="listen address (default: %(default)s)")
+    g.add_argument(
+        "--port", type=int, default=6443, help="listen port; 0 picks a free one (default: %(default)s)"
+    )
+    g.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="plain HTTP without authentication (loopback only, fastest); default is TLS with a generated CA "
+        "and bearer tokens",
+    )
+    g.add_argument(
+        "--write-kubeconfig", metavar="PATH", default="", help="write a kubeconfig for the simulator here"
+    )
+    g.add_argument(
+        "--ready-file",
+        metavar="PATH",
+        default="",
+        help="when serving, write JSON with url, port, kubeconfig, token and ca_file here (for scripts and tests)",
+    )
+    g.add_argument(
+        "--state-dir", default="", help="directory for certificates and the kubeconfig (default: a temp dir)"
+    )
+    g.add_argument(
+        "--auth-file",
+        default="",
+        help="YAML with extra tokens and authorization rules (see docs/simulate.md)",
+    )
+    g.add_argument("--admin-token", default="", help="use this admin bearer token instead of a generated one")
+    g = p.add_argument_group("watch semantics")
+    g.add_argument(
+        "--bookmark-interval",
+        type=float,
+        default=60.0,
+        help="seconds between BOOKMARK events on watches that allow them (default: %(default)s, as kube-apiserver)",
+    )
+    g.add_argument(
+        "--watch-history",
+        type=int,
+        default=100_000,
+        help="events kept for watches to resume from; older resourceVersions get 410 Gone (default: %(default)s)",
+    )
+    g = p.add_argument_group("faults (also settable live: POST /_sim/faults)")
+    g.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"a fault setting, repeatable; names: {', '.join(Faults().as_dict())}",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    faults: dict[str, object] = {}
+    for item in args.fault:
+        k, sep, v = item.partition("=")
+        if not sep:
+            print(f"kubescope simulate: --fault={item!r}: expected NAME=VALUE", file=sys.stderr)
+            return 2
+        faults[k.strip()] = v.strip()
+    try:
+        Faults().update(dict(faults))
+        if args.nodes < 0 or args.pods_per_node < 0:
+            raise ConfigError("--nodes and --pods-per-node must be >= 0")
+        settings = SimSettings(
+            nodes=args.nodes,
+            pods_per_node=args.pods_per_node,
+            seed=args.seed,
+            churn_rate=args.churn_rate,
+            host=args.host,
+            port=args.port,
+            tls=not args.insecure_http,
+            write_kubeconfig=args.write_kubeconfig,
+            ready_file=args.ready_file,
+            state_dir=args.state_dir,
+            bookmark_interval=args.bookmark_interval,
+            watch_history=args.watch_history,
+            auth_file=args.auth_file,
+            admin_token=args.admin_token,
+            kubelets=not args.no_kubelets,
+            faults=faults,
+        )
+    except ConfigError as e:
+        print(f"kubescope simulate: {e}", file=sys.stderr)
+        return 2
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.tls:
+        print("kubescope simulate: --insecure-http is for loopback only", file=sys.stderr)
+        return 2
+    return run_loop(_main(settings))
+
+
+async def _main(settings: SimSettings) -> int:
+    try:
+        sim = Simulator(settings)
+    except ConfigError as e:
+        print(f"kubescope simulate: {e}", file=sys.stderr)
+        return 2
+    try:
+        await sim.start()
+    except OSError as e:
+        print(f"kubescope simulate: cannot listen on {settings.host}:{settings.port}: {e}", file=sys.stderr)
+        await sim.stop()
+        return 1
+    print(json.dumps({"url": sim.url, "kubeconfig": sim.kubeconfig}), flush=True)
+    sig = await wait_for_signal()
+    logger.info("shutting down", extra=fields(signal=sig))
+    await sim.stop()
+    return 0

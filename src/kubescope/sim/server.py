@@ -1,0 +1,242 @@
+"""The simulator process: settings, start-up (cluster generation and loading, PKI, kubeconfig),
+the API listener, background loops (APIService availability, churn, kubelets) and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import importlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kubescope.log import fields
+from kubescope.sim.api import SimAPI
+from kubescope.sim.auth import AuthConfig
+from kubescope.sim.faults import Faults
+from kubescope.sim.pki import ClusterPKI
+from kubescope.sim.scenario import ScenarioConfig, generate
+from kubescope.sim.store import ObjectStore, SimError
+from kubescope.web.server import Listener, Listeners
+
+logger = logging.getLogger(__name__)
+progress = logging.getLogger("kubescope.progress")
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    nodes: int = 20
+    pods_per_node: int = 15
+    seed: int = 1
+    churn_rate: float = 0.0
+    host: str = "127.0.0.1"
+    port: int = 6443
+    tls: bool = True
+    write_kubeconfig: str = ""
+    ready_file: str = ""
+    state_dir: str = ""
+    bookmark_interval: float = 60.0
+    watch_history: int = 100_000
+    auth_file: str = ""
+    admin_token: str = ""
+    kubelets: bool = True
+    kubelet_housekeeping: float = 10.0
+    faults: dict[str, Any] = field(default_factory=dict)
+    apiservice_check_interval: float = 2.0
+
+
+def kubeconfig_doc(url: str, ca_pem: bytes | None, token: str) -> dict[str, Any]:
+    cluster: dict[str, Any] = {"server": url}
+    if ca_pem:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kubescope-sim", "cluster": cluster}],
+        "users": [{"name": "kubescope-admin", "user": {"token": token}}],
+        "contexts": [
+            {
+                "name": "kubescope-sim",
+                "context": {"cluster": "kubescope-sim", "user": "kubescope-admin", "namespace": "default"},
+            }
+        ],
+        "current-context": "kubescope-sim",
+        "preferences": {},
+    }
+
+
+def _write_private(path: str, text: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+class Simulator:
+    def __init__(self, settings: SimSettings) -> None:
+        self.settings = settings
+        self.state_dir = Path(settings.state_dir or tempfile.mkdtemp(prefix="kubescope-sim-"))
+        self.store = ObjectStore(history=settings.watch_history)
+        self.auth = AuthConfig.load(settings.auth_file, settings.admin_token)
+        self.faults = Faults()
+        if settings.faults:
+            self.faults.update(settings.faults)
+        self.pki = ClusterPKI.create(self.state_dir / "pki") if settings.tls else None
+        self.api = SimAPI(
+            self.store, self.auth, self.faults, self.pki, bookmark_interval=settings.bookmark_interval
+        )
+        self.listeners: Listeners | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.url = ""
+        self.kubeconfig = settings.write_kubeconfig or str(self.state_dir / "kubeconfig")
+        self._extra_stop: list[Callable[[], Awaitable[None]]] = []
+
+    # -- start-up ------------------------------------------------------------------------
+
+    def load_cluster(self) -> int:
+        s = self.settings
+        t0 = time.monotonic()
+        cfg = ScenarioConfig(seed=s.seed, nodes=s.nodes, pods_per_node=s.pods_per_node)
+        total = 0
+        batch: list[tuple[str, dict[str, Any]]] = []
+        last_report = t0
+        for item in generate(cfg):
+            batch.append(item)
+            if len(batch) >= 5000:
+                total += self.store.bulk_create(batch)
+                batch.clear()
+                if time.monotonic() - last_report > 2:
+                    last_report = time.monotonic()
+                    progress.info(
+                        "loading the cluster", extra=fields(objects=total, pods=self.store.count("pods"))
+                    )
+        total += self.store.bulk_create(batch)
+        for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            if ("", ns) not in self.store.objects.get("namespaces", {}):
+                self.store.create("namespaces", {"metadata": {"name": ns}, "status": {"phase": "Active"}})
+        self._extension_apiserver_authentication()
+        progress.info(
+            "cluster loaded",
+            extra=fields(
+                objects=total,
+                nodes=self.store.count("nodes"),
+                pods=self.store.count("pods"),
+                seconds=round(time.monotonic() - t0, 2),
+            ),
+        )
+        return total
+
+    def _extension_apiserver_authentication(self) -> None:
+        """What kube-apiserver publishes for extension API servers (kube-system ConfigMap)."""
+        if self.pki is None:
+            return
+        data = {
+            "client-ca-file": self.pki.ca.pem.decode(),
+            "requestheader-client-ca-file": self.pki.front_proxy_ca.pem.decode(),
+            "requestheader-allowed-names": json.dumps(["front-proxy-client"]),
+            "requestheader-username-headers": json.dumps(["X-Remote-User"]),
+            "requestheader-group-headers": json.dumps(["X-Remote-Group"]),
+            "requestheader-extra-headers-prefix": json.dumps(["X-Remote-Extra-"]),
+            "requestheader-uid-headers": json.dumps(["X-Remote-Uid"]),
+        }
+        obj = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "extension-apiserver-authentication", "namespace": "kube-system"},
+            "data": data,
+        }
+        try:
+            self.store.create("configmaps", obj)
+        except SimError:
+            self.store.modify(
+                "configmaps",
+                "kube-system",
+                "extension-apiserver-authentication",
+                lambda o: o.update(data=data),
+            )
+
+    async def start(self) -> None:
+        s = self.settings
+        self.load_cluster()
+        ctx = self.pki.server_context() if self.pki else None
+        app = self.api.app()
+        self.listeners = Listeners([Listener(app, s.host, s.port, ctx, "simulator")], shutdown_timeout=2.0)
+        await self.listeners.start()
+        port = self.listeners.listeners[0].bound_port
+        scheme = "https" if ctx else "http"
+        self.url = f"{scheme}://{s.host}:{port}"
+        self.api.server_address = f"{s.host}:{port}"
+        await self._start_extras()
+        _write_private(
+            self.kubeconfig,
+            yaml.safe_dump(
+                kubeconfig_doc(self.url, self.pki.ca.pem if self.pki else None, self.auth.admin_token)
+            ),
+        )
+        self.tasks.append(asyncio.create_task(self._apiservice_loop(), name="apiservice-availability"))
+        if s.ready_file:
+            _write_private(
+                s.ready_file,
+                json.dumps(
+                    {
+                        "url": self.url,
+                        "port": port,
+                        "kubeconfig": self.kubeconfig,
+                        "token": self.auth.admin_token,
+                        "ca_file": self.pki.path("ca.crt") if self.pki else "",
+                        "state_dir": str(self.state_dir),
+                        "pid": os.getpid(),
+                    }
+                ),
+            )
+        progress.info("simulator serving", extra=fields(url=self.url, kubeconfig=self.kubeconfig))
+
+    async def _start_extras(self) -> None:
+        """Churn and simulated kubelets, when their modules are present."""
+        s = self.settings
+        wanted = []
+        if s.kubelets and s.nodes:
+            wanted.append("kubescope.sim.kubelet_farm")
+        if s.churn_rate > 0:
+            wanted.append("kubescope.sim.churn_engine")
+        for name in wanted:
+            try:
+                mod = importlib.import_module(name)
+            except ImportError:
+                logger.warning("simulator part not available", extra=fields(module=name))
+                continue
+            starter = getattr(mod, "start_for_simulator", None)
+            if starter is not None:
+                stop = await starter(self)
+                if stop is not None:
+                    self._extra_stop.append(stop)
+
+    async def _apiservice_loop(self) -> None:
+        while True:
+            try:
+                await self.api.check_apiservices()
+            except Exception as e:  # the loop must survive a broken backend
+                logger.warning("apiservice availability check failed", extra=fields(error=repr(e)))
+            await asyncio.sleep(self.settings.apiservice_check_interval)
+
+    async def stop(self) -> None:
+        self.store.close_watchers("shutting down")
+        for t in self.tasks:
+            t.cancel()
+        for t in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        for stop in reversed(self._extra_stop):
+            with contextlib.suppress(Exception):
+                await stop()
+        if self.listeners is not None:
+            await self.listeners.stop()
