@@ -1,0 +1,181 @@
+"""The simulator, resource-metrics registered with it, and the real kubectl: shared by the e2e tests.
+
+``ResourceMetricsOnSimulator`` starts ``kubescope simulate`` (with users from an auth file), runs
+``kubescope resource-metrics`` against its kubeconfig on a loopback port, applies the repository's
+``deploy/resource-metrics/`` manifests with kubectl and adds an Endpoints object pointing the
+Service at that port (standing in for the Deployment's pods), so the simulator's aggregation layer
+proxies ``/apis/metrics.k8s.io`` to it with its front-proxy certificate, as kube-apiserver would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kubescope.sim.process import SimulatorProcess
+
+REPO = Path(__file__).resolve().parents[2]
+KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
+MANIFESTS = REPO / "deploy" / "resource-metrics"
+
+USERS = {
+    "viewer-token": ("viewer", ["metrics-viewers"]),
+    "nobody-token": ("nobody", []),
+    "scraper-token": ("scraper", ["monitoring"]),
+}
+AUTH_FILE = {
+    "tokens": [{"token": t, "user": u, "groups": g} for t, (u, g) in USERS.items()],
+    "rules": [
+        {
+            "groups": ["metrics-viewers"],
+            "verbs": ["get", "list"],
+            "apiGroups": ["metrics.k8s.io"],
+            "resources": ["nodes"],
+        },
+        {"groups": ["monitoring"], "verbs": ["get"], "nonResourceURLs": ["/metrics"]},
+    ],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ResourceMetricsOnSimulator:
+    def __init__(self, tmp: Path, *, nodes: int = 3, pods_per_node: int = 4, resolution: str = "2s",
+                 extra: tuple[str, ...] = (), sim_args: tuple[str, ...] = ()) -> None:  # fmt: skip
+        self.tmp = tmp
+        auth = tmp / "auth.yaml"
+        auth.write_text(yaml.safe_dump(AUTH_FILE))
+        self.sim = SimulatorProcess(
+            nodes=nodes, pods_per_node=pods_per_node, tls=True, extra_args=[f"--auth-file={auth}", *sim_args]
+        )
+        self.port = free_port()
+        self.resolution = resolution
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = tmp / "resource-metrics.log"
+
+    def __enter__(self) -> ResourceMetricsOnSimulator:
+        self.sim.start()
+        try:
+            self._start_resource_metrics()
+            self._register()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.sim.stop()
+
+    def _start_resource_metrics(self) -> None:
+        argv = [
+            sys.executable, "-m", "kubescope", "resource-metrics",
+            f"--kubeconfig={self.sim.kubeconfig}", "--bind-address=127.0.0.1", f"--secure-port={self.port}",
+            f"--cert-dir={self.tmp / 'certs'}", "--kubelet-use-node-status-port",
+            "--kubelet-preferred-address-types=InternalIP", f"--kubelet-certificate-authority={self.sim.ca_file}",
+            f"--metric-resolution={self.resolution}", "--kubelet-request-timeout=1s",
+            "--testing-allow-short-metric-resolution", "--log-level=info", *self.extra,
+        ]  # fmt: skip
+        with self.log.open("wb") as f:
+            self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
+
+    def _register(self) -> None:
+        self.kubectl("apply", "-f", str(MANIFESTS))
+        endpoints = {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": "kubescope-resource-metrics", "namespace": "kube-system"},
+            "subsets": [
+                {"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "https", "port": self.port}]}
+            ],
+        }
+        self.kubectl("apply", "-f", "-", stdin=json.dumps(endpoints))
+
+    # -- clients ----------------------------------------------------------------------------
+
+    def kubectl(
+        self, *args: str, stdin: str | None = None, token: str | None = None, check: bool = True
+    ) -> str:
+        argv = [KUBECTL, f"--kubeconfig={self.sim.kubeconfig}", *args]
+        if token is not None:
+            argv.insert(2, f"--token={token}")
+        r = subprocess.run(
+            argv,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "HOME": str(self.tmp)},
+        )
+        if check and r.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({r.returncode}): {r.stderr}\n{r.stdout}")
+        return r.stdout if check else r.stdout + r.stderr
+
+    def direct(self, path: str, token: str | None = None) -> tuple[int, Any]:
+        """A request straight to resource-metrics (no aggregation), with a bearer token."""
+        req = urllib.request.Request(f"https://127.0.0.1:{self.port}{path}")
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        ctx = ssl.create_default_context(cafile=str(self.tmp / "certs" / "apiserver.crt"))
+        ctx.check_hostname = False  # the self-signed certificate names localhost
+        try:
+            with urllib.request.urlopen(req, timeout=30, context=ctx) as r:
+                return r.status, _decode(r.read(), r.headers.get("Content-Type", ""))
+        except urllib.error.HTTPError as e:
+            return e.code, _decode(e.read(), e.headers.get("Content-Type", ""))
+
+    def via_simulator(self, path: str, token: str | None = None) -> tuple[int, Any]:
+        """A request to the simulator, which proxies /apis/metrics.k8s.io to resource-metrics."""
+        req = urllib.request.Request(self.sim.url + path)
+        req.add_header("Authorization", f"Bearer {token or self.sim.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=30, context=self.sim.ssl_context()) as r:
+                return r.status, _decode(r.read(), r.headers.get("Content-Type", ""))
+        except urllib.error.HTTPError as e:
+            return e.code, _decode(e.read(), e.headers.get("Content-Type", ""))
+
+    def wait(self, what: str, cond: Any, timeout: float = 60.0) -> Any:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            try:
+                last = cond()
+            except (OSError, AssertionError) as e:
+                last = e
+            if last and not isinstance(last, Exception):
+                return last
+            if self.proc is not None and self.proc.poll() is not None:
+                break
+            time.sleep(0.5)
+        raise AssertionError(
+            f"{what}: not reached, last={last!r}\nresource-metrics log:\n{self.log.read_text()[-3000:]}\n"
+            f"simulator log:\n{self.sim.log_tail()}"
+        )
+
+
+def _decode(raw: bytes, content_type: str) -> Any:
+    if content_type.startswith("application/json"):
+        return json.loads(raw)
+    return raw.decode(errors="replace")
