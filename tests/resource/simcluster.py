@@ -89,14 +89,24 @@ class ResourceMetricsOnSimulator:
                 self.proc.wait()
         self.sim.stop()
 
+    def loopback_kubelets(self) -> bool:
+        """Whether every node's InternalIP is on loopback (the simulator runs kubelets there)."""
+        nodes = self.sim.request("GET", "/api/v1/nodes")["items"]
+        ips = [
+            a["address"] for n in nodes for a in n["status"].get("addresses", []) if a["type"] == "InternalIP"
+        ]
+        return bool(ips) and all(ip.startswith("127.") for ip in ips)
+
     def _start_resource_metrics(self) -> None:
+        # tests talk to loopback only: without simulated kubelets there is nothing to scrape
+        guard = () if self.loopback_kubelets() else ("--node-selector=kubescope.test/no-kubelets=true",)
         argv = [
             sys.executable, "-m", "kubescope", "resource-metrics",
             f"--kubeconfig={self.sim.kubeconfig}", "--bind-address=127.0.0.1", f"--secure-port={self.port}",
             f"--cert-dir={self.tmp / 'certs'}", "--kubelet-use-node-status-port",
             "--kubelet-preferred-address-types=InternalIP", f"--kubelet-certificate-authority={self.sim.ca_file}",
             f"--metric-resolution={self.resolution}", "--kubelet-request-timeout=1s",
-            "--testing-allow-short-metric-resolution", "--log-level=info", *self.extra,
+            "--testing-allow-short-metric-resolution", "--log-level=info", *guard, *self.extra,
         ]  # fmt: skip
         with self.log.open("wb") as f:
             self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
