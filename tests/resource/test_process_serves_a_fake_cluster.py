@@ -243,3 +243,19 @@ async def test_scrapes_through_the_api_servers_node_proxy(cluster: FakeCluster, 
         ("node-b", "/metrics/resource"),
     }
     assert {a for _, _, a in cluster.proxy_requests} == {"Bearer resource-metrics-sa"}
+
+
+async def test_unusable_kubelet_certificate_flag_stops_start_up(cluster: FakeCluster, tmp_path: Path) -> None:
+    kc = tmp_path / "kubeconfig"
+    kc.write_text(cluster.kubeconfig("resource-metrics-sa"))
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("this is not a certificate\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "kubescope", "resource-metrics", f"--kubeconfig={kc}",
+        "--bind-address=127.0.0.1", f"--secure-port={free_port()}", f"--cert-dir={tmp_path / 'certs'}",
+        f"--kubelet-certificate-authority={bad}",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    assert f"--kubelet-certificate-authority={bad}" in out.decode()

@@ -136,6 +136,7 @@ class ResourceMetricsServer:
         self.authorizer.post = _poster(self.authz_client)
         self.authenticator.config = await self._auth_config(initial=True)
 
+        self.scraper.prepare()
         cert = ensure_serving_cert(
             s.serving.tls_cert_file, s.serving.tls_private_key_file, s.serving.cert_dir
         )
@@ -308,7 +309,13 @@ class ResourceMetricsServer:
             delay = next_at - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await self.tick()
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not end the cycle: log it, count it, go on next time
+                self.metrics.scrape_error("cycle_exception")
+                logger.exception("scrape cycle failed")
             next_at += period
             behind = time.monotonic() - next_at
             if behind > 0:

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from kubescope.errors import ConfigError
+from kubescope.kube.config import load_client_cert
 from kubescope.kube.credentials import Credentials
 from kubescope.log import fields
 from kubescope.resource.inventory import NodeCache, NodeInfo
@@ -74,24 +76,31 @@ def target_url(info: NodeInfo, ks: KubeletSettings, apiserver: str = "") -> str:
 
 
 def kubelet_ssl_context(ks: KubeletSettings, creds: Credentials | None) -> ssl.SSLContext | bool:
-    """TLS for kubelets: the API server connection's CA and client certificate, with the overrides."""
+    """TLS for kubelets: the API server connection's CA and client certificate, with the overrides.
+    Raises :class:`ConfigError` naming the flag when a file cannot be used."""
     if ks.completely_insecure:
         return False
-    if ks.insecure_tls:
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    elif ks.certificate_authority:
-        ctx = ssl.create_default_context(cafile=ks.certificate_authority)
-    elif creds is not None and creds.connection.ca_pem:
-        ctx = ssl.create_default_context(cadata=creds.connection.ca_pem)
-    else:
-        ctx = ssl.create_default_context()
+    try:
+        if ks.insecure_tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        elif ks.certificate_authority:
+            ctx = ssl.create_default_context(cafile=ks.certificate_authority)
+        elif creds is not None and creds.connection.ca_pem:
+            ctx = ssl.create_default_context(cadata=creds.connection.ca_pem)
+        else:
+            ctx = ssl.create_default_context()
+    except (OSError, ssl.SSLError, ValueError) as e:
+        raise ConfigError(f"--kubelet-certificate-authority={ks.certificate_authority}: {e}") from e
     if ks.client_certificate:
-        ctx.load_cert_chain(ks.client_certificate, ks.client_key)
+        try:
+            ctx.load_cert_chain(ks.client_certificate, ks.client_key)
+        except (OSError, ssl.SSLError, ValueError) as e:
+            raise ConfigError(
+                f"--kubelet-client-certificate={ks.client_certificate} / --kubelet-client-key={ks.client_key}: {e}"
+            ) from e
     elif creds is not None and creds.connection.client_cert_pem:
-        from kubescope.kube.config import load_client_cert
-
         load_client_cert(ctx, creds.connection.client_cert_pem, creds.connection.client_key_pem)
     return ctx
 
@@ -129,6 +138,10 @@ class Scraper:
         self._ssl: ssl.SSLContext | bool = False
         self._sem = asyncio.Semaphore(settings.max_concurrent)
         self._last_error: dict[str, str] = {}
+
+    def prepare(self) -> None:
+        """Build the TLS context and the session now, so a bad certificate flag stops start-up."""
+        self._get_session()
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
