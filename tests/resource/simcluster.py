@@ -24,6 +24,8 @@ from typing import Any
 import yaml
 
 from kubescope.sim.process import SimulatorProcess
+from tests.apiserver.certs import issue, make_ca
+from tests.resource.loopkubelets import LoopbackKubelets
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
@@ -56,13 +58,23 @@ def free_port() -> int:
 
 class ResourceMetricsOnSimulator:
     def __init__(self, tmp: Path, *, nodes: int = 3, pods_per_node: int = 4, resolution: str = "2s",
-                 extra: tuple[str, ...] = (), sim_args: tuple[str, ...] = ()) -> None:  # fmt: skip
+                 extra: tuple[str, ...] = (), sim_args: tuple[str, ...] = (),
+                 own_kubelets: bool = False) -> None:  # fmt: skip
+        """``own_kubelets``: run :class:`LoopbackKubelets` (known usage, ``self.kubelets.truth``) for the
+        simulator's nodes instead of the simulator's kubelets."""
         self.tmp = tmp
         auth = tmp / "auth.yaml"
         auth.write_text(yaml.safe_dump(AUTH_FILE))
         self.sim = SimulatorProcess(
-            nodes=nodes, pods_per_node=pods_per_node, tls=True, extra_args=[f"--auth-file={auth}", *sim_args]
+            nodes=nodes,
+            pods_per_node=pods_per_node,
+            tls=True,
+            kubelets=not own_kubelets,
+            extra_args=[f"--auth-file={auth}", *sim_args],
         )
+        self.own_kubelets = own_kubelets
+        self.kubelets: LoopbackKubelets | None = None
+        self.kubelet_ca = ""
         self.port = free_port()
         self.resolution = resolution
         self.extra = extra
@@ -71,7 +83,10 @@ class ResourceMetricsOnSimulator:
 
     def __enter__(self) -> ResourceMetricsOnSimulator:
         self.sim.start()
+        self.kubelet_ca = self.sim.ca_file
         try:
+            if self.own_kubelets:
+                self._start_own_kubelets()
             self._start_resource_metrics()
             self._register()
         except BaseException:
@@ -87,7 +102,32 @@ class ResourceMetricsOnSimulator:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.kubelets is not None:
+            self.kubelets.stop()
         self.sim.stop()
+
+    def _start_own_kubelets(self) -> None:
+        ca = make_ca("loopback-kubelet-ca")
+        (self.tmp / "kubelet-ca.crt").write_bytes(ca.pem)
+        self.kubelet_ca = str(self.tmp / "kubelet-ca.crt")
+        cert, key = issue(ca, "kubelet", client=False, ips=("127.0.0.1",)).write(self.tmp, "kubelet")
+        self.kubelets = LoopbackKubelets(cert, key)
+        nodes = self.sim.request("GET", "/api/v1/nodes")["items"]
+        pods = self.sim.request("GET", "/api/v1/pods")["items"]
+        self.kubelets.plan(nodes, pods)
+        for name, port in self.kubelets.start().items():
+            status = {
+                "status": {
+                    "addresses": [
+                        {"type": "InternalIP", "address": "127.0.0.1"},
+                        {"type": "Hostname", "address": name},
+                    ],
+                    "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
+                }
+            }
+            self.kubectl(
+                "patch", "node", name, "--subresource=status", "--type=merge", "-p", json.dumps(status)
+            )
 
     def loopback_kubelets(self) -> bool:
         """Whether every node's InternalIP is on loopback (the simulator runs kubelets there)."""
@@ -104,7 +144,7 @@ class ResourceMetricsOnSimulator:
             sys.executable, "-m", "kubescope", "resource-metrics",
             f"--kubeconfig={self.sim.kubeconfig}", "--bind-address=127.0.0.1", f"--secure-port={self.port}",
             f"--cert-dir={self.tmp / 'certs'}", "--kubelet-use-node-status-port",
-            "--kubelet-preferred-address-types=InternalIP", f"--kubelet-certificate-authority={self.sim.ca_file}",
+            "--kubelet-preferred-address-types=InternalIP", f"--kubelet-certificate-authority={self.kubelet_ca}",
             f"--metric-resolution={self.resolution}", "--kubelet-request-timeout=1s",
             "--testing-allow-short-metric-resolution", "--log-level=info", *guard, *self.extra,
         ]  # fmt: skip
