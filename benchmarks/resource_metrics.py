@@ -21,6 +21,7 @@ offline part measures ours alone.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import random
@@ -191,14 +192,6 @@ def offline(nodes: int, pods: int, progress: Callable[[str], None]) -> dict[str,
     }
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _self_metrics(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for line in text.splitlines():
@@ -213,51 +206,37 @@ def live(
     nodes: int, pods: int, resolution: float, cycles: int, progress: Callable[[str], None]
 ) -> dict[str, Any]:
     import asyncio
-    import ssl
-    import subprocess
     import tempfile
 
     import aiohttp
     import psutil
 
-    try:
-        from kubescope.sim.process import SimulatorProcess
-    except ImportError:
-        raise SystemExit("the simulator (kubescope.sim) is not available: run with --offline-only") from None
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test PKI helpers
-    from tests.apiserver.certs import issue, make_ca
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the e2e harness lives with the tests
+    from tests.resource.simcluster import ResourceMetricsOnSimulator
 
     tmp = Path(tempfile.mkdtemp(prefix="rm-bench-"))
-    ca = make_ca("bench-client-ca")
-    (tmp / "ca.crt").write_bytes(ca.pem)
-    admin = issue(ca, "bench-admin", ("system:masters",)).write(tmp, "admin")
     out: dict[str, Any] = {"nodes": nodes, "pods_per_node": pods, "resolution_s": resolution}
-    progress(f"starting the simulator: {nodes} nodes x {pods} pods")
+    progress(f"starting the simulator ({nodes} nodes x {pods} pods) and resource-metrics")
     t0 = time.perf_counter()
-    with SimulatorProcess(nodes=nodes, pods_per_node=pods, seed=1) as sim:
-        out["simulator_start_s"] = round(time.perf_counter() - t0, 2)
-        port = _free_port()
-        cmd = [
-            sys.executable, "-m", "kubescope", "resource-metrics", f"--kubeconfig={sim.kubeconfig}",
-            "--bind-address=127.0.0.1", f"--secure-port={port}", f"--cert-dir={tmp / 'certs'}",
-            f"--client-ca-file={tmp / 'ca.crt'}", "--authentication-skip-lookup",
-            "--kubelet-use-node-status-port", "--kubelet-preferred-address-types=InternalIP",
-            "--kubelet-insecure-tls", f"--metric-resolution={resolution:g}s",
-            f"--kubelet-request-timeout={min(10.0, resolution * 0.9):g}s",
-            "--testing-allow-short-metric-resolution",
-        ]  # fmt: skip
-        progress("starting resource-metrics")
-        with (tmp / "resource-metrics.log").open("wb") as logf:
-            proc = subprocess.Popen(cmd, stdout=logf, stderr=logf)
-        ps = psutil.Process(proc.pid)
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        ctx.load_cert_chain(*admin)
-        base = f"https://127.0.0.1:{port}"
+    env = ResourceMetricsOnSimulator(
+        tmp, nodes=nodes, pods_per_node=pods, resolution=f"{resolution:g}s", own_kubelets=None,
+        extra=("--log-level=warning",),
+    )  # fmt: skip
+    with env:
+        out["setup_s"] = round(time.perf_counter() - t0, 2)
+        out["kubelets"] = "loopback (benchmark process)" if env.kubelets is not None else "simulator"
+        assert env.proc is not None
+        ps = psutil.Process(env.proc.pid)
+        base = f"https://127.0.0.1:{env.port}"
+        headers = {"Authorization": f"Bearer {env.sim.token}"}
 
         async def run() -> None:
-            async with aiohttp.ClientSession() as session:
+            import ssl
+
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            async with aiohttp.ClientSession(headers=headers) as session:
 
                 async def get(path: str) -> bytes:
                     async with session.get(base + path, ssl=ctx) as r:
@@ -267,33 +246,30 @@ def live(
                     return _self_metrics((await get("/metrics")).decode())
 
                 deadline = time.monotonic() + 600
-                while True:
-                    if proc.poll() is not None:
-                        raise SystemExit(
-                            f"resource-metrics exited: {(tmp / 'resource-metrics.log').read_text()[-2000:]}"
-                        )
-                    try:
-                        m = await metrics()
-                        if m.get("metrics_server_manager_tick_duration_seconds_count", 0) >= 2:
-                            break
-                    except (aiohttp.ClientError, OSError):
-                        pass
+                m: dict[str, float] = {}
+                while m.get("metrics_server_manager_tick_duration_seconds_count", 0) < 2:
+                    if env.proc is None or env.proc.poll() is not None:
+                        raise SystemExit(f"resource-metrics exited: {env.log.read_text()[-2000:]}")
                     if time.monotonic() > deadline:
                         raise SystemExit("resource-metrics did not complete two cycles in 600 s")
+                    with contextlib.suppress(aiohttp.ClientError, OSError):
+                        m = await metrics()
                     await asyncio.sleep(0.5)
                 progress(f"warm (two cycles done); observing {cycles} cycles")
                 ticks = m["metrics_server_manager_tick_duration_seconds_count"]
                 cpu0, w0 = sum(ps.cpu_times()[:2]), time.perf_counter()
-                durations, scraped, rss, lists, lines = [], [], [], [], []
                 lines0 = m.get("kubescope_resource_kubelet_lines_parsed_total", 0.0)
+                durations: list[float] = []
+                scraped: list[float] = []
+                rss: list[int] = []
+                lists: list[float] = []
                 seen = ticks
                 while seen < ticks + cycles:
-                    await asyncio.sleep(resolution / 5)
+                    await asyncio.sleep(min(1.0, resolution / 5))
                     m = await metrics()
                     rss.append(ps.memory_info().rss)
-                    now_ticks = m["metrics_server_manager_tick_duration_seconds_count"]
-                    if now_ticks > seen:
-                        seen = now_ticks
+                    if m["metrics_server_manager_tick_duration_seconds_count"] > seen:
+                        seen = m["metrics_server_manager_tick_duration_seconds_count"]
                         durations.append(m["kubescope_resource_last_cycle_seconds"])
                         scraped.append(m["kubescope_resource_last_cycle_scraped_nodes"])
                         progress(
@@ -302,10 +278,10 @@ def live(
                         w = time.perf_counter()
                         body = await get("/apis/metrics.k8s.io/v1/pods")
                         lists.append(time.perf_counter() - w)
-                        out["live_list_all_pods_items"] = body.count(b'"metadata"')
+                        out["live_list_all_pods_items"] = body.count(b'{"metadata"')
                 cpu1, w1 = sum(ps.cpu_times()[:2]), time.perf_counter()
-                lines.append(m.get("kubescope_resource_kubelet_lines_parsed_total", 0.0) - lines0)
-                for _ in range(6):  # more lists within one cycle: the cached path
+                lines = m.get("kubescope_resource_kubelet_lines_parsed_total", 0.0) - lines0
+                for _ in range(6):  # more lists within a cycle: the cached path
                     w = time.perf_counter()
                     await get("/apis/metrics.k8s.io/v1/pods")
                     lists.append(time.perf_counter() - w)
@@ -316,16 +292,12 @@ def live(
                     cpu_cores_avg=round((cpu1 - cpu0) / (w1 - w0), 4),
                     rss_mib=round(max(rss) / 2**20, 1),
                     rss_per_node_mib=round(max(rss) / 2**20 / nodes, 4),
-                    kubelet_lines_per_cycle=round(lines[0] / cycles),
+                    kubelet_lines_per_cycle=round(lines / max(1, len(durations))),
                     live_list_all_pods_p50_s=round(statistics.median(lists), 4),
                     live_list_all_pods_max_s=round(max(lists), 4),
                 )
 
-        try:
-            asyncio.run(run())
-        finally:
-            proc.terminate()
-            proc.wait(30)
+        asyncio.run(run())
     return out
 
 

@@ -128,21 +128,75 @@ class LoopbackKubelets:
             self._loop.close()
 
     def body(self, node: str, now: float) -> bytes:
+        """What a kubelet's collector writes: every family, HELP/TYPE lines, series sorted by labels."""
         ts = int(now * 1000)
         started = STARTED_MS / 1000
-        lines = []
-        for ns, name, containers in sorted(self.by_node[node]):
-            for c in containers:
-                millicores, nbytes = self.truth.containers[(ns, name)][c]
-                labels = f'container="{c}",namespace="{ns}",pod="{name}"'
-                lines.append(
-                    f"container_cpu_usage_seconds_total{{{labels}}} {cumulative(millicores, ts)} {ts}"
-                )
-                lines.append(f"container_memory_working_set_bytes{{{labels}}} {nbytes} {ts}")
-                lines.append(f"container_start_time_seconds{{{labels}}} {started:.3f}")
-        lines.append(f"node_cpu_usage_seconds_total {cumulative(self.truth.node_millicores[node], ts)} {ts}")
-        lines.append(f"node_memory_working_set_bytes {self.truth.node_bytes[node]} {ts}")
-        return ("\n".join(lines) + "\n").encode()
+        series = sorted((c, ns, name) for ns, name, cs in self.by_node[node] for c in cs)
+        pods = sorted((ns, name) for ns, name, _ in self.by_node[node])
+        out: list[str] = []
+
+        def family(name: str, kind: str, text: str) -> None:
+            out.append(f"# HELP {name} [STABLE] {text}\n# TYPE {name} {kind}\n")
+
+        family(
+            "container_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed by the container"
+        )
+        for c, ns, name in series:
+            millicores = self.truth.containers[(ns, name)][c][0]
+            out.append(
+                f'container_cpu_usage_seconds_total{{container="{c}",namespace="{ns}",pod="{name}"}} '
+                f"{cumulative(millicores, ts)} {ts}\n"
+            )
+        family("container_memory_working_set_bytes", "gauge", "Current working set of the container in bytes")
+        for c, ns, name in series:
+            nbytes = self.truth.containers[(ns, name)][c][1]
+            out.append(
+                f'container_memory_working_set_bytes{{container="{c}",namespace="{ns}",pod="{name}"}} {nbytes} {ts}\n'
+            )
+        family(
+            "container_start_time_seconds", "gauge", "Start time of the container since unix epoch in seconds"
+        )
+        for c, ns, name in series:
+            out.append(
+                f'container_start_time_seconds{{container="{c}",namespace="{ns}",pod="{name}"}} {started:.3f}\n'
+            )
+        family("container_swap_usage_bytes", "gauge", "Current amount of the container swap usage in bytes")
+        for c, ns, name in series:
+            out.append(
+                f'container_swap_usage_bytes{{container="{c}",namespace="{ns}",pod="{name}"}} 0 {ts}\n'
+            )
+        family(
+            "node_cpu_usage_seconds_total",
+            "counter",
+            "Cumulative cpu time consumed by the node in core-seconds",
+        )
+        out.append(f"node_cpu_usage_seconds_total {cumulative(self.truth.node_millicores[node], ts)} {ts}\n")
+        family("node_memory_working_set_bytes", "gauge", "Current working set of the node in bytes")
+        out.append(f"node_memory_working_set_bytes {self.truth.node_bytes[node]} {ts}\n")
+        family("node_swap_usage_bytes", "gauge", "Current swap usage of the node in bytes")
+        out.append(f"node_swap_usage_bytes 0 {ts}\n")
+        family(
+            "pod_cpu_usage_seconds_total",
+            "counter",
+            "Cumulative cpu time consumed by the pod in core-seconds",
+        )
+        for ns, name in pods:
+            out.append(
+                f'pod_cpu_usage_seconds_total{{namespace="{ns}",pod="{name}"}} '
+                f"{cumulative(self.truth.pod_millicores((ns, name)), ts)} {ts}\n"
+            )
+        family("pod_memory_working_set_bytes", "gauge", "Current working set of the pod in bytes")
+        for ns, name in pods:
+            out.append(
+                f'pod_memory_working_set_bytes{{namespace="{ns}",pod="{name}"}} {self.truth.pod_bytes((ns, name))} {ts}\n'
+            )
+        family(
+            "resource_scrape_error",
+            "gauge",
+            "1 if there was an error while getting container metrics, 0 otherwise",
+        )
+        out.append("resource_scrape_error 0\n")
+        return "".join(out).encode()
 
     async def _serve(self, request: web.Request) -> web.Response:
         port = request.transport.get_extra_info("sockname")[1] if request.transport else 0

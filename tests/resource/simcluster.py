@@ -59,9 +59,9 @@ def free_port() -> int:
 class ResourceMetricsOnSimulator:
     def __init__(self, tmp: Path, *, nodes: int = 3, pods_per_node: int = 4, resolution: str = "2s",
                  extra: tuple[str, ...] = (), sim_args: tuple[str, ...] = (),
-                 own_kubelets: bool = False) -> None:  # fmt: skip
+                 own_kubelets: bool | None = False) -> None:  # fmt: skip
         """``own_kubelets``: run :class:`LoopbackKubelets` (known usage, ``self.kubelets.truth``) for the
-        simulator's nodes instead of the simulator's kubelets."""
+        simulator's nodes instead of the simulator's kubelets; None: only if the simulator has none."""
         self.tmp = tmp
         auth = tmp / "auth.yaml"
         auth.write_text(yaml.safe_dump(AUTH_FILE))
@@ -69,7 +69,7 @@ class ResourceMetricsOnSimulator:
             nodes=nodes,
             pods_per_node=pods_per_node,
             tls=True,
-            kubelets=not own_kubelets,
+            kubelets=own_kubelets is not True,
             extra_args=[f"--auth-file={auth}", *sim_args],
         )
         self.own_kubelets = own_kubelets
@@ -77,6 +77,7 @@ class ResourceMetricsOnSimulator:
         self.kubelet_ca = ""
         self.port = free_port()
         self.resolution = resolution
+        self.timeout = f"{min(10.0, 0.9 * float(resolution.rstrip('s'))):g}s"
         self.extra = extra
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tmp / "resource-metrics.log"
@@ -85,7 +86,7 @@ class ResourceMetricsOnSimulator:
         self.sim.start()
         self.kubelet_ca = self.sim.ca_file
         try:
-            if self.own_kubelets:
+            if self.own_kubelets or (self.own_kubelets is None and not self.loopback_kubelets()):
                 self._start_own_kubelets()
             self._start_resource_metrics()
             self._register()
@@ -145,7 +146,7 @@ class ResourceMetricsOnSimulator:
             f"--kubeconfig={self.sim.kubeconfig}", "--bind-address=127.0.0.1", f"--secure-port={self.port}",
             f"--cert-dir={self.tmp / 'certs'}", "--kubelet-use-node-status-port",
             "--kubelet-preferred-address-types=InternalIP", f"--kubelet-certificate-authority={self.kubelet_ca}",
-            f"--metric-resolution={self.resolution}", "--kubelet-request-timeout=1s",
+            f"--metric-resolution={self.resolution}", f"--kubelet-request-timeout={self.timeout}",
             "--testing-allow-short-metric-resolution", "--log-level=info", *guard, *self.extra,
         ]  # fmt: skip
         with self.log.open("wb") as f:
