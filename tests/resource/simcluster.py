@@ -75,7 +75,7 @@ class ResourceMetricsOnSimulator:
         self.own_kubelets = own_kubelets
         self.kubelets: LoopbackKubelets | None = None
         self.kubelet_ca = ""
-        self.port = free_port()
+        self.port = 0
         self.resolution = resolution
         self.timeout = f"{min(10.0, 0.9 * float(resolution.rstrip('s'))):g}s"
         self.extra = extra
@@ -141,6 +141,7 @@ class ResourceMetricsOnSimulator:
     def _start_resource_metrics(self) -> None:
         # tests talk to loopback only: without simulated kubelets there is nothing to scrape
         guard = () if self.loopback_kubelets() else ("--node-selector=kubescope.test/no-kubelets=true",)
+        self.port = free_port()  # after the kubelets have their ports
         argv = [
             sys.executable, "-m", "kubescope", "resource-metrics",
             f"--kubeconfig={self.sim.kubeconfig}", "--bind-address=127.0.0.1", f"--secure-port={self.port}",
