@@ -215,12 +215,17 @@ def live(
     from tests.resource.simcluster import ResourceMetricsOnSimulator
 
     tmp = Path(tempfile.mkdtemp(prefix="rm-bench-"))
-    out: dict[str, Any] = {"nodes": nodes, "pods_per_node": pods, "resolution_s": resolution}
+    out: dict[str, Any] = {
+        "nodes": nodes,
+        "pods_per_node": pods,
+        "resolution_s": resolution,
+        "keepalive": keepalive,
+    }
     progress(f"starting the simulator ({nodes} nodes x {pods} pods) and resource-metrics")
     t0 = time.perf_counter()
     env = ResourceMetricsOnSimulator(
         tmp, nodes=nodes, pods_per_node=pods, resolution=f"{resolution:g}s", own_kubelets=None,
-        extra=("--log-level=warning",),
+        extra=("--log-level=warning", f"--kubelet-keepalive={str(keepalive).lower()}"),
     )  # fmt: skip
     with env:
         out["setup_s"] = round(time.perf_counter() - t0, 2)
@@ -313,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resolution", type=float, default=15.0, help="scrape period of the live run, seconds")
     p.add_argument("--cycles", type=int, default=4, help="cycles observed in the live run after warm-up")
     p.add_argument("--offline-only", action="store_true", help="skip the live run against the simulator")
+    p.add_argument("--keepalive", action="store_true", help="run resource-metrics with --kubelet-keepalive")
     p.add_argument("--json", help="write the figures to this file")
     args = p.parse_args(argv)
 
@@ -323,7 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     print("offline (parser, store and API alone):")
     print(table(results["offline"]))
     if not args.offline_only:
-        results["live"] = live(args.nodes, args.pods_per_node, args.resolution, args.cycles, progress)
+        results["live"] = live(
+            args.nodes, args.pods_per_node, args.resolution, args.cycles, progress, keepalive=args.keepalive
+        )
         print("\nlive (simulator + resource-metrics subprocess):")
         print(table(results["live"]))
     if args.json:

@@ -42,6 +42,7 @@ class Kubelet:
     auth: list[str] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
+    connections: int = 0
     port: int = 0
 
 
@@ -51,6 +52,7 @@ async def start_kubelet(
     """A raw HTTP/1.1 server, so a body can be cut short or drip."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        k.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -216,22 +218,19 @@ async def test_stagger_is_metrics_servers(
     assert min(8 * 5000, MAX_DELAY_MS) == 4000
 
 
-async def test_connections_are_reused_across_cycles(
-    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]],
+@pytest.mark.parametrize(("keepalive", "connections"), [(False, 3), (True, 1)])
+async def test_connection_per_scrape_unless_keepalive(
+    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]], keepalive: bool, connections: int
 ) -> None:
     ks = await kubelets({"a": "good"})
-    s = Scraper(settings(), cache_for(ks), SelfMetrics(5.0), resolution=5.0)
+    s = Scraper(settings(keepalive=keepalive), cache_for(ks), SelfMetrics(5.0), resolution=5.0)
     try:
         for _ in range(3):
             assert (await s.scrape()).scraped == 1
-        assert s._session is not None
-        connector = s._session.connector
-        assert connector is not None
-        # the three requests went over one kept-alive connection
-        assert sum(len(v) for v in connector._conns.values()) == 1
     finally:
         await s.close()
     assert ks["a"].paths == ["/metrics/resource"] * 3
+    assert ks["a"].connections == connections
 
 
 async def test_node_selector_and_path_annotation(

@@ -15,8 +15,9 @@
   parser; bad, truncated, oversized or late answers fail that node only, counted by reason and
   logged when a node's error changes. Results merge in completion order, the first report of a
   node or pod wins (as metrics-server merges its channel).
-* **Connections** are kept alive across cycles (keep-alive longer than the resolution), since a TLS
-  handshake per node per cycle would cost more CPU than parsing.
+* **Connections** are opened per scrape by default. With ``--kubelet-keepalive`` they are kept across
+  cycles instead: measured at 1,000 nodes, that halves the scraper's CPU (no TLS handshakes) but
+  holds about 120 KiB per idle TLS connection (uvloop's and OpenSSL's buffers), 0.12 MiB per node.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import random
 import ssl
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -150,12 +152,17 @@ class Scraper:
                 self._ssl = creds.ssl if creds is not None and creds.ssl is not None else False
             else:
                 self._ssl = kubelet_ssl_context(self.settings, self.credentials)
+            reuse: dict[str, Any] = (
+                {"keepalive_timeout": max(30.0, 2 * self.resolution + 5)}
+                if self.settings.keepalive
+                else {"force_close": True}
+            )
             connector = aiohttp.TCPConnector(
                 limit=self.settings.max_concurrent,
                 limit_per_host=0,
-                keepalive_timeout=max(30.0, 2 * self.resolution + 5),
                 ssl=self._ssl,
                 ttl_dns_cache=300,
+                **reuse,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,

@@ -97,6 +97,8 @@ class KubeletSettings:
     """``--kubelet-max-concurrent-requests``: scrapes in flight at once."""
     max_response_bytes: int = 32 << 20
     """``--kubelet-max-response-bytes``: a bigger response fails that node's scrape (0: no cap)."""
+    keepalive: bool = False
+    """``--kubelet-keepalive``: keep kubelet connections open between cycles (less CPU, more memory)."""
 
     @property
     def scheme(self) -> str:
@@ -227,6 +229,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--kubelet-max-concurrent-requests",
         type=int, default=256,
         help="kubelet scrapes in flight at once (default: %(default)s)",
+    )  # fmt: skip
+    kc.add_argument(
+        "--kubelet-keepalive",
+        nargs="?", const=True, default=False, type=_bool, metavar="BOOL",
+        help="keep kubelet connections open between cycles: no TLS handshake per node and cycle (about "
+        "half the CPU) for about 120 KiB of memory per node (default: %(default)s)",
     )  # fmt: skip
     kc.add_argument(
         "--kubelet-max-response-bytes",
@@ -433,6 +441,7 @@ def from_args(args: argparse.Namespace) -> Settings:
             via_apiserver=args.kubelet_request_via_apiserver,
             max_concurrent=args.kubelet_max_concurrent_requests,
             max_response_bytes=args.kubelet_max_response_bytes,
+            keepalive=args.kubelet_keepalive,
         ),
         serving=ServingSettings(
             bind_address=args.bind_address,
