@@ -203,7 +203,12 @@ def _self_metrics(text: str) -> dict[str, float]:
 
 
 def live(
-    nodes: int, pods: int, resolution: float, cycles: int, progress: Callable[[str], None]
+    nodes: int,
+    pods: int,
+    resolution: float,
+    cycles: int,
+    progress: Callable[[str], None],
+    keepalive: bool = False,
 ) -> dict[str, Any]:
     import asyncio
     import tempfile
