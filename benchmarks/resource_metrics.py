@@ -275,7 +275,8 @@ def live(
                 lists: list[float] = []
                 seen = ticks
                 while seen < ticks + cycles:
-                    await asyncio.sleep(min(1.0, resolution / 5))
+                    # about as often as Prometheus would scrape it: /metrics has a histogram per node
+                    await asyncio.sleep(resolution / 2)
                     m = await metrics()
                     rss.append(ps.memory_info().rss)
                     if m["metrics_server_manager_tick_duration_seconds_count"] > seen:
