@@ -15,12 +15,10 @@ import asyncio
 import contextlib
 import logging
 import random
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import msgspec
 import yaml
 from aiohttp import web
@@ -35,8 +33,8 @@ from kubescope.apiserver.selectors import (
     parse_label_selector,
 )
 from kubescope.errors import ConfigError
-from kubescope.log import fields
 from kubescope.sim import tables
+from kubescope.sim.aggregation import Aggregator
 from kubescope.sim.auth import ANONYMOUS_USER, AuthConfig, User
 from kubescope.sim.faults import Faults
 from kubescope.sim.patch import PATCH_TYPES, apply_patch
@@ -44,16 +42,16 @@ from kubescope.sim.pki import ClusterPKI
 from kubescope.sim.resources import ResourceType, from_crd
 from kubescope.sim.store import (
     BadRequest,
-    Entry,
     Expired,
+    Invalid,
     MethodNotAllowed,
     NotFound,
     ObjectStore,
     SimError,
+    TooLargeResourceVersion,
     Watcher,
-    decode_continue,
-    encode_continue,
     event_line,
+    parse_resource_version,
 )
 
 logger = logging.getLogger(__name__)
@@ -101,10 +99,10 @@ class SimAPI:
         self.requests = 0
         self.errors_injected = 0
         self.watches_opened = 0
-        self._client: aiohttp.ClientSession | None = None
+        self.aggregator = Aggregator(store, pki, auth.admin_token)
         self._ctl_hooks: dict[str, Callable[[], Awaitable[Any]]] = {}
         self._crd_sync()
-        self.store.subscribe(self._on_change)
+        self.store.add_hook(CRDS, self._on_crd)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -115,31 +113,43 @@ class SimAPI:
         return app
 
     async def _cleanup(self, app: web.Application) -> None:
-        if self._client is not None:
-            await self._client.close()
-
-    def client(self) -> aiohttp.ClientSession:
-        if self._client is None or self._client.closed:
-            self._client = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=60),
-                auto_decompress=False,
-            )
-        return self._client
+        await self.aggregator.close()
 
     def add_control(self, name: str, fn: Callable[[], Awaitable[Any]]) -> None:
         """Expose ``GET /_sim/<name>`` (admin only): the kubelet farm's truth, for example."""
         self._ctl_hooks[name] = fn
 
-    def _on_change(self, typ: str, res: str, obj: dict[str, Any]) -> None:
-        if res == "customresourcedefinitions.apiextensions.k8s.io":
-            self._crd_sync()
+    def _on_crd(self, typ: str, crd: dict[str, Any]) -> None:
+        """Serve, re-serve or stop serving a CustomResourceDefinition's resource, and establish it."""
+        spec = crd.get("spec") or {}
+        group, plural = str(spec.get("group", "")), str((spec.get("names") or {}).get("plural", ""))
+        reg = self.store.registry
+        key = f"{plural}.{group}"
+        if typ == "DELETED":
+            t = reg.by_key.get(key)
+            if t is not None:
+                for ns, name in self.store.keys(key):
+                    with contextlib.suppress(NotFound):
+                        self.store.delete(key, ns, name)
+            reg.remove_group_resource(group, plural)
+            self.store.registry_version += 1
+            return
+        types = from_crd(crd)
+        reg.remove_group_resource(group, plural)
+        for t in types:
+            reg.add(t)
+        self.store.registry_version += 1
+        if types and not any(
+            c.get("type") == "Established" and c.get("status") == "True"
+            for c in (crd.get("status") or {}).get("conditions") or []
+        ):
+            self.store.modify(
+                CRDS, "", crd["metadata"]["name"], lambda o: o.__setitem__("status", _crd_status(o))
+            )
 
     def _crd_sync(self) -> None:
-        reg = self.store.registry
-        for crd in self.store.iter_objects("customresourcedefinitions.apiextensions.k8s.io"):
-            for t in from_crd(crd):
-                if reg.lookup(t.group, t.version, t.plural) is None:
-                    reg.add(t)
+        for crd in self.store.iter_objects(CRDS):
+            self._on_crd("ADDED", crd)
 
     @staticmethod
     def _respond(code: int, body: bytes, content_type: str = JSON) -> web.Response:
@@ -152,6 +162,10 @@ class SimAPI:
 
     def _error(self, e: SimError) -> web.Response:
         code, body = st.status(e.code, e.reason, e.message, e.details or None)
+        if e.list_meta:
+            doc = _dec.decode(body)
+            doc["metadata"] = e.list_meta
+            body = _enc.encode(doc)
         headers = {}
         if e.code == 429:
             headers["Retry-After"] = str(self.faults.retry_after)
@@ -236,12 +250,11 @@ class SimAPI:
                     raise BadRequest("expected a JSON object of fault settings")
                 self.faults.update(changes)
                 if changes.get("drop_watches"):
-                    self.store.close_watchers("dropped by fault injection")
+                    self.store.close_watchers(DROPPED)
                 if changes.get("malformed_event"):
                     for ws in self.store.watchers.values():
                         for w in ws:
-                            w.queue.append(("__MALFORMED__", b""))
-                            w.wake.set()
+                            w.push(_MALFORMED, b"")
             return self._respond(200, _enc.encode(self.faults.as_dict()))
         if name == "stats":
             counts = {r: self.store.count(r) for r in sorted(self.store.objects) if self.store.count(r)}
@@ -293,9 +306,9 @@ class SimAPI:
             if len(parts) == 2:
                 return self._respond(200, _enc.encode(self._group(parts[1])))
             if len(parts) >= 3:
-                backend = self._apiservice(parts[1], parts[2])
+                backend = self.aggregator.backend(parts[1], parts[2])
                 if backend is not None:
-                    return await self._proxy_aggregated(request, user, backend)
+                    return await self.aggregator.proxy(request, user, backend)
         group = "" if parts[0] == "api" else parts[1]
         version = parts[1] if parts[0] == "api" else (parts[2] if len(parts) > 2 else "")
         rest = parts[2:] if parts[0] == "api" else parts[3:]
@@ -315,7 +328,7 @@ class SimAPI:
         if plural == "namespaces" and not name and namespace:
             name, namespace = namespace, ""
         if t.key == "nodes" and sub == "proxy":
-            return await self._node_proxy(request, name, "/".join(rest[3:]))
+            return await self.aggregator.node_proxy(request, name, "/".join(rest[3:]))
         if t.create_only:
             return await self._review(request, t, user)
         if not t.namespaced:
@@ -326,7 +339,7 @@ class SimAPI:
 
     def _group_versions(self) -> dict[str, list[str]]:
         groups = self.store.registry.groups()
-        for g, v, _ in self._apiservices():
+        for g, v, _ in self.aggregator.services():
             vs = groups.setdefault(g, [])
             if v not in vs:
                 vs.append(v)
@@ -455,194 +468,6 @@ class SimAPI:
             "components": {"schemas": {}},
         }
 
-    # -- aggregation ----------------------------------------------------------------------
-
-    def _apiservices(self) -> list[tuple[str, str, dict[str, Any]]]:
-        out = []
-        for o in self.store.iter_objects("apiservices.apiregistration.k8s.io"):
-            spec = o.get("spec") or {}
-            if spec.get("service") and spec.get("group") and spec.get("version"):
-                out.append((str(spec["group"]), str(spec["version"]), o))
-        return out
-
-    def _apiservice(self, group: str, version: str) -> dict[str, Any] | None:
-        for g, v, o in self._apiservices():
-            if g == group and v == version:
-                return o
-        return None
-
-    def resolve_service(self, svc: dict[str, Any]) -> tuple[str, int] | None:
-        """An endpoint address for a Service, via its Endpoints or EndpointSlices (aggregator routing)."""
-        ns, name = svc.get("namespace", ""), svc.get("name", "")
-        port = int(svc.get("port") or 443)
-        try:
-            service = self.store.get("services", ns, name)
-        except SimError:
-            return None
-        target: Any = port
-        for p in (service.get("spec") or {}).get("ports") or []:
-            if int(p.get("port", 0)) == port:
-                target = p.get("targetPort", port)
-        try:
-            ep = self.store.get("endpoints", ns, name)
-            for subset in ep.get("subsets") or []:
-                ports = subset.get("ports") or []
-                addrs = subset.get("addresses") or []
-                if not addrs or not ports:
-                    continue
-                chosen = ports[0]
-                for p in ports:
-                    if p.get("port") == target or p.get("name") == target:
-                        chosen = p
-                return str(random.choice(addrs)["ip"]), int(chosen["port"])
-        except SimError:
-            pass
-        for es in self.store.iter_objects("endpointslices.discovery.k8s.io"):
-            labels = (es.get("metadata") or {}).get("labels") or {}
-            if es["metadata"].get("namespace") != ns or labels.get("kubernetes.io/service-name") != name:
-                continue
-            eps = [e for e in es.get("endpoints") or [] if (e.get("conditions") or {}).get("ready", True)]
-            if eps and es.get("ports"):
-                return str(eps[0]["addresses"][0]), int(es["ports"][0]["port"])
-        return None
-
-    async def _proxy_aggregated(
-        self, request: web.Request, user: User, apisvc: dict[str, Any]
-    ) -> web.StreamResponse:
-        spec = apisvc.get("spec") or {}
-        target = self.resolve_service(spec.get("service") or {})
-        if target is None or self.pki is None:
-            raise _ServiceUnavailable("service unavailable")
-        host, port = target
-        import base64
-
-        ca = base64.b64decode(spec["caBundle"]) if spec.get("caBundle") else None
-        ctx = self.pki.front_proxy_client_context(ca, bool(spec.get("insecureSkipTLSVerify")))
-        headers = {
-            k: v
-            for k, v in request.headers.items()
-            if k.lower() not in ("authorization", "host", "content-length", "connection")
-            and not k.lower().startswith("x-remote-")
-        }
-        headers["X-Remote-User"] = user.name
-        headers["X-Forwarded-For"] = request.remote or ""
-        hdr_items = list(headers.items()) + [("X-Remote-Group", g) for g in user.groups]
-        for k, vs in user.extra.items():
-            hdr_items += [(f"X-Remote-Extra-{k}", v) for v in vs]
-        body = await request.read()
-        url = f"https://{host}:{port}{request.path_qs}"
-        try:
-            async with self.client().request(
-                request.method, url, data=body or None, headers=hdr_items, ssl=ctx
-            ) as resp:
-                out = web.StreamResponse(status=resp.status)
-                for k in ("Content-Type", "Content-Encoding", "Cache-Control"):
-                    if k in resp.headers:
-                        out.headers[k] = resp.headers[k]
-                await out.prepare(request)
-                async for chunk in resp.content.iter_any():
-                    await out.write(chunk)
-                await out.write_eof()
-                return out
-        except (aiohttp.ClientError, OSError, ssl.SSLError) as e:
-            logger.warning(
-                "aggregated API backend failed", extra=fields(target=f"{host}:{port}", error=str(e))
-            )
-            raise _ServiceUnavailable(f"error trying to reach service: {e}") from e
-
-    async def check_apiservices(self) -> None:
-        """The availability controller: probe each backend's /apis/<group>/<version>."""
-        for g, v, o in self._apiservices():
-            spec = o.get("spec") or {}
-            target = self.resolve_service(spec.get("service") or {})
-            cond: dict[str, Any]
-            if target is None:
-                cond = {
-                    "type": "Available",
-                    "status": "False",
-                    "reason": "EndpointsNotFound",
-                    "message": "cannot find endpoints for the service",
-                }
-            else:
-                ok, msg = await self._probe(target, spec, f"/apis/{g}/{v}")
-                cond = (
-                    {
-                        "type": "Available",
-                        "status": "True",
-                        "reason": "Passed",
-                        "message": "all checks passed",
-                    }
-                    if ok
-                    else {
-                        "type": "Available",
-                        "status": "False",
-                        "reason": "FailedDiscoveryCheck",
-                        "message": msg,
-                    }
-                )
-            old = ((o.get("status") or {}).get("conditions") or [{}])[0]
-            if old.get("status") != cond["status"] or old.get("reason") != cond["reason"]:
-                cond["lastTransitionTime"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                o["status"] = {"conditions": [cond]}
-                with contextlib.suppress(SimError):
-                    self.store.update_status("apiservices.apiregistration.k8s.io", o)
-
-    async def _probe(self, target: tuple[str, int], spec: dict[str, Any], path: str) -> tuple[bool, str]:
-        if self.pki is None:
-            return False, "no TLS material"
-        import base64
-
-        ca = base64.b64decode(spec["caBundle"]) if spec.get("caBundle") else None
-        ctx = self.pki.front_proxy_client_context(ca, bool(spec.get("insecureSkipTLSVerify")))
-        headers = [("X-Remote-User", "system:kube-aggregator"), ("X-Remote-Group", "system:masters")]
-        try:
-            async with self.client().get(
-                f"https://{target[0]}:{target[1]}{path}",
-                headers=headers,
-                ssl=ctx,
-                timeout=aiohttp.ClientTimeout(total=5),
-            ) as r:
-                if r.status == 200:
-                    return True, ""
-                return (
-                    False,
-                    f"failing or missing response from https://{target[0]}:{target[1]}{path}: bad status from https://{target[0]}:{target[1]}{path}: {r.status}",
-                )
-        except (TimeoutError, aiohttp.ClientError, OSError, ssl.SSLError) as e:
-            return False, f"failing or missing response from https://{target[0]}:{target[1]}{path}: {e}"
-
-    # -- node proxy -----------------------------------------------------------------------
-
-    async def _node_proxy(self, request: web.Request, node: str, sub: str) -> web.StreamResponse:
-        try:
-            n = self.store.get("nodes", "", node)
-        except NotFound as e:
-            raise e
-        st_ = n.get("status") or {}
-        addr = next((a["address"] for a in st_.get("addresses") or [] if a.get("type") == "InternalIP"), None)
-        port = int(((st_.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port") or 10250)
-        if addr is None:
-            raise _ServiceUnavailable(f"no InternalIP address for node {node}")
-        scheme = "https" if self.pki is not None else "http"
-        url = f"{scheme}://{addr}:{port}/{sub}"
-        if request.query_string:
-            url += "?" + request.query_string
-        ctx: Any = False
-        headers = {"Authorization": f"Bearer {self.auth.admin_token}"}
-        try:
-            async with self.client().request(
-                request.method, url, headers=headers, ssl=ctx, timeout=aiohttp.ClientTimeout(total=30)
-            ) as resp:
-                body = await resp.read()
-                out = web.Response(status=resp.status, body=body)
-                if "Content-Type" in resp.headers:
-                    out.headers["Content-Type"] = resp.headers["Content-Type"]
-                if "Content-Encoding" in resp.headers:
-                    out.headers["Content-Encoding"] = resp.headers["Content-Encoding"]
-                return out
-        except (TimeoutError, aiohttp.ClientError, OSError) as e:
-            raise _ServiceUnavailable(f"error trying to reach service: {e}") from e
-
     # -- TokenReview / SubjectAccessReview -------------------------------------------------
 
     async def _review(self, request: web.Request, t: ResourceType, user: User) -> web.Response:
@@ -726,7 +551,7 @@ class SimAPI:
                         "the namespace of the provided object does not match the namespace sent on the request"
                     )
                 self._require_namespace(ns)
-            if _bool(q.get("dryRun")) or q.get("dryRun") == "All":
+            if _dry_run(q):
                 return self._respond(201, _enc.encode(body))
             created = self.store.create(t.key, body)
             return self._respond(201, _enc.encode(created))
@@ -772,17 +597,58 @@ class SimAPI:
         if m == "DELETE":
             if not name:
                 return await self._delete_collection(t, ns, q)
-            deleted = self.store.delete(t.key, ns, name)
-            return self._respond(200, _enc.encode(deleted))
+            opts = await self._delete_options(request)
+            pre = opts.get("preconditions") or {}
+            if _dry_run(q) or opts.get("dryRun"):
+                return self._respond(200, _enc.encode(self.store.get(t.key, ns, name)))
+            deleted = self.store.delete(
+                t.key,
+                ns,
+                name,
+                uid=str(pre.get("uid") or ""),
+                resource_version=str(pre.get("resourceVersion") or ""),
+            )
+            if deleted["metadata"].get("deletionTimestamp") or t.key in RETURNS_DELETED_OBJECT:
+                # still there (finalizers), or a kind whose registry answers with the object
+                return self._respond(200, _enc.encode(deleted))
+            details = {
+                "name": name,
+                "group": t.group,
+                "kind": t.plural,
+                "uid": deleted["metadata"].get("uid", ""),
+            }
+            body = {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": {k: v for k, v in details.items() if v},
+            }
+            return self._respond(200, _enc.encode(body))
         raise MethodNotAllowed("the server does not allow this method on the requested resource")
 
     def _require_namespace(self, ns: str) -> None:
         if ("", ns) not in self.store.objects.get("namespaces", {}):
             raise NotFound(f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"})
 
+    async def _delete_options(self, request: web.Request) -> dict[str, Any]:
+        if not request.can_read_body:
+            return {}
+        raw = await request.read()
+        if not raw.strip():
+            return {}
+        if "protobuf" in request.content_type:
+            raise _Unsupported(UNSUPPORTED_BODY)
+        body = _dec.decode(raw)
+        if not isinstance(body, dict):
+            raise BadRequest("the body of the request was in an unknown format")
+        return body
+
     async def _body(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
         ctype = request.content_type
+        if "protobuf" in ctype:
+            raise _Unsupported(UNSUPPORTED_BODY)
         if "yaml" in ctype:
             body = yaml.safe_load(raw)
         else:
@@ -802,11 +668,10 @@ class SimAPI:
     async def _delete_collection(self, t: ResourceType, ns: str, q: Any) -> web.Response:
         labels, flds = self._selectors(t, q)
         n = 0
-        for (ons, oname), e in list(self.store.objects.get(t.key, {}).items()):
-            if ns and ons != ns:
-                continue
-            if _matches(e, labels, flds):
-                self.store.delete(t.key, ons, oname)
+        for e in self.store.matching(t.key, ns, labels, flds):
+            meta = _dec.decode(e.raw)["metadata"]
+            with contextlib.suppress(NotFound):
+                self.store.delete(t.key, meta.get("namespace", ""), meta["name"])
                 n += 1
         return self._respond(
             200,
@@ -856,55 +721,29 @@ class SimAPI:
 
     async def _list(self, request: web.Request, t: ResourceType, ns: str, q: Any) -> web.StreamResponse:
         labels, flds = self._selectors(t, q)
-        limit = int(q.get("limit") or 0)
-        if limit < 0:
-            raise BadRequest("limit must be non-negative")
-        token = q.get("continue", "")
         rv_q = q.get("resourceVersion", "")
-        match = q.get("resourceVersionMatch", "")
-        if match and not rv_q:
-            raise BadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
-        if match == "Exact" and rv_q and int(rv_q) != self.store.resource_version and rv_q != "0":
-            raise Expired(f"too old resource version: {rv_q} ({self.store.history_floor})")
-        if token:
-            c = decode_continue(token)
-            snap = self.store.snapshots.get(str(c.get("sid", "")))
-            if snap is None or snap.rv != c.get("rv"):
-                raise Expired(
-                    "The provided continue parameter is too old to display a consistent list result. You can start "
-                    "a new list without the continue parameter, or use the continue token in this response to "
-                    "retrieve the remainder of the results. Continuing with the provided token results in an "
-                    "inconsistent list - objects that were created, modified, or deleted between the time the "
-                    "first chunk was returned and now may show up in the list."
-                )
-            sid, offset = str(c["sid"]), int(c.get("off", 0))
-        else:
-            sid, snap = self.store.snapshot(t.key, ns)
-            offset = 0
-        entries = snap.entries
-        out: list[bytes] = []
-        i = offset
-        n = len(entries)
-        last_key: tuple[str, str] = ("", "")
-        while i < n and (not limit or len(out) < limit):
-            key, e = entries[i]
-            i += 1
-            if _matches(e, labels, flds):
-                out.append(e.raw)
-                last_key = key
-        # are there matching items left?
-        more = False
-        if limit and i < n:
-            more = any(_matches(e, labels, flds) for _, e in entries[i:]) if (labels or flds) else True
-        meta: dict[str, Any] = {"resourceVersion": str(snap.rv)}
-        if more:
-            meta["continue"] = encode_continue(snap.rv, sid, i, last_key)
-            if labels is None and flds is None:
-                meta["remainingItemCount"] = n - i
-        else:
-            self.store.snapshots.pop(sid, None)
+        if rv_q not in ("", "0"):
+            wanted = parse_resource_version(rv_q)
+            # kube-apiserver waits up to 3 s for its cache to reach a version newer than it has
+            if wanted > self.store.resource_version:
+                await self.store.wait_for_rv(wanted, 3.0)
+        page = self.store.list_page(
+            t.key,
+            ns,
+            labels=labels,
+            fields=flds,
+            limit=_int_param(q, "limit"),
+            token=q.get("continue", ""),
+            resource_version=rv_q,
+            match=q.get("resourceVersionMatch", ""),
+        )
+        meta: dict[str, Any] = {"resourceVersion": str(page.rv)}
+        if page.continue_token:
+            meta["continue"] = page.continue_token
+        if page.remaining is not None:
+            meta["remainingItemCount"] = page.remaining
         if self._wants_table(request):
-            objs = [_dec.decode(r) for r in out]
+            objs = [_dec.decode(r) for r in page.items]
             tbl = tables.table(
                 t, objs, list_meta=meta, include=request.query.get("includeObject", "Metadata")
             )
@@ -922,20 +761,23 @@ class SimAPI:
             status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache, private"}
         )
         await resp.prepare(request)
-        await resp.write(head)
-        buf: list[bytes] = []
-        size = 0
-        for j, raw in enumerate(out):
-            if j:
-                buf.append(b",")
-            buf.append(raw)
-            size += len(raw)
-            if size >= 1 << 20:
-                await resp.write(b"".join(buf))
-                buf, size = [], 0
-        buf.append(b"]}")
-        await resp.write(b"".join(buf))
-        await resp.write_eof()
+        try:
+            await resp.write(head)
+            buf: list[bytes] = []
+            size = 0
+            for j, raw in enumerate(page.items):
+                if j:
+                    buf.append(b",")
+                buf.append(raw)
+                size += len(raw)
+                if size >= 1 << 20:
+                    await resp.write(b"".join(buf))
+                    buf, size = [], 0
+            buf.append(b"]}")
+            await resp.write(b"".join(buf))
+            await resp.write_eof()
+        except ConnectionResetError:
+            pass  # the client went away mid-list
         return resp
 
     async def _watch(
@@ -947,99 +789,118 @@ class SimAPI:
             flds = extra if flds is None else FieldSelector(flds.terms + extra.terms)
         rv_q = q.get("resourceVersion", "")
         bookmarks = _bool(q.get("allowWatchBookmarks"))
-        initial = _bool(q.get("sendInitialEvents"))
-        timeout = float(q.get("timeoutSeconds") or MIN_REQUEST_TIMEOUT * (1 + random.random()))
+        initial_q = q.get("sendInitialEvents")
+        initial = _bool(initial_q)
+        if initial_q is not None and q.get("resourceVersionMatch") != "NotOlderThan":
+            raise Invalid(
+                'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents '
+                "is forbidden for watch unless resourceVersionMatch is set to NotOlderThan"
+            )
+        if initial and not bookmarks:
+            raise Invalid(
+                'ListOptions.meta.k8s.io "" is invalid: allowWatchBookmarks: Forbidden: '
+                "allowWatchBookmarks must be set to true when sendInitialEvents is set to true"
+            )
+        since = parse_resource_version(rv_q) if rv_q else 0
+        timeout = _float_param(q, "timeoutSeconds") or MIN_REQUEST_TIMEOUT * (1 + random.random())
         table = self._wants_table(request)
         self.watches_opened += 1
+        if since > self.store.resource_version:
+            await self.store.wait_for_rv(since, 3.0)
         resp = web.StreamResponse(
             status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache, private"}
         )
         await resp.prepare(request)
         if self.faults.take_gone():
-            await resp.write(
-                _gone_line(f"too old resource version: {rv_q or 0} ({self.store.resource_version})")
-            )
+            self.errors_injected += 1
+            await resp.write(_gone_line(since or self.store.resource_version, self.store.resource_version))
+            await resp.write_eof()
+            return resp
+        if since > self.store.resource_version:
+            await resp.write(_error_line(TooLargeResourceVersion(since, self.store.resource_version)))
             await resp.write_eof()
             return resp
         w = Watcher(t.key, ns, labels, flds)
-        if rv_q in ("", "0") or initial:
-            # "Get State and Start at Most Recent": synthetic ADDED events for what exists now
-            for (ons, _), e in list(self.store.objects.get(t.key, {}).items()):
-                if (not ns or ons == ns) and _matches(e, labels, flds):
-                    w.queue.append(("ADDED", e.raw))
+        if since == 0 or initial:
+            # "Get State and Start at Most Recent" (or WatchList): synthetic ADDED events for what exists now
+            for e in self.store.matching(t.key, ns, labels, flds):
+                w.queue.append(("ADDED", e.raw))
             if initial:
-                w.queue.append(("__INITIAL_END__", b""))
+                w.queue.append((_INITIAL_END, str(self.store.resource_version).encode()))
         else:
-            try:
-                since = int(rv_q)
-            except ValueError:
-                raise BadRequest(f"invalid resource version: {rv_q!r}") from None
             history = self.store.history_since(since)
             if history is None:
-                await resp.write(
-                    _gone_line(f"too old resource version: {since} ({self.store.history_floor})")
-                )
+                await resp.write(_gone_line(since, self.store.history_floor))
                 await resp.write_eof()
                 return resp
             for ev in history:
-                w.offer(ev)
+                if ev.res == t.key:
+                    w.offer(ev)
         self.store.add_watcher(w)
-        deadline = time.monotonic() + timeout
-        next_bookmark = time.monotonic() + self.bookmark_interval
-        first_table = True
         try:
-            while True:
-                if w.queue:
-                    lines = []
-                    while w.queue:
-                        typ, raw = w.queue.popleft()
-                        if typ == "__MALFORMED__":
-                            lines.append(b'{"type":"MODIFIED","object":{"metadata":\n')
-                        elif typ == "__INITIAL_END__":
-                            lines.append(self._bookmark(t, initial_end=True))
-                        elif table:
-                            tbl = tables.table(
-                                t,
-                                [_dec.decode(raw)],
-                                columns=first_table,
-                                include=request.query.get("includeObject", "Metadata"),
-                            )
-                            first_table = False
-                            lines.append(event_line(typ, _enc.encode(tbl)))
-                        else:
-                            lines.append(event_line(typ, raw))
-                    await resp.write(b"".join(lines))
-                if w.closed:
-                    break
-                now = time.monotonic()
-                if now >= deadline:
-                    break
-                if bookmarks and now >= next_bookmark:
-                    await resp.write(self._bookmark(t))
-                    next_bookmark = now + self.bookmark_interval
-                wait = min(deadline - now, (next_bookmark - now) if bookmarks else deadline - now)
-                w.wake.clear()
-                if not w.queue and not w.closed:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(w.wake.wait(), max(0.0, wait))
-        except (ConnectionResetError, asyncio.CancelledError):
-            self.store.remove_watcher(w)
-            raise
+            await self._stream(request, resp, t, w, timeout, bookmarks, table)
+        except ConnectionResetError:
+            return resp  # the client went away: nothing left to tell it
         finally:
             self.store.remove_watcher(w)
-        if w.closed and w.close_reason == "dropped by fault injection":
+        if w.closed and w.close_reason == DROPPED:
             # an abrupt drop: no clean end of the chunked body
             if request.transport is not None:
                 request.transport.close()
             return resp
-        await resp.write_eof()
+        with contextlib.suppress(ConnectionResetError):
+            await resp.write_eof()
         return resp
 
-    def _bookmark(self, t: ResourceType, initial_end: bool = False) -> bytes:
-        meta: dict[str, Any] = {
-            "resourceVersion": str(self.store.resource_version),
-            "creationTimestamp": None,
-        }
+    async def _stream(
+        self,
+        request: web.Request,
+        resp: web.StreamResponse,
+        t: ResourceType,
+        w: Watcher,
+        timeout: float,
+        bookmarks: bool,
+        table: bool,
+    ) -> None:
+        include = request.query.get("includeObject", "Metadata")
+        deadline = time.monotonic() + timeout
+        next_bookmark = time.monotonic() + self.bookmark_interval
+        first_table = True
+        while True:
+            if w.queue:
+                lines = []
+                while w.queue:
+                    typ, raw = w.queue.popleft()
+                    if typ == _MALFORMED:
+                        lines.append(b'{"type":"MODIFIED","object":{"metadata":\n')
+                    elif typ == _INITIAL_END:
+                        lines.append(self._bookmark(t, raw.decode(), initial_end=True))
+                    elif table:
+                        tbl = tables.table(t, [_dec.decode(raw)], columns=first_table, include=include)
+                        first_table = False
+                        lines.append(event_line(typ, _enc.encode(tbl)))
+                    else:
+                        lines.append(event_line(typ, raw))
+                await resp.write(b"".join(lines))
+                # events queued while that write waited are sent before anything else
+                continue
+            if w.closed:
+                return
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if bookmarks and now >= next_bookmark:
+                # the queue is empty: every change up to the store's version has been sent or filtered
+                await resp.write(self._bookmark(t, str(self.store.resource_version)))
+                next_bookmark = now + self.bookmark_interval
+                continue
+            wait = min(deadline, next_bookmark if bookmarks else deadline) - now
+            w.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(w.wake.wait(), max(0.0, wait))
+
+    def _bookmark(self, t: ResourceType, rv: str, initial_end: bool = False) -> bytes:
+        meta: dict[str, Any] = {"resourceVersion": rv, "creationTimestamp": None}
         if initial_end:
             meta["annotations"] = {"k8s.io/initial-events-end": "true"}
         return event_line(
@@ -1047,23 +908,83 @@ class SimAPI:
         )
 
 
-def _matches(e: Entry, labels: LabelSelector | None, flds: FieldSelector | None) -> bool:
-    if labels is not None and not labels.matches(e.labels):
-        return False
-    return flds is None or flds.matches(e.fields)
+def _error_line(e: SimError) -> bytes:
+    _, body = st.status(e.code, e.reason, e.message, e.details or None)
+    return b'{"type":"ERROR","object":' + body + b"}\n"
 
 
-def _gone_line(message: str) -> bytes:
-    status = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": "Expired",
-        "code": 410,
+def _gone_line(rv: int, oldest: int) -> bytes:
+    """The watch cache's answer to a watch from a compacted version (an in-stream ERROR, HTTP 200)."""
+    return _error_line(Expired(f"too old resource version: {rv} ({oldest})"))
+
+
+def _int_param(q: Any, name: str) -> int:
+    v = q.get(name) or "0"
+    try:
+        return int(v)
+    except ValueError:
+        raise BadRequest(
+            f'{name}: Invalid value: "{v}": strconv.ParseInt: parsing "{v}": invalid syntax'
+        ) from None
+
+
+def _float_param(q: Any, name: str) -> float:
+    return float(_int_param(q, name))
+
+
+CRDS = "customresourcedefinitions.apiextensions.k8s.io"
+
+
+def _crd_status(crd: dict[str, Any]) -> dict[str, Any]:
+    """What the apiextensions controllers write: names accepted, established, stored versions."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    spec = crd.get("spec") or {}
+    stored = [str(v.get("name")) for v in spec.get("versions") or [] if v.get("storage")]
+    return {
+        "acceptedNames": spec.get("names") or {},
+        "conditions": [
+            {
+                "type": "NamesAccepted",
+                "status": "True",
+                "lastTransitionTime": now,
+                "reason": "NoConflicts",
+                "message": "no conflicts found",
+            },
+            {
+                "type": "Established",
+                "status": "True",
+                "lastTransitionTime": now,
+                "reason": "InitialNamesAccepted",
+                "message": "the initial names have been accepted",
+            },
+        ],
+        "storedVersions": stored,
     }
-    return event_line("ERROR", _enc.encode(status))
+
+
+def _dry_run(q: Any) -> bool:
+    return bool(q.get("dryRun") == "All")
+
+
+RETURNS_DELETED_OBJECT = frozenset(
+    {
+        "pods",
+        "serviceaccounts",
+        "namespaces",
+        "storageclasses.storage.k8s.io",
+        "customresourcedefinitions.apiextensions.k8s.io",
+    }
+)
+"""Registries built with ``ReturnDeletedObject``: a DELETE answers with the object, not a Status."""
+
+UNSUPPORTED_BODY = (
+    "the body of the request was in an unknown format - accepted media types include: "
+    "application/json, application/yaml"
+)
+
+_MALFORMED = "_malformed"
+_INITIAL_END = "_initial_end"
+DROPPED = "dropped by fault injection"
 
 
 def _scale(obj: dict[str, Any]) -> dict[str, Any]:

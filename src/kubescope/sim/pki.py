@@ -144,6 +144,8 @@ class ClusterPKI:
     front_proxy_ca: CA
     serving: KeyPair
     front_proxy_client: KeyPair
+    kubelet_client: KeyPair
+    _kubelet_ctx: ssl.SSLContext | None = None
 
     @classmethod
     def create(cls, directory: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> ClusterPKI:
@@ -159,7 +161,8 @@ class ClusterPKI:
         )
         serving = ca.issue("kube-apiserver", server=True, ips=ips, dns=dns)
         fpc = fp.issue("front-proxy-client", client=True)
-        pki = cls(directory, ca, fp, serving, fpc)
+        kc = ca.issue("kube-apiserver-kubelet-client", client=True, orgs=("system:masters",))
+        pki = cls(directory, ca, fp, serving, fpc, kc)
         for name, data in (
             ("ca.crt", ca.pem),
             ("ca.key", ca.key_pem()),
@@ -168,6 +171,8 @@ class ClusterPKI:
             ("apiserver.key", serving.key_pem),
             ("front-proxy-client.crt", fpc.cert_pem),
             ("front-proxy-client.key", fpc.key_pem),
+            ("apiserver-kubelet-client.crt", kc.cert_pem),
+            ("apiserver-kubelet-client.key", kc.key_pem),
         ):
             write_private(directory / name, data)
         return pki
@@ -194,6 +199,19 @@ class ClusterPKI:
             ctx.load_verify_locations(cadata=ca_bundle.decode())
         ctx.load_cert_chain(self.path("front-proxy-client.crt"), self.path("front-proxy-client.key"))
         return ctx
+
+    def kubelet_client_context(self) -> ssl.SSLContext:
+        """kube-apiserver towards kubelets: its client certificate; kubelet serving certificates are
+        not verified (no ``--kubelet-certificate-authority``, kubeadm's default)."""
+        if self._kubelet_ctx is None:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.load_cert_chain(
+                self.path("apiserver-kubelet-client.crt"), self.path("apiserver-kubelet-client.key")
+            )
+            self._kubelet_ctx = ctx
+        return self._kubelet_ctx
 
 
 def _is_ip(s: str) -> bool:

@@ -205,9 +205,9 @@ class Simulator:
         s = self.settings
         wanted = []
         if s.kubelets and s.nodes:
-            wanted.append("kubescope.sim.kubelet_farm")
+            wanted.append("kubescope.sim.kubelet")
         if s.churn_rate > 0:
-            wanted.append("kubescope.sim.churn_engine")
+            wanted.append("kubescope.sim.churn")
         for name in wanted:
             try:
                 mod = importlib.import_module(name)
@@ -223,7 +223,7 @@ class Simulator:
     async def _apiservice_loop(self) -> None:
         while True:
             try:
-                await self.api.check_apiservices()
+                await self.api.aggregator.check()
             except Exception as e:  # the loop must survive a broken backend
                 logger.warning("apiservice availability check failed", extra=fields(error=repr(e)))
             await asyncio.sleep(self.settings.apiservice_check_interval)

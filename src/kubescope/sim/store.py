@@ -27,14 +27,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import collections
+import contextlib
 import copy
 import datetime as dt
 import itertools
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -56,10 +59,18 @@ class SimError(Exception):
     code = 500
     reason = "InternalError"
 
-    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        *,
+        list_meta: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = dict(details or {})
+        self.list_meta = dict(list_meta or {})
+        """``metadata`` of the Status (an expired continue carries a fresh token there)."""
 
 
 class NotFound(SimError):
@@ -110,15 +121,17 @@ class Entry:
 
 @dataclass(slots=True)
 class Event:
+    """One change, as the watch cache keeps it: the new bytes and what selectors need of the old ones."""
+
     rv: int
     type: str
     res: str
     namespace: str
+    key: tuple[str, str]
     raw: bytes
     labels: dict[str, str]
     fields: dict[str, str]
-    old_labels: dict[str, str] | None
-    old_fields: dict[str, str] | None
+    old: Entry | None
 
 
 @dataclass
@@ -128,8 +141,24 @@ class Snapshot:
     created: float
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list: encoded items and the list metadata kube-apiserver would send."""
+
+    rv: int
+    items: list[bytes]
+    continue_token: str = ""
+    remaining: int | None = None
+
+
 class Watcher:
-    """One open watch: a queue of events for a resource, filtered by namespace and selectors."""
+    """One open watch: a queue of event lines for a resource, filtered by namespace and selectors.
+
+    Selector transitions follow kube-apiserver's watch cache: an object that starts matching arrives
+    as ADDED, one that stops matching as DELETED (carrying its previous content at the event's
+    resourceVersion). Queue items are ``(type, payload)``; types starting with ``_`` are markers the
+    HTTP layer turns into lines of its own (initial-events-end bookmarks, malformed lines).
+    """
 
     def __init__(
         self,
@@ -148,11 +177,8 @@ class Watcher:
         self.closed = False
         self.close_reason = ""
         self.max_queue = max_queue
-        self.sent_rv = 0
 
-    def _match(self, labels: Mapping[str, str] | None, fields: Mapping[str, str] | None) -> bool:
-        if labels is None or fields is None:
-            return False
+    def matches(self, labels: Mapping[str, str], fields: Mapping[str, str]) -> bool:
         if self.labels is not None and not self.labels.matches(labels):
             return False
         return self.fields is None or self.fields.matches(fields)
@@ -160,25 +186,20 @@ class Watcher:
     def offer(self, ev: Event) -> None:
         if self.closed or (self.namespace and ev.namespace != self.namespace):
             return
-        now = self._match(ev.labels, ev.fields)
-        if ev.type == "ADDED":
-            typ = "ADDED" if now else ""
-        elif ev.type == "DELETED":
-            typ = "DELETED" if now else ""
-        else:
-            before = self._match(ev.old_labels, ev.old_fields)
-            if before and now:
-                typ = "MODIFIED"
-            elif now:
-                typ = "ADDED"
-            elif before:
-                typ = "DELETED"
-            else:
-                typ = ""
-        if not typ:
+        if ev.type == "DELETED":
+            if self.matches(ev.labels, ev.fields):
+                self.push("DELETED", ev.raw)
             return
-        self.queue.append((typ, ev.raw))
-        self.sent_rv = ev.rv
+        now = self.matches(ev.labels, ev.fields)
+        before = ev.old is not None and self.matches(ev.old.labels, ev.old.fields)
+        if now:
+            self.push("MODIFIED" if before else "ADDED", ev.raw)
+        elif before:
+            assert ev.old is not None
+            self.push("DELETED", with_resource_version(ev.old.raw, ev.rv))
+
+    def push(self, typ: str, raw: bytes) -> None:
+        self.queue.append((typ, raw))
         if len(self.queue) > self.max_queue:
             self.close("watcher too slow")
         self.wake.set()
@@ -189,8 +210,20 @@ class Watcher:
         self.wake.set()
 
 
+def with_resource_version(raw: bytes, rv: int) -> bytes:
+    obj = _dec.decode(raw)
+    obj["metadata"]["resourceVersion"] = str(rv)
+    return _enc.encode(obj)
+
+
 def event_line(typ: str, raw: bytes) -> bytes:
     return b'{"type":"' + typ.encode() + b'","object":' + raw + b"}\n"
+
+
+def _matches(e: Entry, labels: LabelSelector | None, flds: FieldSelector | None) -> bool:
+    if labels is not None and not labels.matches(e.labels):
+        return False
+    return flds is None or flds.matches(e.fields)
 
 
 class ObjectStore:
@@ -201,7 +234,7 @@ class ObjectStore:
         self.objects: dict[str, dict[tuple[str, str], Entry]] = {}
         self.resource_version = 1
         self.history: collections.deque[Event] = collections.deque()
-        self.history_size = history
+        self.history_size = max(1, history)
         self.history_floor = 1
         """Watches may start from any resourceVersion >= this; older ones get 410 Gone."""
         self.watchers: dict[str, set[Watcher]] = {}
@@ -209,7 +242,11 @@ class ObjectStore:
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self.snapshots: dict[str, Snapshot] = {}
         self._snap_ids = itertools.count(1)
+        self._rv_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.registry_version = 1
+        """Bumped when the served resources change (CRDs): discovery and OpenAPI caches key on it."""
+        self._hooks: dict[str, list[Callable[[str, Obj], None]]] = {}
+        """Bumped when the served resources change (CRDs): discovery and OpenAPI caches key on it."""
 
     # -- types ----------------------------------------------------------------------------
 
@@ -234,27 +271,27 @@ class ObjectStore:
         raw = _enc.encode(obj)
         return Entry(raw, rv, dict(meta.get("labels") or {}), t.field_values(obj), str(meta.get("uid", "")))
 
-    def _record(self, typ: str, res: str, ns: str, entry: Entry, old: Entry | None) -> None:
-        ev = Event(
-            entry.rv,
-            typ,
-            res,
-            ns,
-            entry.raw,
-            entry.labels,
-            entry.fields,
-            old.labels if old else None,
-            old.fields if old else None,
-        )
+    def _record(
+        self, typ: str, res: str, ns: str, key: tuple[str, str], entry: Entry, old: Entry | None
+    ) -> None:
+        ev = Event(entry.rv, typ, res, ns, key, entry.raw, entry.labels, entry.fields, old)
         if len(self.history) >= self.history_size:
             self.history_floor = self.history.popleft().rv
         self.history.append(ev)
         for w in list(self.watchers.get(res, ())):
             w.offer(ev)
+        if self._rv_waiters:
+            self._wake_rv_waiters()
         if self._subscribers:
             obj = _dec.decode(entry.raw)
             for fn in list(self._subscribers):
                 fn(typ, res, obj)
+        hooks = self._hooks.get(res)
+        if hooks:
+            # last, so that writes a hook makes come after every consumer saw this change
+            obj = _dec.decode(entry.raw)
+            for hook in list(hooks):
+                hook(typ, obj)
 
     def _prepare_new(self, t: ResourceType, obj: Obj) -> tuple[str, str]:
         if not isinstance(obj, dict):
@@ -264,12 +301,23 @@ class ObjectStore:
             raise BadRequest("metadata must be an object")
         name = meta.get("name") or ""
         if not name and meta.get("generateName"):
-            name = meta["generateName"] + uuid.uuid4().hex[:5]
+            # kube-apiserver appends 5 characters from its own alphabet (no vowels, no look-alikes)
+            name = meta["generateName"] + "".join(random.choices(_NAME_ALPHABET, k=5))
             meta["name"] = name
         if not name:
             raise Invalid(
                 f'{t.kind} "" is invalid: metadata.name: Required value: name or generateName is required',
-                {"kind": t.kind, "group": t.group},
+                {
+                    "kind": t.kind,
+                    "group": t.group,
+                    "causes": [
+                        {
+                            "reason": "FieldValueRequired",
+                            "message": "Required value: name or generateName is required",
+                            "field": "metadata.name",
+                        }
+                    ],
+                },
             )
         ns = meta.get("namespace") or "" if t.namespaced else ""
         if t.namespaced and not ns:
@@ -277,8 +325,8 @@ class ObjectStore:
             meta["namespace"] = ns
         if not t.namespaced:
             meta.pop("namespace", None)
-        obj.setdefault("apiVersion", t.api_version)
-        obj.setdefault("kind", t.kind)
+        obj["apiVersion"] = obj.get("apiVersion") or t.api_version
+        obj["kind"] = obj.get("kind") or t.kind
         return str(ns), str(name)
 
     def create(self, res: str, obj: Obj) -> Obj:
@@ -290,15 +338,16 @@ class ObjectStore:
                 f'{qualified(t)} "{name}" already exists', {"name": name, "group": t.group, "kind": t.plural}
             )
         meta = obj["metadata"]
-        meta.setdefault("uid", str(uuid.uuid4()))
+        meta["uid"] = meta.get("uid") or str(uuid.uuid4())
         if not meta.get("creationTimestamp"):
             meta["creationTimestamp"] = now_rfc3339()
         meta["generation"] = meta.get("generation") or 1
         meta.pop("deletionTimestamp", None)
+        meta.pop("deletionGracePeriodSeconds", None)
         entry = self._entry(t, obj, self._next_rv())
         table[(ns, name)] = entry
         self._sorted.pop(res, None)
-        self._record("ADDED", res, ns, entry, None)
+        self._record("ADDED", res, ns, (ns, name), entry, None)
         return _dec.decode(entry.raw)  # type: ignore[no-any-return]
 
     def bulk_create(self, items: Iterable[tuple[str, Obj]]) -> int:
@@ -308,8 +357,8 @@ class ObjectStore:
             t = self.type_of(res)
             ns, name = self._prepare_new(t, obj)
             meta = obj["metadata"]
-            meta.setdefault("uid", str(uuid.uuid4()))
-            meta.setdefault("creationTimestamp", now_rfc3339())
+            meta["uid"] = meta.get("uid") or str(uuid.uuid4())
+            meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339()
             meta["generation"] = meta.get("generation") or 1
             self._table(res)[(ns, name)] = self._entry(t, obj, self._next_rv())
             n += 1
@@ -326,8 +375,16 @@ class ObjectStore:
             )
         return e
 
+    def _conflict(self, t: ResourceType, name: str) -> Conflict:
+        return Conflict(
+            f'Operation cannot be fulfilled on {qualified(t)} "{name}": the object has been modified; '
+            "please apply your changes to the latest version and try again",
+            {"name": name, "group": t.group, "kind": t.plural},
+        )
+
     def update(self, res: str, obj: Obj, *, subresource: str = "") -> Obj:
-        """Replace an object (PUT). ``subresource="status"`` changes only ``.status``."""
+        """Replace an object (PUT). ``subresource="status"`` changes only ``.status``; a PUT of the
+        main resource keeps the stored status of kinds that have a status subresource."""
         t = self.type_of(res)
         meta = obj.get("metadata") if isinstance(obj, dict) else None
         if not isinstance(meta, dict) or not meta.get("name"):
@@ -337,19 +394,25 @@ class ObjectStore:
         old_entry = self._current(t, res, ns, name)
         want_rv = meta.get("resourceVersion")
         if want_rv and str(want_rv) != str(old_entry.rv):
-            raise Conflict(
-                f'Operation cannot be fulfilled on {qualified(t)} "{name}": the object has been modified; '
-                "please apply your changes to the latest version and try again",
-                {"name": name, "group": t.group, "kind": t.plural},
-            )
+            raise self._conflict(t, name)
         old = _dec.decode(old_entry.raw)
         new = self._merge_update(t, old, obj, subresource)
+        return self._commit(t, res, ns, name, old, new, old_entry)
+
+    def _commit(
+        self, t: ResourceType, res: str, ns: str, name: str, old: Obj, new: Obj, old_entry: Entry
+    ) -> Obj:
+        new["metadata"]["resourceVersion"] = str(old_entry.rv)
         if new == old:
             # kube-apiserver short-circuits no-op updates: same resourceVersion, no event
-            return old  # type: ignore[no-any-return]
+            return old
+        nm = new["metadata"]
+        if nm.get("deletionTimestamp") and not nm.get("finalizers"):
+            # the last finalizer is gone: the deletion that was waiting for it happens now
+            return self._remove(t, res, ns, name, new, old_entry)
         entry = self._entry(t, new, self._next_rv())
         self.objects[res][(ns, name)] = entry
-        self._record("MODIFIED", res, ns, entry, old_entry)
+        self._record("MODIFIED", res, ns, (ns, name), entry, old_entry)
         return _dec.decode(entry.raw)  # type: ignore[no-any-return]
 
     def _merge_update(self, t: ResourceType, old: Obj, obj: Obj, subresource: str) -> Obj:
@@ -362,25 +425,21 @@ class ObjectStore:
                 new.pop("status", None)
             return new
         new = copy.deepcopy(obj)
-        new.setdefault("apiVersion", t.api_version)
-        new.setdefault("kind", t.kind)
+        new["apiVersion"] = new.get("apiVersion") or t.api_version
+        new["kind"] = new.get("kind") or t.kind
         om, nm = old["metadata"], new["metadata"]
-        for k in ("uid", "creationTimestamp", "namespace"):
+        for k in ("uid", "creationTimestamp", "namespace", "deletionTimestamp", "deletionGracePeriodSeconds"):
             if k in om:
                 nm[k] = om[k]
-        nm.pop("resourceVersion", None)
+            else:
+                nm.pop(k, None)
         if has_status:
             if "status" in old:
                 new["status"] = old["status"]
             else:
                 new.pop("status", None)
-
-        # generation follows spec changes (everything but metadata and status, for kinds without spec)
-        def body(o: Obj) -> Obj:
-            return {k: v for k, v in o.items() if k not in ("metadata", "status", "apiVersion", "kind")}
-
         gen = int(om.get("generation") or 1)
-        nm["generation"] = gen + 1 if body(new) != body(old) else gen
+        nm["generation"] = gen + 1 if _spec(new) != _spec(old) else gen
         return new
 
     def update_status(self, res: str, obj: Obj) -> Obj:
@@ -389,47 +448,79 @@ class ObjectStore:
     def modify(
         self, res: str, namespace: str, name: str, fn: Callable[[Obj], None], *, subresource: str = ""
     ) -> Obj:
-        """Read-modify-write: ``fn`` mutates a fresh copy; one MODIFIED event if anything changed."""
-        t = self.type_of(res)
-        old_entry = self._current(t, res, namespace, name)
-        old = _dec.decode(old_entry.raw)
-        cur = _dec.decode(old_entry.raw)
-        fn(cur)
-        cur["metadata"]["resourceVersion"] = str(old_entry.rv)
-        if subresource:
-            return self.update(res, cur, subresource=subresource)
-        if cur == old:
-            return old  # type: ignore[no-any-return]
-        # modify() is the simulator's own writer: it may change status and spec together
-        om = old["metadata"]
-        cm = cur["metadata"]
-        for k in ("uid", "creationTimestamp"):
-            if k in om:
-                cm[k] = om[k]
-        spec_changed = {k: v for k, v in cur.items() if k not in ("metadata", "status")} != {
-            k: v for k, v in old.items() if k not in ("metadata", "status")
-        }
-        if spec_changed:
-            cm["generation"] = int(om.get("generation") or 1) + 1
-        entry = self._entry(t, cur, self._next_rv())
-        self.objects[res][(namespace if t.namespaced else "", name)] = entry
-        self._record("MODIFIED", res, namespace, entry, old_entry)
-        return _dec.decode(entry.raw)  # type: ignore[no-any-return]
+        """Read-modify-write: ``fn`` mutates a fresh copy; one MODIFIED event if anything changed.
 
-    def delete(self, res: str, namespace: str, name: str) -> Obj:
+        The simulator's own writers (kubelets, churn, controllers) may change spec and status
+        together here; ``generation`` still follows spec changes."""
         t = self.type_of(res)
         ns = namespace if t.namespaced else ""
         old_entry = self._current(t, res, ns, name)
+        old = _dec.decode(old_entry.raw)
+        cur = _dec.decode(old_entry.raw)
+        fn(cur)
+        if subresource:
+            cur["metadata"]["resourceVersion"] = str(old_entry.rv)
+            return self.update(res, cur, subresource=subresource)
+        om, cm = old["metadata"], cur["metadata"]
+        for k in ("uid", "creationTimestamp", "name", "namespace"):
+            if k in om:
+                cm[k] = om[k]
+        if _spec(cur) != _spec(old):
+            cm["generation"] = int(om.get("generation") or 1) + 1
+        return self._commit(t, res, ns, name, old, cur, old_entry)
+
+    def delete(
+        self, res: str, namespace: str, name: str, *, uid: str = "", resource_version: str = ""
+    ) -> Obj:
+        """Delete now, or mark for deletion (``deletionTimestamp``) while finalizers remain.
+
+        ``uid``/``resource_version`` are DeleteOptions preconditions (409 Conflict when stale)."""
+        t = self.type_of(res)
+        ns = namespace if t.namespaced else ""
+        old_entry = self._current(t, res, ns, name)
+        if uid and uid != old_entry.uid:
+            raise Conflict(
+                f'Operation cannot be fulfilled on {qualified(t)} "{name}": Precondition failed: '
+                f"UID in precondition: {uid}, UID in object meta: {old_entry.uid}",
+                {"name": name, "group": t.group, "kind": t.plural},
+            )
+        if resource_version and resource_version != str(old_entry.rv):
+            raise Conflict(
+                f'Operation cannot be fulfilled on {qualified(t)} "{name}": Precondition failed: '
+                f"ResourceVersion in precondition: {resource_version}, ResourceVersion in object meta: "
+                f"{old_entry.rv}",
+                {"name": name, "group": t.group, "kind": t.plural},
+            )
+        obj = _dec.decode(old_entry.raw)
+        meta = obj["metadata"]
+        if meta.get("finalizers"):
+            if meta.get("deletionTimestamp"):
+                return obj  # type: ignore[no-any-return]
+            meta["deletionTimestamp"] = now_rfc3339()
+            meta["deletionGracePeriodSeconds"] = 0
+            entry = self._entry(t, obj, self._next_rv())
+            self.objects[res][(ns, name)] = entry
+            self._record("MODIFIED", res, ns, (ns, name), entry, old_entry)
+            return _dec.decode(entry.raw)  # type: ignore[no-any-return]
         if res == "namespaces":
             for r, table in list(self.objects.items()):
-                if self.registry.by_key.get(r) is not None and self.registry.by_key[r].namespaced:
+                rt = self.registry.by_key.get(r)
+                if rt is not None and rt.namespaced:
                     for key in [k for k in table if k[0] == name]:
-                        self.delete(r, key[0], key[1])
-        obj = _dec.decode(old_entry.raw)
+                        with contextlib.suppress(NotFound):
+                            self._force_delete(rt, r, key[0], key[1])
+        return self._remove(t, res, ns, name, obj, old_entry)
+
+    def _force_delete(self, t: ResourceType, res: str, ns: str, name: str) -> None:
+        """The namespace controller's cleanup: finalizers do not hold back a namespace's deletion."""
+        e = self._current(t, res, ns, name)
+        self._remove(t, res, ns, name, _dec.decode(e.raw), e)
+
+    def _remove(self, t: ResourceType, res: str, ns: str, name: str, obj: Obj, old_entry: Entry) -> Obj:
         entry = self._entry(t, obj, self._next_rv())  # a DELETED event carries the deletion's resourceVersion
         del self.objects[res][(ns, name)]
         self._sorted.pop(res, None)
-        self._record("DELETED", res, ns, entry, old_entry)
+        self._record("DELETED", res, ns, (ns, name), entry, old_entry)
         return _dec.decode(entry.raw)  # type: ignore[no-any-return]
 
     # -- reads ----------------------------------------------------------------------------
@@ -441,6 +532,9 @@ class ObjectStore:
     def get_raw(self, res: str, namespace: str, name: str) -> bytes:
         t = self.type_of(res)
         return self._current(t, res, namespace, name).raw
+
+    def exists(self, res: str, namespace: str, name: str) -> bool:
+        return (namespace, name) in self.objects.get(res, {})
 
     def keys(self, res: str) -> list[tuple[str, str]]:
         return list(self.objects.get(res, {}))
@@ -454,7 +548,17 @@ class ObjectStore:
 
     def subscribe(self, fn: Callable[[str, str, Obj], None]) -> Callable[[], None]:
         self._subscribers.append(fn)
-        return lambda: self._subscribers.remove(fn) if fn in self._subscribers else None
+
+        def unsubscribe() -> None:
+            if fn in self._subscribers:
+                self._subscribers.remove(fn)
+
+        return unsubscribe
+
+    def add_hook(self, res: str, fn: Callable[[str, Obj], None]) -> None:
+        """Call ``fn(event_type, object)`` after each change of ``res`` only (the server's own
+        controllers: CRDs, APIServices); unlike :meth:`subscribe`, other resources cost nothing."""
+        self._hooks.setdefault(res, []).append(fn)
 
     def sorted_keys(self, res: str) -> list[tuple[str, str]]:
         keys = self._sorted.get(res)
@@ -463,20 +567,33 @@ class ObjectStore:
             self._sorted[res] = keys
         return keys
 
-    # -- list pages and snapshots ---------------------------------------------------------
+    def matching(
+        self, res: str, namespace: str, labels: LabelSelector | None, flds: FieldSelector | None
+    ) -> list[Entry]:
+        """Current entries of ``res`` in ``namespace`` ("" = all) that match the selectors."""
+        table = self.objects.get(res, {})
+        return [
+            e
+            for (ons, _), e in table.items()
+            if (not namespace or ons == namespace) and _matches(e, labels, flds)
+        ]
 
-    def snapshot(self, res: str, namespace: str) -> tuple[str, Snapshot]:
-        """Freeze the current entries of ``res`` (sorted by namespace/name) for a paginated list."""
+    # -- lists: pages and snapshots ---------------------------------------------------------
+
+    def snapshot(
+        self, res: str, namespace: str, start: tuple[str, str] | None = None
+    ) -> tuple[str, Snapshot]:
+        """Freeze the entries of ``res`` (sorted by namespace/name, from ``start`` on) for a paginated list."""
         self._expire_snapshots()
         table = self.objects.get(res, {})
         keys = self.sorted_keys(res)
+        lo, hi = 0, len(keys)
         if namespace:
-            import bisect
-
             lo = bisect.bisect_left(keys, (namespace, ""))
             hi = bisect.bisect_left(keys, (namespace + "\x00", ""))
-            keys = keys[lo:hi]
-        snap = Snapshot(self.resource_version, [(k, table[k]) for k in keys], time.monotonic())
+        if start is not None:
+            lo = max(lo, bisect.bisect_right(keys, start))
+        snap = Snapshot(self.resource_version, [(k, table[k]) for k in keys[lo:hi]], time.monotonic())
         sid = str(next(self._snap_ids))
         self.snapshots[sid] = snap
         return sid, snap
@@ -485,6 +602,106 @@ class ObjectStore:
         now = time.monotonic()
         for sid in [s for s, sn in self.snapshots.items() if now - sn.created > SNAPSHOT_TTL]:
             del self.snapshots[sid]
+
+    def list_page(
+        self,
+        res: str,
+        namespace: str,
+        *,
+        labels: LabelSelector | None = None,
+        fields: FieldSelector | None = None,
+        limit: int = 0,
+        token: str = "",
+        resource_version: str = "",
+        match: str = "",
+    ) -> Page:
+        """A LIST as etcd + kube-apiserver answer it.
+
+        Every page of a paginated list reflects the resourceVersion of its first page (the snapshot
+        taken then); a continue token whose snapshot is gone gets 410 Expired carrying a token
+        that continues at the latest state, as kube-apiserver does after etcd compaction.
+        ``resourceVersionMatch=Exact`` is served from the history when the version is still in it.
+        """
+        if limit < 0:
+            raise BadRequest("limit must be non-negative")
+        if match and match not in ("Exact", "NotOlderThan"):
+            raise BadRequest(
+                f'resourceVersionMatch: Unsupported value: "{match}": supported values: "Exact", "NotOlderThan"'
+            )
+        if match and not resource_version:
+            raise BadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
+        if token and match:
+            raise BadRequest("resourceVersionMatch is forbidden when continue is provided")
+        if token and resource_version not in ("", "0"):
+            raise BadRequest("specifying resource version is not allowed when using continue")
+        rv_n = parse_resource_version(resource_version) if resource_version else 0
+        if match == "Exact" and rv_n == 0:
+            raise BadRequest('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"')
+        if rv_n > self.resource_version:
+            raise TooLargeResourceVersion(rv_n, self.resource_version)
+        if token:
+            c = decode_continue(token)
+            start = _start_key(str(c.get("start", "")))
+            if c.get("rv") == -1:
+                sid, snap = self.snapshot(res, namespace, start)
+                offset = 0
+            else:
+                found = self.snapshots.get(str(c.get("sid", "")))
+                if found is None or found.rv != c.get("rv"):
+                    raise Expired(
+                        INCONSISTENT_CONTINUE,
+                        list_meta={"continue": encode_continue(-1, "", 0, start or ("", ""))},
+                    )
+                sid, snap, offset = str(c["sid"]), found, int(c.get("off", 0))
+        elif match == "Exact" and rv_n != self.resource_version:
+            sid = self._snapshot_at(res, namespace, rv_n)
+            snap, offset = self.snapshots[sid], 0
+        else:
+            sid, snap = self.snapshot(res, namespace)
+            offset = 0
+        entries = snap.entries
+        out: list[bytes] = []
+        i, n = offset, len(entries)
+        last_key: tuple[str, str] = ("", "")
+        while i < n and (not limit or len(out) < limit):
+            key, e = entries[i]
+            i += 1
+            if _matches(e, labels, fields):
+                out.append(e.raw)
+                last_key = key
+        more = False
+        if limit and i < n:
+            more = (
+                True
+                if labels is None and fields is None
+                else any(_matches(e, labels, fields) for _, e in entries[i:])
+            )
+        if not more:
+            self.snapshots.pop(sid, None)
+            return Page(snap.rv, out)
+        remaining = n - i if labels is None and fields is None else None
+        return Page(snap.rv, out, encode_continue(snap.rv, sid, i, last_key), remaining)
+
+    def _snapshot_at(self, res: str, namespace: str, rv: int) -> str:
+        """The entries of ``res`` as they were at ``rv``, rebuilt by undoing later history."""
+        if rv < self.history_floor:
+            raise Expired(f"too old resource version: {rv} ({self.history_floor})")
+        state = dict(self.objects.get(res, {}))
+        for ev in reversed(self.history):
+            if ev.rv <= rv:
+                break
+            if ev.res != res:
+                continue
+            if ev.old is None:
+                state.pop(ev.key, None)
+            else:
+                state[ev.key] = ev.old
+        keys = sorted(k for k in state if not namespace or k[0] == namespace)
+        sid = str(next(self._snap_ids))
+        self.snapshots[sid] = Snapshot(rv, [(k, state[k]) for k in keys], time.monotonic())
+        return sid
+
+    # -- watch support ----------------------------------------------------------------------
 
     def history_since(self, rv: int) -> list[Event] | None:
         """Events after ``rv`` still in the history; None when ``rv`` is older than what is kept."""
@@ -502,6 +719,30 @@ class ObjectStore:
 
     def oldest_rv(self) -> int:
         return self.history_floor
+
+    async def wait_for_rv(self, rv: int, timeout: float) -> bool:
+        """Wait until the store reaches ``rv`` (kube-apiserver blocks up to 3 s on a too-new version)."""
+        if rv <= self.resource_version:
+            return True
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._rv_waiters.append((rv, fut))
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return False
+        finally:
+            self._rv_waiters = [(r, f) for r, f in self._rv_waiters if f is not fut]
+        return True
+
+    def _wake_rv_waiters(self) -> None:
+        keep = []
+        for rv, fut in self._rv_waiters:
+            if rv <= self.resource_version:
+                if not fut.done():
+                    fut.set_result(None)
+            else:
+                keep.append((rv, fut))
+        self._rv_waiters = keep
 
     def add_watcher(self, w: Watcher) -> None:
         self.watchers.setdefault(w.res, set()).add(w)
@@ -521,14 +762,59 @@ class ObjectStore:
         return sum(len(ws) for ws in self.watchers.values())
 
 
+def _spec(o: Obj) -> Obj:
+    """What ``generation`` tracks: everything but metadata and status (spec, data, rules, ...)."""
+    return {k: v for k, v in o.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def parse_resource_version(rv: str) -> int:
+    try:
+        n = int(rv)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise BadRequest(
+            f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint: parsing "{rv}": invalid syntax'
+        )
+    return n
+
+
+class TooLargeResourceVersion(SimError):
+    """apimachinery's ``NewTooLargeResourceVersionError``: 504 Timeout, retry after a second."""
+
+    code, reason = 504, "Timeout"
+
+    def __init__(self, wanted: int, current: int) -> None:
+        super().__init__(
+            f"Too large resource version: {wanted}, current: {current}",
+            {
+                "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                "retryAfterSeconds": 1,
+            },
+        )
+
+
+INCONSISTENT_CONTINUE = (
+    "The provided continue parameter is too old to display a consistent list result. You can start a "
+    "new list without the continue parameter, or use the continue token in this response to retrieve "
+    "the remainder of the results. Continuing with the provided token results in an inconsistent list "
+    "- objects that were created, modified, or deleted between the time the first chunk was returned "
+    "and now may show up in the list."
+)
+
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
 def encode_continue(rv: int, sid: str, offset: int, last_key: tuple[str, str]) -> str:
-    token = {
+    """kube-apiserver's token (base64 JSON with ``v``, ``rv``, ``start``) plus our snapshot id."""
+    token: dict[str, Any] = {
         "v": "meta.k8s.io/v1",
         "rv": rv,
         "start": f"{last_key[0]}/{last_key[1]}\x00",
-        "sid": sid,
-        "off": offset,
     }
+    if sid:
+        token["sid"] = sid
+        token["off"] = offset
     return base64.urlsafe_b64encode(_enc.encode(token)).decode().rstrip("=")
 
 
@@ -536,16 +822,19 @@ def decode_continue(token: str) -> dict[str, Any]:
     try:
         pad = "=" * (-len(token) % 4)
         d = _dec.decode(base64.urlsafe_b64decode(token + pad))
-        if not isinstance(d, dict) or d.get("v") != "meta.k8s.io/v1":
-            raise ValueError("bad version")
-        return d
     except (ValueError, msgspec.DecodeError) as e:
         raise BadRequest(f"continue key is not valid: {e}") from e
+    if not isinstance(d, dict):
+        raise BadRequest("continue key is not valid: not an object")
+    if d.get("v") != "meta.k8s.io/v1":
+        raise BadRequest("continue key is not valid: server does not recognize this encoded key")
+    return d
 
 
-@dataclass
-class Stats:
-    requests: int = 0
-    watches_opened: int = 0
-    lists: int = 0
-    faults_injected: dict[str, int] = field(default_factory=dict)
+def _start_key(start: str) -> tuple[str, str] | None:
+    """The ``start`` of a token ("namespace/name\\x00") as a sort key to continue after."""
+    start = start.rstrip("\x00")
+    if not start:
+        return None
+    ns, _, name = start.partition("/")
+    return (ns, name)
