@@ -1,13 +1,16 @@
 """NetworkPolicy families (``kube_networkpolicy_*``); identity labels ``namespace,networkpolicy``.
 
+Unlike every other ``_created`` family, ``kube_networkpolicy_created`` is written even without a
+creation timestamp: KSM skips the zero check there, so Go's zero time gives ``-6.21355968e+10``.
+
 Sample::
 
-    kube_networkpolicy_spec_ingress_rules{namespace="shop",networkpolicy="default-deny"} 1
+    kube_networkpolicy_created{namespace="shop",networkpolicy="default-deny"} 1.7e+09
+    kube_networkpolicy_spec_ingress_rules{namespace="shop",networkpolicy="default-deny"} 0
+    kube_networkpolicy_spec_egress_rules{namespace="shop",networkpolicy="default-deny"} 2
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import msgspec
 
@@ -17,16 +20,21 @@ from kubescope.state.family import (
     FamilyOptions,
     ResourceSpec,
     annotations_family,
-    created_family,
-    gauge_family,
     labels_family,
 )
-from kubescope.state.text import esc
+from kubescope.state.text import esc, gf, ts
+
+GO_ZERO_TIME_UNIX = -62135596800
+"""``time.Time{}.Unix()``: 0001-01-01T00:00:00Z."""
+
+
+class Rule(Wire):
+    """A rule is only counted: no field is declared, so the decoder skips its contents."""
 
 
 class NetworkPolicySpec(Wire):
-    ingress: list[Any] = msgspec.field(default_factory=list)
-    egress: list[Any] = msgspec.field(default_factory=list)
+    ingress: list[Rule] = msgspec.field(default_factory=list)
+    egress: list[Rule] = msgspec.field(default_factory=list)
 
 
 class NetworkPolicy(Wire):
@@ -38,23 +46,38 @@ def _identity(o: NetworkPolicy) -> str:
     return f'namespace="{esc(o.metadata.namespace)}",networkpolicy="{esc(o.metadata.name)}"'
 
 
+def _created(o: NetworkPolicy, lp: str) -> str:
+    t = ts(o.metadata.creation_timestamp)
+    return f"{lp}}} {gf(GO_ZERO_TIME_UNIX if t is None else t)}\n"
+
+
+def _ingress_rules(o: NetworkPolicy, lp: str) -> str:
+    return f"{lp}}} {gf(len(o.spec.ingress))}\n"
+
+
+def _egress_rules(o: NetworkPolicy, lp: str) -> str:
+    return f"{lp}}} {gf(len(o.spec.egress))}\n"
+
+
 def families(opts: FamilyOptions) -> list[Family]:
     p = "kube_networkpolicy"
     return [
-        created_family(p, "ALPHA", "Unix creation timestamp of network policy"),
+        Family(f"{p}_created", "Unix creation timestamp of network policy", "gauge", "ALPHA", _created),
         annotations_family(p, opts.annotations),
         labels_family(p, opts.labels, "ALPHA"),
-        gauge_family(
+        Family(
             f"{p}_spec_ingress_rules",
             "Number of ingress rules on the networkpolicy",
+            "gauge",
             "ALPHA",
-            lambda o: len(o.spec.ingress),
+            _ingress_rules,
         ),
-        gauge_family(
+        Family(
             f"{p}_spec_egress_rules",
             "Number of egress rules on the networkpolicy",
+            "gauge",
             "ALPHA",
-            lambda o: len(o.spec.egress),
+            _egress_rules,
         ),
     ]
 
