@@ -29,6 +29,18 @@ def _pem_key(k: ec.EllipticCurvePrivateKey) -> str:
 
 
 class CA:
+    @classmethod
+    def load(cls, cert_pem: bytes, key_pem: bytes) -> CA:
+        """An existing CA (the simulator's), to issue client certificates it trusts."""
+        ca = cls.__new__(cls)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        ca.key = key
+        ca.cert = x509.load_pem_x509_certificate(cert_pem)
+        ca.name = ca.cert.subject
+        ca.pem = cert_pem.decode()
+        return ca
+
     def __init__(self, name: str = "kubescope-test-ca") -> None:
         self.key = _key()
         self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])

@@ -316,6 +316,7 @@ class KubeClient:
         params: Params,
         body: bytes | None,
         client_timeout: aiohttp.ClientTimeout | None,
+        content_type: str = "application/json",
     ) -> aiohttp.ClientResponse:
         """Send a request; return the 2xx response (body unread) or raise the mapped error."""
         session = self._get_session()
@@ -326,7 +327,7 @@ class KubeClient:
             generation = creds.generation
             headers = {**self._base_headers, **creds.headers}
             if body is not None:
-                headers["Content-Type"] = "application/json"
+                headers["Content-Type"] = content_type
             kwargs: dict[str, Any] = {}
             if client_timeout is not None:
                 kwargs["timeout"] = client_timeout
@@ -356,10 +357,21 @@ class KubeClient:
             raise _api_error(resp.status, resp.headers, err_body, what)
         raise AssertionError("unreachable")
 
-    async def request(self, method: str, path: str, params: Params = None, body: Any = None) -> bytes:
-        """Send ``body`` (JSON-encoded unless already bytes) and return the response body."""
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Params = None,
+        body: Any = None,
+        *,
+        content_type: str = "application/json",
+    ) -> bytes:
+        """Send ``body`` (JSON-encoded unless already bytes) and return the response body.
+
+        ``content_type`` names the patch flavour for PATCH (``application/merge-patch+json``...).
+        """
         data = body if body is None or isinstance(body, bytes) else msgspec.json.encode(body)
-        resp = await self._open(method, path, params, data, None)
+        resp = await self._open(method, path, params, data, None, content_type)
         try:
             return await resp.read()
         except _TRANSPORT_ERRORS as e:
