@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from aiohttp import web
 
 from kubescope.log import fields
 from kubescope.sim.api import SimAPI
@@ -26,7 +27,6 @@ from kubescope.sim.faults import Faults
 from kubescope.sim.pki import ClusterPKI
 from kubescope.sim.scenario import ScenarioConfig, generate
 from kubescope.sim.store import ObjectStore, SimError
-from kubescope.web.server import Listener, Listeners
 
 logger = logging.getLogger(__name__)
 progress = logging.getLogger("kubescope.progress")
@@ -94,7 +94,7 @@ class Simulator:
         self.api = SimAPI(
             self.store, self.auth, self.faults, self.pki, bookmark_interval=settings.bookmark_interval
         )
-        self.listeners: Listeners | None = None
+        self.runner: web.AppRunner | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.url = ""
         self.kubeconfig = settings.write_kubeconfig or str(self.state_dir / "kubeconfig")
@@ -109,7 +109,8 @@ class Simulator:
         total = 0
         batch: list[tuple[str, dict[str, Any]]] = []
         last_report = t0
-        for item in generate(cfg):
+        # --nodes=0: an empty cluster (the default namespaces and what tests create)
+        for item in generate(cfg) if s.nodes > 0 else ():
             batch.append(item)
             if len(batch) >= 5000:
                 total += self.store.bulk_create(batch)
@@ -169,9 +170,14 @@ class Simulator:
         self.load_cluster()
         ctx = self.pki.server_context() if self.pki else None
         app = self.api.app()
-        self.listeners = Listeners([Listener(app, s.host, s.port, ctx, "simulator")], shutdown_timeout=2.0)
-        await self.listeners.start()
-        port = self.listeners.listeners[0].bound_port
+        # a short shutdown grace: open watches are closed first, so nothing long is in flight
+        self.runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, s.host, s.port, ssl_context=ctx, reuse_address=True)
+        await site.start()
+        server = site._server  # aiohttp exposes the bound socket only here
+        socks = getattr(server, "sockets", None) or []
+        port = int(socks[0].getsockname()[1]) if socks else s.port
         scheme = "https" if ctx else "http"
         self.url = f"{scheme}://{s.host}:{port}"
         self.api.server_address = f"{s.host}:{port}"
@@ -238,5 +244,6 @@ class Simulator:
         for stop in reversed(self._extra_stop):
             with contextlib.suppress(Exception):
                 await stop()
-        if self.listeners is not None:
-            await self.listeners.stop()
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
