@@ -382,22 +382,13 @@ class SimAPI:
                 r["categories"] = list(t.categories)
             resources.append(r)
             for sub in t.subresources:
-                verbs = {
-                    "status": ["get", "patch", "update"],
-                    "scale": ["get", "patch", "update"],
-                    "proxy": ["create", "delete", "get", "patch", "update"],
-                }.get(sub, ["create"])
-                kind = {
-                    "scale": "Scale",
-                    "eviction": "Eviction",
-                    "binding": "Binding",
-                    "token": "TokenRequest",
-                }.get(sub, t.kind)
+                verbs, kind, extra = _subresource_discovery(t, sub)
                 resources.append(
                     {
                         "name": f"{t.plural}/{sub}",
                         "singularName": "",
                         "namespaced": t.namespaced,
+                        **extra,
                         "kind": kind,
                         "verbs": verbs,
                     }
@@ -528,6 +519,8 @@ class SimAPI:
         if sub and sub not in t.subresources:
             code, err = st.path_not_found()
             return self._respond(code, err)
+        if sub and sub not in ("status", "scale"):
+            return await self._connect(request, t, ns, name, sub)
         if m == "GET":
             if not name:
                 if _bool(q.get("watch")):
@@ -544,8 +537,8 @@ class SimAPI:
                 raise MethodNotAllowed("the server does not allow this method on the requested resource")
             body = await self._body(request)
             if ns and t.namespaced:
-                body.setdefault("metadata", {})["namespace"] = ns
-                meta_ns = body["metadata"].get("namespace")
+                meta_ns = body.setdefault("metadata", {}).setdefault("namespace", ns) or ns
+                body["metadata"]["namespace"] = meta_ns
                 if meta_ns != ns:
                     raise BadRequest(
                         "the namespace of the provided object does not match the namespace sent on the request"
@@ -630,6 +623,46 @@ class SimAPI:
     def _require_namespace(self, ns: str) -> None:
         if ("", ns) not in self.store.objects.get("namespaces", {}):
             raise NotFound(f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"})
+
+    async def _connect(
+        self, request: web.Request, t: ResourceType, ns: str, name: str, sub: str
+    ) -> web.Response:
+        """The subresources that are actions: logs, eviction, binding; the rest need containers."""
+        m = request.method
+        if t.key == "pods" and sub == "log" and m == "GET":
+            pod = self.store.get("pods", ns, name)
+            containers = [c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or []]
+            container = request.query.get("container") or (containers[0] if len(containers) == 1 else "")
+            if not container:
+                raise BadRequest(
+                    f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]"
+                )
+            if container not in containers:
+                raise BadRequest(f"container {container} is not valid for pod {name}")
+            started = (pod.get("status") or {}).get("startTime") or pod["metadata"].get(
+                "creationTimestamp", ""
+            )
+            text = f"{started} simulated container {container} of pod {ns}/{name} started\n"
+            return web.Response(text=text, content_type="text/plain")
+        if t.key == "pods" and sub == "eviction" and m == "POST":
+            await self._body(request)
+            self.store.delete("pods", ns, name)
+            body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+            return self._respond(201, _enc.encode(body))
+        if t.key == "pods" and sub == "binding" and m == "POST":
+            binding = await self._body(request)
+            node = str((binding.get("target") or {}).get("name", ""))
+            if not node:
+                raise Invalid(f'Binding "{name}" is invalid: target.name: Required value')
+            self.store.modify(
+                "pods", ns, name, lambda o: o.setdefault("spec", {}).__setitem__("nodeName", node)
+            )
+            body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+            return self._respond(201, _enc.encode(body))
+        raise BadRequest(
+            f"the simulator runs no containers or kubelet streams: {t.plural}/{sub} is listed in discovery "
+            "but not served"
+        )
 
     async def _delete_options(self, request: web.Request) -> dict[str, Any]:
         if not request.can_read_body:
@@ -933,6 +966,30 @@ def _float_param(q: Any, name: str) -> float:
 
 
 CRDS = "customresourcedefinitions.apiextensions.k8s.io"
+
+_SUBRESOURCES: dict[str, tuple[list[str], str, dict[str, str]]] = {
+    "status": (["get", "patch", "update"], "", {}),
+    "scale": (["get", "patch", "update"], "Scale", {"group": "autoscaling", "version": "v1"}),
+    "log": (["get"], "Pod", {}),
+    "exec": (["create", "get"], "PodExecOptions", {}),
+    "attach": (["create", "get"], "PodAttachOptions", {}),
+    "portforward": (["create", "get"], "PodPortForwardOptions", {}),
+    "binding": (["create"], "Binding", {}),
+    "eviction": (["create"], "Eviction", {"group": "policy", "version": "v1"}),
+    "ephemeralcontainers": (["get", "patch", "update"], "Pod", {}),
+    "resize": (["get", "patch", "update"], "Pod", {}),
+    "token": (["create"], "TokenRequest", {"group": "authentication.k8s.io", "version": "v1"}),
+    "approval": (["get", "patch", "update"], "", {}),
+    "finalize": (["update"], "", {}),
+}
+
+
+def _subresource_discovery(t: ResourceType, sub: str) -> tuple[list[str], str, dict[str, str]]:
+    """Verbs, kind and (for other groups' kinds) group/version of a subresource, as discovery lists them."""
+    if sub == "proxy":
+        return ["create", "delete", "get", "patch", "update"], f"{t.kind}ProxyOptions", {}
+    verbs, kind, extra = _SUBRESOURCES.get(sub, (["get"], "", {}))
+    return verbs, kind or t.kind, extra
 
 
 def _crd_status(crd: dict[str, Any]) -> dict[str, Any]:
