@@ -154,6 +154,11 @@ class ResourceMetricsOnSimulator:
             self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
 
     def _register(self) -> None:
+        for attempt in range(10):
+            out = self.kubectl("apply", "-f", str(MANIFESTS), check=False)
+            if "failed to download openapi" not in out:
+                break
+            time.sleep(2 + attempt)  # a busy simulator (150k pods) may not answer its OpenAPI at once
         self.kubectl("apply", "-f", str(MANIFESTS))
         endpoints = {
             "apiVersion": "v1",
