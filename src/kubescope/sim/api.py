@@ -35,7 +35,7 @@ from kubescope.apiserver.selectors import (
 from kubescope.errors import ConfigError
 from kubescope.sim import tables
 from kubescope.sim.aggregation import Aggregator
-from kubescope.sim.auth import ANONYMOUS_USER, AuthConfig, User
+from kubescope.sim.auth import ANONYMOUS_USER, PUBLIC_PATHS, AuthConfig, User
 from kubescope.sim.faults import Faults
 from kubescope.sim.patch import PATCH_TYPES, apply_patch
 from kubescope.sim.pki import ClusterPKI
@@ -220,7 +220,9 @@ class SimAPI:
             orgs = tuple(v for rdn in peer.get("subject", ()) for k, v in rdn if k == "organizationName")
             if cn:
                 return User(cn, orgs).with_defaults()
-        return ANONYMOUS_USER
+        # without credentials only the public paths answer (kube-apiserver's anonymous user gets no
+        # more than system:public-info-viewer); everything else is 401, not 403
+        return ANONYMOUS_USER if request.path in PUBLIC_PATHS else None
 
     async def _inject_fault(self) -> web.Response | None:
         f = self.faults

@@ -88,10 +88,19 @@ class Rule:
         resource = info.resource + ("/" + info.subresource if info.subresource else "")
         return (
             _has(self.api_groups, info.group)
-            and (_has(self.resources, resource) or _has(self.resources, info.resource + "/*"))
+            and (
+                _has(self.resources, resource)
+                # RBAC's ResourceMatches: "*/scale" grants that subresource of every resource
+                or bool(info.subresource and "*/" + info.subresource in self.resources)
+            )
             and _has(self.namespaces, info.namespace or "")
             and _has(self.resource_names, info.name)
         )
+
+
+_RULE_KEYS = frozenset(
+    {"users", "groups", "verbs", "apiGroups", "resources", "namespaces", "resourceNames", "nonResourceURLs"}
+)
 
 
 def _has(s: frozenset[str], v: str) -> bool:
@@ -142,10 +151,22 @@ class AuthConfig:
             cfg.tokens[str(t["token"])] = User(
                 str(t["user"]), tuple(str(g) for g in t.get("groups") or ()), str(t.get("uid", ""))
             )
-        for r in data.get("rules") or []:
+        cfg.rules += cls.load_rules(data.get("rules") or [], f"--auth-file={path}")
+        return cfg
+
+    @staticmethod
+    def load_rules(rules: Iterable[Any], source: str = "rules") -> list[Rule]:
+        """Rules from their YAML/JSON form (see the module docstring)."""
+        out = []
+        for r in rules:
             if not isinstance(r, dict):
-                raise ConfigError(f"--auth-file={path}: each rule must be a map: {r!r}")
-            cfg.rules.append(
+                raise ConfigError(f"{source}: each rule must be a map: {r!r}")
+            unknown = set(r) - _RULE_KEYS
+            if unknown:
+                raise ConfigError(
+                    f"{source}: unknown rule fields {sorted(unknown)}; known: {sorted(_RULE_KEYS)}"
+                )
+            out.append(
                 Rule(
                     users=_set(r.get("users"), ()),
                     groups=_set(r.get("groups"), ()),
@@ -157,7 +178,7 @@ class AuthConfig:
                     non_resource_urls=_set(r.get("nonResourceURLs"), ()),
                 )
             )
-        return cfg
+        return out
 
     def add_token(self, token: str, user: User) -> None:
         self.tokens[token] = user
