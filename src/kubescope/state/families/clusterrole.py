@@ -1,5 +1,5 @@
 """ClusterRole families (``kube_clusterrole_*``; not a default resource); identity label
-``clusterrole``; the family shape is :func:`kubescope.state.families.role.rbac_families`.
+``clusterrole``; the family shape is :func:`kubescope.state.families._rbac_common.rbac_families`.
 
 Sample::
 
@@ -9,7 +9,7 @@ Sample::
 
 from __future__ import annotations
 
-from kubescope.state.families.role import RoleObject, rbac_families
+from kubescope.state.families._rbac_common import RoleObject, rbac_families
 from kubescope.state.family import ResourceSpec
 from kubescope.state.text import esc
 

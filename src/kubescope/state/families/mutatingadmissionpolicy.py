@@ -13,9 +13,13 @@ from __future__ import annotations
 import msgspec
 
 from kubescope.model.meta import ObjectMeta, Wire
-from kubescope.state.families.validatingadmissionpolicy import ParamKind
 from kubescope.state.family import Family, FamilyOptions, ResourceSpec, created_family
 from kubescope.state.text import esc
+
+
+class ParamKind(Wire):
+    api_version: str = ""
+    kind: str = ""
 
 
 class MutatingPolicySpec(Wire):

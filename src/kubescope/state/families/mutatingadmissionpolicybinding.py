@@ -11,9 +11,14 @@ from __future__ import annotations
 import msgspec
 
 from kubescope.model.meta import ObjectMeta, Wire
-from kubescope.state.families.validatingadmissionpolicybinding import ParamRef, binding_info
 from kubescope.state.family import Family, FamilyOptions, ResourceSpec, created_family
 from kubescope.state.text import esc
+
+
+class ParamRef(Wire):
+    name: str = ""
+    namespace: str = ""
+    parameter_not_found_action: str | None = None
 
 
 class MutatingBindingSpec(Wire):
@@ -31,6 +36,16 @@ def _identity(o: MutatingAdmissionPolicyBinding) -> str:
     return f'namespace="{esc(m.namespace)}",mutatingadmissionpolicybinding="{esc(m.name)}"'
 
 
+def _info(o: MutatingAdmissionPolicyBinding, lp: str) -> str:
+    s = o.spec
+    ref = s.param_ref or ParamRef()
+    return (
+        f'{lp},policy_name="{esc(s.policy_name)}",param_name="{esc(ref.name)}",'
+        f'param_namespace="{esc(ref.namespace)}",'
+        f'param_not_found_action="{esc(ref.parameter_not_found_action or "")}"}} 1\n'
+    )
+
+
 def families(opts: FamilyOptions) -> list[Family]:
     p = "kube_mutatingadmissionpolicybinding"
     return [
@@ -39,7 +54,7 @@ def families(opts: FamilyOptions) -> list[Family]:
             "Information about the MutatingAdmissionPolicyBinding.",
             "gauge",
             "ALPHA",
-            binding_info,
+            _info,
         ),
         created_family(p, "ALPHA", "Unix creation timestamp."),
     ]

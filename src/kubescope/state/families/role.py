@@ -1,8 +1,5 @@
-"""Role families (``kube_role_*``; not a default resource); identity labels ``namespace,role``.
-
-The four RBAC resources (roles, cluster roles and their bindings) share one family shape, built
-here by :func:`rbac_families`: annotations, labels, info (bindings add ``roleref_kind,roleref_name``),
-created and resource version, all ALPHA.
+"""Role families (``kube_role_*``; not a default resource); identity labels ``namespace,role``;
+the family shape is :func:`kubescope.state.families._rbac_common.rbac_families`.
 
 Sample::
 
@@ -12,72 +9,9 @@ Sample::
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-import msgspec
-
-from kubescope.model.meta import ObjectMeta, Wire
-from kubescope.state.family import (
-    Family,
-    FamilyOptions,
-    ResourceSpec,
-    annotations_family,
-    created_family,
-    labels_family,
-    resource_version_family,
-)
+from kubescope.state.families._rbac_common import RoleObject, rbac_families
+from kubescope.state.family import ResourceSpec
 from kubescope.state.text import esc
-
-
-class RoleObject(Wire):
-    """A Role or ClusterRole: only metadata is read (the rules are skipped by the decoder)."""
-
-    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
-
-
-class RoleRef(Wire):
-    kind: str = ""
-    name: str = ""
-
-
-class BindingObject(Wire):
-    """A RoleBinding or ClusterRoleBinding: metadata and the role reference (subjects are skipped)."""
-
-    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
-    role_ref: RoleRef = msgspec.field(default_factory=RoleRef)
-
-
-def _info(o: Any, lp: str) -> str:
-    return f"{lp}}} 1\n"
-
-
-def _binding_info(o: BindingObject, lp: str) -> str:
-    r = o.role_ref
-    return f'{lp},roleref_kind="{esc(r.kind)}",roleref_name="{esc(r.name)}"}} 1\n'
-
-
-def rbac_families(prefix: str, what: str, binding: bool) -> Callable[[FamilyOptions], list[Family]]:
-    """The family factory of one RBAC resource; ``what`` names it in HELP texts (``cluster role``)."""
-
-    def families(opts: FamilyOptions) -> list[Family]:
-        return [
-            annotations_family(prefix, opts.annotations),
-            labels_family(prefix, opts.labels, "ALPHA"),
-            Family(
-                f"{prefix}_info",
-                f"Information about {what}.",
-                "gauge",
-                "ALPHA",
-                _binding_info if binding else _info,
-            ),
-            created_family(prefix, "ALPHA"),
-            resource_version_family(
-                prefix, help=f"Resource version representing a specific version of the {what}."
-            ),
-        ]
-
-    return families
 
 
 def _identity(o: RoleObject) -> str:

@@ -1,5 +1,5 @@
 """RoleBinding families (``kube_rolebinding_*``; not a default resource); identity labels
-``namespace,rolebinding``; the family shape is :func:`kubescope.state.families.role.rbac_families`.
+``namespace,rolebinding``; the family shape is :func:`kubescope.state.families._rbac_common.rbac_families`.
 
 Sample::
 
@@ -8,7 +8,7 @@ Sample::
 
 from __future__ import annotations
 
-from kubescope.state.families.role import BindingObject, rbac_families
+from kubescope.state.families._rbac_common import BindingObject, rbac_families
 from kubescope.state.family import ResourceSpec
 from kubescope.state.text import esc
 

@@ -9,8 +9,6 @@ Sample::
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from kubescope.model.meta import ObjectMeta, Wire
@@ -40,9 +38,7 @@ def _identity(o: ValidatingAdmissionPolicyBinding) -> str:
     return f'namespace="{esc(m.namespace)}",validatingadmissionpolicybinding="{esc(m.name)}"'
 
 
-def binding_info(o: Any, lp: str) -> str:
-    """``policy_name,param_name,param_namespace,param_not_found_action`` of a validating or mutating
-    admission policy binding (both have ``spec.policyName`` and ``spec.paramRef``)."""
+def _info(o: ValidatingAdmissionPolicyBinding, lp: str) -> str:
     s = o.spec
     ref = s.param_ref or ParamRef()
     return (
@@ -64,7 +60,7 @@ def families(opts: FamilyOptions) -> list[Family]:
             "Information about the ValidatingAdmissionPolicyBinding.",
             "gauge",
             "ALPHA",
-            binding_info,
+            _info,
         ),
         created_family(p, "ALPHA", "Unix creation timestamp."),
         Family(

@@ -1,7 +1,7 @@
 """ValidatingWebhookConfiguration families (``kube_validatingwebhookconfiguration_*``); identity
 labels ``namespace,validatingwebhookconfiguration`` (``namespace`` is ``""``: cluster-scoped).
 
-Same shape as the mutating variant (:mod:`.mutatingwebhookconfiguration`).
+Same shape as the mutating variant (:mod:`._webhook_common`).
 
 Sample::
 
@@ -11,7 +11,7 @@ Sample::
 
 from __future__ import annotations
 
-from kubescope.state.families.mutatingwebhookconfiguration import webhook_configuration_resource
+from kubescope.state.families._webhook_common import webhook_configuration_resource
 
 RESOURCE = webhook_configuration_resource("ValidatingWebhookConfiguration", "validating")
 families = RESOURCE.families
