@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -102,12 +103,12 @@ class SimulatorProcess:
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            with contextlibsuppress():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                with contextlibsuppress():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log.close()
@@ -182,13 +183,3 @@ class SimulatorProcess:
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = self.request("GET", "/_sim/stats")
         return out
-
-
-class contextlibsuppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> bool:
-        return et is not None and issubclass(et, ProcessLookupError | PermissionError)

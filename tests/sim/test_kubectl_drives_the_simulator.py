@@ -1,0 +1,198 @@
+"""The real kubectl against a simulator process (TLS, token, generated cluster)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kubescope.sim.process import SimulatorProcess
+
+pytestmark = [pytest.mark.slow, pytest.mark.kubectl]
+
+REPO = Path(__file__).resolve().parents[2]
+KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
+
+
+class Kubectl:
+    def __init__(self, sim: SimulatorProcess, cache: Path) -> None:
+        self.sim = sim
+        self.cache = cache
+
+    def run(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        p = subprocess.run(
+            [KUBECTL, f"--kubeconfig={self.sim.kubeconfig}", f"--cache-dir={self.cache}", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if check and p.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+        return p
+
+    def __call__(self, *args: str, stdin: str | None = None) -> str:
+        return self.run(*args, stdin=stdin).stdout
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorProcess]:
+    with SimulatorProcess(
+        nodes=3, pods_per_node=6, seed=5, tls=True, kubelets=False, bookmark_interval=1
+    ) as s:
+        yield s
+
+
+@pytest.fixture
+def kubectl(sim: SimulatorProcess, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    return Kubectl(sim, tmp_path_factory.getbasetemp() / "kubectl-cache")
+
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: demo, namespace: default, labels: {app: demo}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: demo}}
+  template:
+    metadata: {labels: {app: demo}}
+    spec:
+      containers:
+      - {name: app, image: "nginx:1.25", ports: [{containerPort: 80}], env: [{name: A, value: "1"}]}
+      - {name: side, image: busybox}
+"""
+
+
+def test_get_pods_in_every_shape(kubectl: Kubectl, sim: SimulatorProcess) -> None:
+    pods = sim.request("GET", "/api/v1/pods")["items"]
+    out = kubectl("get", "pods", "-A", "--no-headers")
+    assert len(out.splitlines()) == len(pods) == 18
+    wide = kubectl("get", "pods", "-A", "-o", "wide")
+    header = wide.splitlines()[0].split()
+    assert header[:6] == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert "NODE" in header and "IP" in header
+    as_json = json.loads(kubectl("get", "pods", "-A", "-o", "json"))
+    assert {p["metadata"]["uid"] for p in as_json["items"]} == {p["metadata"]["uid"] for p in pods}
+    as_yaml = yaml.safe_load(kubectl("get", "nodes", "-o", "yaml"))
+    assert len(as_yaml["items"]) == 3
+    node = pods[0]["spec"].get("nodeName") or as_yaml["items"][0]["metadata"]["name"]
+    on_node = kubectl("get", "pods", "-A", "--field-selector", f"spec.nodeName={node}", "-o", "name").split()
+    assert on_node and len(on_node) == sum(1 for p in pods if p["spec"].get("nodeName") == node)
+    app = next(p["metadata"]["labels"]["app"] for p in pods if "app" in p["metadata"].get("labels", {}))
+    labelled = kubectl("get", "pods", "-A", "-l", f"app={app}", "-o", "name").split()
+    assert len(labelled) == sum(1 for p in pods if p["metadata"].get("labels", {}).get("app") == app)
+    bad = kubectl.run("get", "pods", "--field-selector", "spec.bogus=x", check=False)
+    assert bad.returncode != 0 and "field label not supported: spec.bogus" in bad.stderr
+
+
+def test_other_kinds_and_api_resources(kubectl: Kubectl) -> None:
+    for kind in (
+        "nodes",
+        "deploy",
+        "rs",
+        "sts",
+        "ds",
+        "svc",
+        "ns",
+        "cm",
+        "hpa",
+        "cj",
+        "jobs",
+        "ing",
+        "pdb",
+        "sc",
+    ):
+        kubectl("get", kind, "-A")
+    resources = kubectl("api-resources", "-o", "name").split()
+    assert (
+        "pods" in resources and "deployments.apps" in resources and "leases.coordination.k8s.io" in resources
+    )
+    assert "Server Version: v1." in kubectl("version")
+
+
+def test_apply_patch_scale_describe_delete(kubectl: Kubectl, tmp_path: Path) -> None:
+    f = tmp_path / "d.yaml"
+    f.write_text(DEPLOYMENT)
+    assert "deployment.apps/demo created" in kubectl("apply", "-f", str(f))
+    assert "unchanged" in kubectl("apply", "-f", str(f))
+    f.write_text(DEPLOYMENT.replace("nginx:1.25", "nginx:1.26").replace('value: "1"', 'value: "2"'))
+    assert "configured" in kubectl("apply", "-f", str(f))
+    d = json.loads(kubectl("get", "deploy", "demo", "-o", "json"))
+    c = d["spec"]["template"]["spec"]["containers"]
+    assert [x["image"] for x in c] == ["nginx:1.26", "busybox"] and c[0]["env"] == [
+        {"name": "A", "value": "2"}
+    ]
+    assert d["metadata"]["generation"] == 2
+    assert "serverside-applied" in kubectl("apply", "--server-side", "--force-conflicts", "-f", str(f))
+    kubectl("patch", "deploy", "demo", "-p", '{"spec":{"replicas":4}}')
+    kubectl(
+        "patch",
+        "deploy",
+        "demo",
+        "--type=json",
+        "-p",
+        '[{"op":"add","path":"/metadata/labels/x","value":"y"}]',
+    )
+    kubectl("scale", "deploy", "demo", "--replicas=5")
+    kubectl(
+        "patch",
+        "deploy",
+        "demo",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        '{"status":{"readyReplicas":5,"replicas":5}}',
+    )
+    got = json.loads(kubectl("get", "deploy", "demo", "-o", "json"))
+    assert got["spec"]["replicas"] == 5 and got["metadata"]["labels"]["x"] == "y"
+    assert got["status"]["readyReplicas"] == 5
+    assert "demo" in kubectl("get", "deploy", "demo").splitlines()[1]
+    described = kubectl("describe", "deploy", "demo")
+    assert "nginx:1.26" in described and "Replicas:" in described
+    assert "deleted" in kubectl("delete", "-f", str(f))
+    assert kubectl.run("get", "deploy", "demo", check=False).returncode != 0
+
+
+def test_create_from_file_and_duplicate(kubectl: Kubectl) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: made, namespace: default}\ndata: {k: v}\n"
+    assert "configmap/made created" in kubectl("create", "-f", "-", stdin=cm)
+    again = kubectl.run("create", "-f", "-", stdin=cm, check=False)
+    assert again.returncode != 0 and 'configmaps "made" already exists' in again.stderr
+    kubectl("label", "cm", "made", "tier=x")
+    kubectl("annotate", "cm", "made", "note=y")
+    assert kubectl("get", "cm", "-l", "tier=x", "-o", "name").strip() == "configmap/made"
+    kubectl("delete", "cm", "made")
+
+
+def test_get_watch_prints_changes(kubectl: Kubectl, sim: SimulatorProcess) -> None:
+    argv = [
+        KUBECTL,
+        f"--kubeconfig={sim.kubeconfig}",
+        f"--cache-dir={kubectl.cache}",
+        "get",
+        "cm",
+        "-w",
+        "-n",
+        "default",
+    ]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as proc:
+        try:
+            time.sleep(1.5)
+            sim.request("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "watched"}})
+            deadline = time.monotonic() + 10
+            line = ""
+            assert proc.stdout is not None
+            while "watched" not in line and time.monotonic() < deadline:
+                line = proc.stdout.readline()
+            assert "watched" in line
+        finally:
+            proc.terminate()
+            proc.wait(10)

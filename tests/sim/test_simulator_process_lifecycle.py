@@ -1,0 +1,64 @@
+"""SimulatorProcess: start on a free port, connection facts, control calls, clean SIGTERM exit."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kubescope.sim.process import SimulatorError, SimulatorProcess
+
+pytestmark = pytest.mark.slow
+
+
+def test_starts_serves_and_stops_cleanly() -> None:
+    sim = SimulatorProcess(
+        nodes=2, pods_per_node=3, tls=True, kubelets=False, bookmark_interval=1, watch_history=500
+    )
+    with sim:
+        assert sim.url == f"https://127.0.0.1:{sim.port}"
+        kc = yaml.safe_load(Path(sim.kubeconfig).read_text())
+        assert kc["clusters"][0]["cluster"]["server"] == sim.url
+        assert kc["users"][0]["user"]["token"] == sim.token
+        ctx = ssl.create_default_context(cafile=sim.ca_file)
+        req = urllib.request.Request(
+            sim.url + "/api/v1/nodes", headers={"Authorization": f"Bearer {sim.token}"}
+        )
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+            assert len(json.load(r)["items"]) == 2
+        assert sim.faults(error_fraction=0.25)["error_fraction"] == 0.25
+        sim.faults(reset=True)
+        stats = sim.stats()
+        assert stats["objects"]["pods"] == 6 and stats["objects"]["nodes"] == 2
+        assert sim.request("GET", "/api/v1/namespaces/default")["metadata"]["name"] == "default"
+    assert sim.proc is not None and sim.proc.returncode == 0
+
+
+def test_plain_http_mode() -> None:
+    with SimulatorProcess(nodes=0, tls=False) as sim:
+        assert sim.url.startswith("http://127.0.0.1:") and sim.ca_file == ""
+        with urllib.request.urlopen(sim.url + "/api/v1/namespaces", timeout=10) as r:
+            assert {n["metadata"]["name"] for n in json.load(r)["items"]} >= {"default", "kube-system"}
+
+
+def test_a_failing_start_reports_the_childs_output() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        sim = SimulatorProcess(nodes=0, tls=False, extra_args=[f"--port={port}"], start_timeout=30)
+        with pytest.raises(SimulatorError, match=rf"exited with 1:[\s\S]*cannot listen on 127.0.0.1:{port}"):
+            sim.start()
+        sim.stop()
+
+
+def test_bad_flags_are_refused_with_a_message() -> None:
+    sim = SimulatorProcess(nodes=0, tls=False, extra_args=["--fault=nonsense=1"], start_timeout=30)
+    with pytest.raises(SimulatorError, match=r"exited with 2:[\s\S]*unknown fault 'nonsense'"):
+        sim.start()
+    sim.stop()
