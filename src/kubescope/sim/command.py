@@ -45,6 +45,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--insecure-http",
+        "--no-tls",
+        dest="insecure_http",
         action="store_true",
         help="plain HTTP without authentication (loopback only, fastest); default is TLS with a generated CA "
         "and bearer tokens",
@@ -63,6 +65,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--auth-file",
+        "--policy-file",
+        dest="auth_file",
         default="",
         help="YAML with extra tokens and authorization rules (see docs/simulate.md)",
     )
