@@ -36,6 +36,7 @@ from kubescope.errors import ConfigError
 from kubescope.sim import tables
 from kubescope.sim.aggregation import Aggregator
 from kubescope.sim.auth import ANONYMOUS_USER, PUBLIC_PATHS, AuthConfig, User
+from kubescope.sim.defaults import ClusterIPs, apply_defaults
 from kubescope.sim.faults import Faults
 from kubescope.sim.patch import PATCH_TYPES, apply_patch
 from kubescope.sim.pki import ClusterPKI
@@ -100,6 +101,9 @@ class SimAPI:
         self.errors_injected = 0
         self.watches_opened = 0
         self.aggregator = Aggregator(store, pki, auth.admin_token)
+        self.cluster_ips = ClusterIPs(
+            lambda: (str((o.get("spec") or {}).get("clusterIP", "")) for o in store.iter_objects("services"))
+        )
         self._ctl_hooks: dict[str, Callable[[], Awaitable[Any]]] = {}
         self._crd_sync()
         self.store.add_hook(CRDS, self._on_crd)
@@ -546,6 +550,7 @@ class SimAPI:
                         "the namespace of the provided object does not match the namespace sent on the request"
                     )
                 self._require_namespace(ns)
+            self._default(t, body)
             if _dry_run(q):
                 return self._respond(201, _enc.encode(body))
             created = self.store.create(t.key, body)
@@ -558,6 +563,8 @@ class SimAPI:
                 meta.setdefault("namespace", ns)
             if sub == "scale":
                 return self._respond(200, _enc.encode(self._set_scale(t, ns, name, body)))
+            if not sub:
+                self._default(t, body, ns=ns, name=name)
             updated = self.store.update(t.key, body, subresource=sub)
             return self._respond(200, _enc.encode(updated))
         if m == "PATCH":
@@ -581,6 +588,7 @@ class SimAPI:
                 patch_body.setdefault("metadata", {}).update(
                     {"name": name, **({"namespace": ns} if ns else {})}
                 )
+                self._default(t, patch_body)
                 created = self.store.create(t.key, patch_body)
                 return self._respond(201, _enc.encode(created))
             new = apply_patch(kind, current, patch_body)
@@ -625,6 +633,19 @@ class SimAPI:
     def _require_namespace(self, ns: str) -> None:
         if ("", ns) not in self.store.objects.get("namespaces", {}):
             raise NotFound(f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"})
+
+    def _default(self, t: ResourceType, obj: dict[str, Any], *, ns: str = "", name: str = "") -> None:
+        """kube-apiserver's defaulting; an update keeps the stored cluster IP (it is immutable)."""
+        if not isinstance(obj.get("metadata"), dict):
+            return
+        next_ip = self.cluster_ips.next
+        if name and t.key == "services" and self.store.exists("services", ns, name):
+            kept = str((self.store.get("services", ns, name).get("spec") or {}).get("clusterIP", ""))
+
+            def next_ip() -> str:
+                return kept
+
+        apply_defaults(t.key, obj, next_ip)
 
     async def _connect(
         self, request: web.Request, t: ResourceType, ns: str, name: str, sub: str
@@ -904,8 +925,11 @@ class SimAPI:
         while True:
             if w.queue:
                 lines = []
-                while w.queue:
+                size = 0
+                # bounded writes: a watch from "0" over 150,000 pods must not become one 500 MB join
+                while w.queue and size < WRITE_CHUNK:
                     typ, raw = w.queue.popleft()
+                    size += len(raw)
                     if typ == _MALFORMED:
                         lines.append(b'{"type":"MODIFIED","object":{"metadata":\n')
                     elif typ == _INITIAL_END:
@@ -1040,6 +1064,9 @@ UNSUPPORTED_BODY = (
     "the body of the request was in an unknown format - accepted media types include: "
     "application/json, application/yaml"
 )
+
+WRITE_CHUNK = 1 << 20
+"""Bytes of event lines joined per write to a watch stream."""
 
 _MALFORMED = "_malformed"
 _INITIAL_END = "_initial_end"
