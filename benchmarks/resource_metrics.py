@@ -237,6 +237,9 @@ def live(
         out["kubelets"] = "loopback (benchmark process)" if env.kubelets is not None else "simulator"
         assert env.proc is not None
         ps = psutil.Process(env.proc.pid)
+        assert env.sim.proc is not None
+        sim_ps = psutil.Process(env.sim.proc.pid)
+        me = psutil.Process()
         base = f"https://127.0.0.1:{env.port}"
         headers = {"Authorization": f"Bearer {env.sim.token}"}
 
@@ -268,6 +271,7 @@ def live(
                 progress(f"warm (two cycles done); observing {cycles} cycles")
                 ticks = m["metrics_server_manager_tick_duration_seconds_count"]
                 cpu0, w0 = sum(ps.cpu_times()[:2]), time.perf_counter()
+                sim0, me0 = sum(sim_ps.cpu_times()[:2]), sum(me.cpu_times()[:2])
                 lines0 = m.get("kubescope_resource_kubelet_lines_parsed_total", 0.0)
                 durations: list[float] = []
                 scraped: list[float] = []
@@ -291,6 +295,10 @@ def live(
                         lists.append(time.perf_counter() - w)
                         out["live_list_all_pods_items"] = body.count(b'{"metadata"')
                 cpu1, w1 = sum(ps.cpu_times()[:2]), time.perf_counter()
+                out["simulator_cpu_cores_avg"] = round((sum(sim_ps.cpu_times()[:2]) - sim0) / (w1 - w0), 3)
+                if env.kubelets is not None:
+                    # the loopback kubelets run in this process (with this client: a small share)
+                    out["kubelets_cpu_cores_avg"] = round((sum(me.cpu_times()[:2]) - me0) / (w1 - w0), 3)
                 lines = m.get("kubescope_resource_kubelet_lines_parsed_total", 0.0) - lines0
                 for _ in range(6):  # more lists within a cycle: the cached path
                     w = time.perf_counter()
