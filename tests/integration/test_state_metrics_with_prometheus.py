@@ -20,7 +20,7 @@ from tests.integration.prom import free_port, need, prometheus
 
 pytestmark = [pytest.mark.slow, pytest.mark.external]
 
-KUBE_PROMETHEUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "kube-prometheus"
+KUBE_PROMETHEUS = Path(__file__).resolve().parents[1] / "data" / "kube-prometheus"
 
 
 class Exporter:

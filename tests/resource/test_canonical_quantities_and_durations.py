@@ -98,7 +98,7 @@ def test_timestamps_are_whole_seconds_and_null_when_unknown() -> None:
 
 
 def test_website_samples_use_exactly_these_forms() -> None:
-    data = Path("/work/shared/data/metrics-api")
+    data = Path(__file__).resolve().parents[1] / "data" / "metrics-api"
     node = json.loads((data / "website-nodemetrics-minikube.json").read_text())
     pod = json.loads((data / "website-podmetrics-kube-scheduler.json").read_text())
     assert node["usage"] == {"cpu": cpu_quantity(487558164), "memory": memory_quantity(732212 * 1024)}

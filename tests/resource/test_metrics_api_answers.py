@@ -12,7 +12,7 @@ from kubescope.resource.api import MetricsAPI
 from kubescope.resource.selfmetrics import FRESHNESS_BUCKETS, Histogram
 from tests.resource.helpers import T0, S, caches, node, pod, two_scrapes
 
-WEBSITE = Path("/work/shared/data/metrics-api")
+WEBSITE = Path(__file__).resolve().parents[1] / "data" / "metrics-api"
 NOW = (T0 + 40 * S) / S  # 2026-01-27T18:49:00Z
 JSON_ACCEPT = "application/vnd.kubernetes.protobuf, */*"
 TABLE_ACCEPT = (
