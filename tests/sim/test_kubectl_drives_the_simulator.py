@@ -172,6 +172,38 @@ def test_create_from_file_and_duplicate(kubectl: Kubectl) -> None:
     kubectl("delete", "cm", "made")
 
 
+def test_typed_create_subcommands_send_protobuf(kubectl: Kubectl) -> None:
+    kubectl("create", "namespace", "made-by-kubectl")
+    kubectl(
+        "create",
+        "deployment",
+        "pb",
+        "--image=nginx:1.2",
+        "--replicas=3",
+        "--port=80",
+        "-n",
+        "made-by-kubectl",
+    )
+    kubectl("expose", "deployment", "pb", "--port=80", "-n", "made-by-kubectl")
+    kubectl("create", "secret", "generic", "s", "--from-literal=a=b", "-n", "made-by-kubectl")
+    kubectl("create", "job", "j", "--image=busybox", "-n", "made-by-kubectl", "--", "echo", "hi")
+    kubectl("autoscale", "deployment", "pb", "--max=4", "-n", "made-by-kubectl")
+    d = json.loads(kubectl("get", "deploy", "pb", "-n", "made-by-kubectl", "-o", "json"))
+    assert d["spec"]["replicas"] == 3 and d["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert d["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 80, "protocol": "TCP"}
+    ]
+    svc = json.loads(kubectl("get", "svc", "pb", "-n", "made-by-kubectl", "-o", "json"))
+    assert svc["spec"]["clusterIP"].startswith("10.") and svc["spec"]["selector"] == {"app": "pb"}
+    secret = json.loads(kubectl("get", "secret", "s", "-n", "made-by-kubectl", "-o", "json"))
+    assert secret["data"] == {"a": "Yg=="}
+    job = json.loads(kubectl("get", "job", "j", "-n", "made-by-kubectl", "-o", "json"))
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["echo", "hi"]
+    hpa = json.loads(kubectl("get", "hpa", "pb", "-n", "made-by-kubectl", "-o", "json"))
+    assert hpa["spec"]["maxReplicas"] == 4 and hpa["spec"]["scaleTargetRef"]["name"] == "pb"
+    kubectl("delete", "namespace", "made-by-kubectl")
+
+
 def test_get_watch_prints_changes(kubectl: Kubectl, sim: SimulatorProcess) -> None:
     argv = [
         KUBECTL,

@@ -40,6 +40,7 @@ from kubescope.sim.defaults import ClusterIPs, apply_defaults
 from kubescope.sim.faults import Faults
 from kubescope.sim.patch import PATCH_TYPES, apply_patch
 from kubescope.sim.pki import ClusterPKI
+from kubescope.sim.protobuf import ProtobufError, decode_object
 from kubescope.sim.resources import ResourceType, from_crd
 from kubescope.sim.store import (
     BadRequest,
@@ -694,7 +695,10 @@ class SimAPI:
         if not raw.strip():
             return {}
         if "protobuf" in request.content_type:
-            raise _Unsupported(UNSUPPORTED_BODY)
+            try:
+                return decode_object(raw)
+            except ProtobufError as e:
+                raise _Unsupported(f"{UNSUPPORTED_BODY}; the protobuf body could not be read: {e}") from e
         body = _dec.decode(raw)
         if not isinstance(body, dict):
             raise BadRequest("the body of the request was in an unknown format")
@@ -704,7 +708,10 @@ class SimAPI:
         raw = await request.read()
         ctype = request.content_type
         if "protobuf" in ctype:
-            raise _Unsupported(UNSUPPORTED_BODY)
+            try:
+                return decode_object(raw)
+            except ProtobufError as e:
+                raise _Unsupported(f"{UNSUPPORTED_BODY}; the protobuf body could not be read: {e}") from e
         if "yaml" in ctype:
             body = yaml.safe_load(raw)
         else:
@@ -1062,7 +1069,7 @@ RETURNS_DELETED_OBJECT = frozenset(
 
 UNSUPPORTED_BODY = (
     "the body of the request was in an unknown format - accepted media types include: "
-    "application/json, application/yaml"
+    "application/json, application/yaml, application/vnd.kubernetes.protobuf"
 )
 
 WRITE_CHUNK = 1 << 20

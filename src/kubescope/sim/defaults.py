@@ -19,6 +19,12 @@ Obj = dict[str, Any]
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 
 
+def _fill(d: Obj, key: str, value: Any) -> None:
+    """``setdefault`` that also fills empty values: protobuf clients send empty messages as {}."""
+    if not d.get(key):
+        d[key] = value
+
+
 def _container(c: Obj) -> None:
     c.setdefault("terminationMessagePath", "/dev/termination-log")
     c.setdefault("terminationMessagePolicy", "File")
@@ -37,6 +43,7 @@ def pod_spec(spec: Obj) -> None:
     spec.setdefault("terminationGracePeriodSeconds", 30)
     spec.setdefault("dnsPolicy", "ClusterFirst")
     spec.setdefault("securityContext", {})
+    _fill(spec, "restartPolicy", "Always")
     spec.setdefault("schedulerName", "default-scheduler")
     spec.setdefault("enableServiceLinks", True)
     if spec.get("serviceAccountName") or "serviceAccount" not in spec:
@@ -88,9 +95,10 @@ def _pod(obj: Obj, _: Callable[[], str]) -> None:
 def _deployment(obj: Obj, _: Callable[[], str]) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("replicas", 1)
-    spec.setdefault(
-        "strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
-    )
+    _fill(spec, "strategy", {"type": "RollingUpdate"})
+    if spec["strategy"].get("type", "RollingUpdate") == "RollingUpdate":
+        spec["strategy"]["type"] = "RollingUpdate"
+        _fill(spec["strategy"], "rollingUpdate", {"maxUnavailable": "25%", "maxSurge": "25%"})
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
     _template(obj)
@@ -105,15 +113,17 @@ def _statefulset(obj: Obj, _: Callable[[], str]) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("replicas", 1)
     spec.setdefault("podManagementPolicy", "OrderedReady")
-    spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+    _fill(spec, "updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
     spec.setdefault("revisionHistoryLimit", 10)
     _template(obj)
 
 
 def _daemonset(obj: Obj, _: Callable[[], str]) -> None:
     spec = obj.setdefault("spec", {})
-    spec.setdefault(
-        "updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
+    _fill(
+        spec,
+        "updateStrategy",
+        {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
     )
     spec.setdefault("revisionHistoryLimit", 10)
     _template(obj)
