@@ -163,3 +163,41 @@ def test_policy_rules_match_wildcards_and_subresources() -> None:
     assert cfg.authorize(u, scale)[0]
     main = RequestInfo(path="", verb="get", is_resource_request=True, group="apps", resource="deployments")
     assert not cfg.authorize(u, main)[0]
+
+
+async def test_service_account_token_requests(tls_api: Api) -> None:
+    await tls_api.ok("POST", "/api/v1/namespaces/default/serviceaccounts", {"metadata": {"name": "robot"}})
+    tr = await tls_api.ok(
+        "POST",
+        "/api/v1/namespaces/default/serviceaccounts/robot/token",
+        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"audiences": ["x"]}},
+    )
+    assert tr["kind"] == "TokenRequest" and tr["spec"]["expirationSeconds"] == 3600
+    token = tr["status"]["token"]
+    review = await tls_api.ok(
+        "POST", "/apis/authentication.k8s.io/v1/tokenreviews", {"spec": {"token": token}}
+    )
+    assert review["status"]["user"]["username"] == "system:serviceaccount:default:robot"
+    assert review["status"]["user"]["groups"] == [
+        "system:serviceaccounts",
+        "system:serviceaccounts:default",
+        "system:authenticated",
+    ]
+    code, doc = await tls_api.call("GET", "/api/v1/namespaces/default/pods", token=token)
+    assert code == 403 and 'User "system:serviceaccount:default:robot" cannot list' in doc["message"]
+    code, doc = await tls_api.call(
+        "POST", "/api/v1/namespaces/default/serviceaccounts/ghost/token", {"spec": {}}
+    )
+    assert code == 404 and doc["message"] == 'serviceaccounts "ghost" not found'
+    code, doc = await tls_api.call(
+        "POST", "/api/v1/namespaces/default/serviceaccounts/robot/token", {"spec": {"expirationSeconds": 60}}
+    )
+    assert code == 422 and "may not specify a duration less than 10 minutes" in doc["message"]
+
+
+def test_issued_tokens_expire() -> None:
+    cfg = AuthConfig(admin_token="adm")
+    token, _ = cfg.issue_service_account_token("ns", "sa", 600)
+    assert cfg.authenticate_token(token) is not None
+    cfg.expiries[token] = 0
+    assert cfg.authenticate_token(token) is None

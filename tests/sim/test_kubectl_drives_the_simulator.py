@@ -188,6 +188,8 @@ def test_typed_create_subcommands_send_protobuf(kubectl: Kubectl) -> None:
     kubectl("create", "secret", "generic", "s", "--from-literal=a=b", "-n", "made-by-kubectl")
     kubectl("create", "job", "j", "--image=busybox", "-n", "made-by-kubectl", "--", "echo", "hi")
     kubectl("autoscale", "deployment", "pb", "--max=4", "-n", "made-by-kubectl")
+    kubectl("create", "serviceaccount", "robot", "-n", "made-by-kubectl")
+    assert len(kubectl("create", "token", "robot", "-n", "made-by-kubectl").strip()) > 20
     d = json.loads(kubectl("get", "deploy", "pb", "-n", "made-by-kubectl", "-o", "json"))
     assert d["spec"]["replicas"] == 3 and d["spec"]["strategy"]["type"] == "RollingUpdate"
     assert d["spec"]["template"]["spec"]["containers"][0]["ports"] == [

@@ -683,6 +683,28 @@ class SimAPI:
             )
             body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
             return self._respond(201, _enc.encode(body))
+        if t.key == "serviceaccounts" and sub == "token" and m == "POST":
+            req = await self._body(request)
+            self.store.get("serviceaccounts", ns, name)  # 404 for a missing account
+            spec = req.get("spec") or {}
+            seconds = int(spec.get("expirationSeconds") or 3600)
+            if seconds < 600:
+                raise Invalid(
+                    f'TokenRequest.authentication.k8s.io "{name}" is invalid: spec.expirationSeconds: '
+                    "Invalid value: may not specify a duration less than 10 minutes"
+                )
+            token, expiry = self.auth.issue_service_account_token(ns, name, seconds)
+            out = {
+                "kind": "TokenRequest",
+                "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"name": name, "namespace": ns, "creationTimestamp": None},
+                "spec": {**spec, "expirationSeconds": seconds},
+                "status": {
+                    "token": token,
+                    "expirationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiry)),
+                },
+            }
+            return self._respond(201, _enc.encode(out))
         raise BadRequest(
             f"the simulator runs no containers or kubelet streams: {t.plural}/{sub} is listed in discovery "
             "but not served"

@@ -88,6 +88,7 @@ GROUP_PACKAGES = {
     "networking.k8s.io": "networking",
     "policy": "policy",
     "autoscaling": "autoscaling",
+    "authentication.k8s.io": "authentication",
     "rbac.authorization.k8s.io": "rbac",
     "scheduling.k8s.io": "scheduling",
 }

@@ -3,7 +3,7 @@
 Wire-format facts only: for each message, field number -> (JSON name, type, repeated). Types are
 scalar names (``string``, ``int32``, ``int64``, ``bool``, ``bytes``, ``double``), another message of
 this table, or ``map:<value type>`` (keys are strings). Derived mechanically from the
-``generated.proto`` files of k8s.io/api (core, apps, autoscaling, batch, networking, policy, rbac, scheduling)
+``generated.proto`` files of k8s.io/api (authentication, core, apps, autoscaling, batch, networking, policy, rbac, scheduling)
 and k8s.io/apimachinery (meta/v1, runtime, intstr, resource), keeping the messages reachable from
 the kinds kubectl creates with typed clients. Message names drop the ``k8s.io.api.`` /
 ``k8s.io.apimachinery.pkg.(apis.)`` prefixes.
@@ -178,6 +178,30 @@ SCHEMA: dict[str, dict[int, tuple[str, str, bool]]] = {
     "apps.v1.StatefulSetUpdateStrategy": {
         1: ("type", "string", False),
         2: ("rollingUpdate", "apps.v1.RollingUpdateStatefulSetStrategy", False),
+    },
+    "authentication.v1.AttestationValue": {
+        1: ("items", "string", True),
+    },
+    "authentication.v1.BoundObjectReference": {
+        1: ("kind", "string", False),
+        2: ("apiVersion", "string", False),
+        3: ("name", "string", False),
+        4: ("uID", "string", False),
+    },
+    "authentication.v1.TokenRequest": {
+        1: ("metadata", "meta.v1.ObjectMeta", False),
+        2: ("spec", "authentication.v1.TokenRequestSpec", False),
+        3: ("status", "authentication.v1.TokenRequestStatus", False),
+    },
+    "authentication.v1.TokenRequestSpec": {
+        1: ("audiences", "string", True),
+        3: ("boundObjectRef", "authentication.v1.BoundObjectReference", False),
+        4: ("expirationSeconds", "int64", False),
+        5: ("attestations", "map:authentication.v1.AttestationValue", False),
+    },
+    "authentication.v1.TokenRequestStatus": {
+        1: ("token", "string", False),
+        2: ("expirationTimestamp", "meta.v1.Time", False),
     },
     "autoscaling.v1.CrossVersionObjectReference": {
         1: ("kind", "string", False),
