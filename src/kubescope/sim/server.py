@@ -1,5 +1,24 @@
 """The simulator process: settings, start-up (cluster generation and loading, PKI, kubeconfig),
-the API listener, background loops (APIService availability, churn, kubelets) and shutdown."""
+the API listener, background loops (APIService availability, churn, kubelets) and shutdown.
+
+Plug-in parts (SIM-CLUSTER's ``kubescope.sim.kubelet`` and ``kubescope.sim.churn``) are imported
+when present and wanted (kubelets unless ``--no-kubelets`` and the cluster has nodes; churn when
+``--churn-rate`` > 0). Each module provides::
+
+    async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]] | None
+
+called once the API serves; the returned coroutine function is awaited at shutdown. What a part
+may use: ``sim.store`` (:class:`~kubescope.sim.store.ObjectStore`, its documented interface),
+``sim.settings`` (seed, nodes, pods_per_node, churn_rate, kubelet_housekeeping),
+``sim.faults`` (:class:`~kubescope.sim.faults.Faults`: the ``kubelet_*`` fields are the kubelets'
+to honour), ``sim.pki`` (None with ``--insecure-http``; else ``sim.pki.ca.issue(...)`` signs
+kubelet serving certificates and ``sim.pki.ca.pem`` verifies the API server's
+``kube-apiserver-kubelet-client`` certificate), ``sim.auth.authenticate_token`` (bearer tokens),
+and ``sim.api.add_control(name, fn)`` to expose ``GET /_sim/<name>`` (admin only). Kubelets make
+the node proxy work by listening on loopback and writing their address and port into the node's
+``status.addresses`` (InternalIP) and ``status.daemonEndpoints.kubeletEndpoint.Port``; the node proxy
+speaks HTTPS to them when the simulator runs TLS, plain HTTP with ``--insecure-http``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +26,7 @@ import asyncio
 import base64
 import contextlib
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -215,16 +235,18 @@ class Simulator:
         if s.churn_rate > 0:
             wanted.append("kubescope.sim.churn")
         for name in wanted:
-            try:
-                mod = importlib.import_module(name)
-            except ImportError:
-                logger.warning("simulator part not available", extra=fields(module=name))
+            if importlib.util.find_spec(name) is None:
+                logger.warning("simulator part not installed; running without it", extra=fields(module=name))
                 continue
+            # a part that is there but broken fails the start-up loudly
+            mod = importlib.import_module(name)
             starter = getattr(mod, "start_for_simulator", None)
-            if starter is not None:
-                stop = await starter(self)
-                if stop is not None:
-                    self._extra_stop.append(stop)
+            if starter is None:
+                logger.warning("simulator part has no start_for_simulator(sim)", extra=fields(module=name))
+                continue
+            stop = await starter(self)
+            if stop is not None:
+                self._extra_stop.append(stop)
 
     async def _apiservice_loop(self) -> None:
         while True:
