@@ -332,7 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resolution", type=float, default=15.0, help="scrape period of the live run, seconds")
     p.add_argument("--cycles", type=int, default=4, help="cycles observed in the live run after warm-up")
     p.add_argument("--offline-only", action="store_true", help="skip the live run against the simulator")
-    p.add_argument("--keepalive", action="store_true", help="run resource-metrics with --kubelet-keepalive")
+    p.add_argument(
+        "--keepalive",
+        choices=("auto", "true", "false"),
+        default="auto",
+        help="resource-metrics' --kubelet-keepalive",
+    )
     p.add_argument("--json", help="write the figures to this file")
     args = p.parse_args(argv)
 

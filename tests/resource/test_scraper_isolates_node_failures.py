@@ -218,9 +218,9 @@ async def test_stagger_is_metrics_servers(
     assert min(8 * 5000, MAX_DELAY_MS) == 4000
 
 
-@pytest.mark.parametrize(("keepalive", "connections"), [(False, 3), (True, 1)])
+@pytest.mark.parametrize(("keepalive", "connections"), [(False, 3), (True, 1), (None, 3)])
 async def test_connection_per_scrape_unless_keepalive(
-    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]], keepalive: bool, connections: int
+    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]], keepalive: bool | None, connections: int
 ) -> None:
     ks = await kubelets({"a": "good"})
     s = Scraper(settings(keepalive=keepalive), cache_for(ks), SelfMetrics(5.0), resolution=5.0)
@@ -322,3 +322,13 @@ async def test_duplicate_pods_keep_the_first_report() -> None:
     s._merge(result, "b", NodeBatch(None, second.pods, 0, 0))
     assert result.pods[("ns", "p-x")]["c"].mem == 1024
     assert s.metrics.duplicate_points == 1
+
+
+def test_auto_keepalive_above_2000_nodes() -> None:
+    from kubescope.resource.scraper import AUTO_KEEPALIVE_NODES
+
+    auto = Scraper(settings(keepalive=None), NodeCache(), SelfMetrics(5.0), resolution=5.0)
+    assert AUTO_KEEPALIVE_NODES == 2000
+    assert not auto.keepalive_for(2000) and auto.keepalive_for(2001)
+    forced = Scraper(settings(keepalive=False), NodeCache(), SelfMetrics(5.0), resolution=5.0)
+    assert not forced.keepalive_for(5000)

@@ -97,8 +97,9 @@ class KubeletSettings:
     """``--kubelet-max-concurrent-requests``: scrapes in flight at once."""
     max_response_bytes: int = 32 << 20
     """``--kubelet-max-response-bytes``: a bigger response fails that node's scrape (0: no cap)."""
-    keepalive: bool = False
-    """``--kubelet-keepalive``: keep kubelet connections open between cycles (less CPU, more memory)."""
+    keepalive: bool | None = None
+    """``--kubelet-keepalive``: keep kubelet connections open between cycles (less CPU, more memory);
+    None (``auto``): only for clusters above 2,000 nodes."""
 
     @property
     def scheme(self) -> str:
@@ -232,9 +233,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     kc.add_argument(
         "--kubelet-keepalive",
-        nargs="?", const=True, default=False, type=_bool, metavar="BOOL",
+        nargs="?", const="true", default="auto", choices=("true", "false", "auto"), metavar="true|false|auto",
         help="keep kubelet connections open between cycles: no TLS handshake per node and cycle (about "
-        "half the CPU) for about 120 KiB of memory per node (default: %(default)s)",
+        "half the CPU) for about 120 KiB of memory per node; auto: above 2000 nodes (default: %(default)s)",
     )  # fmt: skip
     kc.add_argument(
         "--kubelet-max-response-bytes",
@@ -441,7 +442,7 @@ def from_args(args: argparse.Namespace) -> Settings:
             via_apiserver=args.kubelet_request_via_apiserver,
             max_concurrent=args.kubelet_max_concurrent_requests,
             max_response_bytes=args.kubelet_max_response_bytes,
-            keepalive=args.kubelet_keepalive,
+            keepalive=None if args.kubelet_keepalive == "auto" else args.kubelet_keepalive == "true",
         ),
         serving=ServingSettings(
             bind_address=args.bind_address,
