@@ -208,7 +208,7 @@ def live(
     resolution: float,
     cycles: int,
     progress: Callable[[str], None],
-    keepalive: bool = False,
+    keepalive: str = "auto",
 ) -> dict[str, Any]:
     import asyncio
     import tempfile
@@ -230,7 +230,7 @@ def live(
     t0 = time.perf_counter()
     env = ResourceMetricsOnSimulator(
         tmp, nodes=nodes, pods_per_node=pods, resolution=f"{resolution:g}s", own_kubelets=None,
-        extra=("--log-level=warning", f"--kubelet-keepalive={str(keepalive).lower()}"),
+        extra=("--log-level=warning", f"--kubelet-keepalive={keepalive}"),
     )  # fmt: skip
     with env:
         out["setup_s"] = round(time.perf_counter() - t0, 2)
