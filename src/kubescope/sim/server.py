@@ -110,7 +110,15 @@ class Simulator:
         self.faults = Faults()
         if settings.faults:
             self.faults.update(settings.faults)
-        self.pki = ClusterPKI.create(self.state_dir / "pki") if settings.tls else None
+        # the serving certificate names loopback and the listen address (when it is a specific one)
+        hosts = tuple(
+            dict.fromkeys(
+                ("127.0.0.1", "localhost", settings.host)
+                if settings.host not in ("", "0.0.0.0", "::")
+                else ("127.0.0.1", "localhost")
+            )
+        )
+        self.pki = ClusterPKI.create(self.state_dir / "pki", hosts) if settings.tls else None
         self.api = SimAPI(
             self.store, self.auth, self.faults, self.pki, bookmark_interval=settings.bookmark_interval
         )
