@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from kubescope.model.quantity import parse_quantity
 from kubescope.resource.settings import parse_duration
 from tests.apiserver.certs import make_ca
 from tests.resource.fakecluster import Container, FakeCluster, FakePod
@@ -125,8 +126,7 @@ async def server(cluster: FakeCluster, tmp_path: Path) -> AsyncIterator[Running]
 
 
 def cores(q: str) -> float:
-    assert q.endswith("n"), q
-    return int(q[:-1]) / 1e9
+    return float(parse_quantity(q))
 
 
 async def test_serves_exact_rates_after_two_cycles(server: Running) -> None:
