@@ -168,6 +168,10 @@ async def test_discovery_lists_the_group_and_availability_follows_the_backend(
     assert groups["example.io"]["preferredVersion"]["version"] == "v1beta1"
     cond = await available(tls_api, "True")
     assert (cond["reason"], cond["message"]) == ("Passed", "all checks passed")
+    accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+    _, raw, _ = await tls_api.raw("GET", "/apis", headers={"Accept": accept})
+    item = next(i for i in json.loads(raw)["items"] if i["metadata"]["name"] == "example.io")
+    assert item["versions"] == [{"version": "v1beta1", "resources": [], "freshness": "Current"}]
     probe = next(s for s in backend.seen if s["path"] == "/apis/example.io/v1beta1")
     assert ("X-Remote-User", "system:kube-aggregator") in probe["headers"]
     await backend.stop()

@@ -83,15 +83,48 @@ async def test_group_lists_and_short_names(api: Api) -> None:
     assert group["kind"] == "APIGroup" and group["preferredVersion"]["groupVersion"] == "apps/v1"
 
 
-async def test_protobuf_first_and_aggregated_discovery_accepts_get_json(api: Api) -> None:
+KUBECTL_DISCOVERY = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+)
+
+
+async def test_protobuf_first_accept_gets_json(api: Api) -> None:
+    code, raw, headers = await api.raw(
+        "GET", "/apis", headers={"Accept": "application/vnd.kubernetes.protobuf, */*"}
+    )
+    assert code == 200 and headers["Content-Type"] == "application/json"
+    assert json.loads(raw)["kind"] == "APIGroupList"
+
+
+async def test_aggregated_discovery_for_kubectls_accept(api: Api) -> None:
+    code, raw, headers = await api.raw("GET", "/apis", headers={"Accept": KUBECTL_DISCOVERY})
+    assert code == 200
+    assert headers["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    doc = json.loads(raw)
+    assert doc["kind"] == "APIGroupDiscoveryList" and doc["apiVersion"] == "apidiscovery.k8s.io/v2"
+    groups = {i["metadata"]["name"]: i for i in doc["items"]}
+    apps = groups["apps"]["versions"][0]
+    assert apps["version"] == "v1" and apps["freshness"] == "Current"
+    deploy = next(r for r in apps["resources"] if r["resource"] == "deployments")
+    assert deploy["scope"] == "Namespaced" and deploy["shortNames"] == ["deploy"]
+    assert deploy["responseKind"] == {"group": "", "version": "", "kind": "Deployment"}
+    assert {s["subresource"]: s["responseKind"]["kind"] for s in deploy["subresources"]} == {
+        "status": "Deployment",
+        "scale": "Scale",
+    }
+    assert groups["autoscaling"]["versions"][0]["version"] == "v2"
+    core = json.loads((await api.raw("GET", "/api", headers={"Accept": KUBECTL_DISCOVERY}))[1])
+    assert [i["metadata"]["name"] for i in core["items"]] == [""]
+    pods = next(r for r in core["items"][0]["versions"][0]["resources"] if r["resource"] == "pods")
+    assert pods["singularResource"] == "pod" and pods["categories"] == ["all"]
+    # v2beta1 only, or plain JSON first: the legacy list
     for accept in (
-        "application/vnd.kubernetes.protobuf, */*",
-        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
-        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
+        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList",
+        "application/json",
     ):
-        code, raw, headers = await api.raw("GET", "/apis", headers={"Accept": accept})
-        assert code == 200 and headers["Content-Type"].startswith("application/json")
-        assert json.loads(raw)["kind"] == "APIGroupList"
+        legacy = json.loads((await api.raw("GET", "/apis", headers={"Accept": accept}))[1])
+        assert legacy["kind"] == "APIGroupList"
 
 
 async def test_version_health_and_openapi(api: Api) -> None:

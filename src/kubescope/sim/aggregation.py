@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+import msgspec
 from aiohttp import web
 
 from kubescope.log import fields
@@ -70,6 +71,8 @@ class Aggregator:
         self._client: aiohttp.ClientSession | None = None
         self._ctx_cache: dict[tuple[bytes | None, bool], ssl.SSLContext] = {}
         self.proxied = 0
+        self.discovery: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        """The backends' resource lists from the last successful probe, for aggregated discovery."""
 
     def client(self) -> aiohttp.ClientSession:
         if self._client is None or self._client.closed:
@@ -272,6 +275,11 @@ class Aggregator:
             except NotFound:
                 continue  # deleted while we probed
 
+    def _remember_discovery(self, group: str, version: str, body: bytes) -> None:
+        resources = _decode_resources(body)
+        if resources is not None:
+            self.discovery[(group, version)] = resources
+
     async def _probe(self, target: tuple[str, int], spec: Mapping[str, Any]) -> dict[str, Any]:
         path = f"/apis/{spec['group']}/{spec['version']}"
         url = f"https://{target[0]}:{target[1]}{path}"
@@ -280,13 +288,23 @@ class Aggregator:
             async with self.client().get(
                 url, headers=headers, ssl=self._context(spec), timeout=aiohttp.ClientTimeout(total=5)
             ) as r:
-                await r.read()
+                body = await r.read()
                 if 200 <= r.status < 300:
+                    self._remember_discovery(str(spec["group"]), str(spec["version"]), body)
                     return _cond("True", "Passed", "all checks passed")
                 problem = f"bad status from {url}: {r.status}"
         except (TimeoutError, aiohttp.ClientError, OSError, ssl.SSLError, SimError) as e:
             problem = str(e) or type(e).__name__
         return _cond("False", "FailedDiscoveryCheck", f"failing or missing response from {url}: {problem}")
+
+
+def _decode_resources(body: bytes) -> list[dict[str, Any]] | None:
+    try:
+        doc = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    res = doc.get("resources") if isinstance(doc, dict) else None
+    return [r for r in res if isinstance(r, dict)] if isinstance(res, list) else None
 
 
 def _cond(status: str, reason: str, message: str) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from kubescope.apiserver.selectors import (
     parse_label_selector,
 )
 from kubescope.errors import ConfigError
-from kubescope.sim import tables
+from kubescope.sim import discovery, tables
 from kubescope.sim.aggregation import Aggregator
 from kubescope.sim.auth import ANONYMOUS_USER, PUBLIC_PATHS, AuthConfig, User
 from kubescope.sim.defaults import ClusterIPs, apply_defaults
@@ -159,10 +159,7 @@ class SimAPI:
     @staticmethod
     def _respond(code: int, body: bytes, content_type: str = JSON) -> web.Response:
         return web.Response(
-            status=code,
-            body=body,
-            content_type=content_type.split(";", maxsplit=1)[0],
-            headers={"Cache-Control": "no-cache, private"},
+            status=code, body=body, headers={"Content-Type": content_type, "Cache-Control": "no-cache, private"}
         )
 
     def _error(self, e: SimError) -> web.Response:
@@ -289,21 +286,8 @@ class SimAPI:
     async def _route(self, request: web.Request, user: User, info: RequestInfo) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
         parts = [p for p in path.split("/") if p]
-        if path == "/api":
-            return self._respond(
-                200,
-                _enc.encode(
-                    {
-                        "kind": "APIVersions",
-                        "versions": ["v1"],
-                        "serverAddressByClientCIDRs": [
-                            {"clientCIDR": "0.0.0.0/0", "serverAddress": self.server_address}
-                        ],
-                    }
-                ),
-            )
-        if path == "/apis":
-            return self._respond(200, _enc.encode(self._group_list()))
+        if path in ("/api", "/apis"):
+            return self._discovery(request, path)
         if parts and parts[0] == "openapi":
             return self._respond(200, _enc.encode(self._openapi(parts)))
         if not parts or parts[0] not in ("api", "apis"):
@@ -345,67 +329,40 @@ class SimAPI:
     # -- discovery ------------------------------------------------------------------------
 
     def _group_versions(self) -> dict[str, list[str]]:
-        groups = self.store.registry.groups()
-        for g, v, _ in self.aggregator.services():
-            vs = groups.setdefault(g, [])
-            if v not in vs:
-                vs.append(v)
-        return groups
+        return discovery.group_versions(
+            self.store.registry, ((g, v) for g, v, _ in self.aggregator.services())
+        )
 
-    def _group_doc(self, name: str, versions: list[str]) -> dict[str, Any]:
-        vs = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
-        return {"name": name, "versions": vs, "preferredVersion": vs[0]}
-
-    def _group_list(self) -> dict[str, Any]:
-        groups = self._group_versions()
-        return {
-            "kind": "APIGroupList",
-            "apiVersion": "v1",
-            "groups": [self._group_doc(g, vs) for g, vs in sorted(groups.items())],
-        }
+    def _discovery(self, request: web.Request, path: str) -> web.Response:
+        """``/api`` and ``/apis``: aggregated discovery when asked for first, else the legacy lists."""
+        if discovery.wants_aggregated(request.headers.get("Accept", "")):
+            backends = {
+                (g, v): self.aggregator.discovery.get((g, v)) for g, v, _ in self.aggregator.services()
+            }
+            doc = discovery.aggregated(self.store.registry, core=path == "/api", backends=backends)
+            return self._respond(200, _enc.encode(doc), discovery.AGGREGATED_V2)
+        if path == "/api":
+            versions = {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [
+                    {"clientCIDR": "0.0.0.0/0", "serverAddress": self.server_address}
+                ],
+            }
+            return self._respond(200, _enc.encode(versions))
+        return self._respond(200, _enc.encode(discovery.group_list(self._group_versions())))
 
     def _group(self, name: str) -> dict[str, Any]:
         vs = self._group_versions().get(name)
         if not vs:
             raise NotFound("the server could not find the requested resource")
-        return {"kind": "APIGroup", "apiVersion": "v1", **self._group_doc(name, vs)}
+        return {"kind": "APIGroup", "apiVersion": "v1", **discovery.group_doc(name, vs)}
 
     def _resource_list(self, group: str, version: str) -> dict[str, Any]:
-        types = list(self.store.registry.in_group_version(group, version))
-        if not types:
+        doc = discovery.resource_list(self.store.registry, group, version)
+        if doc is None:
             raise NotFound("the server could not find the requested resource")
-        resources = []
-        for t in sorted(types, key=lambda t: t.plural):
-            r: dict[str, Any] = {
-                "name": t.plural,
-                "singularName": t.singular_name,
-                "namespaced": t.namespaced,
-                "kind": t.kind,
-                "verbs": list(t.verbs),
-            }
-            if t.short_names:
-                r["shortNames"] = list(t.short_names)
-            if t.categories:
-                r["categories"] = list(t.categories)
-            resources.append(r)
-            for sub in t.subresources:
-                verbs, kind, extra = _subresource_discovery(t, sub)
-                resources.append(
-                    {
-                        "name": f"{t.plural}/{sub}",
-                        "singularName": "",
-                        "namespaced": t.namespaced,
-                        **extra,
-                        "kind": kind,
-                        "verbs": verbs,
-                    }
-                )
-        return {
-            "kind": "APIResourceList",
-            "apiVersion": "v1",
-            "groupVersion": f"{group}/{version}" if group else version,
-            "resources": resources,
-        }
+        return doc
 
     # -- OpenAPI ----------------------------------------------------------------------------
 
@@ -1021,30 +978,6 @@ def _float_param(q: Any, name: str) -> float:
 
 
 CRDS = "customresourcedefinitions.apiextensions.k8s.io"
-
-_SUBRESOURCES: dict[str, tuple[list[str], str, dict[str, str]]] = {
-    "status": (["get", "patch", "update"], "", {}),
-    "scale": (["get", "patch", "update"], "Scale", {"group": "autoscaling", "version": "v1"}),
-    "log": (["get"], "Pod", {}),
-    "exec": (["create", "get"], "PodExecOptions", {}),
-    "attach": (["create", "get"], "PodAttachOptions", {}),
-    "portforward": (["create", "get"], "PodPortForwardOptions", {}),
-    "binding": (["create"], "Binding", {}),
-    "eviction": (["create"], "Eviction", {"group": "policy", "version": "v1"}),
-    "ephemeralcontainers": (["get", "patch", "update"], "Pod", {}),
-    "resize": (["get", "patch", "update"], "Pod", {}),
-    "token": (["create"], "TokenRequest", {"group": "authentication.k8s.io", "version": "v1"}),
-    "approval": (["get", "patch", "update"], "", {}),
-    "finalize": (["update"], "", {}),
-}
-
-
-def _subresource_discovery(t: ResourceType, sub: str) -> tuple[list[str], str, dict[str, str]]:
-    """Verbs, kind and (for other groups' kinds) group/version of a subresource, as discovery lists them."""
-    if sub == "proxy":
-        return ["create", "delete", "get", "patch", "update"], f"{t.kind}ProxyOptions", {}
-    verbs, kind, extra = _SUBRESOURCES.get(sub, (["get"], "", {}))
-    return verbs, kind or t.kind, extra
 
 
 def _crd_status(crd: dict[str, Any]) -> dict[str, Any]:
