@@ -353,8 +353,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("\nlive (simulator + resource-metrics subprocess):")
         print(table(results["live"]))
+    off, on = results["offline"], results.get("live", {})
+    summary = {
+        "nodes": args.nodes,
+        "pods_per_node": args.pods_per_node,
+        "cycle_p50_s": on.get("cycle_p50_s"),
+        "nodes_scraped_min": on.get("nodes_scraped_min"),
+        "cpu_cores_avg": on.get("cpu_cores_avg"),
+        "rss_mib": on.get("rss_mib"),
+        "rss_per_node_mib": on.get("rss_per_node_mib"),
+        "parse_lines_per_s": off["parse_lines_per_s"],
+        "parse_floor_split_lines_per_s": off["split_lines_per_s"],
+        "list_all_pods_p50_s": on.get("live_list_all_pods_p50_s", off["list_all_pods_p50_s"]),
+    }
+    print("\nsummary:")
+    print(table(summary))
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({**summary, **results}, indent=2) + "\n")
         progress(f"wrote {args.json}")
     return 0
 
