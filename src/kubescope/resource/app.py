@@ -261,7 +261,11 @@ class ResourceMetricsServer:
         h = self.health
         h.add("ping", health.ping)
         h.add("log", health.log_check)
-        h.add("poststarthook/max-in-flight-filter", lambda: None)
+        # a post-start hook passes once the server (and with it the max-in-flight filter) is serving
+        h.add(
+            "poststarthook/max-in-flight-filter",
+            lambda: None if self.listener is not None and self.port else "not finished",
+        )
         h.add("metric-storage-ready", self._storage_ready, "readyz")
         h.add("metric-informer-sync", self._informers_synced, "readyz")
         h.add("metric-collection-timely", self._collection_timely, "livez")
