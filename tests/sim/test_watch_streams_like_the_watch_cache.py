@@ -183,3 +183,19 @@ async def test_too_new_version_waits_then_errors(api: Api) -> None:
     assert time.monotonic() - t0 >= 2.9
     assert evs[0]["type"] == "ERROR" and evs[0]["object"]["code"] == 504
     assert evs[0]["object"]["message"].startswith(f"Too large resource version: {rv}, current: ")
+
+
+async def test_one_encoded_line_is_shared_by_every_watcher(api: Api) -> None:
+    from kubescope.sim.store import Watcher
+
+    store = api.sim.store
+    a, b = Watcher("configmaps", "", None, None), Watcher("configmaps", "default", None, None)
+    store.add_watcher(a)
+    store.add_watcher(b)
+    try:
+        store.create("configmaps", configmap("shared"))
+        (ta, _, la), (tb, _, lb) = a.queue[0], b.queue[0]
+        assert ta == tb == "ADDED" and la is lb and la.startswith(b'{"type":"ADDED","object":{')
+    finally:
+        store.remove_watcher(a)
+        store.remove_watcher(b)

@@ -159,7 +159,9 @@ class SimAPI:
     @staticmethod
     def _respond(code: int, body: bytes, content_type: str = JSON) -> web.Response:
         return web.Response(
-            status=code, body=body, headers={"Content-Type": content_type, "Cache-Control": "no-cache, private"}
+            status=code,
+            body=body,
+            headers={"Content-Type": content_type, "Cache-Control": "no-cache, private"},
         )
 
     def _error(self, e: SimError) -> web.Response:
@@ -866,9 +868,9 @@ class SimAPI:
         if since == 0 or initial:
             # "Get State and Start at Most Recent" (or WatchList): synthetic ADDED events for what exists now
             for e in self.store.matching(t.key, ns, labels, flds):
-                w.queue.append(("ADDED", e.raw))
+                w.queue.append(("ADDED", e.raw, b""))
             if initial:
-                w.queue.append((_INITIAL_END, str(self.store.resource_version).encode()))
+                w.queue.append((_INITIAL_END, str(self.store.resource_version).encode(), b""))
         else:
             history = self.store.history_since(since)
             if history is None:
@@ -914,7 +916,7 @@ class SimAPI:
                 size = 0
                 # bounded writes: a watch from "0" over 150,000 pods must not become one 500 MB join
                 while w.queue and size < WRITE_CHUNK:
-                    typ, raw = w.queue.popleft()
+                    typ, raw, line = w.queue.popleft()
                     size += len(raw)
                     if typ == _MALFORMED:
                         lines.append(b'{"type":"MODIFIED","object":{"metadata":\n')
@@ -925,7 +927,7 @@ class SimAPI:
                         first_table = False
                         lines.append(event_line(typ, _enc.encode(tbl)))
                     else:
-                        lines.append(event_line(typ, raw))
+                        lines.append(line or event_line(typ, raw))
                 await resp.write(b"".join(lines))
                 # events queued while that write waited are sent before anything else
                 continue

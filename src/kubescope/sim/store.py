@@ -172,7 +172,8 @@ class Watcher:
         self.namespace = namespace
         self.labels = labels
         self.fields = fields
-        self.queue: collections.deque[tuple[str, bytes]] = collections.deque()
+        self.queue: collections.deque[tuple[str, bytes, bytes]] = collections.deque()
+        """``(type, object bytes, event line or b"")``: the line is encoded once for all watchers."""
         self.wake = asyncio.Event()
         self.closed = False
         self.close_reason = ""
@@ -183,23 +184,26 @@ class Watcher:
             return False
         return self.fields is None or self.fields.matches(fields)
 
-    def offer(self, ev: Event) -> None:
+    def offer(self, ev: Event, lines: dict[str, bytes] | None = None) -> None:
+        """Queue ``ev`` if it concerns this watch; ``lines`` shares encoded lines between watchers."""
         if self.closed or (self.namespace and ev.namespace != self.namespace):
             return
         if ev.type == "DELETED":
             if self.matches(ev.labels, ev.fields):
-                self.push("DELETED", ev.raw)
+                self.push("DELETED", ev.raw, _line(lines, "DELETED", ev.raw))
             return
         now = self.matches(ev.labels, ev.fields)
         before = ev.old is not None and self.matches(ev.old.labels, ev.old.fields)
         if now:
-            self.push("MODIFIED" if before else "ADDED", ev.raw)
+            typ = "MODIFIED" if before else "ADDED"
+            self.push(typ, ev.raw, _line(lines, typ, ev.raw))
         elif before:
             assert ev.old is not None
-            self.push("DELETED", with_resource_version(ev.old.raw, ev.rv))
+            raw = with_resource_version(ev.old.raw, ev.rv)
+            self.push("DELETED", raw, event_line("DELETED", raw))
 
-    def push(self, typ: str, raw: bytes) -> None:
-        self.queue.append((typ, raw))
+    def push(self, typ: str, raw: bytes, line: bytes = b"") -> None:
+        self.queue.append((typ, raw, line))
         if len(self.queue) > self.max_queue:
             self.close("watcher too slow")
         self.wake.set()
@@ -218,6 +222,15 @@ def with_resource_version(raw: bytes, rv: int) -> bytes:
 
 def event_line(typ: str, raw: bytes) -> bytes:
     return b'{"type":"' + typ.encode() + b'","object":' + raw + b"}\n"
+
+
+def _line(lines: dict[str, bytes] | None, typ: str, raw: bytes) -> bytes:
+    if lines is None:
+        return b""
+    line = lines.get(typ)
+    if line is None:
+        line = lines[typ] = event_line(typ, raw)
+    return line
 
 
 def _matches(e: Entry, labels: LabelSelector | None, flds: FieldSelector | None) -> bool:
@@ -278,8 +291,11 @@ class ObjectStore:
         if len(self.history) >= self.history_size:
             self.history_floor = self.history.popleft().rv
         self.history.append(ev)
-        for w in list(self.watchers.get(res, ())):
-            w.offer(ev)
+        watchers = self.watchers.get(res)
+        if watchers:
+            lines: dict[str, bytes] = {}
+            for w in list(watchers):
+                w.offer(ev, lines)
         if self._rv_waiters:
             self._wake_rv_waiters()
         if self._subscribers:
