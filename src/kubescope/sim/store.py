@@ -34,6 +34,7 @@ import copy
 import datetime as dt
 import itertools
 import random
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -220,6 +221,10 @@ def with_resource_version(raw: bytes, rv: int) -> bytes:
     return _enc.encode(obj)
 
 
+_NO_LABELS: dict[str, str] = {}
+_intern = sys.intern
+
+
 def event_line(typ: str, raw: bytes) -> bytes:
     return b'{"type":"' + typ.encode() + b'","object":' + raw + b"}\n"
 
@@ -281,8 +286,16 @@ class ObjectStore:
     def _entry(self, t: ResourceType, obj: Obj, rv: int) -> Entry:
         meta = obj["metadata"]
         meta["resourceVersion"] = str(rv)
-        raw = _enc.encode(obj)
-        return Entry(raw, rv, dict(meta.get("labels") or {}), t.field_values(obj), str(meta.get("uid", "")))
+        # msgspec's result keeps its growth buffer (~1.5x the length): an exact copy costs a
+        # microsecond and saves a quarter of the store's memory
+        raw = bytes(memoryview(_enc.encode(obj)))
+        # what selectors read, lean: interned strings (label keys, values and field values repeat
+        # across thousands of objects), no empty field values (a missing one reads as ""), one
+        # shared empty label map
+        labels = meta.get("labels")
+        lab = {_intern(str(k)): _intern(str(v)) for k, v in labels.items()} if labels else _NO_LABELS
+        flds = {k: _intern(v) for k, v in t.field_values(obj).items() if v}
+        return Entry(raw, rv, lab, flds, str(meta.get("uid", "")))
 
     def _record(
         self, typ: str, res: str, ns: str, key: tuple[str, str], entry: Entry, old: Entry | None
