@@ -258,9 +258,8 @@ class SimAPI:
                 if changes.get("drop_watches"):
                     self.store.close_watchers(DROPPED)
                 if changes.get("malformed_event"):
-                    for ws in self.store.watchers.values():
-                        for w in ws:
-                            w.push(_MALFORMED, b"")
+                    for w in self.store.all_watchers():
+                        w.push(_MALFORMED, b"")
             return self._respond(200, _enc.encode(self.faults.as_dict()))
         if name == "stats":
             counts = {r: self.store.count(r) for r in sorted(self.store.objects) if self.store.count(r)}

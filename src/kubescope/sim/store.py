@@ -137,8 +137,12 @@ class Event:
 
 @dataclass
 class Snapshot:
+    """A list's frozen view: the sorted keys in range and a copy of the table (both C-level copies,
+    ~6 ms for 150,000 pods; entries are immutable, so sharing them is safe)."""
+
     rv: int
-    entries: list[tuple[tuple[str, str], Entry]]
+    keys: list[tuple[str, str]]
+    table: dict[tuple[str, str], Entry]
     created: float
 
 
@@ -256,6 +260,9 @@ class ObjectStore:
         self.history_floor = 1
         """Watches may start from any resourceVersion >= this; older ones get 410 Gone."""
         self.watchers: dict[str, set[Watcher]] = {}
+        """Watchers by resource, except those reached through a trigger index (below)."""
+        self._index: dict[str, dict[str, set[tuple[str, str]]]] = {r: {} for r in TRIGGERS}
+        self._trigger_watchers: dict[str, dict[str, set[Watcher]]] = {r: {} for r in TRIGGERS}
         self._subscribers: list[Callable[[str, str, Obj], None]] = []
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self.snapshots: dict[str, Snapshot] = {}
@@ -305,6 +312,16 @@ class ObjectStore:
             self.history_floor = self.history.popleft().rv
         self.history.append(ev)
         watchers = self.watchers.get(res)
+        by_value = self._trigger_watchers.get(res)
+        if by_value:
+            # kube-apiserver's trigger functions: a pod event reaches only the watchers of its node
+            field = TRIGGERS[res]
+            targets = set(by_value.get(entry.fields.get(field, ""), ()))
+            if old is not None:
+                targets |= by_value.get(old.fields.get(field, ""), set())
+            if watchers:
+                targets |= watchers
+            watchers = targets
         if watchers:
             lines: dict[str, bytes] = {}
             for w in list(watchers):
@@ -321,6 +338,24 @@ class ObjectStore:
             obj = _dec.decode(entry.raw)
             for hook in list(hooks):
                 hook(typ, obj)
+
+    def _reindex(self, res: str, key: tuple[str, str], old: Entry | None, new: Entry | None) -> None:
+        field = TRIGGERS.get(res)
+        if field is None:
+            return
+        index = self._index[res]
+        before = old.fields.get(field, "") if old is not None else None
+        after = new.fields.get(field, "") if new is not None else None
+        if before == after:
+            return
+        if before is not None:
+            keys = index.get(before)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del index[before]
+        if after is not None:
+            index.setdefault(after, set()).add(key)
 
     def _prepare_new(self, t: ResourceType, obj: Obj) -> tuple[str, str]:
         if not isinstance(obj, dict):
@@ -375,7 +410,10 @@ class ObjectStore:
         meta.pop("deletionGracePeriodSeconds", None)
         entry = self._entry(t, obj, self._next_rv())
         table[(ns, name)] = entry
-        self._sorted.pop(res, None)
+        self._reindex(res, (ns, name), None, entry)
+        keys = self._sorted.get(res)
+        if keys is not None:
+            bisect.insort(keys, (ns, name))
         self._record("ADDED", res, ns, (ns, name), entry, None)
         return _dec.decode(entry.raw)  # type: ignore[no-any-return]
 
@@ -389,7 +427,10 @@ class ObjectStore:
             meta["uid"] = meta.get("uid") or str(uuid.uuid4())
             meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339()
             meta["generation"] = meta.get("generation") or 1
-            self._table(res)[(ns, name)] = self._entry(t, obj, self._next_rv())
+            entry = self._entry(t, obj, self._next_rv())
+            table = self._table(res)
+            self._reindex(res, (ns, name), table.get((ns, name)), entry)
+            table[(ns, name)] = entry
             n += 1
         self._sorted.clear()
         # nothing of the bulk load is in the history: watches must start from here
@@ -441,6 +482,7 @@ class ObjectStore:
             return self._remove(t, res, ns, name, new, old_entry)
         entry = self._entry(t, new, self._next_rv())
         self.objects[res][(ns, name)] = entry
+        self._reindex(res, (ns, name), old_entry, entry)
         self._record("MODIFIED", res, ns, (ns, name), entry, old_entry)
         return _dec.decode(entry.raw)  # type: ignore[no-any-return]
 
@@ -529,6 +571,7 @@ class ObjectStore:
             meta["deletionGracePeriodSeconds"] = 0
             entry = self._entry(t, obj, self._next_rv())
             self.objects[res][(ns, name)] = entry
+            self._reindex(res, (ns, name), old_entry, entry)
             self._record("MODIFIED", res, ns, (ns, name), entry, old_entry)
             return _dec.decode(entry.raw)  # type: ignore[no-any-return]
         if res == "namespaces":
@@ -548,7 +591,12 @@ class ObjectStore:
     def _remove(self, t: ResourceType, res: str, ns: str, name: str, obj: Obj, old_entry: Entry) -> Obj:
         entry = self._entry(t, obj, self._next_rv())  # a DELETED event carries the deletion's resourceVersion
         del self.objects[res][(ns, name)]
-        self._sorted.pop(res, None)
+        self._reindex(res, (ns, name), old_entry, None)
+        keys = self._sorted.get(res)
+        if keys is not None:
+            i = bisect.bisect_left(keys, (ns, name))
+            if i < len(keys) and keys[i] == (ns, name):
+                del keys[i]
         self._record("DELETED", res, ns, (ns, name), entry, old_entry)
         return _dec.decode(entry.raw)  # type: ignore[no-any-return]
 
@@ -601,20 +649,43 @@ class ObjectStore:
     ) -> list[Entry]:
         """Current entries of ``res`` in ``namespace`` ("" = all) that match the selectors."""
         table = self.objects.get(res, {})
+        keys = self._triggered(res, flds)
+        if keys is not None:
+            found = (table[k] for k in sorted(keys) if not namespace or k[0] == namespace)
+            return [e for e in found if _matches(e, labels, flds)]
         return [
             e
             for (ons, _), e in table.items()
             if (not namespace or ons == namespace) and _matches(e, labels, flds)
         ]
 
+    def _triggered(self, res: str, flds: FieldSelector | None) -> set[tuple[str, str]] | None:
+        """The keys a field selector's equality on ``res``'s trigger field narrows to, if it has one."""
+        value = trigger_value(res, flds)
+        if value is None:
+            return None
+        return self._index[res].get(value, set())
+
     # -- lists: pages and snapshots ---------------------------------------------------------
 
     def snapshot(
-        self, res: str, namespace: str, start: tuple[str, str] | None = None
+        self,
+        res: str,
+        namespace: str,
+        start: tuple[str, str] | None = None,
+        narrowed: set[tuple[str, str]] | None = None,
     ) -> tuple[str, Snapshot]:
         """Freeze the entries of ``res`` (sorted by namespace/name, from ``start`` on) for a paginated list."""
         self._expire_snapshots()
         table = self.objects.get(res, {})
+        if narrowed is not None:
+            picked = sorted(
+                k for k in narrowed if (not namespace or k[0] == namespace) and (start is None or k > start)
+            )
+            snap = Snapshot(self.resource_version, picked, {k: table[k] for k in picked}, time.monotonic())
+            sid = str(next(self._snap_ids))
+            self.snapshots[sid] = snap
+            return sid, snap
         keys = self.sorted_keys(res)
         lo, hi = 0, len(keys)
         if namespace:
@@ -622,7 +693,7 @@ class ObjectStore:
             hi = bisect.bisect_left(keys, (namespace + "\x00", ""))
         if start is not None:
             lo = max(lo, bisect.bisect_right(keys, start))
-        snap = Snapshot(self.resource_version, [(k, table[k]) for k in keys[lo:hi]], time.monotonic())
+        snap = Snapshot(self.resource_version, keys[lo:hi], dict(table), time.monotonic())
         sid = str(next(self._snap_ids))
         self.snapshots[sid] = snap
         return sid, snap
@@ -672,7 +743,7 @@ class ObjectStore:
             c = decode_continue(token)
             start = _start_key(str(c.get("start", "")))
             if c.get("rv") == -1:
-                sid, snap = self.snapshot(res, namespace, start)
+                sid, snap = self.snapshot(res, namespace, start, self._triggered(res, fields))
                 offset = 0
             else:
                 found = self.snapshots.get(str(c.get("sid", "")))
@@ -686,24 +757,24 @@ class ObjectStore:
             sid = self._snapshot_at(res, namespace, rv_n)
             snap, offset = self.snapshots[sid], 0
         else:
-            sid, snap = self.snapshot(res, namespace)
+            sid, snap = self.snapshot(res, namespace, narrowed=self._triggered(res, fields))
             offset = 0
-        entries = snap.entries
+        keys, table = snap.keys, snap.table
         out: list[bytes] = []
-        i, n = offset, len(entries)
+        i, n = offset, len(keys)
         last_key: tuple[str, str] = ("", "")
+        unfiltered = labels is None and fields is None
         while i < n and (not limit or len(out) < limit):
-            key, e = entries[i]
+            key = keys[i]
+            e = table[key]
             i += 1
-            if _matches(e, labels, fields):
+            if unfiltered or _matches(e, labels, fields):
                 out.append(e.raw)
                 last_key = key
         more = False
         if limit and i < n:
-            more = (
-                True
-                if labels is None and fields is None
-                else any(_matches(e, labels, fields) for _, e in entries[i:])
+            more = unfiltered or any(
+                _matches(table[k], labels, fields) for k in itertools.islice(keys, i, None)
             )
         if not more:
             self.snapshots.pop(sid, None)
@@ -727,7 +798,7 @@ class ObjectStore:
                 state[ev.key] = ev.old
         keys = sorted(k for k in state if not namespace or k[0] == namespace)
         sid = str(next(self._snap_ids))
-        self.snapshots[sid] = Snapshot(rv, [(k, state[k]) for k in keys], time.monotonic())
+        self.snapshots[sid] = Snapshot(rv, keys, state, time.monotonic())
         return sid
 
     # -- watch support ----------------------------------------------------------------------
@@ -774,21 +845,52 @@ class ObjectStore:
         self._rv_waiters = keep
 
     def add_watcher(self, w: Watcher) -> None:
-        self.watchers.setdefault(w.res, set()).add(w)
+        value = trigger_value(w.res, w.fields)
+        if value is not None:
+            self._trigger_watchers[w.res].setdefault(value, set()).add(w)
+        else:
+            self.watchers.setdefault(w.res, set()).add(w)
 
     def remove_watcher(self, w: Watcher) -> None:
-        self.watchers.get(w.res, set()).discard(w)
+        value = trigger_value(w.res, w.fields)
+        if value is not None:
+            ws = self._trigger_watchers[w.res].get(value)
+            if ws is not None:
+                ws.discard(w)
+                if not ws:
+                    del self._trigger_watchers[w.res][value]
+        else:
+            self.watchers.get(w.res, set()).discard(w)
+
+    def all_watchers(self) -> list[Watcher]:
+        out = [w for ws in self.watchers.values() for w in ws]
+        out += [w for by_value in self._trigger_watchers.values() for ws in by_value.values() for w in ws]
+        return out
 
     def close_watchers(self, reason: str = "") -> int:
-        n = 0
-        for ws in self.watchers.values():
-            for w in list(ws):
-                w.close(reason)
-                n += 1
-        return n
+        ws = self.all_watchers()
+        for w in ws:
+            w.close(reason)
+        return len(ws)
 
     def watcher_count(self) -> int:
-        return sum(len(ws) for ws in self.watchers.values())
+        return len(self.all_watchers())
+
+
+TRIGGERS = {"pods": "spec.nodeName"}
+"""Indexed fields (kube-apiserver's trigger functions): lists and watches selecting one value of them
+touch only the matching objects and reach only the matching watchers."""
+
+
+def trigger_value(res: str, flds: FieldSelector | None) -> str | None:
+    """The value an equality term of ``flds`` requires of ``res``'s trigger field, if any."""
+    field = TRIGGERS.get(res)
+    if field is None or flds is None:
+        return None
+    for term in flds.terms:
+        if term.field == field and term.equal:
+            return term.value
+    return None
 
 
 def _spec(o: Obj) -> Obj:
