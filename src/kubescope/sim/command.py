@@ -66,9 +66,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--auth-file",
         "--policy-file",
+        "--tokens-file",
         dest="auth_file",
         default="",
-        help="YAML with extra tokens and authorization rules (see docs/simulate.md)",
+        help="YAML with extra tokens (users, groups) and authorization rules, one file for both (see docs/simulate.md)",
     )
     g.add_argument("--admin-token", default="", help="use this admin bearer token instead of a generated one")
     g = p.add_argument_group("watch semantics")
