@@ -265,3 +265,46 @@ async def test_yaml_bodies_are_accepted(api: Api) -> None:
     body = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\ndata:\n  k: v\n"
     doc = await api.ok("POST", CMS, body, content_type="application/yaml")
     assert doc["data"] == {"k": "v"}
+
+
+async def test_strategic_merge_uses_each_lists_merge_key(api: Api) -> None:
+    svc = {
+        "metadata": {"name": "s"},
+        "spec": {
+            "ports": [{"name": "http", "port": 80}, {"name": "https", "port": 443}],
+            "selector": {"a": "b"},
+        },
+    }
+    await api.ok("POST", "/api/v1/namespaces/default/services", svc)
+    patch = {"spec": {"ports": [{"port": 443, "name": "tls"}, {"port": 8080, "name": "alt"}]}}
+    out = await api.ok(
+        "PATCH",
+        "/api/v1/namespaces/default/services/s",
+        patch,
+        content_type="application/strategic-merge-patch+json",
+    )
+    assert [(p["port"], p["name"]) for p in out["spec"]["ports"]] == [
+        (80, "http"),
+        (443, "tls"),
+        (8080, "alt"),
+    ]
+    p = pod("p")
+    p["spec"]["containers"][0]["ports"] = [{"containerPort": 80, "name": "web"}]
+    await api.ok("POST", "/api/v1/namespaces/default/pods", p)
+    patch = {
+        "spec": {
+            "containers": [
+                {"name": "app", "ports": [{"containerPort": 80, "name": "www"}, {"containerPort": 9090}]}
+            ]
+        }
+    }
+    out = await api.ok(
+        "PATCH",
+        "/api/v1/namespaces/default/pods/p",
+        patch,
+        content_type="application/strategic-merge-patch+json",
+    )
+    assert [(q["containerPort"], q.get("name")) for q in out["spec"]["containers"][0]["ports"]] == [
+        (80, "www"),
+        (9090, None),
+    ]

@@ -20,7 +20,7 @@ MERGE_KEYS: dict[str, str] = {
     "ephemeralContainers": "name",
     "env": "name",
     "envFrom": "",  # replaced
-    "ports": "containerPort",
+    "ports": "containerPort",  # "port" outside containers: see merge_key
     "volumeMounts": "mountPath",
     "volumeDevices": "devicePath",
     "volumes": "name",
@@ -52,7 +52,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return out
 
 
-def strategic_merge_patch(target: Any, patch: Any, key: str = "") -> Any:
+def strategic_merge_patch(target: Any, patch: Any, key: str = "", ctx: str = "") -> Any:
     """kubectl's strategic merge patch for the directives it sends (``$patch``, ``$retainKeys``,
     ``$setElementOrder``, ``$deleteFromPrimitiveList``)."""
     if isinstance(patch, dict):
@@ -72,9 +72,9 @@ def strategic_merge_patch(target: Any, patch: Any, key: str = "") -> Any:
                 out.pop(k, None)
                 continue
             if isinstance(v, list) and isinstance(out.get(k), list):
-                out[k] = _merge_list(out[k], v, k)
+                out[k] = _merge_list(out[k], v, k, ctx)
             else:
-                merged = strategic_merge_patch(out.get(k), v, k)
+                merged = strategic_merge_patch(out.get(k), v, k, ctx)
                 if merged is None and isinstance(v, dict) and v.get("$patch") == "delete":
                     out.pop(k, None)
                 else:
@@ -88,18 +88,31 @@ def strategic_merge_patch(target: Any, patch: Any, key: str = "") -> Any:
             out = {k: v for k, v in out.items() if k in retain}
         return out
     if isinstance(patch, list) and isinstance(target, list):
-        return _merge_list(target, patch, key)
+        return _merge_list(target, patch, key, ctx)
     return copy.deepcopy(patch)
 
 
-def _merge_list(target: list[Any], patch: list[Any], key: str) -> list[Any]:
+def merge_key(key: str, ctx: str) -> str:
+    """The patch merge key of list ``key`` inside the items of list ``ctx`` ("" at the top): the
+    Go types tag ``ports`` by ``containerPort`` in containers but by ``port`` in a Service."""
+    if key == "ports":
+        return "containerPort" if ctx in CONTAINER_LISTS else "port"
+    if key == "addresses" and ctx == "subsets":
+        return ""
+    return MERGE_KEYS.get(key, "")
+
+
+CONTAINER_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers"})
+
+
+def _merge_list(target: list[Any], patch: list[Any], key: str, ctx: str = "") -> list[Any]:
     if key in SET_LISTS:
         out = list(target)
         for x in patch:
             if x not in out:
                 out.append(x)
         return out
-    mk = MERGE_KEYS.get(key)
+    mk = merge_key(key, ctx)
     if not mk or not all(isinstance(x, dict) for x in patch):
         return [copy.deepcopy(x) for x in patch if not (isinstance(x, dict) and x.get("$patch") == "replace")]
     if any(isinstance(x, dict) and x.get("$patch") == "replace" for x in patch):
@@ -113,7 +126,7 @@ def _merge_list(target: list[Any], patch: list[Any], key: str) -> list[Any]:
                 out[index[k]] = None
             continue
         if k in index and out[index[k]] is not None:
-            out[index[k]] = strategic_merge_patch(out[index[k]], item)
+            out[index[k]] = strategic_merge_patch(out[index[k]], item, ctx=key)
         else:
             index[k] = len(out)
             out.append({kk: copy.deepcopy(vv) for kk, vv in item.items() if not kk.startswith("$")})
