@@ -201,3 +201,13 @@ def test_issued_tokens_expire() -> None:
     assert cfg.authenticate_token(token) is not None
     cfg.expiries[token] = 0
     assert cfg.authenticate_token(token) is None
+
+
+async def test_legacy_watch_paths_are_authorized_as_watches(tls_api: Api) -> None:
+    await tls_api.ok("POST", "/api/v1/namespaces", {"metadata": {"name": "shop"}})
+    evs = await tls_api.watch(
+        "/api/v1/watch/namespaces/shop/pods?timeoutSeconds=1", lambda e: False, token="alice-token"
+    )
+    assert evs == []
+    code, doc = await tls_api.call("GET", "/api/v1/watch/namespaces/default/pods", token="alice-token")
+    assert code == 403 and 'cannot watch resource "pods"' in doc["message"]

@@ -199,3 +199,11 @@ async def test_one_encoded_line_is_shared_by_every_watcher(api: Api) -> None:
     finally:
         store.remove_watcher(a)
         store.remove_watcher(b)
+
+
+async def test_legacy_watch_paths(api: Api) -> None:
+    await api.ok("POST", CMS, configmap("a"))
+    evs = await api.watch("/api/v1/watch/namespaces/default/configmaps", lambda e: len(e) >= 1)
+    assert evs[0]["type"] == "ADDED" and evs[0]["object"]["metadata"]["name"] == "a"
+    evs = await api.watch("/api/v1/watch/namespaces/default/configmaps/a", lambda e: len(e) >= 1)
+    assert evs[0]["object"]["metadata"]["name"] == "a"

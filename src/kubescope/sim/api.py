@@ -193,7 +193,10 @@ class SimAPI:
                 return await self._control(request, user)
             if path in ("/version", "/version/"):
                 return self._respond(200, _enc.encode(KUBE_VERSION))
-            info = request_info(request.method, path, request.query)
+            plain, legacy = _without_legacy_watch(path)
+            info = request_info(
+                request.method, plain, {**request.query, "watch": "true"} if legacy else request.query
+            )
             allowed, reason = self.auth.authorize(user, info)
             if not allowed:
                 code, body = st.forbidden(info, user.name, reason)
@@ -306,6 +309,10 @@ class SimAPI:
         rest = parts[2:] if parts[0] == "api" else parts[3:]
         if not rest:
             return self._respond(200, _enc.encode(self._resource_list(group, version)))
+        legacy_watch = rest[0] == "watch" and len(rest) > 1 and request.method == "GET"
+        if legacy_watch:
+            # the deprecated /watch/ paths: the same as ?watch=true
+            rest = rest[1:]
         namespace = ""
         if rest[0] == "namespaces" and len(rest) >= 3:
             namespace = rest[1]
@@ -325,7 +332,7 @@ class SimAPI:
             return await self._review(request, t, user)
         if not t.namespaced:
             namespace = ""
-        return await self._resource(request, t, version, namespace, name, sub)
+        return await self._resource(request, t, version, namespace, name, sub, watch=legacy_watch)
 
     # -- discovery ------------------------------------------------------------------------
 
@@ -477,10 +484,19 @@ class SimAPI:
     # -- resources ------------------------------------------------------------------------
 
     async def _resource(
-        self, request: web.Request, t: ResourceType, version: str, ns: str, name: str, sub: str
+        self,
+        request: web.Request,
+        t: ResourceType,
+        version: str,
+        ns: str,
+        name: str,
+        sub: str,
+        *,
+        watch: bool = False,
     ) -> web.StreamResponse:
         m = request.method
         q = request.query
+        watch = watch or _bool(q.get("watch"))
         if sub and sub not in t.subresources:
             code, err = st.path_not_found()
             return self._respond(code, err)
@@ -488,10 +504,10 @@ class SimAPI:
             return await self._connect(request, t, ns, name, sub)
         if m == "GET":
             if not name:
-                if _bool(q.get("watch")):
+                if watch:
                     return await self._watch(request, t, ns, q)
                 return await self._list(request, t, ns, q)
-            if _bool(q.get("watch")):
+            if watch:
                 return await self._watch(request, t, ns, q, name=name)
             obj = self.store.get(t.key, ns, name)
             if sub == "scale":
@@ -1006,6 +1022,15 @@ def _crd_status(crd: dict[str, Any]) -> dict[str, Any]:
         ],
         "storedVersions": stored,
     }
+
+
+def _without_legacy_watch(path: str) -> tuple[str, bool]:
+    """``/api/v1/watch/...`` and ``/apis/<g>/<v>/watch/...`` as the path without ``watch``."""
+    parts = path.split("/")
+    at = 3 if path.startswith("/api/") else 4
+    if len(parts) > at + 1 and parts[at] == "watch" and parts[1] in ("api", "apis"):
+        return "/".join(parts[:at] + parts[at + 1 :]), True
+    return path, False
 
 
 def _dry_run(q: Any) -> bool:
