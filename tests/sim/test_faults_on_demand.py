@@ -110,3 +110,14 @@ def test_kubelet_fault_fields_are_plain_settings() -> None:
     assert (f.kubelet_slow_fraction, f.kubelet_slow_seconds, f.kubelet_error_fraction) == (0.5, 2.0, 0.1)
     with pytest.raises(ConfigError, match="expected a number"):
         f.update({"kubelet_garbage_fraction": "lots"})
+
+
+async def test_a_bug_answers_a_500_status_and_is_counted(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    async def broken() -> dict:
+        raise KeyError("nope")
+
+    api.sim.api.add_control("broken", broken)
+    code, doc = await api.call("GET", "/_sim/broken")
+    assert code == 500 and doc["reason"] == "InternalError" and "KeyError" in doc["message"]
+    assert (await api.ok("GET", "/_sim/stats"))["internalErrors"] == 1
+    assert "request failed" in caplog.text

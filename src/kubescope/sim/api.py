@@ -33,6 +33,7 @@ from kubescope.apiserver.selectors import (
     parse_label_selector,
 )
 from kubescope.errors import ConfigError
+from kubescope.log import fields as log_fields
 from kubescope.sim import discovery, tables
 from kubescope.sim.aggregation import Aggregator
 from kubescope.sim.auth import ANONYMOUS_USER, PUBLIC_PATHS, AuthConfig, User
@@ -99,6 +100,7 @@ class SimAPI:
         self.require_auth = require_auth and pki is not None
         self.server_address = server_address
         self.requests = 0
+        self.internal_errors = 0
         self.errors_injected = 0
         self.watches_opened = 0
         self.aggregator = Aggregator(store, pki, auth.admin_token)
@@ -213,6 +215,16 @@ class SimAPI:
             return self._error(BadRequest(f"the request could not be decoded: {e}"))
         except ConfigError as e:
             return self._error(BadRequest(str(e)))
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            # a bug must not take the server down or leave the client with a bare 500
+            self.internal_errors += 1
+            logger.exception(
+                "request failed",
+                extra=log_fields(method=request.method, path=request.path, error=repr(e)[:200]),
+            )
+            return self._error(SimError(f"Internal error occurred: {type(e).__name__}: {e}"[:500]))
 
     def _authenticate(self, request: web.Request) -> User | None:
         if not self.require_auth:
@@ -277,6 +289,7 @@ class SimAPI:
                         "requests": self.requests,
                         "watchesOpened": self.watches_opened,
                         "errorsInjected": self.errors_injected,
+                        "internalErrors": self.internal_errors,
                     }
                 ),
             )
@@ -1082,10 +1095,6 @@ def _scale(obj: dict[str, Any]) -> dict[str, Any]:
 
 class _TooMany(SimError):
     code, reason = 429, "TooManyRequests"
-
-
-class _ServiceUnavailable(SimError):
-    code, reason = 503, "ServiceUnavailable"
 
 
 class _Unsupported(SimError):
