@@ -230,3 +230,25 @@ def test_get_watch_prints_changes(kubectl: Kubectl, sim: SimulatorProcess) -> No
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+def test_describe_every_generated_object(kubectl: Kubectl) -> None:
+    # kubectl describe dereferences fields kube-apiserver always defaults (projected token expiry...)
+    for kind in (
+        "pods",
+        "deploy",
+        "sts",
+        "ds",
+        "jobs",
+        "cj",
+        "svc",
+        "nodes",
+        "pvc",
+        "pv",
+        "hpa",
+        "pdb",
+        "ing",
+        "sa",
+    ):
+        out = kubectl("describe", kind, "-A")
+        assert "panic" not in out and out.strip(), kind

@@ -53,6 +53,23 @@ def pod_spec(spec: Obj) -> None:
         for c in spec.get(key) or []:
             if isinstance(c, dict):
                 _container(c)
+    for v in spec.get("volumes") or []:
+        if isinstance(v, dict):
+            _volume(v)
+
+
+def _volume(v: Obj) -> None:
+    # kubectl describe dereferences these pointers: an apiserver always fills them
+    for kind in ("configMap", "secret", "downwardAPI", "projected"):
+        src = v.get(kind)
+        if isinstance(src, dict):
+            src.setdefault("defaultMode", 420)
+    projected = v.get("projected")
+    if isinstance(projected, dict):
+        for source in projected.get("sources") or []:
+            sat = source.get("serviceAccountToken") if isinstance(source, dict) else None
+            if isinstance(sat, dict):
+                sat.setdefault("expirationSeconds", 3607)
 
 
 def _template(obj: Obj) -> None:

@@ -44,6 +44,7 @@ from aiohttp import web
 from kubescope.log import fields
 from kubescope.sim.api import SimAPI
 from kubescope.sim.auth import AuthConfig
+from kubescope.sim.defaults import apply_defaults
 from kubescope.sim.faults import Faults
 from kubescope.sim.pki import ClusterPKI
 from kubescope.sim.scenario import ScenarioConfig, generate
@@ -73,6 +74,10 @@ class SimSettings:
     kubelet_housekeeping: float = 10.0
     faults: dict[str, Any] = field(default_factory=dict)
     apiservice_check_interval: float = 2.0
+
+
+def _no_new_cluster_ip() -> str:
+    return "None"  # generated Services carry their cluster IPs; headless ones stay headless
 
 
 def kubeconfig_doc(url: str, ca_pem: bytes | None, token: str) -> dict[str, Any]:
@@ -140,6 +145,9 @@ class Simulator:
         last_report = t0
         # --nodes=0: an empty cluster (the default namespaces and what tests create)
         for item in generate(cfg) if s.nodes > 0 else ():
+            # what kube-apiserver would have defaulted (generated objects may leave pointers unset
+            # that clients such as kubectl describe dereference)
+            apply_defaults(item[0], item[1], _no_new_cluster_ip)
             batch.append(item)
             if len(batch) >= 5000:
                 total += self.store.bulk_create(batch)
