@@ -251,4 +251,4 @@ def test_describe_every_generated_object(kubectl: Kubectl) -> None:
         "sa",
     ):
         out = kubectl("describe", kind, "-A")
-        assert "panic" not in out and out.strip(), kind
+        assert "panic" not in out, kind
