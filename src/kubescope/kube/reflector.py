@@ -38,7 +38,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -206,6 +206,7 @@ class Reflector(Generic[T]):
         name: str = "",
         options: ReflectorOptions | None = None,
         on_synced: Callable[[int], None] | None = None,
+        pace: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         _check_item_type(item_type)
         self.client = client
@@ -217,6 +218,9 @@ class Reflector(Generic[T]):
         self.object_limit = object_limit
         self.options = options or ReflectorOptions()
         self.on_synced = on_synced
+        # backpressure: awaited after every list page and watch batch, so a sink that buffers
+        # work (the state-metrics store) can hold the reflector until it has caught up
+        self.pace = pace
         self.path = resource_path(api_path, resource, namespace)
         self.stats = ReflectorStats()
         self.synced = asyncio.Event()
@@ -312,6 +316,8 @@ class Reflector(Generic[T]):
                     self._sink_failed("upsert", obj, e)
             count += len(items)
             del items
+            if self.pace is not None:
+                await self.pace()
             rv = meta.resource_version
             if not meta.continue_ or self.object_limit:
                 break
@@ -387,6 +393,8 @@ class Reflector(Generic[T]):
                     counted = stream.bytes_read
                     for line in batch:
                         handle(line)
+                    if self.pace is not None:
+                        await self.pace()
         except asyncio.CancelledError:
             raise
         except GoneError as e:
