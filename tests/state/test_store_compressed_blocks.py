@@ -50,7 +50,8 @@ def test_random_upserts_and_deletes_match_a_fresh_render() -> None:
         if i in live and rng.random() < 0.3:
             s.delete(decode_object(SPEC, live.pop(i)))
         else:
-            live[i] = cm(i, rv=step, labels={"app": f"v{rng.randrange(5)}"})
+            # some values are not ASCII: lengths are bytes of UTF-8, not characters
+            live[i] = cm(i, rv=step, labels={"app": rng.choice(["v1", "v2", "é", "日本", "v3\\n"])})
             s.upsert(decode_object(SPEC, live[i]))
         if rng.random() < 0.05:
             s.flush_sync()

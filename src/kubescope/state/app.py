@@ -174,6 +174,7 @@ class StateExporter:
                 use_cache=s.use_apiserver_cache,
                 object_limit=s.object_limit,
                 name=resource,
+                pace=self.flusher.pace,
             )
             rt.stores.append(store)
             rt.reflectors.append(refl)

@@ -32,6 +32,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from kubescope.log import fields
@@ -61,76 +62,123 @@ def inflate(member: bytes) -> bytes:
 
 
 class Block:
-    """Up to ``size`` objects of one resource: one gzip member per family."""
+    """Up to ``size`` objects of one resource: one gzip member per family.
 
-    __slots__ = ("hashes", "lens", "live", "members", "pending", "uids")
+    ``lens`` and ``hashes`` hold, family-major (``f * size + slot``), the byte length and hash of
+    every slot's text in every family: one array each per block rather than two per family, since
+    each long-lived small Python object allocated amid a sync's churn can pin a whole allocator
+    arena.
+    """
+
+    __slots__ = ("hashes", "lens", "live", "members", "pending", "size", "uids")
 
     def __init__(self, size: int, nfam: int) -> None:
+        self.size = size
         self.uids: list[str | None] = [None] * size
         self.live = 0
         self.members: list[bytes] = [b""] * nfam
-        zero_l = array("I", bytes(4 * size))
-        zero_h = array("q", [_EMPTY_HASH]) * size
-        self.lens: list[array[int]] = [array("I", zero_l) for _ in range(nfam)]
-        self.hashes: list[array[int]] = [array("q", zero_h) for _ in range(nfam)]
-        # slot -> new per-family texts, or None when the slot's object was deleted
-        self.pending: dict[int, list[str] | None] = {}
+        self.lens: array[int] = array("I", bytes(4 * size * nfam))
+        self.hashes: array[int] = array("q", [_EMPTY_HASH]) * (size * nfam)
+        # slot -> the slot's new text, or None when its object was deleted
+        self.pending: dict[int, Rendered | None] = {}
 
     def compressed_bytes(self) -> int:
         return sum(len(m) for m in self.members)
 
 
+class Rendered:
+    """One object's text for every family, as one UTF-8 buffer plus per-family lengths and hashes.
+
+    One bytes object (allocated by malloc, not the small-object allocator) instead of a string per
+    family keeps pending changes cheap to hold and free.
+    """
+
+    __slots__ = ("data", "meta")
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        joined = "".join(texts)
+        self.data = joined.encode()
+        # meta: the n+1 byte offsets of the families' texts in data, then their n hashes
+        meta = array("q", [0])
+        if len(self.data) == len(joined):  # ASCII: characters are bytes
+            meta.extend(accumulate(map(len, texts)))
+        else:
+            meta.extend(accumulate(len(t.encode()) for t in texts))
+        meta.extend(map(hash, texts))
+        self.meta = meta
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
 @dataclass
 class FlushResult:
     block: Block
-    flushed: dict[int, list[str] | None]
-    members: list[tuple[int, bytes, array[int], array[int]]]
+    flushed: dict[int, Rendered | None]
+    members: list[tuple[int, bytes]]
+    lens: array[int]
+    hashes: array[int]
     raw_bytes: int
 
 
-def _flush_block(block: Block, pending: dict[int, list[str] | None], nfam: int, level: int) -> FlushResult:
+def _slot_of_change(change: tuple[int, memoryview | bytes, int]) -> int:
+    return change[0]
+
+
+def _flush_block(block: Block, pending: dict[int, Rendered | None], nfam: int, level: int) -> FlushResult:
     """Rebuild the members of ``block`` that ``pending`` changes. Pure apart from reading ``block``.
 
     Runs in the flusher thread: it only reads the block's current members/lens/hashes (which only
     the event loop replaces, after this returns) and returns the new ones.
     """
-    out: list[tuple[int, bytes, array[int], array[int]]] = []
+    out: list[tuple[int, bytes]] = []
     raw = 0
-    items = sorted(pending.items())
+    size = block.size
+    lens = array("I", block.lens)
+    hashes = array("q", block.hashes)
+    live = [(slot, memoryview(r.data), r.meta) for slot, r in sorted(pending.items()) if r is not None]
+    deleted = [slot for slot, r in pending.items() if r is None]
     for f in range(nfam):
-        hashes = block.hashes[f]
-        changed: list[tuple[int, str, int]] = []
-        for slot, texts in items:
-            t = texts[f] if texts is not None else ""
-            h = hash(t)
-            if h != hashes[slot]:
-                changed.append((slot, t, h))
+        base = f * size
+        hf = nfam + 1 + f
+        changed: list[tuple[int, memoryview | bytes, int]] = [
+            (slot, mv[m[f] : m[f + 1]], m[hf]) for slot, mv, m in live if m[hf] != hashes[base + slot]
+        ]
+        if deleted:
+            changed += [(slot, b"", _EMPTY_HASH) for slot in deleted if hashes[base + slot] != _EMPTY_HASH]
+            changed.sort(key=_slot_of_change)
         if not changed:
             continue
-        lens = array("I", block.lens[f])
-        new_hashes = array("q", hashes)
-        old = inflate(block.members[f])
+        if not block.members[f]:
+            # nothing there yet (every length is 0): the member is the new texts in slot order
+            for slot, text, h in changed:
+                lens[base + slot] = len(text)
+                hashes[base + slot] = h
+            data = b"".join([text for _, text, _ in changed])
+            raw += len(data)
+            out.append((f, gzip_member(data, level)))
+            continue
+        old = memoryview(inflate(block.members[f]))
         # split the old text by slot lengths, replace changed slots
         parts: list[bytes | memoryview] = []
-        mv = memoryview(old)
         pos = 0
         ci = 0
-        for slot in range(len(lens)):
-            n = lens[slot]
+        for slot in range(size):
+            n = lens[base + slot]
             if ci < len(changed) and changed[ci][0] == slot:
-                _, t, h = changed[ci]
+                _, text, h = changed[ci]
                 ci += 1
-                b = t.encode()
-                parts.append(b)
-                lens[slot] = len(b)
-                new_hashes[slot] = h
+                if len(text):
+                    parts.append(text)
+                lens[base + slot] = len(text)
+                hashes[base + slot] = h
             elif n:
-                parts.append(mv[pos : pos + n])
+                parts.append(old[pos : pos + n])
             pos += n
         data = b"".join(parts)
         raw += len(data)
-        out.append((f, gzip_member(data, level), lens, new_hashes))
-    return FlushResult(block, pending, out, raw)
+        out.append((f, gzip_member(data, level)))
+    return FlushResult(block, pending, out, lens, hashes, raw)
 
 
 @dataclass
@@ -201,8 +249,8 @@ class ResourceStore:
         if not self.sharding.keep(uid):
             self.stats.dropped_by_shard += 1
             return
-        texts = self._render(obj)
-        if texts is None:
+        rendered = self._render(obj)
+        if rendered is None:
             return
         if self._listed is not None:
             self._listed.add(uid)
@@ -210,8 +258,8 @@ class ResourceStore:
         if loc is None:
             loc = self._allocate(uid)
         block, slot = loc
-        block.pending[slot] = texts
-        self.pending_bytes += sum(len(t) for t in texts)
+        block.pending[slot] = rendered
+        self.pending_bytes += len(rendered)
         self.stats.upserts += 1
         self._mark(block)
 
@@ -227,10 +275,10 @@ class ResourceStore:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _render(self, obj: Any) -> list[str] | None:
+    def _render(self, obj: Any) -> Rendered | None:
         try:
             ident = self._identity(obj)
-            return [fn(obj, p + ident) for fn, p in zip(self._fns, self._prefixes, strict=True)]
+            return Rendered([fn(obj, p + ident) for fn, p in zip(self._fns, self._prefixes, strict=True)])
         except Exception as e:  # a malformed object must never stop the store
             self.stats.render_errors += 1
             m = getattr(obj, "metadata", None)
@@ -280,7 +328,7 @@ class ResourceStore:
 
     # -- flushing --------------------------------------------------------------------------
 
-    def take_dirty(self) -> list[tuple[Block, dict[int, list[str] | None]]]:
+    def take_dirty(self) -> list[tuple[Block, dict[int, Rendered | None]]]:
         """Detach the pending changes of every dirty block (done on the event loop)."""
         work = []
         for block in self.dirty:
@@ -290,19 +338,19 @@ class ResourceStore:
         self.pending_bytes = 0
         return work
 
-    def flush_work(self, block: Block, pending: dict[int, list[str] | None]) -> FlushResult:
+    def flush_work(self, block: Block, pending: dict[int, Rendered | None]) -> FlushResult:
         """The CPU-heavy part of a flush; safe to run in a worker thread."""
         return _flush_block(block, pending, self.nfam, self.level)
 
     def install(self, result: FlushResult) -> None:
         """Publish a flush result (on the event loop): new members, then settle pending entries."""
         block = result.block
-        for f, member, lens, hashes in result.members:
+        for f, member in result.members:
             block.members[f] = member
-            block.lens[f] = lens
-            block.hashes[f] = hashes
-        for slot, texts in result.flushed.items():
-            if block.pending.get(slot, 0) is texts:
+        block.lens = result.lens
+        block.hashes = result.hashes
+        for slot, rendered in result.flushed.items():
+            if block.pending.get(slot, 0) is rendered:
                 del block.pending[slot]
         if block.pending:
             self._mark(block)
@@ -348,33 +396,61 @@ class Flusher:
 
     stores: Callable[[], Sequence[ResourceStore]]
     interval: float = 1.0
-    max_pending_bytes: int = 8 << 20
+    max_pending_bytes: int = 4 << 20
     _executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="kubescope-flush")
     )
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _progress: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     flush_seconds_total: float = 0.0
 
+    def pending_bytes(self) -> int:
+        return sum(s.pending_bytes for s in self.stores())
+
     def poke(self) -> None:
         """Called by stores when a block becomes dirty: wake early if pending grew large."""
-        if sum(s.pending_bytes for s in self.stores()) >= self.max_pending_bytes:
+        if self.pending_bytes() >= self.max_pending_bytes:
             self._wake.set()
+
+    async def pace(self) -> None:
+        """Backpressure for reflectors (awaited after each list page and watch batch).
+
+        Rendering outpaces compression (a sync renders ~30,000 pods/s on one core): without this,
+        the whole initial list would sit uncompressed in ``pending`` (hundreds of MB at 1,000
+        nodes) and the allocator would keep that peak for good. Past ``max_pending_bytes`` the
+        flusher is woken; past twice that, the caller waits until the flusher has taken the
+        pending changes. Rendering (event loop) and compressing (flusher thread, zlib releases the
+        GIL) still overlap, and memory stays bounded by a few times ``max_pending_bytes``.
+        """
+        if self.pending_bytes() < self.max_pending_bytes:
+            return
+        self._wake.set()
+        while self.pending_bytes() >= 2 * self.max_pending_bytes:
+            await self._progress.wait()
+
+    def _signal_progress(self) -> None:
+        ev, self._progress = self._progress, asyncio.Event()
+        ev.set()
 
     async def flush_now(self) -> None:
         """Flush every store's pending changes as of now; returns when they are installed."""
         async with self._lock:
-            loop = asyncio.get_running_loop()
-            t0 = loop.time()
-            for store in list(self.stores()):
-                work = store.take_dirty()
-                if not work:
-                    continue
-                results = await loop.run_in_executor(self._executor, _flush_many, store, work)
-                for r in results:
-                    store.install(r)
-            self.flush_seconds_total += loop.time() - t0
+            await self._flush_locked()
+
+    async def _flush_locked(self) -> None:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        for store in list(self.stores()):
+            work = store.take_dirty()
+            if not work:
+                continue
+            self._signal_progress()
+            results = await loop.run_in_executor(self._executor, _flush_many, store, work)
+            for r in results:
+                store.install(r)
+        self.flush_seconds_total += loop.time() - t0
 
     async def run(self) -> None:
         while True:
@@ -395,6 +471,6 @@ class Flusher:
 
 
 def _flush_many(
-    store: ResourceStore, work: list[tuple[Block, dict[int, list[str] | None]]]
+    store: ResourceStore, work: list[tuple[Block, dict[int, Rendered | None]]]
 ) -> list[FlushResult]:
     return [store.flush_work(b, p) for b, p in work]
