@@ -105,7 +105,11 @@ class Listeners:
     async def start(self) -> None:
         for lst in self.listeners:
             runner = web.AppRunner(
-                lst.app, access_log=None, keepalive_timeout=self.keepalive_timeout, handle_signals=False
+                lst.app,
+                access_log=None,
+                keepalive_timeout=self.keepalive_timeout,
+                shutdown_timeout=self.shutdown_timeout,
+                handle_signals=False,
             )
             await runner.setup()
             site = web.TCPSite(
@@ -113,7 +117,6 @@ class Listeners:
                 parse_bind(lst.host),
                 lst.port,
                 ssl_context=lst.ssl_context,  # type: ignore[arg-type]
-                shutdown_timeout=self.shutdown_timeout,
                 reuse_address=True,
             )
             await site.start()
