@@ -131,3 +131,20 @@ def test_render_error_is_counted_and_skipped() -> None:
     s.upsert(Broken())
     assert s.stats.render_errors == 1
     assert len(s) == 0
+
+
+def test_a_text_longer_than_16_bits_widens_its_block() -> None:
+    s = store()
+    live = {i: cm(i) for i in range(5)}
+    for o in live.values():
+        s.upsert(decode_object(SPEC, o))
+    s.flush_sync()
+    assert s.blocks[0].lens.typecode == "H"
+    live[3] = cm(3, rv=2, labels={"app": "x" * 70_000})  # one kube_configmap_labels line > 64 KiB
+    s.upsert(decode_object(SPEC, live[3]))
+    s.flush_sync()
+    assert s.blocks[0].lens.typecode == "I"
+    live[1] = cm(1, rv=3, labels={"app": "changed"})
+    s.upsert(decode_object(SPEC, live[1]))
+    s.flush_sync()
+    assert normalize(s.text()) == expected(live)

@@ -230,6 +230,8 @@ class StateExporter:
             headers=headers,
         )
         dt = time.perf_counter() - t0
+        # a plain scrape inflated the whole body chunk by chunk
+        self.flusher.trimmer.note(resp.body_length)
         self.http_hist.labels("metrics", request.method.lower()).observe(dt)
         self.scrape_hist.labels(
             "gzip" if gz else "identity", "openmetrics" if neg.openmetrics else "text"

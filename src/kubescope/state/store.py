@@ -36,6 +36,7 @@ from itertools import accumulate
 from typing import Any
 
 from kubescope.log import fields
+from kubescope.memory import Trimmer
 from kubescope.state.family import Family, ResourceSpec
 from kubescope.state.sharding import Sharding
 
@@ -77,7 +78,8 @@ class Block:
         self.uids: list[str | None] = [None] * size
         self.live = 0
         self.members: list[bytes] = [b""] * nfam
-        self.lens: array[int] = array("I", bytes(4 * size * nfam))
+        # 16-bit lengths until a text needs more (see _flush_block)
+        self.lens: array[int] = array("H", bytes(2 * size * nfam))
         self.hashes: array[int] = array("q", [_EMPTY_HASH]) * (size * nfam)
         # slot -> the slot's new text, or None when its object was deleted
         self.pending: dict[int, Rendered | None] = {}
@@ -134,7 +136,10 @@ def _flush_block(block: Block, pending: dict[int, Rendered | None], nfam: int, l
     out: list[tuple[int, bytes]] = []
     raw = 0
     size = block.size
-    lens = array("I", block.lens)
+    code = block.lens.typecode
+    if code == "H" and any(r is not None and len(r) > 0xFFFF for r in pending.values()):
+        code = "I"  # one object's text may not fit 16 bits: widen this block for good
+    lens = array(code, block.lens)
     hashes = array("q", block.hashes)
     live = [(slot, memoryview(r.data), r.meta) for slot, r in sorted(pending.items()) if r is not None]
     deleted = [slot for slot, r in pending.items() if r is None]
@@ -228,9 +233,11 @@ class ResourceStore:
         self.block_size = block_size
         self.level = level
         self.stats = StoreStats()
-        self.slot_of: dict[str, tuple[Block, int]] = {}
+        # uid -> block number * block_size + slot (an int is half a tuple's size, and this map
+        # holds one entry per object)
+        self.slot_of: dict[str, int] = {}
         self.blocks: list[Block] = []
-        self._free: list[tuple[Block, int]] = []
+        self._free: list[int] = []
         self.dirty: set[Block] = set()
         self.pending_bytes = 0
         self._listed: set[str] | None = None
@@ -257,8 +264,8 @@ class ResourceStore:
         loc = self.slot_of.get(uid)
         if loc is None:
             loc = self._allocate(uid)
-        block, slot = loc
-        block.pending[slot] = rendered
+        block = self.blocks[loc // self.block_size]
+        block.pending[loc % self.block_size] = rendered
         self.pending_bytes += len(rendered)
         self.stats.upserts += 1
         self._mark(block)
@@ -297,7 +304,8 @@ class ResourceStore:
         loc = self.slot_of.pop(uid, None)
         if loc is None:
             return
-        block, slot = loc
+        block = self.blocks[loc // self.block_size]
+        slot = loc % self.block_size
         block.uids[slot] = None
         block.live -= 1
         block.pending[slot] = None
@@ -305,16 +313,18 @@ class ResourceStore:
         self.stats.deletes += 1
         self._mark(block)
 
-    def _allocate(self, uid: str) -> tuple[Block, int]:
+    def _allocate(self, uid: str) -> int:
+        size = self.block_size
         if self._free:
             loc = self._free.pop()
         else:
-            block = Block(self.block_size, self.nfam)
-            self.blocks.append(block)
+            first = len(self.blocks) * size
+            self.blocks.append(Block(size, self.nfam))
             # hand out slots in ascending order
-            self._free.extend((block, s) for s in range(self.block_size - 1, 0, -1))
-            loc = (block, 0)
-        block, slot = loc
+            self._free.extend(range(first + size - 1, first, -1))
+            loc = first
+        block = self.blocks[loc // size]
+        slot = loc % size
         block.uids[slot] = uid
         block.live += 1
         self.slot_of[uid] = loc
@@ -403,6 +413,7 @@ class Flusher:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _progress: asyncio.Event = field(default_factory=asyncio.Event)
+    trimmer: Trimmer = field(default_factory=Trimmer)
     _task: asyncio.Task[None] | None = None
     flush_seconds_total: float = 0.0
 
@@ -434,30 +445,37 @@ class Flusher:
         ev, self._progress = self._progress, asyncio.Event()
         ev.set()
 
-    async def flush_now(self) -> None:
-        """Flush every store's pending changes as of now; returns when they are installed."""
+    async def flush_now(self) -> bool:
+        """Flush every store's pending changes as of now; returns when they are installed (True if
+        there were any)."""
         async with self._lock:
-            await self._flush_locked()
+            return await self._flush_locked()
 
-    async def _flush_locked(self) -> None:
+    async def _flush_locked(self) -> bool:
         loop = asyncio.get_running_loop()
         t0 = loop.time()
+        flushed = False
         for store in list(self.stores()):
             work = store.take_dirty()
             if not work:
                 continue
+            flushed = True
             self._signal_progress()
             results = await loop.run_in_executor(self._executor, _flush_many, store, work)
             for r in results:
                 store.install(r)
+                self.trimmer.note(r.raw_bytes)
         self.flush_seconds_total += loop.time() - t0
+        return flushed
 
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
-            await self.flush_now()
+            if not await self.flush_now():
+                # a quiet moment after work (end of a sync, of a burst): give freed pages back
+                self.trimmer.idle()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run(), name="flusher")
