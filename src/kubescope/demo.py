@@ -48,7 +48,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--nodes", type=int, default=20, help="simulated nodes (default: %(default)s)")
     p.add_argument("--pods-per-node", type=int, default=15, help="pods per node (default: %(default)s)")
-    p.add_argument("--churn-rate", type=float, default=5.0, help="object changes per second (default: %(default)s)")
+    p.add_argument(
+        "--churn-rate", type=float, default=5.0, help="object changes per second (default: %(default)s)"
+    )
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default: %(default)s)")
     p.add_argument(
         "--write-kubeconfig",
@@ -56,9 +58,14 @@ def configure(p: argparse.ArgumentParser) -> None:
         default="",
         help="write the simulator's kubeconfig here (default: a file in a temporary directory)",
     )
-    p.add_argument("--state-port", type=int, default=8080, help="state-metrics /metrics port (default: %(default)s)")
     p.add_argument(
-        "--state-telemetry-port", type=int, default=8081, help="state-metrics telemetry port (default: %(default)s)"
+        "--state-port", type=int, default=8080, help="state-metrics /metrics port (default: %(default)s)"
+    )
+    p.add_argument(
+        "--state-telemetry-port",
+        type=int,
+        default=8081,
+        help="state-metrics telemetry port (default: %(default)s)",
     )
     p.add_argument(
         "--metric-resolution",
@@ -154,7 +161,9 @@ async def _register_metrics_api(kubeconfig: str, port: int) -> None:
                     "apiVersion": "v1",
                     "kind": "Service",
                     "metadata": {"name": SERVICE, "namespace": NAMESPACE},
-                    "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port, "protocol": "TCP"}]},
+                    "spec": {
+                        "ports": [{"name": "https", "port": 443, "targetPort": port, "protocol": "TCP"}]
+                    },
                 },
             ),
             (
@@ -214,11 +223,16 @@ def run(args: argparse.Namespace) -> int:
 
     old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for port, flag in ((args.state_port, "--state-port"), (args.state_telemetry_port, "--state-telemetry-port")):
+        for port, flag in (
+            (args.state_port, "--state-port"),
+            (args.state_telemetry_port, "--state-telemetry-port"),
+        ):
             if not _port_free(port):
                 print(f"kubescope demo: port {port} is taken; pick another with {flag}", file=sys.stderr)
                 return 2
-        progress.info("starting the simulator", extra=fields(nodes=args.nodes, pods_per_node=args.pods_per_node))
+        progress.info(
+            "starting the simulator", extra=fields(nodes=args.nodes, pods_per_node=args.pods_per_node)
+        )
         t0 = time.monotonic()
         with SimulatorProcess(
             nodes=args.nodes,
@@ -229,7 +243,9 @@ def run(args: argparse.Namespace) -> int:
         ) as sim:
             shutil.copyfile(sim.kubeconfig, kubeconfig)
             os.chmod(kubeconfig, 0o600)
-            progress.info("simulator ready", extra=fields(url=sim.url, seconds=round(time.monotonic() - t0, 1)))
+            progress.info(
+                "simulator ready", extra=fields(url=sim.url, seconds=round(time.monotonic() - t0, 1))
+            )
 
             state = Child(
                 "state-metrics",
