@@ -31,9 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import bcrypt
-import yaml
-
 from kubescope.errors import ConfigError
 
 _TLS_VERSIONS = {
@@ -96,6 +93,8 @@ class WebConfig:
         key = (user, hashlib.sha256(password.encode() + hashed).hexdigest())
         verdict = self._ok.get(key)
         if verdict is None:
+            import bcrypt  # only with basic_auth_users configured
+
             verdict = bcrypt.checkpw(password.encode(), hashed)
             if len(self._ok) > 1024:
                 self._ok.clear()
@@ -116,6 +115,8 @@ def load_web_config(path: str) -> WebConfig:
     """Parse a web configuration file; every problem is a ConfigError naming the key and the fix."""
     if not path:
         return WebConfig()
+    import yaml  # only with --tls-config
+
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text()) or {}
