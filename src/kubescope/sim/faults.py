@@ -8,9 +8,17 @@ current settings; one-shot actions (``drop_watches``, ``malformed_event``) happe
     {"gone_next_watches": 3}                       the next 3 watches get an in-stream 410 Expired ERROR
     {"drop_watches": true}                         close every open watch now
     {"malformed_event": true}                      write one undecodable line on every open watch
-    {"kubelet_slow_fraction": 0.1, "kubelet_slow_seconds": 20,
-     "kubelet_garbage_fraction": 0.05, "kubelet_truncate_fraction": 0.05, "kubelet_error_fraction": 0.05}
+    {"kubelet_slow_fraction": 0.1, "kubelet_slow_seconds": 20}   10% of the kubelets answer after 20 s
+    {"kubelet_error_fraction": 1, "kubelet_nodes": "node-0001"}   node-0001's kubelet answers 500
     {"reset": true}                                clear every fault
+
+The kubelet faults (read by :mod:`kubescope.sim.kubelet`) pick a stable share of the nodes (the
+same nodes on every request; the ``seed`` changes the choice), among ``kubelet_nodes`` (names,
+comma-separated) when set: ``kubelet_down_fraction`` (connection reset), ``kubelet_slow_fraction``
+(+ ``kubelet_slow_seconds``), ``kubelet_error_fraction`` (500), ``kubelet_garbage_fraction`` (200,
+not the text format), ``kubelet_truncate_fraction`` (the body is cut halfway),
+``kubelet_scrape_error_fraction`` (200 with ``resource_scrape_error 1`` only) and
+``kubelet_stale_fraction`` (the stats stop updating: same samples, same timestamps).
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from kubescope.errors import ConfigError
+
+_TEXT = frozenset({"kubelet_nodes"})
 
 
 @dataclass
@@ -35,6 +45,10 @@ class Faults:
     kubelet_garbage_fraction: float = 0.0
     kubelet_truncate_fraction: float = 0.0
     kubelet_error_fraction: float = 0.0
+    kubelet_down_fraction: float = 0.0
+    kubelet_scrape_error_fraction: float = 0.0
+    kubelet_stale_fraction: float = 0.0
+    kubelet_nodes: str = ""
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -52,6 +66,13 @@ class Faults:
                 continue
             if k not in known:
                 raise ConfigError(f"unknown fault {k!r}; known: {', '.join(sorted(known))}")
+            if k in _TEXT:
+                if isinstance(v, list):
+                    v = ",".join(str(x) for x in v)
+                if not isinstance(v, str):
+                    raise ConfigError(f"fault {k}={v!r}: expected node names, comma-separated")
+                parsed[k] = v
+                continue
             try:
                 parsed[k] = (
                     int(v) if k in ("error_code", "retry_after", "gone_next_watches", "seed") else float(v)
