@@ -71,12 +71,10 @@ class Block:
     arena.
     """
 
-    __slots__ = ("hashes", "lens", "live", "members", "pending", "size", "uids")
+    __slots__ = ("hashes", "lens", "members", "pending", "size")
 
     def __init__(self, size: int, nfam: int) -> None:
         self.size = size
-        self.uids: list[str | None] = [None] * size
-        self.live = 0
         self.members: list[bytes] = [b""] * nfam
         # 16-bit lengths until a text needs more (see _flush_block)
         self.lens: array[int] = array("H", bytes(2 * size * nfam))
@@ -306,8 +304,6 @@ class ResourceStore:
             return
         block = self.blocks[loc // self.block_size]
         slot = loc % self.block_size
-        block.uids[slot] = None
-        block.live -= 1
         block.pending[slot] = None
         self._free.append(loc)
         self.stats.deletes += 1
@@ -323,10 +319,6 @@ class ResourceStore:
             # hand out slots in ascending order
             self._free.extend(range(first + size - 1, first, -1))
             loc = first
-        block = self.blocks[loc // size]
-        slot = loc % size
-        block.uids[slot] = uid
-        block.live += 1
         self.slot_of[uid] = loc
         return loc
 
