@@ -100,9 +100,8 @@ async def start(client: KubeClient) -> AsyncIterator[Callable[..., Running]]:
     def _start(**kw: Any) -> Running:
         sink = kw.pop("sink") if "sink" in kw else Recorder()
         kw.setdefault("options", FAST)
-        r: Reflector[Any] = Reflector(
-            client, api_path="/api/v1", resource="pods", item_type=Pod, sink=sink, **kw
-        )
+        kw.setdefault("item_type", Pod)
+        r: Reflector[Any] = Reflector(client, api_path="/api/v1", resource="pods", sink=sink, **kw)
         run = Running(r, sink)
         running.append(run)
         return run

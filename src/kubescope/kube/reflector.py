@@ -207,8 +207,12 @@ class Reflector(Generic[T]):
         options: ReflectorOptions | None = None,
         on_synced: Callable[[int], None] | None = None,
         pace: Callable[[], Awaitable[None]] | None = None,
+        dec_hook: Callable[[type, Any], Any] | None = None,
     ) -> None:
-        _check_item_type(item_type)
+        if dec_hook is None:
+            _check_item_type(item_type)
+        # else: an untyped item (custom resources), built by dec_hook; it must still carry a
+        # ``metadata`` with ``resource_version`` and ``uid``, which the hook guarantees
         self.client = client
         self.sink = sink
         self.item_type = item_type
@@ -231,9 +235,13 @@ class Reflector(Generic[T]):
             self._base_params["labelSelector"] = label_selector
         self._backoff = Backoff(self.options.retry)
         item: Any = item_type
-        self._page_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(KubeList[item])
-        self._event_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(WatchEvent[item])
-        self._item_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(item_type)
+        self._page_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+            KubeList[item], dec_hook=dec_hook
+        )
+        self._event_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+            WatchEvent[item], dec_hook=dec_hook
+        )
+        self._item_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(item_type, dec_hook=dec_hook)
         self._log = fields(resource=self.name, namespace=self.namespace or "*")
 
     @property
