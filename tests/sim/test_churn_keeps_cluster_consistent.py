@@ -1,0 +1,256 @@
+"""The churn engine against the real ObjectStore: deterministic for a seed, every kind of change
+happens, and after a flush the controllers' view holds (owners count their pods, endpoints list
+exactly the live pods with their readiness, totals stay where they started)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import Any
+
+import pytest
+
+from kubescope.sim.churn import _OBJECTS_KEPT, WEIGHTS, ChurnEngine
+from kubescope.sim.scenario import ScenarioConfig, generate
+from kubescope.sim.store import ObjectStore
+
+Obj = dict[str, Any]
+START = 1_800_000_000.0
+
+
+class Clock:
+    """A clock the test moves: one second per change keeps every timestamp distinct."""
+
+    def __init__(self) -> None:
+        self.t = START
+
+    def __call__(self) -> float:
+        self.t += 0.25
+        return self.t
+
+
+def cluster(seed: int = 3, nodes: int = 12, pods_per_node: int = 15) -> ObjectStore:
+    store = ObjectStore(history=500)
+    store.bulk_create(
+        generate(ScenarioConfig(seed=seed, nodes=nodes, pods_per_node=pods_per_node, start=START))
+    )
+    return store
+
+
+def everything(store: ObjectStore) -> dict[str, dict[tuple[str, str], Obj]]:
+    return {res: {k: store.get(res, *k) for k in sorted(store.keys(res))} for res in sorted(store.objects)}
+
+
+def is_ready(pod: Obj) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or ()
+    )
+
+
+def objs(store: ObjectStore, res: str) -> list[Obj]:
+    return [store.get(res, *k) for k in store.keys(res)]
+
+
+def test_same_seed_same_cluster_different_seed_different() -> None:
+    runs = []
+    for seed in (7, 7, 8):
+        store = cluster()
+        engine = ChurnEngine(store, seed=seed, rate=100, clock=Clock())
+        assert engine.step(1500) == 1500
+        runs.append((everything(store), dict(engine.counts)))
+    assert runs[0] == runs[1]
+    assert runs[0][0] != runs[2][0]
+
+
+def test_every_kind_happens_and_counts_add_up() -> None:
+    engine = ChurnEngine(cluster(), seed=1, rate=100, clock=Clock())
+    made = engine.step(3000)
+    assert made == 3000
+    assert all(engine.counts[k] > 0 for k in WEIGHTS), {k: engine.counts[k] for k in WEIGHTS}
+    assert sum(engine.counts[k] for k in WEIGHTS) == made
+    # the draws follow the weights (leases and readiness dominate, node outages are rare)
+    assert engine.counts["lease_renew"] > engine.counts["node_readiness"] * 4
+    assert engine.counts["pod_start"] > 0 and engine.counts["owner_sync"] > 0
+    assert engine.counts["writes"] >= made
+
+
+def test_owners_endpoints_and_totals_follow_the_pods() -> None:
+    store = cluster()
+    before = collections.Counter(res for res in store.objects for _ in store.keys(res))
+    running_before = sum(1 for p in objs(store, "pods") if (p.get("status") or {}).get("phase") == "Running")
+    engine = ChurnEngine(store, seed=11, rate=100, clock=Clock())
+    engine.step(4000)
+
+    pods = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in objs(store, "pods")}
+    uids = {p["metadata"]["uid"]: p for p in pods.values()}
+    nodes = {n["metadata"]["name"] for n in objs(store, "nodes")}
+
+    # every pod sits on a real node and names a live controller with the right uid
+    owners: dict[tuple[str, str, str], Obj] = {}
+    for res, kind in (
+        ("replicasets.apps", "ReplicaSet"),
+        ("statefulsets.apps", "StatefulSet"),
+        ("daemonsets.apps", "DaemonSet"),
+        ("jobs.batch", "Job"),
+    ):
+        for o in objs(store, res):
+            owners[(kind, o["metadata"]["namespace"], o["metadata"]["name"])] = o
+    owned: dict[tuple[str, str, str], list[Obj]] = collections.defaultdict(list)
+    for (ns, _), p in pods.items():
+        assert p["spec"].get("nodeName", "") in nodes | {""}
+        for ref in p["metadata"].get("ownerReferences") or ():
+            o = owners.get((ref["kind"], ns, ref["name"]))
+            assert o is not None, (p["metadata"]["name"], ref)
+            assert o["metadata"]["uid"] == ref["uid"]
+            owned[(ref["kind"], ns, ref["name"])].append(p)
+
+    # ReplicaSets and Deployments count their pods
+    by_dep: dict[tuple[str, str], list[Obj]] = collections.defaultdict(list)
+    for (kind, ns, name), o in owners.items():
+        if kind != "ReplicaSet":
+            continue
+        mine = owned.get((kind, ns, name), [])
+        st = o.get("status") or {}
+        assert st.get("replicas", 0) == len(mine), name
+        assert st.get("readyReplicas", 0) == sum(map(is_ready, mine)), name
+        dep = next(r["name"] for r in o["metadata"]["ownerReferences"])
+        by_dep[(ns, dep)] += mine
+    for d in objs(store, "deployments.apps"):
+        key = (d["metadata"]["namespace"], d["metadata"]["name"])
+        st = d.get("status") or {}
+        assert st.get("replicas", 0) == len(by_dep[key]), key
+        assert st.get("readyReplicas", 0) == sum(map(is_ready, by_dep[key])), key
+        assert d["spec"]["replicas"] == len(by_dep[key]), key
+
+    # EndpointSlices list exactly the live pods with an IP their Service selects, with readiness
+    services = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in objs(store, "services")}
+    for sl in objs(store, "endpointslices.discovery.k8s.io"):
+        ns = sl["metadata"]["namespace"]
+        svc = services[(ns, sl["metadata"]["labels"]["kubernetes.io/service-name"])]
+        sel = svc["spec"].get("selector") or {}
+        listed = {}
+        for ep in sl.get("endpoints") or ():
+            ref = ep["targetRef"]
+            p = uids.get(ref["uid"])
+            assert p is not None, f"endpoint of a deleted pod {ref['name']}"
+            assert ep["conditions"]["ready"] == is_ready(p)
+            assert ep["addresses"] == [p["status"]["podIP"]]
+            listed[ref["name"]] = ep
+        expected = {
+            p["metadata"]["name"]
+            for (pns, _), p in pods.items()
+            if pns == ns
+            and (p.get("status") or {}).get("podIP")
+            and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())
+        }
+        assert set(listed) == expected, sl["metadata"]["name"]
+
+    # totals stay near where they started
+    after = collections.Counter(res for res in store.objects for _ in store.keys(res))
+    for res in ("pods", "replicasets.apps", "namespaces"):
+        assert abs(after[res] - before[res]) <= max(8, before[res] // 10), (res, before[res], after[res])
+    # objects the churn creates (ConfigMaps, Secrets, Events) are deleted past a bounded backlog
+    made = sum(after[r] - before[r] for r in ("configmaps", "secrets", "events"))
+    assert 0 <= made <= _OBJECTS_KEPT, made
+    # a CronJob keeps at most its history limits of finished Jobs, plus the ones running
+    by_cronjob = collections.Counter(
+        ref["uid"]
+        for j in objs(store, "jobs.batch")
+        for ref in j["metadata"].get("ownerReferences") or ()
+        if ref.get("kind") == "CronJob"
+    )
+    for cj in objs(store, "cronjobs.batch"):
+        spec = cj["spec"]
+        limit = spec.get("successfulJobsHistoryLimit", 3) + spec.get("failedJobsHistoryLimit", 1) + 2
+        assert by_cronjob[cj["metadata"]["uid"]] <= limit, cj["metadata"]["name"]
+    running_after = sum(1 for p in pods.values() if (p.get("status") or {}).get("phase") == "Running")
+    assert abs(running_after - running_before) <= max(10, running_before // 10)
+
+
+def test_restarts_only_count_up_and_keep_the_last_termination() -> None:
+    store = cluster()
+    restarts = {
+        (p["metadata"]["uid"], c["name"]): c.get("restartCount", 0)
+        for p in objs(store, "pods")
+        for c in (p.get("status") or {}).get("containerStatuses") or ()
+    }
+    engine = ChurnEngine(
+        store, seed=5, rate=100, clock=Clock(), weights={"pod_restart": 1, "pod_crashloop": 1}
+    )
+    engine.step(400)
+    grew = 0
+    for p in objs(store, "pods"):
+        for c in (p.get("status") or {}).get("containerStatuses") or ():
+            was = restarts.get((p["metadata"]["uid"], c["name"]))
+            if was is None:
+                continue
+            assert c["restartCount"] >= was
+            if c["restartCount"] > was:
+                grew += 1
+                term = c["lastState"]["terminated"]
+                assert term["finishedAt"] >= term["startedAt"]
+                state = c["state"]
+                if "running" in state:
+                    assert state["running"]["startedAt"] >= term["finishedAt"]
+                else:
+                    assert state["waiting"]["reason"] == "CrashLoopBackOff"
+                    assert not c["ready"]
+    assert grew >= 100
+
+
+def test_node_outage_marks_its_pods_not_ready_and_recovery_restores_them() -> None:
+    store = cluster()
+    engine = ChurnEngine(store, seed=2, rate=100, clock=Clock(), weights={"node_readiness": 1})
+    engine.step(1)
+    (down,) = list(engine.down_nodes)
+    node = store.get("nodes", "", down)
+    ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "Unknown" and ready["reason"] == "NodeStatusUnknown"
+    assert {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"} in node["spec"]["taints"]
+    held = list(engine.nodes[down].held)
+    assert held
+    assert not any(is_ready(store.get("pods", *k)) for k in held)
+    while engine.down_nodes:
+        engine.step(1)
+    node = store.get("nodes", "", down)
+    assert next(c for c in node["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
+    assert not any(t["key"] == "node.kubernetes.io/unreachable" for t in node["spec"].get("taints") or ())
+    assert all(is_ready(store.get("pods", *k)) for k in held if store.exists("pods", *k))
+
+
+def test_pods_deleted_by_someone_else_leave_owners_and_endpoints() -> None:
+    store = cluster()
+    engine = ChurnEngine(store, seed=4, rate=100, clock=Clock(), weights={"hpa_status": 1})
+    engine.index()
+    victims = [k for k in sorted(engine.pods) if engine.pods[k].services][:10]
+    for ns, name in victims:
+        store.delete("pods", ns, name)
+    assert engine.counts["pod_deleted_elsewhere"] == 10
+    engine.step(1)
+    gone = {name for _, name in victims}
+    for sl in objs(store, "endpointslices.discovery.k8s.io"):
+        assert not gone & {ep["targetRef"]["name"] for ep in sl.get("endpoints") or ()}
+
+
+async def test_task_keeps_its_rate_and_stops() -> None:
+    store = cluster(nodes=6, pods_per_node=10)
+    engine = ChurnEngine(store, seed=9, rate=400)
+    rv = store.resource_version
+    engine.start()
+    await asyncio.sleep(0.6)
+    await engine.stop()
+    made = sum(engine.counts[k] for k in WEIGHTS)
+    assert 120 <= made <= 300, made
+    assert store.resource_version > rv + made
+    done = store.resource_version
+    await asyncio.sleep(0.2)
+    assert store.resource_version == done
+
+
+def test_bad_settings_are_refused() -> None:
+    store = cluster(nodes=3, pods_per_node=5)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        ChurnEngine(store, seed=1, rate=-1)
+    with pytest.raises(ValueError, match="unknown churn kinds"):
+        ChurnEngine(store, seed=1, rate=1, weights={"meteor_strike": 1})
