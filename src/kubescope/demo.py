@@ -272,6 +272,8 @@ def run(args: argparse.Namespace) -> int:
                     f"--secure-port={rm_port}",
                     f"--cert-dir={workdir / 'certs'}",
                     f"--metric-resolution={args.metric_resolution}",
+                    # metrics-server's rule: the kubelet timeout stays under the resolution
+                    f"--kubelet-request-timeout={_kubelet_timeout(args.metric_resolution)}s",
                     "--testing-allow-short-metric-resolution",
                     "--kubelet-use-node-status-port",
                     "--kubelet-insecure-tls",
@@ -324,3 +326,10 @@ def run(args: argparse.Namespace) -> int:
         for s, h in old.items():
             signal.signal(s, h)
     return 0
+
+
+def _kubelet_timeout(resolution: str) -> float:
+    """The kubelet request timeout for a scrape period: 10 s (the default) or half of a shorter period."""
+    from kubescope.resource.settings import parse_duration
+
+    return round(min(10.0, parse_duration(resolution, "--metric-resolution") / 2), 3)
