@@ -51,7 +51,7 @@ class Trimmer:
         self.min_interval = min_interval
         self.churned = 0
         self.trims = 0
-        self._last = 0.0
+        self._last = float("-inf")  # the first trim is never rate-limited (monotonic may start near 0)
 
     def note(self, nbytes: int) -> None:
         self.churned += nbytes
