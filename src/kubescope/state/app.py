@@ -31,7 +31,9 @@ from kubescope.kube.client import KubeClient
 from kubescope.kube.reflector import Reflector
 from kubescope.log import fields
 from kubescope.state import exposition as ex
-from kubescope.state.family import ResourceSpec
+from kubescope.state.crs import CRSConfig, CustomResourceSpec
+from kubescope.state.custom import CustomResources
+from kubescope.state.family import FamilyOptions, ResourceSpec
 from kubescope.state.registry import all_resources
 from kubescope.state.selfmetrics import ConfigState, ResourceView, SelfMetrics, build_registry
 from kubescope.state.settings import StateSettings
@@ -96,16 +98,17 @@ class ResourceRuntime:
         self.tasks.clear()
 
 
-def _runtime_key(s: StateSettings, resource: str) -> tuple[Any, ...]:
+def _runtime_key(s: StateSettings, resource: str, spec: ResourceSpec) -> tuple[Any, ...]:
     """Everything that, if changed, requires rebuilding a resource's store and watch."""
-    spec = all_resources()[resource]
-    fams = tuple(f.name for f in s.families(resource))
+    fams = tuple(f.name for f in _families(s, resource, spec))
     opts = s.family_options(resource)
     return (
         fams,
+        # a custom resource's metrics come from its configuration, not from its family names alone
+        spec.config if isinstance(spec, CustomResourceSpec) else None,
         opts.labels.entries,
         opts.annotations.entries,
-        s.field_selector(resource),
+        s.field_selector(resource, spec),
         s.namespaces if spec.namespaced else (),
         s.shard,
         s.total_shards,
@@ -125,12 +128,25 @@ class StateExporter:
         *,
         web_config: WebConfig | None = None,
         authorizer: Callable[[web.Request], Awaitable[int]] | None = None,
+        crs_config: CRSConfig | None = None,
+        crs_config_bytes: bytes | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
         self.web_config = web_config or load_web_config(settings.tls_config)
         self.authorizer = authorizer
         self.runtimes: dict[str, ResourceRuntime] = {}
+        self._apply_lock = asyncio.Lock()
+        # custom resources (Custom Resource State): discovered from CRDs, by KSM's store name
+        self.custom_specs: dict[str, CustomResourceSpec] = {}
+        self.custom = CustomResources(
+            client,
+            settings,
+            self._apply_custom,
+            config=crs_config,
+            config_bytes=crs_config_bytes,
+            on_object_error=_crs_object_error,
+        )
         self.flusher = Flusher(self._stores, interval=settings.flush_interval)
         self.scrape_pool = ThreadPoolExecutor(2, thread_name_prefix="kubescope-scrape")
         self.configs: list[ConfigState] = []
@@ -140,6 +156,10 @@ class StateExporter:
             configs=self.configs,
             flush_seconds=lambda: self.flusher.flush_seconds_total,
         )
+        self.collector.crs_events = self.custom.crds.events
+        self.collector.crs_cache = self.custom.cache_size
+        if self.custom.state is not None:
+            self.configs.append(self.custom.state)
         self.registry, self.http_hist, self.scrape_hist = build_registry(self.collector)
         self.listeners: Listeners | None = None
         self.started = time.monotonic()
@@ -153,11 +173,18 @@ class StateExporter:
         for name, rt in sorted(self.runtimes.items()):
             yield ResourceView(name, rt.spec.go_type, _getter(rt.stores), _getter(rt.reflectors))
 
+    def _spec(self, resource: str) -> ResourceSpec:
+        spec = all_resources().get(resource)
+        return spec if spec is not None else self.custom_specs[resource]
+
+    def _wanted(self, s: StateSettings) -> list[str]:
+        return [*s.resources, *sorted(self.custom_specs)]
+
     def _build(self, resource: str) -> ResourceRuntime:
         s = self.settings
-        spec = all_resources()[resource]
-        fams = s.families(resource)
-        rt = ResourceRuntime(spec, _runtime_key(s, resource))
+        spec = self._spec(resource)
+        fams = _families(s, resource, spec)
+        rt = ResourceRuntime(spec, _runtime_key(s, resource, spec))
         namespaces: Sequence[str] = s.namespaces if (spec.namespaced and s.namespaces) else ("",)
         for ns in namespaces:
             store = ResourceStore(
@@ -168,9 +195,10 @@ class StateExporter:
                 api_path=spec.api_path,
                 resource=spec.resource,
                 item_type=spec.struct,
+                dec_hook=getattr(spec, "dec_hook", None),
                 sink=store,
                 namespace=ns or None,
-                field_selector=s.field_selector(resource),
+                field_selector=s.field_selector(resource, spec),
                 use_cache=s.use_apiserver_cache,
                 object_limit=s.object_limit,
                 name=resource,
@@ -185,22 +213,30 @@ class StateExporter:
 
     async def apply_settings(self, new: StateSettings) -> None:
         """Bring the watched resources in line with ``new``, keeping what did not change."""
-        old_runtimes = self.runtimes
-        self.settings = new
-        keep: dict[str, ResourceRuntime] = {}
-        for r in new.resources:
-            rt = old_runtimes.get(r)
-            if rt is not None and rt.key == _runtime_key(new, r):
-                keep[r] = rt
-        for r, rt in old_runtimes.items():
-            if keep.get(r) is not rt:
-                await rt.stop()
-                logger.info("resource stopped", extra=fields(resource=r))
-        self.runtimes = {r: keep.get(r) or self._build(r) for r in new.resources}
-        self.flusher.interval = new.flush_interval
+        async with self._apply_lock:
+            old_runtimes = self.runtimes
+            self.settings = new
+            self.custom.settings = new
+            wanted = self._wanted(new)
+            keep: dict[str, ResourceRuntime] = {}
+            for r in wanted:
+                rt = old_runtimes.get(r)
+                if rt is not None and rt.key == _runtime_key(new, r, self._spec(r)):
+                    keep[r] = rt
+            for r, rt in old_runtimes.items():
+                if keep.get(r) is not rt:
+                    await rt.stop()
+                    logger.info("resource stopped", extra=fields(resource=r))
+            self.runtimes = {r: keep.get(r) or self._build(r) for r in wanted}
+            self.flusher.interval = new.flush_interval
+
+    async def _apply_custom(self, specs: dict[str, CustomResourceSpec]) -> None:
+        """CRDs or the CRS configuration changed: watch exactly these custom resources now."""
+        self.custom_specs = dict(specs)
+        await self.apply_settings(self.settings)
 
     def ready(self) -> bool:
-        return all(rt.synced() for rt in self.runtimes.values())
+        return self.custom.synced() and all(rt.synced() for rt in self.runtimes.values())
 
     async def wait_synced(self, timeout: float | None = None) -> None:
         async def _wait() -> None:
@@ -286,6 +322,7 @@ class StateExporter:
         s = self.settings
         self.flusher.start()
         await self.apply_settings(s)
+        self.custom.start()
         ctx = self.web_config.ssl_context
         self.listeners = Listeners(
             [
@@ -310,10 +347,23 @@ class StateExporter:
     async def stop(self) -> None:
         if self.listeners is not None:
             await self.listeners.stop()
+        await self.custom.stop()
         for rt in self.runtimes.values():
             await rt.stop()
         await self.flusher.stop()
         self.scrape_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _families(s: StateSettings, resource: str, spec: ResourceSpec) -> list[Any]:
+    """The families served for a resource: the metric allow/deny lists apply to custom ones too."""
+    if isinstance(spec, CustomResourceSpec):
+        return [f for f in spec.families(FamilyOptions()) if s.metric_filter.keep(f)]
+    return s.families(resource)
+
+
+def _crs_object_error(family: str, message: str, verbosity: int) -> None:
+    # KSM logs these at klog verbosity errorLogV: a debug line here
+    logger.debug("custom resource metric skipped", extra=fields(metric=family, error=message, v=verbosity))
 
 
 def _getter(items: list[Any]) -> Callable[[], Iterable[Any]]:

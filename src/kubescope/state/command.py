@@ -23,6 +23,7 @@ from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.log import fields
 from kubescope.model.meta import ObjectMeta, Wire
+from kubescope.state import custom
 from kubescope.state import settings as st
 from kubescope.state.app import StateExporter
 from kubescope.state.selfmetrics import ConfigState
@@ -71,10 +72,19 @@ async def _main(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"kubescope state-metrics: {e}", file=sys.stderr)
         return 2
+    try:
+        crs_config, crs_bytes = custom.load_config(settings)
+    except ConfigError as e:
+        print(f"kubescope state-metrics: {e}", file=sys.stderr)
+        return 2
+    if crs_config is not None:
+        custom.log_warnings(crs_config)
     if args.print_rbac:
         from kubescope.state.rbac import cluster_role_yaml
 
-        sys.stdout.write(cluster_role_yaml(settings.resources, auth_filter=settings.auth_filter))
+        sys.stdout.write(
+            cluster_role_yaml(settings.resources, auth_filter=settings.auth_filter, custom=crs_config)
+        )
         return 0
     try:
         client = await KubeClient.connect(kube)
@@ -93,7 +103,13 @@ async def _main(args: argparse.Namespace) -> int:
                 from kubescope.state.authfilter import MetricsAuthFilter
 
                 authorizer = MetricsAuthFilter(client)
-            exporter = StateExporter(settings, client, authorizer=authorizer)
+            exporter = StateExporter(
+                settings,
+                client,
+                authorizer=authorizer,
+                crs_config=crs_config,
+                crs_config_bytes=crs_bytes,
+            )
         except ConfigError as e:
             print(f"kubescope state-metrics: {e}", file=sys.stderr)
             return 2

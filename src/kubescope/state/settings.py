@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from kubescope.errors import ConfigError
 from kubescope.state.allowlist import MAX_PARTIAL_WILDCARDS, KeyAllowList
-from kubescope.state.family import Family, FamilyOptions
+from kubescope.state.family import Family, FamilyOptions, ResourceSpec
 from kubescope.state.registry import all_resources, default_resource_names
 from kubescope.state.sharding import Sharding
 
@@ -213,9 +213,10 @@ class StateSettings:
         spec = all_resources()[resource]
         return [f for f in spec.families(self.family_options(resource)) if self.metric_filter.keep(f)]
 
-    def field_selector(self, resource: str) -> str:
-        """The server-side field selector for a resource (KSM: node and namespace denylist)."""
-        spec = all_resources()[resource]
+    def field_selector(self, resource: str, spec: ResourceSpec | None = None) -> str:
+        """The server-side field selector for a resource (KSM: node and namespace denylist);
+        ``spec`` for resources outside the registry (custom resources)."""
+        spec = spec or all_resources()[resource]
         parts = []
         if resource == "pods":
             if self.track_unscheduled_pods:
@@ -515,6 +516,8 @@ def from_args(args: argparse.Namespace, overrides: Mapping[str, Any] | None = No
             f"--resources: unknown resource(s) {', '.join(unknown)}; known resources: {', '.join(known)}"
         )
     res = sorted(set(res))
+    if a.get("custom_resource_state_only"):
+        res = []  # KSM: only the custom resources of the CRS configuration, whatever --resources says
 
     def allow(flag: str, key: str) -> dict[str, tuple[str, ...]]:
         v = a.get(key)
