@@ -100,7 +100,7 @@ class ResourceRuntime:
 
 def _runtime_key(s: StateSettings, resource: str, spec: ResourceSpec) -> tuple[Any, ...]:
     """Everything that, if changed, requires rebuilding a resource's store and watch."""
-    fams = tuple(f.name for f in _families(s, resource, spec))
+    fams = tuple(f.name for f in served_families(s, resource, spec))
     opts = s.family_options(resource)
     return (
         fams,
@@ -183,7 +183,7 @@ class StateExporter:
     def _build(self, resource: str) -> ResourceRuntime:
         s = self.settings
         spec = self._spec(resource)
-        fams = _families(s, resource, spec)
+        fams = served_families(s, resource, spec)
         rt = ResourceRuntime(spec, _runtime_key(s, resource, spec))
         namespaces: Sequence[str] = s.namespaces if (spec.namespaced and s.namespaces) else ("",)
         for ns in namespaces:
@@ -354,7 +354,7 @@ class StateExporter:
         self.scrape_pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _families(s: StateSettings, resource: str, spec: ResourceSpec) -> list[Any]:
+def served_families(s: StateSettings, resource: str, spec: ResourceSpec) -> list[Any]:
     """The families served for a resource: the metric allow/deny lists apply to custom ones too."""
     if isinstance(spec, CustomResourceSpec):
         return [f for f in spec.families(FamilyOptions()) if s.metric_filter.keep(f)]

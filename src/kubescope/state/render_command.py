@@ -20,7 +20,10 @@ import msgspec
 import yaml
 
 from kubescope.errors import ConfigError
+from kubescope.state import custom
 from kubescope.state import settings as st
+from kubescope.state.app import served_families
+from kubescope.state.crs import CustomResourceSpec, DiscoveredKind, compile_resource, pluralize, resolve
 from kubescope.state.family import ResourceSpec
 from kubescope.state.registry import all_resources
 from kubescope.state.render import decode_object, render_text
@@ -49,6 +52,16 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--resources",
         default=None,
         help="render only these resources (comma-separated plural names); default: every resource found",
+    )
+    g.add_argument(
+        "--custom-resource-state-config",
+        default="",
+        help="Custom Resource State configuration (inline YAML), as for state-metrics",
+    )
+    g.add_argument(
+        "--custom-resource-state-config-file",
+        default="",
+        help="Custom Resource State configuration file; the files' custom resources are rendered with it",
     )
 
 
@@ -91,6 +104,12 @@ def _objects(name: str, doc: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     yield name, doc
 
 
+def _gvk(obj: dict[str, Any]) -> tuple[str, str, str]:
+    api = str(obj.get("apiVersion", ""))
+    group, _, version = api.rpartition("/")
+    return group, version, str(obj.get("kind", ""))
+
+
 def _index() -> dict[tuple[str, str], ResourceSpec]:
     return {(spec.group, spec.kind): spec for spec in all_resources().values()}
 
@@ -112,28 +131,54 @@ def render_files(args: argparse.Namespace) -> str:
         {"resources": args.resources or ",".join(all_resources())},
     )
     enabled = set(settings.resources)
+    crs_config, _ = custom.load_config(settings)
+    objects = [so for path in args.files for name, doc in _documents(path) for so in _objects(name, doc)]
+    # custom resources: no CRDs here, so the objects' own group/version/kind stand for discovery
+    custom_specs: dict[tuple[str, str, str], CustomResourceSpec] = {}
+    if crs_config is not None:
+        custom.log_warnings(crs_config)
+        kinds = {
+            DiscoveredKind(
+                *_gvk(obj),
+                plural=pluralize(str(obj.get("kind", ""))).lower(),
+                namespaced=bool((obj.get("metadata") or {}).get("namespace")),
+            )
+            for _, obj in objects
+            if (_gvk(obj)[0], _gvk(obj)[2]) not in index
+        }
+        for r in resolve(crs_config, sorted(kinds, key=lambda k: (k.group, k.version, k.kind))):
+            cs = compile_resource(r)
+            custom_specs[(cs.group, cs.version, cs.kind)] = cs
     found: dict[str, list[Any]] = {}
-    for path in args.files:
-        for name, doc in _documents(path):
-            for src, obj in _objects(name, doc):
-                api = str(obj.get("apiVersion", ""))
-                group = api.split("/", maxsplit=1)[0] if "/" in api else ""
-                spec = index.get((group, str(obj.get("kind", ""))))
-                if spec is None:
-                    print(
-                        f"kubescope render: {src}: skipping {obj.get('kind')!r} ({api or 'no apiVersion'}): "
-                        "no state metrics for this kind",
-                        file=sys.stderr,
-                    )
-                    continue
-                if spec.name not in enabled:
-                    continue
-                try:
-                    found.setdefault(spec.name, []).append(decode_object(spec, obj))
-                except msgspec.ValidationError as e:
-                    meta = obj.get("metadata") or {}
-                    raise ConfigError(
-                        f"{src}: {spec.kind} {meta.get('namespace', '')}/{meta.get('name', '')} is malformed: {e}"
-                    ) from e
-    groups = [(all_resources()[r], settings.families(r), found[r]) for r in sorted(found)]
+    specs: dict[str, ResourceSpec] = {}
+    for src, obj in objects:
+        group, version, kind = _gvk(obj)
+        cspec = custom_specs.get((group, version, kind))
+        if cspec is not None:
+            found.setdefault(cspec.name, []).append(cspec.decode(json.dumps(obj)))
+            specs[cspec.name] = cspec
+            continue
+        api = str(obj.get("apiVersion", ""))
+        spec = index.get((group, kind))
+        if spec is None:
+            print(
+                f"kubescope render: {src}: skipping {obj.get('kind')!r} ({api or 'no apiVersion'}): "
+                "no state metrics for this kind",
+                file=sys.stderr,
+            )
+            continue
+        if spec.name not in enabled:
+            continue
+        try:
+            found.setdefault(spec.name, []).append(decode_object(spec, obj))
+        except msgspec.ValidationError as e:
+            meta = obj.get("metadata") or {}
+            raise ConfigError(
+                f"{src}: {spec.kind} {meta.get('namespace', '')}/{meta.get('name', '')} is malformed: {e}"
+            ) from e
+    groups = [
+        (spec, served_families(settings, r, spec), found[r])
+        for r in sorted(found)
+        for spec in [specs.get(r) or all_resources()[r]]
+    ]
     return render_text(groups, openmetrics=args.format == "openmetrics")
