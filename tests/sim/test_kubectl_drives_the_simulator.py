@@ -249,6 +249,8 @@ def test_describe_every_generated_object(kubectl: Kubectl) -> None:
         "pdb",
         "ing",
         "sa",
+        "csr",
     ):
         out = kubectl("describe", kind, "-A")
         assert "panic" not in out, kind
+    assert "system:node:node-0001" in kubectl("describe", "csr")  # the request is a real PKCS#10

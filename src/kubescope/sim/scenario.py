@@ -371,7 +371,7 @@ def _cluster_objects(g: _Gen) -> Iterator[tuple[str, Obj]]:
                 "metadata": g.meta(f"csr-{g.suffix()}"),
                 "spec": {
                     "signerName": "kubernetes.io/kube-apiserver-client-kubelet",
-                    "request": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K",
+                    "request": _CSR_PEM_B64,
                     "usages": ["digital signature", "client auth"],
                     "username": "system:node:bootstrap",
                 },
@@ -381,6 +381,19 @@ def _cluster_objects(g: _Gen) -> Iterator[tuple[str, Obj]]:
                 },
             },
         )
+
+
+_CSR_PEM_B64 = (
+    # a real PKCS#10 request (P-256, CN=system:node:node-0001, O=system:nodes), base64 of its PEM as
+    # the API carries it: `kubectl describe csr` parses it
+    "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0KTUlIeU1JR1pBZ0VBTURjeEZUQVRCZ05WQkFvTURI"
+    "TjVjM1JsYlRwdWIyUmxjekVlTUJ3R0ExVUVBd3dWYzNsegpkR1Z0T201dlpHVTZibTlrWlMwd01EQXhNRmt3RXdZ"
+    "SEtvWkl6ajBDQVFZSUtvWkl6ajBEQVFjRFFnQUVGcytxCm81dlZkZm9JWHZjK0VIWWg0dEtrVWptVlR1WGVNd1Rx"
+    "cG1aQWVEeG1NM3RsZE96ZXdKQkhLNloxRlVwMU10SXIKVUxYbG9LZk1vVSs1RGllamE2QUFNQW9HQ0NxR1NNNDlC"
+    "QU1DQTBnQU1FVUNJUUNyU0lMeEVoU1g5eEdId3NrMwppRGJ1anVlQnlVZWd2NHY4SGNEL2Z2RDJCd0lnVUo0ZHhD"
+    "TFp1TCtOYm1zRlFIYmdPb3NkR1dtNmQ3ZEc5UGViCjRJTTFKWDQ9Ci0tLS0tRU5EIENFUlRJRklDQVRFIFJFUVVF"
+    "U1QtLS0tLQo="
+)
 
 
 # -- nodes ---------------------------------------------------------------------------------
