@@ -33,6 +33,7 @@ from kubescope.errors import ConfigError, KubeError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.log import fields
+from kubescope.sim.process import die_with_parent
 
 logger = logging.getLogger(__name__)
 progress = logging.getLogger("kubescope.progress")
@@ -107,6 +108,7 @@ class Child:
             stdout=self._fh,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 (only when single-threaded)
         )
 
     def alive(self) -> bool:
