@@ -38,6 +38,14 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="object changes per second (default: %(default)s, a still cluster)",
     )
     g.add_argument("--no-kubelets", action="store_true", help="do not run the simulated kubelets")
+    g.add_argument(
+        "--kubelet-housekeeping",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often the simulated kubelets collect stats, as cAdvisor's housekeeping "
+        "(default: %(default)s; >= 0.05)",
+    )
     g = p.add_argument_group("serving")
     g.add_argument("--host", default="127.0.0.1", help="listen address (default: %(default)s)")
     g.add_argument(
@@ -107,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         Faults().update(dict(faults))
         if args.nodes < 0 or args.pods_per_node < 0:
             raise ConfigError("--nodes and --pods-per-node must be >= 0")
+        if not args.kubelet_housekeeping >= 0.05:
+            raise ConfigError(f"--kubelet-housekeeping={args.kubelet_housekeeping}: must be >= 0.05 seconds")
         settings = SimSettings(
             nodes=args.nodes,
             pods_per_node=args.pods_per_node,
@@ -123,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
             auth_file=args.auth_file,
             admin_token=args.admin_token,
             kubelets=not args.no_kubelets,
+            kubelet_housekeeping=args.kubelet_housekeeping,
             faults=faults,
         )
     except ConfigError as e:
