@@ -46,8 +46,9 @@ that share of nodes (a stable choice per node, changed with the fault ``seed``),
 ``kubelet_nodes`` when given: ``slow`` (answer after ``kubelet_slow_seconds``), ``error`` (500),
 ``garbage`` (200 with bytes that are not the text format), ``truncate`` (half the body, then the
 connection is cut), ``scrape_error`` (200 with only ``resource_scrape_error 1``, as when the
-kubelet cannot read its stats), ``down`` (the connection is reset), ``stale`` (the stats stop
-updating: the same samples and timestamps at every request, as with a stuck housekeeping).
+kubelet cannot read its stats), ``down`` (every connection is reset, on every path and before
+authentication: a dead kubelet answers nothing), ``stale`` (the stats stop updating: the same
+samples and timestamps at every request, as with a stuck housekeeping).
 
 **Truth.** ``GET /_sim/truth`` on the API server returns what every kubelet reports now (sample
 timestamps, cumulative CPU in nanoseconds, working sets, per node, pod and container) with the
@@ -947,6 +948,13 @@ class KubeletFarm:
             return web.Response(status=404, text="404 page not found\n")
         self.stats.requests += 1
         node.requests += 1
+        self.sync_faults()
+        if not node.ready or self.faulty("down", node.name):
+            # a dead kubelet answers nothing: no 401, no /healthz
+            self.stats.faults["down"] += 1
+            if transport is not None:
+                transport.abort()
+            raise asyncio.CancelledError  # nothing is answered on a reset connection
         if self.pki is not None:
             user = self._authenticate(request)
             if user is None:
@@ -963,13 +971,7 @@ class KubeletFarm:
             return _plain(404, "404 page not found\n")
         if request.method not in ("GET", "HEAD"):
             return _plain(405, "405: Method Not Allowed")
-        self.sync_faults()
         name = node.name
-        if not node.ready or self.faulty("down", name):
-            self.stats.faults["down"] += 1
-            if transport is not None:
-                transport.abort()
-            raise asyncio.CancelledError  # nothing is answered on a reset connection
         if self.faulty("slow", name) and self.faults.kubelet_slow_seconds > 0:
             self.stats.faults["slow"] += 1
             await asyncio.sleep(self.faults.kubelet_slow_seconds)
