@@ -5,6 +5,9 @@
 ``deploy/resource-metrics/`` manifests with kubectl and adds an Endpoints object pointing the
 Service at that port (standing in for the Deployment's pods), so the simulator's aggregation layer
 proxies ``/apis/metrics.k8s.io`` to it with its front-proxy certificate, as kube-apiserver would.
+It scrapes the simulator's own kubelets (their serving certificates verified with the cluster CA)
+or, with ``own_kubelets=True``, :class:`LoopbackKubelets`; :func:`simulator_truth` turns the
+simulator's ``/_sim/truth`` into the expected answers.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from kubescope.model.quantity import parse_quantity
 from kubescope.sim.process import SimulatorProcess
 from tests.apiserver.certs import issue, make_ca
-from tests.resource.loopkubelets import LoopbackKubelets
+from tests.resource.loopkubelets import LoopbackKubelets, Truth
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
@@ -230,6 +235,58 @@ class ResourceMetricsOnSimulator:
             f"{what}: not reached, last={last!r}\nresource-metrics log:\n{self.log.read_text()[-3000:]}\n"
             f"simulator log:\n{self.sim.log_tail()}"
         )
+
+
+def simulator_truth(doc: dict[str, Any]) -> Truth:
+    """What resource-metrics should serve, from the simulator's ``GET /_sim/truth``: each series'
+    rate between the kubelet's last two samples (nano-cores, as metrics-server truncates it, kept
+    as exact millicores) and its working set. Containers without a previous sample and pods
+    without containers are left out, as metrics-server leaves them out."""
+    t = Truth()
+    for name, node in doc["nodes"].items():
+        if "usage" not in node:
+            continue
+        t.node_millicores[name] = Fraction(node["usage"]["cpu"], 1_000_000)  # type: ignore[assignment]
+        t.node_bytes[name] = node["usage"]["memory"]
+        for key, pod in node["pods"].items():
+            cs = {
+                c: (Fraction(v["usage"]["cpu"], 1_000_000), v["usage"]["memory"])
+                for c, v in pod["containers"].items()
+                if "usage" in v
+            }
+            if cs and len(cs) == len(pod["containers"]):
+                ns, _, name_ = key.partition("/")
+                t.containers[(ns, name_)] = cs  # type: ignore[assignment]
+    return t
+
+
+def api_equals_truth(e: ResourceMetricsOnSimulator, t: Truth) -> bool:
+    """Whether the Metrics API (through the simulator) serves ``t``'s rates and working sets, for
+    every node and every container, and nothing else."""
+    nodes = e.via_simulator("/apis/metrics.k8s.io/v1/nodes")[1]["items"]
+    pods = e.via_simulator("/apis/metrics.k8s.io/v1/pods")[1]["items"]
+    got_nodes = {
+        n["metadata"]["name"]: (_nanocores(n["usage"]["cpu"]), _bytes(n["usage"]["memory"])) for n in nodes
+    }
+    want_nodes = {n: (int(t.node_millicores[n] * 1_000_000), t.node_bytes[n]) for n in t.node_millicores}
+    got_pods = {
+        (p["metadata"]["namespace"], p["metadata"]["name"]): {
+            c["name"]: (_nanocores(c["usage"]["cpu"]), _bytes(c["usage"]["memory"])) for c in p["containers"]
+        }
+        for p in pods
+    }
+    want_pods = {
+        k: {c: (int(m * 1_000_000), b) for c, (m, b) in cs.items()} for k, cs in t.containers.items()
+    }
+    return got_nodes == want_nodes and got_pods == want_pods
+
+
+def _nanocores(q: str) -> int:
+    return int(parse_quantity(q) * 1_000_000_000)
+
+
+def _bytes(q: str) -> int:
+    return int(parse_quantity(q))
 
 
 def _decode(raw: bytes, content_type: str) -> Any:

@@ -1,6 +1,7 @@
 """End to end: the real ``kubectl top`` and ``kubectl get nodemetrics/podmetrics`` through the
-simulator's aggregation layer, against kubelets whose usage is known (the truth), so every printed
-value is checked: CPU (rounded up to millicores, summed over containers), memory (MiB), percentages
+simulator's aggregation layer, against kubelets whose usage is known (the truth): loopback kubelets
+with fixed rates, and the simulator's own kubelets with their ``/_sim/truth``. Every printed value
+is checked: CPU (rounded up to millicores, summed over containers), memory (MiB), percentages
 of allocatable, label selectors, ``-A``, ``--containers``, ``--sort-by``, and the raw API."""
 
 from __future__ import annotations
@@ -13,31 +14,45 @@ import pytest
 
 from kubescope.model.quantity import milli_value, parse_quantity
 from tests.resource.loopkubelets import Truth
-from tests.resource.simcluster import ResourceMetricsOnSimulator
+from tests.resource.simcluster import ResourceMetricsOnSimulator, api_equals_truth, simulator_truth
 
 pytestmark = [pytest.mark.slow, pytest.mark.kubectl]
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ResourceMetricsOnSimulator]:
+@pytest.fixture(scope="module", params=["loopback", "simulator"])
+def env(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ResourceMetricsOnSimulator]:
+    """``loopback``: kubelets in this process with fixed usage; ``simulator``: the simulator's own
+    kubelets (housekeeping every 2 s, scraped every second), frozen once resource-metrics has two
+    consecutive samples of every series (the ``stale`` fault), so /_sim/truth's rates stay the
+    answer while the tests run."""
+    own = request.param == "loopback"
     with ResourceMetricsOnSimulator(
-        tmp_path_factory.mktemp("rm-top"), nodes=3, pods_per_node=5, own_kubelets=True
-    ) as e:
+        tmp_path_factory.mktemp(f"rm-top-{request.param}"), nodes=3, pods_per_node=5, own_kubelets=own,
+        resolution="1s" if not own else "2s", sim_args=() if own else ("--kubelet-housekeeping=2",),
+    ) as e:  # fmt: skip
         e.wait("kubectl top node", lambda: _top_nodes_ready(e), timeout=90)
+        if not own:
+            e.sim.faults(kubelet_stale_fraction=1)
+            e.wait(
+                "the Metrics API equal to /_sim/truth",
+                lambda: api_equals_truth(e, simulator_truth(e.sim.request("GET", "/_sim/truth"))),
+                timeout=60,
+            )
         yield e
 
 
 def _top_nodes_ready(e: ResourceMetricsOnSimulator) -> bool:
     out = e.kubectl("top", "node", "--no-headers", check=False)
-    assert e.kubelets is not None
-    return len([line for line in out.splitlines() if line and "<unknown>" not in line]) == len(
-        e.kubelets.ports
-    )
+    nodes = e.sim.request("GET", "/api/v1/nodes")["items"]
+    return len([line for line in out.splitlines() if line and "<unknown>" not in line]) == len(nodes)
 
 
 def truth(e: ResourceMetricsOnSimulator) -> Truth:
-    assert e.kubelets is not None
-    return e.kubelets.truth
+    if e.kubelets is not None:
+        return e.kubelets.truth
+    return simulator_truth(e.sim.request("GET", "/_sim/truth"))
 
 
 def rows(out: str) -> list[list[str]]:
