@@ -9,8 +9,10 @@ with its floor ``split_lines_per_s`` (splitting the same bytes into lines, the l
 does), ``store_s``, ``list_all_pods_p50_s``.
 
 **Live** (unless ``--offline-only``): a simulator (``kubescope simulate``) with N nodes x M pods and its
-simulated kubelets, and ``kubescope resource-metrics`` as a subprocess scraping them every
-``--resolution``; after warm-up, ``--cycles`` cycles are observed from the server's own ``/metrics``
+simulated kubelets (:mod:`kubescope.sim.kubelet`: one per node on its own loopback address, port
+10250, HTTPS verified with the cluster CA, stats every 10 s; without that module, loopback kubelets
+run in this process, ``tests/resource/loopkubelets.py``), and ``kubescope resource-metrics`` as a
+subprocess scraping them every ``--resolution``; the output's ``kubelets`` line says which ran; after warm-up, ``--cycles`` cycles are observed from the server's own ``/metrics``
 (cycle duration, nodes scraped), its CPU and RSS are sampled with psutil, and all pods are listed
 directly from the server. Figures: ``cycle_p50_s``, ``cycle_max_s``, ``nodes_scraped_min``,
 ``cpu_cores_avg``, ``rss_mib``, ``rss_per_node_mib``, ``live_list_all_pods_p50_s``. The simulator runs
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib.util
 import json
 import random
 import statistics
@@ -228,13 +231,24 @@ def live(
     }
     progress(f"starting the simulator ({nodes} nodes x {pods} pods) and resource-metrics")
     t0 = time.perf_counter()
+    simulated = importlib.util.find_spec("kubescope.sim.kubelet") is not None
     env = ResourceMetricsOnSimulator(
-        tmp, nodes=nodes, pods_per_node=pods, resolution=f"{resolution:g}s", own_kubelets=None,
+        tmp, nodes=nodes, pods_per_node=pods, resolution=f"{resolution:g}s", own_kubelets=not simulated,
         extra=("--log-level=warning", f"--kubelet-keepalive={keepalive}"),
     )  # fmt: skip
     with env:
         out["setup_s"] = round(time.perf_counter() - t0, 2)
-        out["kubelets"] = "loopback (benchmark process)" if env.kubelets is not None else "simulator"
+        farm: dict[str, Any] = {}
+        if env.kubelets is not None:
+            out["kubelets"] = "loopback, in the benchmark process (tests/resource/loopkubelets.py)"
+        else:
+            farm = env.sim.request("GET", "/_sim/kubelets")
+            where = f"{farm['block']} port {farm['port']}" if farm["port"] else "free loopback ports"
+            out["kubelets"] = (
+                f"simulator's (kubescope.sim.kubelet): {farm['nodes']} on {where}, "
+                f"{'HTTPS verified with the cluster CA' if farm['tls'] else 'HTTP'}, "
+                f"housekeeping {farm['housekeeping']:g}s"
+            )
         assert env.proc is not None
         ps = psutil.Process(env.proc.pid)
         assert env.sim.proc is not None
@@ -272,6 +286,7 @@ def live(
                 ticks = m["metrics_server_manager_tick_duration_seconds_count"]
                 cpu0, w0 = sum(ps.cpu_times()[:2]), time.perf_counter()
                 sim0, me0 = sum(sim_ps.cpu_times()[:2]), sum(me.cpu_times()[:2])
+                farm0 = env.sim.request("GET", "/_sim/kubelets") if farm else {}
                 lines0 = m.get("kubescope_resource_kubelet_lines_parsed_total", 0.0)
                 durations: list[float] = []
                 scraped: list[float] = []
@@ -296,6 +311,14 @@ def live(
                         out["live_list_all_pods_items"] = body.count(b'{"metadata"')
                 cpu1, w1 = sum(ps.cpu_times()[:2]), time.perf_counter()
                 out["simulator_cpu_cores_avg"] = round((sum(sim_ps.cpu_times()[:2]) - sim0) / (w1 - w0), 3)
+                if farm:
+                    # the simulated kubelets' share of it: rendering the bodies they serve
+                    after = env.sim.request("GET", "/_sim/kubelets")
+                    out["kubelet_requests"] = after["requests"] - farm0["requests"]
+                    out["kubelet_renders"] = after["renders"] - farm0["renders"]
+                    out["kubelet_render_cpu_cores_avg"] = round(
+                        (after["renderSeconds"] - farm0["renderSeconds"]) / (w1 - w0), 3
+                    )
                 if env.kubelets is not None:
                     # the loopback kubelets run in this process (with this client: a small share)
                     out["kubelets_cpu_cores_avg"] = round((sum(me.cpu_times()[:2]) - me0) / (w1 - w0), 3)
