@@ -248,6 +248,51 @@ async def test_task_keeps_its_rate_and_stops() -> None:
     assert store.resource_version == done
 
 
+def test_cronjob_history_keeps_succeeded_and_failed_jobs_apart() -> None:
+    store = cluster()
+
+    def history() -> dict[str, collections.Counter[str]]:
+        out: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+        for j in objs(store, "jobs.batch"):
+            owner = next((r["name"] for r in j["metadata"].get("ownerReferences") or ()), None)
+            conds = {c["type"] for c in j.get("status", {}).get("conditions") or () if c["status"] == "True"}
+            if owner is not None:
+                out[owner][
+                    "failed" if "Failed" in conds else "complete" if "Complete" in conds else "running"
+                ] += 1
+        return out
+
+    failed_before = {cj: n["failed"] for cj, n in history().items() if n["failed"]}
+    assert failed_before, "the scenario has a CronJob with a failed Job"
+    engine = ChurnEngine(
+        store, seed=12, rate=100, clock=Clock(), weights={"cronjob_run": 1, "job_complete": 1}
+    )
+    engine.step(600)
+    assert engine.counts["cronjob_run"] >= 100
+    limits = {
+        cj["metadata"]["name"]: (
+            cj["spec"]["successfulJobsHistoryLimit"],
+            cj["spec"]["failedJobsHistoryLimit"],
+        )
+        for cj in objs(store, "cronjobs.batch")
+    }
+    after = history()
+    for cj, (keep_complete, keep_failed) in limits.items():
+        assert after[cj]["complete"] == keep_complete, (cj, after[cj])
+        # no run fails here: the failed Jobs within failedJobsHistoryLimit stay
+        assert after[cj]["failed"] == min(failed_before.get(cj, 0), keep_failed), (cj, after[cj])
+
+
+def test_a_rollout_is_observed_at_once() -> None:
+    store = cluster()
+    engine = ChurnEngine(store, seed=13, rate=100, clock=Clock(), weights={"rollout": 1, "scale": 1})
+    for _ in range(300):
+        engine.step(1)
+        for d in objs(store, "deployments.apps"):
+            assert d["status"].get("observedGeneration") == d["metadata"]["generation"], d["metadata"]["name"]
+    assert engine.counts["rollout"] >= 100
+
+
 def test_bad_settings_are_refused() -> None:
     store = cluster(nodes=3, pods_per_node=5)
     with pytest.raises(ValueError, match="must be >= 0"):

@@ -251,6 +251,8 @@ class _Job:
     """Running, with all its pods healthy: churn may complete it."""
     done: bool
     """Complete or Failed: a CronJob's history may delete it."""
+    failed: bool = False
+    """Failed: kept under the CronJob's ``failedJobsHistoryLimit``, not its successful one."""
 
 
 @dataclass(slots=True)
@@ -558,11 +560,15 @@ class ChurnEngine:
         )
         if cron is not None and cron in self.cronjobs:
             self.cronjobs[cron].jobs.append(key)
-        done = any(
-            c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+        finished = {
+            c.get("type")
             for c in status.get("conditions") or ()
+            if c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+        }
+        done = bool(finished)
+        self.jobs[key] = _Job(
+            key[0], key[1], cron, not done and bool(status.get("active")), done, "Failed" in finished
         )
-        self.jobs[key] = _Job(key[0], key[1], cron, not done and bool(status.get("active")), done)
 
     def _index_pod(self, o: Obj) -> None:
         meta, spec, status = o["metadata"], o.get("spec") or {}, o.get("status") or {}
@@ -1432,6 +1438,8 @@ class ChurnEngine:
         d.replica_sets.append(new)
         d.rollout = _Rollout(cur, new)
         self.rolling.add((d.ns, d.name))
+        # the template changed (generation + 1): the controller observes it at once
+        self._dirty_owner((DEPLOYMENTS, d.ns, d.name))
         if not self._rs_pods(cur):
             self._rollout_finish(d)
         return True
@@ -1616,6 +1624,10 @@ class ChurnEngine:
                 status["lastSuccessfulTime"] = now
 
             self._modify(CRONJOBS, job.cron, noted)
+            # the CronJob controller cleans up its history when a Job finishes, not at the next run
+            cj = self.cronjobs.get(job.cron)
+            if cj is not None:
+                self._prune_jobs(cj)
         return True
 
     def _cronjob_run(self) -> bool:
@@ -1702,9 +1714,15 @@ class ChurnEngine:
         return True
 
     def _prune_jobs(self, cj: _CronJob) -> None:
-        finished = [k for k in cj.jobs if k in self.jobs and self.jobs[k].done]
-        extra = len(finished) - cj.keep_succeeded
-        for key in finished[: max(0, extra)]:
+        """The CronJob controller's history: the oldest finished Jobs beyond
+        ``successfulJobsHistoryLimit`` (Complete) and ``failedJobsHistoryLimit`` (Failed) go."""
+        doomed: list[Key] = []
+        for failed, keep in ((False, cj.keep_succeeded), (True, cj.keep_failed)):
+            finished = [
+                k for k in cj.jobs if k in self.jobs and self.jobs[k].done and self.jobs[k].failed == failed
+            ]
+            doomed += finished[: max(0, len(finished) - keep)]
+        for key in doomed:
             ow = self.owners.pop((JOBS, key[0], key[1]), None)
             for pk in list(ow.pods if ow else ()):
                 self._delete_pod(pk)
