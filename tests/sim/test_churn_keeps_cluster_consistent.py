@@ -233,19 +233,69 @@ def test_pods_deleted_by_someone_else_leave_owners_and_endpoints() -> None:
         assert not gone & {ep["targetRef"]["name"] for ep in sl.get("endpoints") or ()}
 
 
-async def test_task_keeps_its_rate_and_stops() -> None:
+def test_writes_count_what_watchers_see() -> None:
+    # one write = one resourceVersion = one watch event; updates that change nothing are not writes
+    store = cluster()
+    engine = ChurnEngine(store, seed=6, rate=100, clock=Clock())
+    engine.index()
+    rv = store.resource_version
+    engine.step(3000)
+    assert engine.counts["writes"] == store.resource_version - rv
+    assert engine.counts["writes"] > 3000
+
+
+async def test_task_keeps_its_write_rate_and_stops() -> None:
     store = cluster(nodes=6, pods_per_node=10)
     engine = ChurnEngine(store, seed=9, rate=400)
+    engine.index()
     rv = store.resource_version
     engine.start()
     await asyncio.sleep(0.6)
     await engine.stop()
-    made = sum(engine.counts[k] for k in WEIGHTS)
-    assert 120 <= made <= 300, made
-    assert store.resource_version > rv + made
+    # the rate is writes per second (what watchers receive), not changes
+    writes = engine.counts["writes"]
+    assert 120 <= writes <= 300, writes
+    assert store.resource_version - rv == writes
+    assert sum(engine.counts[k] for k in WEIGHTS) < writes
     done = store.resource_version
     await asyncio.sleep(0.2)
     assert store.resource_version == done
+
+
+async def test_rate_changes_live_and_zero_pauses() -> None:
+    store = cluster(nodes=6, pods_per_node=10)
+    engine = ChurnEngine(store, seed=9, rate=400)
+    engine.start()
+    try:
+        await asyncio.sleep(0.3)
+        engine.set_rate(0)
+        paused = store.resource_version
+        await asyncio.sleep(0.3)
+        assert store.resource_version == paused
+        assert engine.achieved() < 400
+        engine.set_rate(1000)
+        await asyncio.sleep(0.3)
+        assert store.resource_version - paused >= 100
+        with pytest.raises(ValueError, match="must be >= 0"):
+            engine.set_rate(float("nan"))
+    finally:
+        await engine.stop()
+
+
+async def test_a_failing_change_does_not_stop_the_task() -> None:
+    class Broken(ChurnEngine):
+        def _configmap(self) -> bool:
+            raise RuntimeError("a bug in one kind of change")
+
+    store = cluster(nodes=6, pods_per_node=10)
+    engine = Broken(store, seed=9, rate=400, weights={"configmap": 1, "lease_renew": 1})
+    task = engine.start()
+    await asyncio.sleep(0.4)
+    try:
+        assert not task.done()
+        assert engine.counts["errors"] >= 5 and engine.counts["lease_renew"] >= 20
+    finally:
+        await engine.stop()
 
 
 def test_cronjob_history_keeps_succeeded_and_failed_jobs_apart() -> None:

@@ -108,6 +108,7 @@ class SimAPI:
             lambda: (str((o.get("spec") or {}).get("clusterIP", "")) for o in store.iter_objects("services"))
         )
         self._ctl_hooks: dict[str, Callable[[], Awaitable[Any]]] = {}
+        self._ctl_posts: dict[str, Callable[[Any], Awaitable[Any]]] = {}
         self._crd_sync()
         self.store.add_hook(CRDS, self._on_crd)
 
@@ -122,9 +123,18 @@ class SimAPI:
     async def _cleanup(self, app: web.Application) -> None:
         await self.aggregator.close()
 
-    def add_control(self, name: str, fn: Callable[[], Awaitable[Any]]) -> None:
-        """Expose ``GET /_sim/<name>`` (admin only): the kubelet farm's truth, for example."""
+    def add_control(
+        self,
+        name: str,
+        fn: Callable[[], Awaitable[Any]],
+        post: Callable[[Any], Awaitable[Any]] | None = None,
+    ) -> None:
+        """Expose ``GET /_sim/<name>`` (admin only): the kubelet farm's truth, for example. With
+        ``post``, ``POST /_sim/<name>`` hands it the JSON body and answers what it returns (a
+        :class:`~kubescope.errors.ConfigError` is a 400)."""
         self._ctl_hooks[name] = fn
+        if post is not None:
+            self._ctl_posts[name] = post
 
     def _on_crd(self, typ: str, crd: dict[str, Any]) -> None:
         """Serve, re-serve or stop serving a CustomResourceDefinition's resource, and establish it."""
@@ -295,6 +305,9 @@ class SimAPI:
             )
         hook = self._ctl_hooks.get(name)
         if hook is not None:
+            post = self._ctl_posts.get(name)
+            if request.method == "POST" and post is not None:
+                return self._respond(200, _enc.encode(await post(await request.json())))
             return self._respond(200, _enc.encode(await hook()))
         raise NotFound(f"no simulator control endpoint {name!r}")
 

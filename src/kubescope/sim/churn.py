@@ -1,9 +1,10 @@
 """Cluster churn: a seeded stream of the changes a busy cluster makes, written into the ObjectStore.
 
-:class:`ChurnEngine` performs ``rate`` changes per second (as an asyncio task, :meth:`ChurnEngine.run`)
-or ``n`` changes on demand (:meth:`ChurnEngine.step`, for tests and benchmarks). Each change is one
-of these kinds, drawn with fixed weights (:data:`WEIGHTS`); the counter of each kind is in
-:meth:`ChurnEngine.stats`:
+:class:`ChurnEngine` writes ``rate`` times per second (as an asyncio task, :meth:`ChurnEngine.run`;
+every create, update and delete counts, the controllers' status writes included: what watchers
+receive, one event each) or makes ``n`` changes on demand (:meth:`ChurnEngine.step`, for tests and
+benchmarks). A change is one of these kinds, drawn with fixed weights (:data:`WEIGHTS`), and costs
+one write or more (3 to 4.5 on average, more in bigger clusters); the counter of each kind is in :meth:`ChurnEngine.stats`:
 
 ==================  ================================================================================
 ``lease_renew``     a Ready node's kubelet renews its Lease (``spec.renewTime``)
@@ -29,7 +30,7 @@ of these kinds, drawn with fixed weights (:data:`WEIGHTS`); the counter of each 
 ==================  ================================================================================
 
 New pods are created Pending (ContainerCreating) and start running, ready, a few changes later
-(``pod_start`` in the counters; they are not part of the rate). Whatever a change does to pods is
+(``pod_start`` in the counters; their writes count towards the rate as any other). Whatever a change does to pods is
 followed by what the controllers would write, once per :meth:`ChurnEngine.flush` (after every batch
 of the task, and at the end of :meth:`step`): ReplicaSet, Deployment, StatefulSet, DaemonSet and
 Job status counts from their pods, the EndpointSlices and Endpoints of the Services that select
@@ -40,11 +41,12 @@ choice, name, uid, pod IP and container ID from ``random.Random(seed)``; with th
 contents, the same clock and the same calls, two engines write exactly the same objects. It keeps
 a slim index (a few strings per pod), not the objects: every change is a read-modify-write of the
 current object, and an object that something else deleted or changed meanwhile is dropped from
-the index (``lost`` in the counters), never resurrected.
+the index (``lost`` in the counters), never resurrected. The task (:meth:`ChurnEngine.run`) draws
+the same changes in the same order, but its clock is the wall clock and its batches (when the
+controllers catch up) follow the time each tick took: same kinds and targets, not the same bytes.
 
-Measured (one core, ``step`` against the real :class:`~kubescope.sim.store.ObjectStore`, 1,000
-nodes x 30 pods): see the module's report in the commit that introduced it; about 55 µs per store
-write, 1.3 writes per change on average.
+Measured (``benchmarks/churn.py``, 1,000 nodes x 30 pods, the project's 2-core VM): see
+docs/simulate.md, "Churn".
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from kubescope.errors import ConfigError
 from kubescope.log import fields
 
 if TYPE_CHECKING:
@@ -133,6 +136,8 @@ _CRON_RUNNING = 2
 """Unfinished Jobs a CronJob may have before its next run is skipped."""
 _START_DELAY = 3
 """Changes between a pod's creation and its start (ContainerCreating -> Running)."""
+_WINDOW = 10.0
+"""Seconds over which :meth:`ChurnEngine.achieved` measures the task's write rate."""
 
 
 @functools.lru_cache(maxsize=4)
@@ -319,8 +324,8 @@ class ChurnEngine:
         clock: Callable[[], float] = time.time,
         weights: dict[str, int] | None = None,
     ) -> None:
-        if rate < 0:
-            raise ValueError(f"churn rate {rate} must be >= 0 (changes per second)")
+        if not rate >= 0:
+            raise ValueError(f"churn rate {rate} must be >= 0 (writes per second)")
         self.store = store
         self.seed = seed
         self.rate = float(rate)
@@ -334,10 +339,12 @@ class ChurnEngine:
         self._cum = list(itertools.accumulate(w[k] for k in self._kinds))
         self._actions: dict[str, Callable[[], bool]] = {k: getattr(self, f"_{k}") for k in WEIGHTS}
         self.counts: collections.Counter[str] = collections.Counter()
-        """Changes by kind, plus ``writes`` (store calls), ``lost`` (objects gone or changed under
-        us), ``skipped`` (a drawn kind had nothing to act on), ``pod_start``, ``owner_sync`` and
-        ``service_sync`` (controller writes), ``behind`` (changes the task dropped because it
-        could not keep up)."""
+        """Changes by kind, plus ``writes`` (store writes that changed something: one
+        resourceVersion and one watch event each), ``unchanged`` (updates that changed nothing,
+        which the store drops), ``lost`` (objects gone or changed under us), ``skipped`` (a drawn
+        kind had nothing to act on), ``pod_start``, ``owner_sync`` and ``service_sync``
+        (controller writes), ``behind`` (writes the task dropped because it could not keep up),
+        ``errors`` (changes that failed unexpectedly; logged)."""
         self.steps = 0
         self._ip_seq = 0
         self._counter = itertools.count(1)
@@ -374,6 +381,8 @@ class ChurnEngine:
         self._dirty_services: dict[Key, None] = {}
         self._task: asyncio.Task[None] | None = None
         self._task_stopped = False
+        self._window: collections.deque[tuple[float, int]] = collections.deque()
+        """(loop time, writes) after each tick of the task: the achieved rate."""
         self._indexed = False
         self._rs_by_parent: dict[Key, list[str]] = {}
         self._dep_keys: list[Key] = []
@@ -693,12 +702,23 @@ class ChurnEngine:
     # -- store access ------------------------------------------------------------------------
 
     def _modify(self, res: str, key: Key, fn: Callable[[Obj], None]) -> Obj | None:
+        seen: list[object] = []
+
+        def change(o: Obj) -> None:
+            seen.append(o["metadata"].get("resourceVersion"))
+            fn(o)
+
         try:
-            out = self.store.modify(res, key[0], key[1], fn)
+            out = self.store.modify(res, key[0], key[1], change)
         except Exception as e:  # gone or refused: the world moved on without us
             self._lost(res, key, e)
             return None
-        self.counts["writes"] += 1
+        # the store keeps a no-op update's version and sends no event (kube-apiserver's
+        # short-circuit): that is no write, and the rate counts writes
+        if seen and seen[0] is not None and out["metadata"].get("resourceVersion") == seen[0]:
+            self.counts["unchanged"] += 1
+        else:
+            self.counts["writes"] += 1
         return out
 
     def _create(self, res: str, obj: Obj) -> bool:
@@ -767,15 +787,26 @@ class ChurnEngine:
         for s in services:
             self._sync_service(s)
 
-    async def run(self, tick: float = 0.1, batch: int = 200) -> None:
-        """Churn at ``rate`` changes per second until cancelled. A tick that finds more work than
-        one second's worth (the loop was starved) drops the excess and counts it as ``behind``:
-        churn must not turn into a burst that starves the API server."""
+    async def run(self, tick: float = 0.05, batch: int = 100) -> None:
+        """Write at ``rate`` writes per second until cancelled.
+
+        The rate counts store writes (each one resourceVersion, one watch event), controller
+        writes included, not changes: a change costs one write to a dozen (3 to 4.5 on average
+        with the default weights), so each tick makes as many changes as its budget of writes allows,
+        in batches of at most ``batch`` changes with the API server served in between, and
+        carries what a batch over- or under-spent to the next tick: the long-run write rate is
+        exact. A tick that finds more than one second's worth of budget (the loop was starved, or
+        the rate is beyond what the engine can write) drops the excess and counts it as
+        ``behind``: churn must not turn into a burst that starves the API server. A change that
+        fails with an unexpected error is logged and counted (``errors``); churn goes on."""
         loop = asyncio.get_running_loop()
         if not self._indexed:
             self.index()
         last = loop.time()
         budget = 0.0
+        per_change = 3.5
+        """Writes per change, estimated as churn goes (the first batch of a tick is sized by it)."""
+        self._window.append((last, self.counts["writes"]))
         while True:
             await asyncio.sleep(tick)
             now = loop.time()
@@ -785,15 +816,37 @@ class ChurnEngine:
             if budget > cap:
                 self.counts["behind"] += int(budget - cap)
                 budget = cap
-            n = int(budget)
-            budget -= n
-            while n > 0:
-                k = min(n, batch)
-                self._changes(k)
-                n -= k
-                if n:
+            # (a rate set to 0 meanwhile stops the tick at once: a pause is exact)
+            while budget >= 1 and self.rate > 0:
+                before = self.counts["writes"]
+                n = max(1, min(batch, int(budget / per_change)))
+                made = 0
+                try:
+                    made = self._changes(n)
+                    self.flush()
+                except Exception as e:  # a bug in one change must not stop the churn
+                    self.counts["errors"] += 1
+                    if self.counts["errors"] <= 10 or self.counts["errors"] % 1000 == 0:
+                        logger.exception("churn change failed", extra=fields(error=repr(e)[:200]))
+                spent = self.counts["writes"] - before
+                if made and spent:
+                    per_change += (spent / made - per_change) * 0.2
+                # a batch that wrote nothing (nothing to change) still costs one, so this ends
+                budget -= max(1, spent)
+                if budget >= 1:
                     await asyncio.sleep(0)
-            self.flush()
+            if self.rate <= 0:
+                budget = 0.0
+            t = loop.time()
+            self._window.append((t, self.counts["writes"]))
+            while len(self._window) > 2 and self._window[1][0] <= t - _WINDOW:
+                self._window.popleft()
+
+    def set_rate(self, rate: float) -> None:
+        """Change the rate of the running task; 0 pauses it: no write after this returns."""
+        if not rate >= 0:  # also refuses NaN
+            raise ValueError(f"churn rate {rate} must be >= 0 (writes per second)")
+        self.rate = float(rate)
 
     def start(self) -> asyncio.Task[None]:
         if self._task is None or self._task.done():
@@ -808,11 +861,22 @@ class ChurnEngine:
                 await self._task
             self._task = None
 
+    def achieved(self) -> float:
+        """Writes per second of the running task over the last ``_WINDOW`` seconds (0 before
+        its first tick)."""
+        if len(self._window) < 2:
+            return 0.0
+        (t0, w0), (t1, w1) = self._window[0], self._window[-1]
+        return (w1 - w0) / (t1 - t0) if t1 > t0 else 0.0
+
     def stats(self) -> dict[str, Any]:
         return {
             "seed": self.seed,
             "rate": self.rate,
+            "achieved": round(self.achieved(), 1),
             "steps": self.steps,
+            "changes": sum(self.counts[k] for k in WEIGHTS),
+            "writes": self.counts["writes"],
             "counts": dict(sorted(self.counts.items())),
             "pods": len(self.pods),
             "healthy": len(self.healthy),
@@ -1863,6 +1927,8 @@ class ChurnEngine:
             self._made_objects = collections.deque(o for o in self._made_objects if o[1][0] != name)
             if name in self._namespaces:
                 self._namespaces.remove(name)
+            # the namespace controller empties it first (each deletion is a write of its own)
+            self._delete("serviceaccounts", (name, "default"))
             return self._delete(NAMESPACES, ("", name))
         name = f"churn-{self._suffix(8)}"
         now = rfc3339(self._now())
@@ -2090,7 +2156,8 @@ def _deep_list(o: list[Any]) -> list[Any]:
 
 async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]] | None:
     """The simulator's plug-in hook: churn at ``--churn-rate`` with ``--seed`` against its store,
-    its counters at ``GET /_sim/churn``."""
+    its counters at ``GET /_sim/churn``; ``POST /_sim/churn {"rate": R}`` changes the rate (0
+    pauses) and answers the counters."""
     s = sim.settings
     if s.churn_rate <= 0:
         return None
@@ -2100,7 +2167,18 @@ async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]] |
     async def stats() -> dict[str, Any]:
         return engine.stats()
 
-    sim.api.add_control("churn", stats)
+    async def control(body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict) or set(body) - {"rate"}:
+            raise ConfigError('expected a JSON object {"rate": writes per second}')
+        if "rate" in body:
+            rate = body["rate"]
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate >= 0:
+                raise ConfigError(f"churn rate {rate!r}: expected a number >= 0 (writes per second)")
+            engine.set_rate(rate)
+            logger.info("churn rate changed", extra=fields(rate=engine.rate))
+        return engine.stats()
+
+    sim.api.add_control("churn", stats, control)
     engine.start()
     logger.info("churn started", extra=fields(rate=s.churn_rate, seed=s.seed))
     return engine.stop

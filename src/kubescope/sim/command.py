@@ -35,7 +35,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--churn-rate",
         type=float,
         default=0.0,
-        help="object changes per second (default: %(default)s, a still cluster)",
+        help="writes per second the churn makes: status changes, restarts, rollouts, scaling, jobs, "
+        "objects created and deleted; each one watch event (default: %(default)s, a still cluster)",
     )
     g.add_argument("--no-kubelets", action="store_true", help="do not run the simulated kubelets")
     g.add_argument(

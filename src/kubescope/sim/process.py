@@ -6,6 +6,7 @@
         sim.url, sim.kubeconfig, sim.token, sim.ca_file
         sim.faults(error_fraction=0.2)      # POST /_sim/faults
         sim.stats()                         # GET /_sim/stats
+        sim.churn(rate=0)                   # POST /_sim/churn (with churn_rate > 0)
         sim.request("GET", "/api/v1/pods")  # admin-authenticated call, parsed JSON
 """
 
@@ -216,4 +217,12 @@ class SimulatorProcess:
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = self.request("GET", "/_sim/stats")
+        return out
+
+    def churn(self, **settings: Any) -> dict[str, Any]:
+        """The churn's counters (``GET /_sim/churn``); with settings (``rate=R``, 0 pauses),
+        ``POST`` them first. Needs ``churn_rate`` > 0 at start."""
+        out: dict[str, Any] = (
+            self.request("POST", "/_sim/churn", settings) if settings else self.request("GET", "/_sim/churn")
+        )
         return out
