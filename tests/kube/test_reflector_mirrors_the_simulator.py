@@ -138,12 +138,12 @@ async def churn(
         done[f"w{worker}"] += 1
 
 
-async def faults(sim: SimulatorProcess, stop: asyncio.Event, cycled: asyncio.Event) -> Counter[str]:
-    """Cycle through every fault the simulator offers while the churn runs (dropping the watches
-    with the error faults, so the reconnects meet them)."""
-    script: list[dict[str, Any]] = [
+def fault_script(gone: int = 1) -> list[dict[str, Any]]:
+    """Every fault the simulator offers, dropping the watches with the error faults so that the
+    reconnects meet them; ``gone``: how many watches get a forced 410 per round."""
+    return [
         {"drop_watches": True},
-        {"gone_next_watches": 1, "drop_watches": True},
+        {"gone_next_watches": gone, "drop_watches": True},
         {"malformed_event": True},
         {"error_fraction": 1.0, "error_code": 503, "drop_watches": True},
         {"reset": True},
@@ -152,6 +152,17 @@ async def faults(sim: SimulatorProcess, stop: asyncio.Event, cycled: asyncio.Eve
         {"error_fraction": 1.0, "error_code": 500, "drop_watches": True},
         {"reset": True},
     ]
+
+
+async def faults(
+    sim: SimulatorProcess,
+    stop: asyncio.Event,
+    cycled: asyncio.Event,
+    script: list[dict[str, Any]] | None = None,
+) -> Counter[str]:
+    """Cycle through ``script`` (default: :func:`fault_script`) while the churn runs; ``cycled``
+    is set once it has run through."""
+    script = script or fault_script()
     used: Counter[str] = Counter()
     i = 0
     while not stop.is_set():
