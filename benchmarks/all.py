@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("reflector", "state_metrics", "resource_metrics")
+BENCHMARKS = ("reflector", "state_metrics", "resource_metrics", "churn")
 
 # (benchmark, figure path, label, unit, target: (op, value) for 1000x30, or None)
 HEADLINES: list[tuple[str, str, str, str, tuple[str, float] | None]] = [
@@ -51,6 +51,9 @@ HEADLINES: list[tuple[str, str, str, str, tuple[str, float] | None]] = [
     ("resource_metrics", "live.rss_per_node_mib", "resource-metrics RSS per node", "MiB", ("<=", 0.25)),
     ("resource_metrics", "live.live_list_all_pods_p50_s", "list all pods' metrics p50", "s", ("<=", 0.2)),
     ("resource_metrics", "offline.parse_lines_per_s", "kubelet parse lines/s", "/s", None),
+    ("churn", "engine_ceiling_writes_per_s", "churn engine ceiling, in-process", "/s", None),
+    ("churn", "sim_events_per_s", "churn at 1,000/s, events watched", "/s", (">=", 950.0)),
+    ("churn", "sim_cpu_share", "  simulator CPU meanwhile", "cores", None),
 ]
 
 
