@@ -53,7 +53,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nodes", type=int, default=20, help="simulated nodes (default: %(default)s)")
     p.add_argument("--pods-per-node", type=int, default=15, help="pods per node (default: %(default)s)")
     p.add_argument(
-        "--churn-rate", type=float, default=5.0, help="object changes per second (default: %(default)s)"
+        "--churn-rate",
+        type=float,
+        default=20.0,
+        help="writes per second of the simulator's churn (default: %(default)s)",
     )
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default: %(default)s)")
     p.add_argument(

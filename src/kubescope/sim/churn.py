@@ -4,7 +4,7 @@
 every create, update and delete counts, the controllers' status writes included: what watchers
 receive, one event each) or makes ``n`` changes on demand (:meth:`ChurnEngine.step`, for tests and
 benchmarks). A change is one of these kinds, drawn with fixed weights (:data:`WEIGHTS`), and costs
-one write or more (3 to 4.5 on average, more in bigger clusters); the counter of each kind is in :meth:`ChurnEngine.stats`:
+one write or more (3.3 to 5 on average); the counter of each kind is in :meth:`ChurnEngine.stats`:
 
 ==================  ================================================================================
 ``lease_renew``     a Ready node's kubelet renews its Lease (``spec.renewTime``)
@@ -791,7 +791,7 @@ class ChurnEngine:
         """Write at ``rate`` writes per second until cancelled.
 
         The rate counts store writes (each one resourceVersion, one watch event), controller
-        writes included, not changes: a change costs one write to a dozen (3 to 4.5 on average
+        writes included, not changes: a change costs one write to a dozen (3.3 to 5 on average
         with the default weights), so each tick makes as many changes as its budget of writes allows,
         in batches of at most ``batch`` changes with the API server served in between, and
         carries what a batch over- or under-spent to the next tick: the long-run write rate is
