@@ -133,6 +133,37 @@ def test_restarts_only_count_up_and_keep_the_last_termination() -> None:
     assert grew >= 100
 
 
+def test_containers_of_never_restart_pods_do_not_restart() -> None:
+    store = cluster()
+
+    def restarts() -> dict[tuple[str, str], tuple[str, int, bool]]:
+        return {
+            (p["metadata"]["uid"], c["name"]): (
+                p["spec"].get("restartPolicy", "Always"),
+                c.get("restartCount", 0),
+                "waiting" in c["state"],
+            )
+            for p in objs(store, "pods")
+            if p["status"].get("phase") == "Running"
+            for c in p["status"].get("containerStatuses") or ()
+        }
+
+    # CronJobs run (their Jobs' pods are restartPolicy Never) and nothing completes them
+    engine = ChurnEngine(
+        store,
+        seed=8,
+        rate=100,
+        clock=Clock(),
+        weights={"pod_restart": 4, "pod_crashloop": 2, "cronjob_run": 1},
+    )
+    engine.step(50)
+    before = restarts()
+    assert sum(1 for policy, _, _ in before.values() if policy == "Never") >= 3
+    engine.step(1500)
+    grew = {k: v for k, v in restarts().items() if k in before and (v[1] > before[k][1] or v[2])}
+    assert grew and all(policy != "Never" for policy, _, _ in grew.values()), grew
+
+
 def test_node_outage_marks_its_pods_not_ready_and_recovery_restores_them() -> None:
     store = cluster()
     engine = ChurnEngine(store, seed=2, rate=100, clock=Clock(), weights={"node_readiness": 1})

@@ -212,6 +212,8 @@ class _Pod:
     ready: bool
     services: tuple[Key, ...] = ()
     start_due: int = 0
+    restartable: bool = True
+    """``restartPolicy`` is not Never: its containers may restart (a Never pod's cannot)."""
 
 
 @dataclass(slots=True)
@@ -609,6 +611,7 @@ class ChurnEngine:
             "healthy" if healthy else "other",
             tuple(c.get("name", "") for c in spec.get("containers") or ()),
             ready,
+            restartable=spec.get("restartPolicy", "Always") != "Never",
         )
         p.services = self._selecting(key[0], meta.get("labels") or {})
         self._add_pod(p)
@@ -1105,6 +1108,8 @@ class ChurnEngine:
         if not self.healthy:
             return False
         p = self.pods[self.healthy.choice(self.rng)]
+        if not p.restartable:
+            return False  # a Never pod's container that exits stays terminated (redrawn)
         i = int(self.rng.random() * max(1, len(p.containers)))
         now = rfc3339(self._now())
         exit_code, reason = self.rng.choice(((137, "OOMKilled"), (1, "Error"), (2, "Error"), (143, "Error")))
@@ -1155,6 +1160,8 @@ class ChurnEngine:
         if not self.healthy:
             return False
         p = self.pods[self.healthy.choice(self.rng)]
+        if not p.restartable:
+            return False
         exit_code, reason = self.rng.choice(((1, "Error"), (137, "OOMKilled"), (139, "Error")))
 
         def crash(o: Obj) -> None:
@@ -1320,6 +1327,7 @@ class ChurnEngine:
             "pending",
             tuple(c.get("name", "") for c in containers),
             False,
+            restartable=restart_policy != "Never",
         )
         p.services = self._selecting(ns, labels)
         p.start_due = self.steps + _START_DELAY
