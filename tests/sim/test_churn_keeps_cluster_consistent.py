@@ -164,6 +164,23 @@ def test_containers_of_never_restart_pods_do_not_restart() -> None:
     assert grew and all(policy != "Never" for policy, _, _ in grew.values()), grew
 
 
+def test_autoscaled_deployments_scale_within_their_hpa_bounds() -> None:
+    store = cluster()
+    engine = ChurnEngine(store, seed=3, rate=100, clock=Clock(), weights={"scale": 1})
+    engine.step(6000)
+    hpas = [
+        h
+        for h in objs(store, "horizontalpodautoscalers.autoscaling")
+        if h["spec"]["scaleTargetRef"]["kind"] == "Deployment"
+    ]
+    assert hpas
+    for h in hpas:
+        d = store.get("deployments.apps", h["metadata"]["namespace"], h["spec"]["scaleTargetRef"]["name"])
+        low, high = h["spec"].get("minReplicas", 1), h["spec"]["maxReplicas"]
+        assert low <= d["spec"]["replicas"] <= high, (h["metadata"]["name"], d["spec"]["replicas"], low, high)
+        assert h["status"]["currentReplicas"] == h["status"]["desiredReplicas"] == d["spec"]["replicas"]
+
+
 def test_node_outage_marks_its_pods_not_ready_and_recovery_restores_them() -> None:
     store = cluster()
     engine = ChurnEngine(store, seed=2, rate=100, clock=Clock(), weights={"node_readiness": 1})

@@ -19,7 +19,8 @@ one write or more (3.3 to 5 on average); the counter of each kind is in :meth:`C
                     ReplicaSet; the oldest empty one is deleted) or moves one pod forward (a new
                     pod in the new ReplicaSet, an old one deleted)
 ``scale``           a Deployment scales up or down by one (pods created on the least loaded of two
-                    Ready nodes, or deleted); the direction keeps the total where it started
+                    Ready nodes, or deleted), within its HPA's bounds; the direction keeps the
+                    total where it started
 ``job_complete``    a running Job's pod succeeds: the Job completes, its CronJob notes it
 ``cronjob_run``     a CronJob starts a Job (and its pod); finished Jobs beyond the CronJob's
                     history limits are deleted with their pods
@@ -240,6 +241,8 @@ class _Deployment:
     paused: bool
     max_unavailable: str
     hpa: Key | None = None
+    bounds: tuple[int, int] = (1, 1 << 30)
+    """Replicas it may scale between: its HPA's ``minReplicas`` and ``maxReplicas``."""
     rollout: _Rollout | None = None
 
 
@@ -440,13 +443,17 @@ class ChurnEngine:
         for o in self._objects(PODS):
             self._index_pod(o)
         for o in self._objects(HPAS):
-            meta, ref = o["metadata"], (o.get("spec") or {}).get("scaleTargetRef") or {}
+            meta, spec = o["metadata"], o.get("spec") or {}
+            ref = spec.get("scaleTargetRef") or {}
             key = (meta.get("namespace", ""), meta["name"])
             self.hpas.append(key)
             target = (key[0], ref.get("name", ""))
             if ref.get("kind") == "Deployment" and target in self.deployments:
                 self._hpa_target[key] = target
-                self.deployments[target].hpa = key
+                d = self.deployments[target]
+                d.hpa = key
+                low = int(spec.get("minReplicas") or 1)
+                d.bounds = (low, max(low, int(spec.get("maxReplicas") or low)))
         for o in self._objects(CONFIGMAPS):
             meta = o["metadata"]
             if "app" in (meta.get("labels") or {}):
@@ -1590,6 +1597,11 @@ class ChurnEngine:
         cur = d.replica_sets[-1]
         pods = self._rs_pods(cur)
         if not up and len(pods) <= 1:
+            return False
+        # an autoscaled Deployment stays within its HPA's bounds (redrawn otherwise)
+        total = sum(len(self._rs_pods(rs)) for rs in d.replica_sets)
+        at_bound = total >= d.bounds[1] if up else total <= d.bounds[0]
+        if at_bound:
             return False
         delta = 1 if up else -1
         if up:
