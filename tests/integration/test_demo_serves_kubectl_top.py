@@ -106,15 +106,22 @@ def test_kubectl_top_and_state_metrics_then_ctrl_c(demo: Demo) -> None:
         r = demo.kubectl("top", "node")
         return [line.split() for line in r.stdout.splitlines()] if r.returncode == 0 else []
 
+    def served(rows: list[list[str]]) -> list[list[str]]:
+        return [r for r in rows[1:] if r[1] != "<unknown>"]
+
+    # the demo's churn takes one node of three down now and then (its kubelet with it: <unknown>
+    # in kubectl top, as in a real cluster), so two nodes with figures is the steady state
     deadline = time.monotonic() + 90
     rows = top_node()
-    while not (len(rows) == 4 and all(r[1].endswith("m") for r in rows[1:])):
+    while not (len(rows) == 4 and len(served(rows)) >= 2):
         assert time.monotonic() < deadline, f"kubectl top node: {rows}\n{demo.text()}"
         time.sleep(1)
         rows = top_node()
     assert rows[0] == ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
     assert {r[0] for r in rows[1:]} == {"control-plane-1", "node-0001", "node-0002"}
-    assert all(r[3].endswith("Mi") and r[2].endswith("%") for r in rows[1:])
+    for r in served(rows):
+        assert re.fullmatch(r"\d+m", r[1]) and re.fullmatch(r"\d+%", r[2]), r
+        assert re.fullmatch(r"\d+Mi", r[3]) and re.fullmatch(r"\d+%", r[4]), r
 
     pods = demo.kubectl("top", "pod", "-A", "--containers")
     assert pods.returncode == 0, pods.stderr
