@@ -344,13 +344,31 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="If true, requires authentication and authorization through Kubernetes API (TokenReview and "
         "SubjectAccessReview for get on /metrics) to access metrics endpoints",
     )
-    for name, default in (
-        ("server-read-timeout", "1m0s"),
-        ("server-write-timeout", "1m0s"),
-        ("server-idle-timeout", "5m0s"),
-        ("server-read-header-timeout", "5s"),
+    for name, default, text in (
+        (
+            "server-read-timeout",
+            "1m0s",
+            "KSM's maximum duration for reading a request; accepted and validated for compatibility, "
+            "not applied (aiohttp has no per-request read deadline; requests here are bodiless GETs)",
+        ),
+        (
+            "server-write-timeout",
+            "1m0s",
+            "KSM's maximum duration for writing a response; accepted and validated, not applied (a "
+            "slow scraper is throttled by backpressure and costs no memory)",
+        ),
+        (
+            "server-idle-timeout",
+            "5m0s",
+            "The maximum time to wait for the next request on a keep-alive connection",
+        ),
+        (
+            "server-read-header-timeout",
+            "5s",
+            "KSM's maximum duration for reading request headers; accepted and validated, not applied",
+        ),
     ):
-        g.add_argument(f"--{name}", default=default, help=f"(default {default})")
+        g.add_argument(f"--{name}", default=default, help=f"{text} (default {default})")
 
     g = p.add_argument_group("sharding")
     g.add_argument(
