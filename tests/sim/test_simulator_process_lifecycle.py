@@ -62,3 +62,40 @@ def test_bad_flags_are_refused_with_a_message() -> None:
     with pytest.raises(SimulatorError, match=r"exited with 2:[\s\S]*unknown fault 'nonsense'"):
         sim.start()
     sim.stop()
+
+
+def test_sigterm_with_clients_rewatching_stops_at_once(tmp_path: Path) -> None:
+    # state-metrics re-watches the moment a watch ends, on its kept-alive connections: a shutdown
+    # that only closed the watches open at that moment waited out the server's shutdown timeout
+    import signal
+    import time
+
+    from tests.integration.exporter import Exporter
+
+    sim = SimulatorProcess(nodes=2, pods_per_node=3, churn_rate=20, kubelets=False).start()
+    exp = Exporter(sim, tmp_path)
+    try:
+        assert sim.proc is not None
+        t0 = time.monotonic()
+        sim.proc.send_signal(signal.SIGTERM)
+        assert sim.proc.wait(10) == 0
+        assert time.monotonic() - t0 < 1.5
+    finally:
+        exp.stop()
+        sim.stop()
+
+
+async def test_after_a_shutdown_close_new_watches_close_at_once() -> None:
+    from kubescope.sim.store import ObjectStore, Watcher
+
+    store = ObjectStore()
+    before = Watcher("pods", "", None, None)
+    store.add_watcher(before)
+    assert store.close_watchers("maintenance") == 1 and before.closed
+    again = Watcher("pods", "", None, None)
+    store.add_watcher(again)  # an ordinary close leaves later watches alone
+    assert not again.closed
+    store.close_watchers("shutting down", for_good=True)
+    late = Watcher("pods", "", None, None)
+    store.add_watcher(late)
+    assert late.closed and late.close_reason == "shutting down"

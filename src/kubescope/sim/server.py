@@ -277,7 +277,7 @@ class Simulator:
             await asyncio.sleep(self.settings.apiservice_check_interval)
 
     async def stop(self) -> None:
-        self.store.close_watchers("shutting down")
+        self.store.close_watchers("shutting down", for_good=True)
         for t in self.tasks:
             t.cancel()
         for t in self.tasks:

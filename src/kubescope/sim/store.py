@@ -261,6 +261,7 @@ class ObjectStore:
         """Watches may start from any resourceVersion >= this; older ones get 410 Gone."""
         self.watchers: dict[str, set[Watcher]] = {}
         """Watchers by resource, except those reached through a trigger index (below)."""
+        self._closed_reason: str | None = None
         self._index: dict[str, dict[str, set[tuple[str, str]]]] = {r: {} for r in TRIGGERS}
         self._trigger_watchers: dict[str, dict[str, set[Watcher]]] = {r: {} for r in TRIGGERS}
         self._subscribers: list[Callable[[str, str, Obj], None]] = []
@@ -845,6 +846,8 @@ class ObjectStore:
         self._rv_waiters = keep
 
     def add_watcher(self, w: Watcher) -> None:
+        if self._closed_reason is not None:
+            w.close(self._closed_reason)
         value = trigger_value(w.res, w.fields)
         if value is not None:
             self._trigger_watchers[w.res].setdefault(value, set()).add(w)
@@ -867,7 +870,11 @@ class ObjectStore:
         out += [w for by_value in self._trigger_watchers.values() for ws in by_value.values() for w in ws]
         return out
 
-    def close_watchers(self, reason: str = "") -> int:
+    def close_watchers(self, reason: str = "", *, for_good: bool = False) -> int:
+        """Close every open watch; ``for_good`` (shutting down) also closes watches opened later at
+        once, so a client re-watching on a kept-alive connection cannot hold the shutdown."""
+        if for_good:
+            self._closed_reason = reason or "shutting down"
         ws = self.all_watchers()
         for w in ws:
             w.close(reason)
