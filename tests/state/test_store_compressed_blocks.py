@@ -11,7 +11,7 @@ from kubescope.state.exposition import scrape_chunks
 from kubescope.state.registry import all_resources
 from kubescope.state.render import decode_object, render_text
 from kubescope.state.sharding import Sharding
-from kubescope.state.store import ResourceStore
+from kubescope.state.store import ResourceStore, uid_key
 from tests.state.ksm import normalize, options
 
 
@@ -148,3 +148,47 @@ def test_a_text_longer_than_16_bits_widens_its_block() -> None:
     s.upsert(decode_object(SPEC, live[1]))
     s.flush_sync()
     assert normalize(s.text()) == expected(live)
+
+
+def test_uuid_uids_are_keyed_by_int_and_others_as_they_are() -> None:
+    canonical = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    assert uid_key(canonical) == 0x0A1B2C3D4E5F6789ABCDEF0123456789
+    # not canonical: kept as str, so never equal to the int of another uid
+    for uid in (
+        canonical.upper(),
+        "0a1b2c3d4-e5f-6789-abcd-ef0123456789",
+        "0a1b2c3d-4e5f-6789-abcd-ef012345678g",
+    ):
+        assert uid_key(uid) == uid
+    assert uid_key("0_1b2c3d-4e5f-6789-abcd-ef0123456789") == "0_1b2c3d-4e5f-6789-abcd-ef0123456789"
+    s = store()
+    objs = {i: cm(i) for i in range(3)}
+    objs[0]["metadata"]["uid"] = canonical  # type: ignore[index]
+    objs[1]["metadata"]["uid"] = canonical.upper()  # type: ignore[index]
+    for o in objs.values():
+        s.upsert(decode_object(SPEC, o))
+    assert len(s) == 3
+    s.delete(decode_object(SPEC, objs[0]))
+    del objs[0]
+    assert normalize(s.text()) == expected(objs)
+
+
+def test_families_without_text_in_a_block_keep_no_lengths_or_hashes() -> None:
+    s = store()
+    objs = {i: cm(i) for i in range(8)}
+    for o in objs.values():
+        s.upsert(decode_object(SPEC, o))
+    s.flush_sync()
+    block = s.blocks[0]
+    # no annotation is allowlisted: kube_configmap_annotations has no text, so no row
+    assert block.rows[0] == -1
+    assert len(block.hashes) == (s.nfam - 1) * s.block_size
+    for o in objs.values():
+        s.delete(decode_object(SPEC, o))
+    s.flush_sync()
+    assert list(block.rows) == [-1] * s.nfam
+    assert len(block.lens) == len(block.hashes) == 0
+    assert s.text() == ""
+    for i in (2, 5):
+        s.upsert(decode_object(SPEC, objs[i]))
+    assert normalize(s.text()) == expected({i: objs[i] for i in (2, 5)})

@@ -47,6 +47,22 @@ DEFAULT_LEVEL = 1
 _EMPTY_HASH = hash("")
 
 
+def uid_key(uid: str) -> int | str:
+    """``uid`` as a key of a store's index: a canonical (lowercase, dashed) UUID, which is what the
+    API server assigns, as its 128-bit int; anything else as it is (ints and strs never compare
+    equal, so the two kinds cannot collide).
+
+    The index holds one key per object: a 128-bit int takes 48 bytes of the small-object allocator
+    where the 36-character str takes 96 (at 1,000 nodes x 30 pods, 83,000 keys: 3.8 MiB).
+    """
+    if len(uid) == 36 and uid[8] == uid[13] == uid[18] == uid[23] == "-":
+        h = uid.replace("-", "")
+        if len(h) == 32 and h.isascii() and h.isalnum() and (h.islower() or h.isdigit()):
+            with contextlib.suppress(ValueError):  # letters past f
+                return int(h, 16)
+    return uid
+
+
 def gzip_member(data: bytes, level: int = DEFAULT_LEVEL) -> bytes:
     """One complete gzip member of ``data`` (empty data -> no member at all)."""
     if not data:
@@ -65,20 +81,23 @@ def inflate(member: bytes) -> bytes:
 class Block:
     """Up to ``size`` objects of one resource: one gzip member per family.
 
-    ``lens`` and ``hashes`` hold, family-major (``f * size + slot``), the byte length and hash of
-    every slot's text in every family: one array each per block rather than two per family, since
+    ``lens`` and ``hashes`` hold, row-major (``row * size + slot``), the byte length and hash of
+    every slot's text in a family: one array each per block rather than two per family, since
     each long-lived small Python object allocated amid a sync's churn can pin a whole allocator
-    arena.
+    arena. ``rows[f]`` is family ``f``'s row, or -1 while no slot of the block has text in ``f``
+    (its lengths all 0, its hashes all ``hash("")``): at 1,000 nodes x 30 pods a quarter of the
+    (block, family) rows are such, and leaving them out saves ~5.5 of 22 MiB.
     """
 
-    __slots__ = ("hashes", "lens", "members", "pending", "size")
+    __slots__ = ("hashes", "lens", "members", "pending", "rows", "size")
 
     def __init__(self, size: int, nfam: int) -> None:
         self.size = size
         self.members: list[bytes] = [b""] * nfam
+        self.rows: array[int] = array("h", [-1]) * nfam
         # 16-bit lengths until a text needs more (see _flush_block)
-        self.lens: array[int] = array("H", bytes(2 * size * nfam))
-        self.hashes: array[int] = array("q", [_EMPTY_HASH]) * (size * nfam)
+        self.lens: array[int] = array("H")
+        self.hashes: array[int] = array("q")
         # slot -> the slot's new text, or None when its object was deleted
         self.pending: dict[int, Rendered | None] = {}
 
@@ -116,6 +135,7 @@ class FlushResult:
     block: Block
     flushed: dict[int, Rendered | None]
     members: list[tuple[int, bytes]]
+    rows: array[int]
     lens: array[int]
     hashes: array[int]
     raw_bytes: int
@@ -137,8 +157,7 @@ def _flush_block(block: Block, pending: dict[int, Rendered | None], nfam: int, l
     code = block.lens.typecode
     if code == "H" and any(r is not None and len(r) > 0xFFFF for r in pending.values()):
         code = "I"  # one object's text may not fit 16 bits: widen this block for good
-    lens = array(code, block.lens)
-    hashes = array("q", block.hashes)
+    lens, hashes = _expand(block, nfam, code)
     live = [(slot, memoryview(r.data), r.meta) for slot, r in sorted(pending.items()) if r is not None]
     deleted = [slot for slot, r in pending.items() if r is None]
     for f in range(nfam):
@@ -181,7 +200,39 @@ def _flush_block(block: Block, pending: dict[int, Rendered | None], nfam: int, l
         data = b"".join(parts)
         raw += len(data)
         out.append((f, gzip_member(data, level)))
-    return FlushResult(block, pending, out, lens, hashes, raw)
+    rows, lens, hashes = _compact(lens, hashes, nfam, size)
+    return FlushResult(block, pending, out, rows, lens, hashes, raw)
+
+
+def _expand(block: Block, nfam: int, code: str) -> tuple[array[int], array[int]]:
+    """Copies of ``block``'s lengths (of type ``code``) and hashes with a row for every family."""
+    size = block.size
+    lens = array(code, bytes(array(code).itemsize * size * nfam))
+    hashes = array("q", [_EMPTY_HASH]) * (size * nfam)
+    old_lens = block.lens if block.lens.typecode == code else array(code, block.lens)
+    for f, r in enumerate(block.rows):
+        if r >= 0:
+            lens[f * size : (f + 1) * size] = old_lens[r * size : (r + 1) * size]
+            hashes[f * size : (f + 1) * size] = block.hashes[r * size : (r + 1) * size]
+    return lens, hashes
+
+
+def _compact(
+    lens: array[int], hashes: array[int], nfam: int, size: int
+) -> tuple[array[int], array[int], array[int]]:
+    """Rows, lengths and hashes without the rows of families with no text in any slot."""
+    lb, hb = lens.tobytes(), hashes.tobytes()
+    ln, hn = lens.itemsize * size, hashes.itemsize * size
+    zero = bytes(ln)
+    rows = array("h", [-1]) * nfam
+    kept = [f for f in range(nfam) if lb[f * ln : (f + 1) * ln] != zero]
+    for r, f in enumerate(kept):
+        rows[f] = r
+    return (
+        rows,
+        array(lens.typecode, b"".join([lb[f * ln : (f + 1) * ln] for f in kept])),
+        array("q", b"".join([hb[f * hn : (f + 1) * hn] for f in kept])),
+    )
 
 
 @dataclass
@@ -231,14 +282,14 @@ class ResourceStore:
         self.block_size = block_size
         self.level = level
         self.stats = StoreStats()
-        # uid -> block number * block_size + slot (an int is half a tuple's size, and this map
-        # holds one entry per object)
-        self.slot_of: dict[str, int] = {}
+        # uid key (see uid_key) -> block number * block_size + slot (an int is half a tuple's size,
+        # and this map holds one entry per object)
+        self.slot_of: dict[int | str, int] = {}
         self.blocks: list[Block] = []
         self._free: list[int] = []
         self.dirty: set[Block] = set()
         self.pending_bytes = 0
-        self._listed: set[str] | None = None
+        self._listed: set[int | str] | None = None
         self._on_dirty = on_dirty
         self._prefixes = [f.name + "{" for f in self.families]
         self._fns = [f.fn for f in self.families]
@@ -257,11 +308,12 @@ class ResourceStore:
         rendered = self._render(obj)
         if rendered is None:
             return
+        key = uid_key(uid)
         if self._listed is not None:
-            self._listed.add(uid)
-        loc = self.slot_of.get(uid)
+            self._listed.add(key)
+        loc = self.slot_of.get(key)
         if loc is None:
-            loc = self._allocate(uid)
+            loc = self._allocate(key)
         block = self.blocks[loc // self.block_size]
         block.pending[loc % self.block_size] = rendered
         self.pending_bytes += len(rendered)
@@ -269,14 +321,14 @@ class ResourceStore:
         self._mark(block)
 
     def delete(self, obj: Any) -> None:
-        self._delete_uid(obj.metadata.uid)
+        self._delete_key(uid_key(obj.metadata.uid))
 
     def replace_end(self) -> None:
         listed, self._listed = self._listed, None
         if listed is None:
             return
-        for uid in [u for u in self.slot_of if u not in listed]:
-            self._delete_uid(uid)
+        for key in [k for k in self.slot_of if k not in listed]:
+            self._delete_key(key)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -298,8 +350,8 @@ class ResourceStore:
             )
             return None
 
-    def _delete_uid(self, uid: str) -> None:
-        loc = self.slot_of.pop(uid, None)
+    def _delete_key(self, key: int | str) -> None:
+        loc = self.slot_of.pop(key, None)
         if loc is None:
             return
         block = self.blocks[loc // self.block_size]
@@ -309,7 +361,7 @@ class ResourceStore:
         self.stats.deletes += 1
         self._mark(block)
 
-    def _allocate(self, uid: str) -> int:
+    def _allocate(self, key: int | str) -> int:
         size = self.block_size
         if self._free:
             loc = self._free.pop()
@@ -319,7 +371,7 @@ class ResourceStore:
             # hand out slots in ascending order
             self._free.extend(range(first + size - 1, first, -1))
             loc = first
-        self.slot_of[uid] = loc
+        self.slot_of[key] = loc
         return loc
 
     def _mark(self, block: Block) -> None:
@@ -349,6 +401,7 @@ class ResourceStore:
         block = result.block
         for f, member in result.members:
             block.members[f] = member
+        block.rows = result.rows
         block.lens = result.lens
         block.hashes = result.hashes
         for slot, rendered in result.flushed.items():
@@ -356,6 +409,10 @@ class ResourceStore:
                 del block.pending[slot]
         if block.pending:
             self._mark(block)
+        else:
+            # an emptied dict keeps its grown table: ~4 KiB per block once it held a block's worth
+            # of changes (2.9 MiB at 1,000 nodes x 30 pods)
+            block.pending = {}
         self.stats.flushes += 1
         self.stats.flushed_raw_bytes += result.raw_bytes
 
