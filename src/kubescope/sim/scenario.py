@@ -625,10 +625,6 @@ def _template(g: _Gen, app: str, *, system: bool = False, gpu: bool = False) -> 
                 "terminationMessagePolicy": "File",
             }
         )
-    if system:
-        # node agents (CNI, kube-proxy, DNS) run without a service-mesh or log sidecar; the draws
-        # above are kept so every seed's cluster is otherwise unchanged
-        del containers[1:]
     init: list[Obj] = []
     if g.rng.random() < 0.2:
         init.append(
