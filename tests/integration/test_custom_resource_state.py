@@ -17,11 +17,10 @@ import yaml
 
 from kubescope.sim.process import SimulatorProcess
 from tests.integration.exporter import Exporter
+from tests.integration.kubectl import apply_once_served, kubectl
 
 pytestmark = [pytest.mark.slow, pytest.mark.kubectl]
 
-REPO = Path(__file__).resolve().parents[2]
-KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
 
 CRD = """
 apiVersion: apiextensions.k8s.io/v1
@@ -116,18 +115,6 @@ kube_customresource_condition{{{LABELS},type="Ready"}} 1
 """
 
 
-def kubectl(sim: SimulatorProcess, cache: Path, *args: str, stdin: str | None = None) -> str:
-    p = subprocess.run(
-        [KUBECTL, f"--kubeconfig={sim.kubeconfig}", f"--cache-dir={cache}", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert p.returncode == 0, f"kubectl {' '.join(args)}:\n{p.stdout}\n{p.stderr}"
-    return p.stdout
-
-
 def custom_block(text: str) -> str:
     """The kube_customresource_* lines, samples sorted within each family (object order is free)."""
     out: list[str] = []
@@ -181,27 +168,7 @@ def test_custom_resources_follow_crds_objects_and_the_config_file(
         # ready without the CRD: nothing configured is served yet, and that is not an error
         assert custom_block(exp.text()) == ""
         kubectl(sim, cache, "apply", "-f", "-", stdin=CRD)
-        kubectl_ok = False
-        for _ in range(50):  # the CRD becomes discoverable for kubectl
-            p = subprocess.run(
-                [
-                    KUBECTL,
-                    f"--kubeconfig={sim.kubeconfig}",
-                    f"--cache-dir={tmp_path / 'c2'}",
-                    "apply",
-                    "-f",
-                    "-",
-                ],
-                input=WIDGET,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-            if p.returncode == 0:
-                kubectl_ok = True
-                break
-            time.sleep(0.2)
-        assert kubectl_ok, p.stderr
+        apply_once_served(sim, cache, WIDGET)
         eventually(lambda: custom_block(exp.text()) == EXPECTED, "widget metrics as KSM prints them")
         # other families are untouched by the custom ones
         assert "# TYPE kube_configmap_info gauge" in exp.text()
@@ -274,24 +241,7 @@ def test_inline_config_with_custom_resource_state_only_and_a_denylist(
         "--metric-denylist=kube_customresource_phase",
     )
     try:
-        for _ in range(50):
-            p = subprocess.run(
-                [
-                    KUBECTL,
-                    f"--kubeconfig={sim.kubeconfig}",
-                    f"--cache-dir={tmp_path / 'c2'}",
-                    "apply",
-                    "-f",
-                    "-",
-                ],
-                input=WIDGET.replace("Widget", "Gadget").replace("w1", "g1"),
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-            if p.returncode == 0:
-                break
-            time.sleep(0.2)
+        apply_once_served(sim, cache, WIDGET.replace("Widget", "Gadget").replace("w1", "g1"))
         eventually(lambda: "kube_customresource_replicas{" in exp.text(), "gadget metrics")
         text = exp.text()
         names = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if not line.startswith("#")}

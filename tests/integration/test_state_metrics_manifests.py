@@ -4,7 +4,6 @@ it is not ready, naming the refusal."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,12 +15,12 @@ import yaml
 
 from kubescope.sim.process import SimulatorProcess
 from tests.integration.exporter import Exporter
+from tests.integration.kubectl import apply_once_served, kubectl
 
 pytestmark = [pytest.mark.slow, pytest.mark.kubectl]
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy" / "state-metrics"
-KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
 TOKEN = "state-metrics-sa-token"
 
 SERVICEMONITOR_CRD = """
@@ -77,18 +76,6 @@ def token_kubeconfig(sim: SimulatorProcess, tmp: Path) -> str:
     return str(path)
 
 
-def kubectl(sim: SimulatorProcess, cache: Path, *args: str, stdin: str | None = None) -> str:
-    p = subprocess.run(
-        [KUBECTL, f"--kubeconfig={sim.kubeconfig}", f"--cache-dir={cache}", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert p.returncode == 0, f"kubectl {' '.join(args)}:\n{p.stdout}\n{p.stderr}"
-    return p.stdout
-
-
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimulatorProcess]:
     with SimulatorProcess(nodes=2, pods_per_node=4, seed=11, kubelets=False) as s:
@@ -119,25 +106,8 @@ def test_manifests_apply_and_the_objects_are_there(sim: SimulatorProcess, tmp_pa
     assert "role.rbac.authorization.k8s.io/kubescope-state-metrics-sharding created" in out, out
     # the ServiceMonitor, once the Prometheus Operator's CRD exists
     kubectl(sim, cache, "apply", "-f", "-", stdin=SERVICEMONITOR_CRD)
-    deadline = time.monotonic() + 20
-    while True:
-        p = subprocess.run(
-            [
-                KUBECTL,
-                f"--kubeconfig={sim.kubeconfig}",
-                f"--cache-dir={tmp_path / 'c2'}",
-                "apply",
-                "-f",
-                str(DEPLOY / "prometheus-operator"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if p.returncode == 0 or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)  # the CRD becomes established and discoverable
-    assert "servicemonitor.monitoring.coreos.com/kubescope-state-metrics created" in p.stdout, p.stderr
+    out = apply_once_served(sim, cache, path=str(DEPLOY / "prometheus-operator"))
+    assert "servicemonitor.monitoring.coreos.com/kubescope-state-metrics created" in out, out
     sm = yaml.safe_load(
         kubectl(
             sim, cache, "get", "-n", "kube-system", "servicemonitor/kubescope-state-metrics", "-o", "yaml"
