@@ -19,11 +19,17 @@ import pytest
 
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
-from kubescope.kube.reflector import Reflector, list_objects
+from kubescope.kube.reflector import Reflector
 from kubescope.model.meta import ObjectMeta, Wire
 from kubescope.sim.process import SimulatorProcess
-from tests.kube.conftest import Recorder
-from tests.kube.test_reflector_mirrors_the_simulator import ENV, OPTIONS, Journal, fault_script, faults
+from tests.kube.test_reflector_mirrors_the_simulator import (
+    ENV,
+    OPTIONS,
+    Journal,
+    fault_script,
+    faults,
+    wait_equal,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -66,24 +72,6 @@ def sim() -> Iterator[SimulatorProcess]:
         yield s
 
 
-async def wait_equal(client: KubeClient, path: str, sink: Recorder) -> list[Whole]:
-    """Poll a fresh LIST until the mirror equals it (the reflector trails by milliseconds)."""
-    deadline = time.monotonic() + 20
-    while True:
-        items, _ = await list_objects(client, path, Whole)
-        truth = {o.metadata.uid: o for o in items}
-        if sink.objects == truth:
-            return items
-        if time.monotonic() > deadline:
-            missing = set(truth) - set(sink.objects)
-            extra = set(sink.objects) - set(truth)
-            stale = [u for u in truth if u in sink.objects and sink.objects[u] != truth[u]]
-            raise AssertionError(
-                f"{path}: mirror differs: missing={len(missing)} extra={len(extra)} stale={len(stale)}"
-            )
-        await asyncio.sleep(0.1)
-
-
 async def test_mirrors_equal_the_server_after_churn_and_faults(sim: SimulatorProcess) -> None:
     client = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
     sinks: dict[str, Journal] = {}
@@ -119,7 +107,7 @@ async def test_mirrors_equal_the_server_after_churn_and_faults(sim: SimulatorPro
         used = await fault_task
         end = await asyncio.to_thread(sim.churn, rate=0)
         for api_path, resource in RESOURCES:
-            items = await wait_equal(client, f"{api_path}/{resource}", sinks[resource])
+            items = await wait_equal(client, sinks[resource], path=f"{api_path}/{resource}", item_type=Whole)
             assert items, resource
     finally:
         await asyncio.to_thread(sim.churn, rate=RATE)

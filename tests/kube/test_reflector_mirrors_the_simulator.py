@@ -178,11 +178,17 @@ async def faults(
     return used
 
 
-async def wait_equal(client: KubeClient, sink: Recorder, params: dict[str, str] | None = None) -> list[Pod]:
+async def wait_equal(
+    client: KubeClient,
+    sink: Recorder,
+    params: dict[str, str] | None = None,
+    path: str = "/api/v1/pods",
+    item_type: type[Any] = Pod,
+) -> list[Any]:
     """Poll a fresh LIST until the mirror equals it (the reflector trails by milliseconds)."""
     deadline = time.monotonic() + 20
     while True:
-        items, _ = await list_objects(client, "/api/v1/pods", Pod, params=params)
+        items, _ = await list_objects(client, path, item_type, params=params)
         truth = {p.metadata.uid: p for p in items}
         if sink.objects == truth:
             return items
@@ -191,7 +197,7 @@ async def wait_equal(client: KubeClient, sink: Recorder, params: dict[str, str] 
             extra = set(sink.objects) - set(truth)
             stale = [u for u in truth if u in sink.objects and sink.objects[u] != truth[u]]
             raise AssertionError(
-                f"mirror differs: missing={len(missing)} extra={len(extra)} stale={len(stale)}"
+                f"{path}: mirror differs: missing={len(missing)} extra={len(extra)} stale={len(stale)}"
             )
         await asyncio.sleep(0.1)
 
