@@ -23,7 +23,14 @@ from kubescope.errors import ConfigError
 from kubescope.state import custom
 from kubescope.state import settings as st
 from kubescope.state.app import served_families
-from kubescope.state.crs import CustomResourceSpec, DiscoveredKind, compile_resource, pluralize, resolve
+from kubescope.state.crs import (
+    CRSConfig,
+    CustomResourceSpec,
+    DiscoveredKind,
+    compile_resource,
+    pluralize,
+    resolve,
+)
 from kubescope.state.family import ResourceSpec
 from kubescope.state.registry import all_resources
 from kubescope.state.render import decode_object, render_text
@@ -124,6 +131,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _custom_specs(
+    config: CRSConfig, objects: list[dict[str, Any]], index: dict[tuple[str, str], ResourceSpec]
+) -> dict[tuple[str, str, str], CustomResourceSpec]:
+    """Custom resources by group/version/kind: with no CRDs here, the objects' own kinds (those
+    without built-in metrics) stand for what discovery would find."""
+    kinds = set()
+    for obj in objects:
+        group, version, kind = _gvk(obj)
+        if (group, kind) not in index:
+            namespaced = bool((obj.get("metadata") or {}).get("namespace"))
+            kinds.add(DiscoveredKind(group, version, kind, pluralize(kind).lower(), namespaced))
+    specs = (
+        compile_resource(r)
+        for r in resolve(config, sorted(kinds, key=lambda k: (k.group, k.version, k.kind)))
+    )
+    return {(cs.group, cs.version, cs.kind): cs for cs in specs}
+
+
 def render_files(args: argparse.Namespace) -> str:
     index = _index()
     settings = st.from_args(
@@ -132,31 +157,16 @@ def render_files(args: argparse.Namespace) -> str:
     )
     enabled = set(settings.resources)
     crs_config, _ = custom.load_config(settings)
-    objects = [so for path in args.files for name, doc in _documents(path) for so in _objects(name, doc)]
-    # custom resources: no CRDs here, so the objects' own group/version/kind stand for discovery
-    custom_specs: dict[tuple[str, str, str], CustomResourceSpec] = {}
     if crs_config is not None:
         custom.log_warnings(crs_config)
-        kinds = {
-            DiscoveredKind(
-                *_gvk(obj),
-                plural=pluralize(str(obj.get("kind", ""))).lower(),
-                namespaced=bool((obj.get("metadata") or {}).get("namespace")),
-            )
-            for _, obj in objects
-            if (_gvk(obj)[0], _gvk(obj)[2]) not in index
-        }
-        for r in resolve(crs_config, sorted(kinds, key=lambda k: (k.group, k.version, k.kind))):
-            cs = compile_resource(r)
-            custom_specs[(cs.group, cs.version, cs.kind)] = cs
+    objects = [so for path in args.files for name, doc in _documents(path) for so in _objects(name, doc)]
+    custom_specs = _custom_specs(crs_config, [obj for _, obj in objects], index) if crs_config else {}
     found: dict[str, list[Any]] = {}
-    specs: dict[str, ResourceSpec] = {}
     for src, obj in objects:
         group, version, kind = _gvk(obj)
         cspec = custom_specs.get((group, version, kind))
         if cspec is not None:
             found.setdefault(cspec.name, []).append(cspec.decode(json.dumps(obj)))
-            specs[cspec.name] = cspec
             continue
         api = str(obj.get("apiVersion", ""))
         spec = index.get((group, kind))
@@ -176,9 +186,6 @@ def render_files(args: argparse.Namespace) -> str:
             raise ConfigError(
                 f"{src}: {spec.kind} {meta.get('namespace', '')}/{meta.get('name', '')} is malformed: {e}"
             ) from e
-    groups = [
-        (spec, served_families(settings, r, spec), found[r])
-        for r in sorted(found)
-        for spec in [specs.get(r) or all_resources()[r]]
-    ]
+    by_name: dict[str, ResourceSpec] = {**all_resources(), **{cs.name: cs for cs in custom_specs.values()}}
+    groups = [(by_name[r], served_families(settings, r, by_name[r]), found[r]) for r in sorted(found)]
     return render_text(groups, openmetrics=args.format == "openmetrics")
