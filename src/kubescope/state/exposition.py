@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import lru_cache
 
 from kubescope.state.family import Family
-from kubescope.state.store import Snapshot, gzip_member
+from kubescope.state.store import Snapshot, gzip_member, inflate
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = (
@@ -130,7 +129,7 @@ def _plan(snaps: Sequence[Snapshot], openmetrics: bool, gz: bool) -> list[bytes 
 
 
 def _inflate_all(members: Sequence[bytes]) -> bytes:
-    return b"".join(zlib.decompress(m, 31) for m in members)
+    return b"".join([inflate(m) for m in members])
 
 
 def _units(snaps: Sequence[Snapshot], openmetrics: bool, gz: bool) -> Iterator[bytes | list[bytes]]:
@@ -168,7 +167,7 @@ async def scrape_chunks(
     """Yield the scrape body in chunks of about 1 MiB.
 
     gzip: headers and members are concatenated as they are (a multi-member gzip stream).
-    plain: members are inflated in ``executor`` (zlib releases the GIL) a batch at a time, up to
+    plain: members are inflated in ``executor`` (the codec releases the GIL) a batch at a time, up to
     :data:`INFLATE_AHEAD` batches ahead of the chunk being written, so inflating overlaps sending
     and the event loop keeps ingesting while a big scrape streams.
     """

@@ -10,8 +10,8 @@ seconds per scrape. Here the text lives compressed, which is both leaner and fas
   skip families whose text did not change).
 * An update renders the object (pure, :func:`kubescope.state.render.render_object`) and parks the
   new text in the block's ``pending`` map. A flusher thread later rewrites only the changed
-  (block, family) members: inflate, splice, deflate. zlib releases the GIL, so this runs beside the
-  event loop on the second core.
+  (block, family) members: inflate, splice, deflate. The codec releases the GIL, so this runs
+  beside the event loop on the second core.
 * A gzip scrape is the concatenation of members (RFC 1952 allows a gzip stream of several members;
   Go's ``gzip.Reader``, which Prometheus uses, reads them all), sent without recompressing. A plain
   scrape inflates the members one by one while streaming, so it never holds the whole body.
@@ -27,13 +27,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import zlib
 from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
+
+# ISA-L's deflate rather than zlib's: measured on this store's own text (245 MB of pod metrics in
+# 11,000 per-family block members), its level 1 compresses 7.5x faster than zlib's level 1 (0.30
+# vs 2.24 s) into smaller members (38.1 vs 42.0 MB), and inflates them 5x faster (0.2 vs 1.1 s).
+# The members are ordinary gzip (RFC 1952): any gzip reader, Prometheus' included, reads them.
+from isal import isal_zlib
 
 from kubescope.log import fields
 from kubescope.memory import Trimmer
@@ -63,19 +68,20 @@ def uid_key(uid: str) -> int | str:
     return uid
 
 
-def gzip_member(data: bytes, level: int = DEFAULT_LEVEL) -> bytes:
-    """One complete gzip member of ``data`` (empty data -> no member at all)."""
+def gzip_member(data: bytes | memoryview, level: int = DEFAULT_LEVEL) -> bytes:
+    """One complete gzip member of ``data`` (empty data -> no member at all); ``level`` is ISA-L's,
+    0 to 3."""
     if not data:
         return b""
-    c = zlib.compressobj(level, zlib.DEFLATED, 31, 9)
-    return c.compress(data) + c.flush()
+    # one call: one release of the GIL (each re-acquisition may wait out the event loop's slice)
+    return isal_zlib.compress(data, level, wbits=31)
 
 
 def inflate(member: bytes) -> bytes:
     """The text of one gzip member."""
     if not member:
         return b""
-    return zlib.decompress(member, 31)
+    return isal_zlib.decompress(member, 31)
 
 
 class Block:
