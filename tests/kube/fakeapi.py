@@ -104,6 +104,8 @@ class FakeApi:
         self.client_cns: set[str] = set()
         self.gzip = False
         """Compress list answers (the API server does above 128 KiB when the client accepts gzip)."""
+        self.continue_delay = 0.0
+        """Seconds to wait before answering a list page with a continue token."""
         self.silent = False
         """Open watches but never write to them (for inactivity tests)."""
         self.watch_rvs: list[int] = []
@@ -265,6 +267,8 @@ class FakeApi:
             return await self._watch(request, q)
         if "continue" in q and self.faults["continue"]:
             return self.faults["continue"].pop(0).response()
+        if "continue" in q and self.continue_delay:
+            await asyncio.sleep(self.continue_delay)
         if "continue" not in q and self.faults["list"]:
             return self.faults["list"].pop(0).response()
         return self._list(q, ns)

@@ -35,6 +35,7 @@ the fields the consumer reads: a watch event then costs about 10-25 µs to decod
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -301,35 +302,44 @@ class Reflector(Generic[T]):
         began = False
         count = 0
         rv = ""
-        while True:
-            try:
-                body = await self.client.get(self.path, params)
-            except KubeError:
-                stats.lists_error += 1
-                raise
-            stats.lists_ok += 1
-            stats.bytes_read += len(body)
-            items, meta = self._decode_page(body)
-            del body  # never hold two pages of raw bytes
-            if self.object_limit and len(items) > self.object_limit:
-                items = items[: self.object_limit]
-            if not began:
-                self._sink_call(sink.replace_begin)
-                began = True
-            upsert = sink.upsert
-            for obj in items:
-                try:
-                    upsert(obj)
-                except Exception as e:
-                    self._sink_failed("upsert", obj, e)
-            count += len(items)
-            del items
-            if self.pace is not None:
-                await self.pace()
-            rv = meta.resource_version
-            if not meta.continue_ or self.object_limit:
-                break
-            params = {**self._base_params, "limit": limit, "continue": meta.continue_}
+        # The next page is requested as soon as this one's continue token is decoded, so the server
+        # serves it while this page's objects go to the sink: at 1,000 nodes x 30 pods that hides
+        # ~60 round trips of the server building a page of 500 pods. Two pages at most are held:
+        # the one being applied (decoded) and the next one's raw bytes.
+        ahead: asyncio.Task[bytes] | None = None
+        try:
+            body = await self._get_page(params)
+            while True:
+                items, meta = self._decode_page(body)
+                del body
+                rv = meta.resource_version
+                if meta.continue_ and not self.object_limit:
+                    params = {**self._base_params, "limit": limit, "continue": meta.continue_}
+                    ahead = asyncio.ensure_future(self._get_page(params))
+                if self.object_limit and len(items) > self.object_limit:
+                    items = items[: self.object_limit]
+                if not began:
+                    self._sink_call(sink.replace_begin)
+                    began = True
+                upsert = sink.upsert
+                for obj in items:
+                    try:
+                        upsert(obj)
+                    except Exception as e:
+                        self._sink_failed("upsert", obj, e)
+                count += len(items)
+                del items
+                if self.pace is not None:
+                    await self.pace()
+                if ahead is None:
+                    break
+                body = await ahead
+                ahead = None
+        finally:
+            if ahead is not None:  # this list failed or was cancelled: nobody will read that page
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ahead
         self._sink_call(sink.replace_end)
         stats.resource_version = rv
         stats.listed += count
@@ -345,6 +355,16 @@ class Reflector(Generic[T]):
         self.synced.set()
         if self.on_synced is not None:
             self.on_synced(stats.syncs)
+
+    async def _get_page(self, params: dict[str, str]) -> bytes:
+        try:
+            body = await self.client.get(self.path, params)
+        except KubeError:
+            self.stats.lists_error += 1
+            raise
+        self.stats.lists_ok += 1
+        self.stats.bytes_read += len(body)
+        return body
 
     def _decode_page(self, body: bytes) -> tuple[list[Any], ListMeta]:
         try:
