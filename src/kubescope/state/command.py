@@ -22,6 +22,7 @@ from kubescope.errors import ConfigError, KubeError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.log import fields
+from kubescope.memory import fix_mmap_threshold
 from kubescope.model.meta import ObjectMeta, Wire
 from kubescope.state import custom
 from kubescope.state import settings as st
@@ -45,6 +46,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    fix_mmap_threshold()  # before the first large buffer: see its docstring
     return run_loop(_main(args))
 
 
