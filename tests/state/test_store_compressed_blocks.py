@@ -150,6 +150,34 @@ def test_a_text_longer_than_16_bits_widens_its_block() -> None:
     assert normalize(s.text()) == expected(live)
 
 
+def test_a_first_text_longer_than_16_bits_widens_a_new_block() -> None:
+    s = store()
+    live = {i: cm(i, labels={"app": "x" * 70_000} if i == 1 else None) for i in range(3)}
+    for o in live.values():
+        s.upsert(decode_object(SPEC, o))
+    s.flush_sync()
+    assert s.blocks[0].lens.typecode == "I"
+    assert normalize(s.text()) == expected(live)
+
+
+def test_new_members_over_scattered_slots() -> None:
+    # objects deleted before the block's first flush leave holes among the slots written at once
+    s = store()
+    live = {i: cm(i, labels={"app": "日本" if i % 2 else "v"}) for i in range(8)}
+    for o in live.values():
+        s.upsert(decode_object(SPEC, o))
+    for i in (2, 5):
+        s.delete(decode_object(SPEC, live.pop(i)))
+    s.flush_sync()
+    assert normalize(s.text()) == expected(live)
+    for i in (20, 21):  # the freed slots again, now with members to splice into
+        live[i] = cm(i)
+        s.upsert(decode_object(SPEC, live[i]))
+    s.flush_sync()
+    assert len(s.blocks) == 1
+    assert normalize(s.text()) == expected(live)
+
+
 def test_uuid_uids_are_keyed_by_int_and_others_as_they_are() -> None:
     canonical = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
     assert uid_key(canonical) == 0x0A1B2C3D4E5F6789ABCDEF0123456789
