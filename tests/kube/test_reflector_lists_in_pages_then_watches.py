@@ -93,3 +93,40 @@ async def test_synced_fires_after_each_complete_list(fake: FakeApi, client: Any,
     fake.error_event(410, "Expired")
     await until(lambda: seen == [1, 2], what="second sync")
     assert run.stats.syncs == 2 and run.stats.relists == 1
+
+
+class PageRecorder(Recorder):
+    """A sink that takes whole list pages, as the state-metrics store does."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.pages: list[int] = []
+        self.fail = fail
+
+    def upsert_page(self, objs: list[Any]) -> None:
+        self.pages.append(len(objs))
+        if self.fail:
+            raise RuntimeError("broken sink")
+        for o in objs:
+            self.upsert(o)
+
+
+async def test_a_sink_that_takes_pages_gets_each_list_page_once(fake: FakeApi, start: Any) -> None:
+    for i in range(250):
+        fake.add(i)
+    run = start(sink=PageRecorder())
+    await run.synced()
+    assert run.sink.pages == [100, 100, 50]
+    fake.modify(3)
+    await until(lambda: run.stats.modified == 1, what="event")
+    assert run.sink.pages == [100, 100, 50]  # watch events still one by one
+    assert run.sink.versions() == {uid: o["metadata"]["resourceVersion"] for uid, o in fake.objects.items()}
+
+
+async def test_a_page_the_sink_fails_on_is_applied_item_by_item(fake: FakeApi, start: Any) -> None:
+    for i in range(150):
+        fake.add(i)
+    run = start(sink=PageRecorder(fail=True))
+    await run.synced()
+    assert run.sink.pages == [100, 50]
+    assert len(run.sink.versions()) == 150

@@ -150,11 +150,15 @@ def test_a_text_longer_than_16_bits_widens_its_block() -> None:
     assert normalize(s.text()) == expected(live)
 
 
-def test_a_first_text_longer_than_16_bits_widens_a_new_block() -> None:
+@pytest.mark.parametrize("as_page", [False, True])
+def test_a_first_text_longer_than_16_bits_widens_a_new_block(as_page: bool) -> None:
     s = store()
     live = {i: cm(i, labels={"app": "x" * 70_000} if i == 1 else None) for i in range(3)}
-    for o in live.values():
-        s.upsert(decode_object(SPEC, o))
+    if as_page:
+        s.upsert_page([decode_object(SPEC, o) for o in live.values()])
+    else:
+        for o in live.values():
+            s.upsert(decode_object(SPEC, o))
     s.flush_sync()
     assert s.blocks[0].lens.typecode == "I"
     assert normalize(s.text()) == expected(live)
@@ -220,3 +224,100 @@ def test_families_without_text_in_a_block_keep_no_lengths_or_hashes() -> None:
     for i in (2, 5):
         s.upsert(decode_object(SPEC, objs[i]))
     assert normalize(s.text()) == expected({i: objs[i] for i in (2, 5)})
+
+
+# -- list pages (upsert_page): new objects of a never-flushed block are rendered as one run ---------
+
+
+def test_a_first_page_goes_to_fresh_runs_not_per_object_changes() -> None:
+    s = store(block_size=8)
+    objs = {i: cm(i) for i in range(20)}
+    s.upsert_page([decode_object(SPEC, o) for o in objs.values()])
+    assert [len(b.fresh) for b in s.blocks] == [1, 1, 1]
+    assert all(not b.pending for b in s.blocks)
+    assert s.stats.upserts == 20 and s.pending_bytes > 0
+    s.flush_sync()
+    assert normalize(s.text()) == expected(objs)
+    assert all(not b.fresh and b.opened for b in s.blocks)
+
+
+def test_random_pages_upserts_and_deletes_match_a_fresh_render() -> None:
+    rng = random.Random(11)
+    s = store(block_size=8)
+    live: dict[int, dict[str, object]] = {}
+    for step in range(1, 301):
+        r = rng.random()
+        if r < 0.1:  # a relist: pages of what is there now, minus some objects gone meanwhile
+            for i in rng.sample(sorted(live), k=len(live) // 4):
+                del live[i]
+            s.replace_begin()
+            items = list(live.values())
+            for k in range(0, len(items), 7):
+                s.upsert_page([decode_object(SPEC, o) for o in items[k : k + 7]])
+            s.replace_end()
+        elif r < 0.6:  # a page: new objects, known ones, a uid twice, non-ASCII text
+            page = []
+            for _ in range(rng.randrange(1, 20)):
+                i = rng.randrange(150)
+                live[i] = cm(
+                    i, rv=step, labels={"app": rng.choice(["v1", "é", "日本", "x" * rng.choice([1, 300])])}
+                )
+                page.append(decode_object(SPEC, live[i]))
+            s.upsert_page(page)
+        elif r < 0.8 and live:
+            i = rng.choice(sorted(live))
+            s.delete(decode_object(SPEC, live.pop(i)))
+        else:
+            i = rng.randrange(150)
+            live[i] = cm(i, rv=step)
+            s.upsert(decode_object(SPEC, live[i]))
+        if rng.random() < 0.2:
+            s.flush_sync()
+    assert len(s) == len(live)
+    assert normalize(s.text()) == expected(live)
+
+
+def test_pages_into_a_block_before_and_after_its_first_flush() -> None:
+    s = store(block_size=8)
+    objs = {i: cm(i) for i in range(11)}
+    s.upsert_page([decode_object(SPEC, objs[i]) for i in range(5)])
+    s.upsert_page([decode_object(SPEC, objs[i]) for i in range(5, 7)])  # not flushed yet: a 2nd run
+    assert len(s.blocks[0].fresh) == 2
+    s.delete(decode_object(SPEC, objs[1]))  # after the runs: applied after them
+    live = {i: objs[i] for i in range(7) if i != 1}
+    s.flush_sync()
+    assert normalize(s.text()) == expected(live)
+    s.upsert_page([decode_object(SPEC, objs[i]) for i in range(7, 11)])  # slot 1 again, 7, then a new block
+    live.update({i: objs[i] for i in range(7, 11)})
+    assert s.blocks[0].pending and not s.blocks[0].fresh  # a flushed block takes changes per object
+    assert len(s.blocks[1].fresh) == 1
+    s.flush_sync()
+    assert normalize(s.text()) == expected(live)
+
+
+def test_a_page_with_an_object_that_does_not_render_keeps_the_others() -> None:
+    s = store()
+
+    class Broken:
+        class metadata:
+            uid = "u1"
+            name = "broken"
+            namespace = "x"
+
+    good = {i: cm(i) for i in range(5)}
+    s.upsert_page(
+        [decode_object(SPEC, good[0]), Broken(), *[decode_object(SPEC, good[i]) for i in range(1, 5)]]
+    )
+    assert s.stats.render_errors == 1
+    assert len(s) == 5
+    assert normalize(s.text()) == expected(good)
+
+
+def test_a_page_respects_the_shard() -> None:
+    shards = [store(sharding=Sharding(i, 3)) for i in range(3)]
+    objs = {i: cm(i) for i in range(60)}
+    for s in shards:
+        s.upsert_page([decode_object(SPEC, o) for o in objs.values()])
+    assert sum(len(s) for s in shards) == 60
+    assert sum(s.stats.dropped_by_shard for s in shards) == 120
+    assert sorted(line for s in shards for line in normalize(s.text())) == expected(objs)

@@ -84,6 +84,9 @@ class Sink(Protocol[T_contra]):
     def replace_end(self) -> None:
         """The (re)list is complete: the sink drops every object not upserted since replace_begin."""
 
+    # A sink may also define ``upsert_page(objs: list[T])``, called instead of ``upsert`` for each
+    # item of a list page (the state-metrics store renders a page's new objects together).
+
 
 @dataclass(frozen=True)
 class ReflectorOptions:
@@ -321,12 +324,7 @@ class Reflector(Generic[T]):
                 if not began:
                     self._sink_call(sink.replace_begin)
                     began = True
-                upsert = sink.upsert
-                for obj in items:
-                    try:
-                        upsert(obj)
-                    except Exception as e:
-                        self._sink_failed("upsert", obj, e)
+                self._apply_page(items)
                 count += len(items)
                 del items
                 if self.pace is not None:
@@ -355,6 +353,25 @@ class Reflector(Generic[T]):
         self.synced.set()
         if self.on_synced is not None:
             self.on_synced(stats.syncs)
+
+    def _apply_page(self, items: list[Any]) -> None:
+        """Upsert a page's items: at once if the sink takes pages (``upsert_page``), else one by one."""
+        upsert_page = getattr(self.sink, "upsert_page", None)
+        if upsert_page is not None:
+            try:
+                upsert_page(items)
+                return
+            except Exception as e:  # upserts are idempotent: apply them one by one to isolate it
+                logger.warning(
+                    "sink failed on a list page, applying its items one by one",
+                    extra=self._with(error=repr(e)[:300]),
+                )
+        upsert = self.sink.upsert
+        for obj in items:
+            try:
+                upsert(obj)
+            except Exception as e:
+                self._sink_failed("upsert", obj, e)
 
     async def _get_page(self, params: dict[str, str]) -> bytes:
         try:

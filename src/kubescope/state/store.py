@@ -95,7 +95,7 @@ class Block:
     (block, family) rows are such, and leaving them out saves ~5.5 of 22 MiB.
     """
 
-    __slots__ = ("hashes", "lens", "members", "pending", "rows", "size")
+    __slots__ = ("fresh", "hashes", "lens", "members", "opened", "pending", "rows", "size")
 
     def __init__(self, size: int, nfam: int) -> None:
         self.size = size
@@ -106,6 +106,10 @@ class Block:
         self.hashes: array[int] = array("q")
         # slot -> the slot's new text, or None when its object was deleted
         self.pending: dict[int, Rendered | None] = {}
+        # runs of new objects rendered family by family (see ResourceStore.upsert_page); only
+        # while the block was never taken for a flush and has nothing pending
+        self.fresh: list[FreshRun] | tuple[()] = ()
+        self.opened = False
 
     def compressed_bytes(self) -> int:
         return sum(len(m) for m in self.members)
@@ -136,6 +140,39 @@ class Rendered:
         return len(self.data)
 
 
+class FreshRun:
+    """New objects in the consecutive slots ``first ..`` of a block that has no text yet, rendered
+    family by family: per family, their joined UTF-8 text with its per-slot byte lengths and
+    hashes (None for a family without text).
+
+    A list page's new objects become runs: the per-family text is joined once for the run on the
+    event loop (C-level joins and maps), where a :class:`Rendered` per object would be split
+    again per (object, family) pair in the flusher.
+    """
+
+    __slots__ = ("count", "families", "first", "nbytes")
+
+    def __init__(self, first: int, columns: Sequence[Sequence[str]]) -> None:
+        self.first = first
+        self.count = len(columns[0]) if columns else 0
+        fams: list[tuple[bytes, array[int], array[int]] | None] = []
+        nbytes = 0
+        for col in columns:
+            joined = "".join(col)
+            if not joined:
+                fams.append(None)
+                continue
+            data = joined.encode()
+            if len(data) == len(joined):  # ASCII: characters are bytes
+                lens = array("I", map(len, col))
+            else:
+                lens = array("I", [len(t.encode()) for t in col])
+            fams.append((data, lens, array("q", map(hash, col))))
+            nbytes += len(data)
+        self.families = fams
+        self.nbytes = nbytes
+
+
 @dataclass
 class FlushResult:
     block: Block
@@ -151,19 +188,49 @@ def _slot_of_change(change: tuple[int, memoryview | bytes, int]) -> int:
     return change[0]
 
 
-def _flush_block(block: Block, pending: dict[int, Rendered | None], nfam: int, level: int) -> FlushResult:
-    """Rebuild the members of ``block`` that ``pending`` changes. Pure apart from reading ``block``.
+def _flush_block(
+    block: Block,
+    pending: dict[int, Rendered | None],
+    fresh: Sequence[FreshRun],
+    nfam: int,
+    level: int,
+) -> FlushResult:
+    """Rebuild the members of ``block`` that ``fresh`` runs (first) and ``pending`` changes (then)
+    make. Pure apart from reading ``block``.
 
     Runs in the flusher thread: it only reads the block's current members/lens/hashes (which only
     the event loop replaces, after this returns) and returns the new ones.
     """
-    out: list[tuple[int, bytes]] = []
+    out: dict[int, bytes] = {}
     raw = 0
     size = block.size
     code = block.lens.typecode
-    if code == "H" and any(r is not None and len(r) > 0xFFFF for r in pending.values()):
+    if code == "H" and (
+        any(r is not None and len(r) > 0xFFFF for r in pending.values())
+        or any(fam is not None and max(fam[1]) > 0xFFFF for run in fresh for fam in run.families)
+    ):
         code = "I"  # one object's text may not fit 16 bits: widen this block for good
     lens, hashes = _expand(block, nfam, code)
+    members = block.members
+    if fresh:
+        # the block had no text: each family's member is its runs' texts, in slot order
+        members = list(members)
+        for f in range(nfam):
+            base = f * size
+            datas = []
+            for run in fresh:
+                fam = run.families[f]
+                if fam is None:
+                    continue
+                data, ls, hs = fam
+                at = base + run.first
+                lens[at : at + run.count] = ls if code == "I" else array(code, ls)
+                hashes[at : at + run.count] = hs
+                datas.append(data)
+            if datas:
+                data = b"".join(datas)
+                raw += len(data)
+                members[f] = out[f] = gzip_member(data, level)
     live = [(slot, memoryview(r.data), r.meta) for slot, r in sorted(pending.items()) if r is not None]
     deleted = [slot for slot, r in pending.items() if r is None]
     for f in range(nfam):
@@ -177,16 +244,16 @@ def _flush_block(block: Block, pending: dict[int, Rendered | None], nfam: int, l
             changed.sort(key=_slot_of_change)
         if not changed:
             continue
-        if not block.members[f]:
+        if not members[f]:
             # nothing there yet (every length is 0): the member is the new texts in slot order
             for slot, text, h in changed:
                 lens[base + slot] = len(text)
                 hashes[base + slot] = h
             data = b"".join([text for _, text, _ in changed])
             raw += len(data)
-            out.append((f, gzip_member(data, level)))
+            out[f] = gzip_member(data, level)
             continue
-        old = memoryview(inflate(block.members[f]))
+        old = memoryview(inflate(members[f]))
         # split the old text by slot lengths, replace changed slots
         parts: list[bytes | memoryview] = []
         pos = 0
@@ -205,9 +272,9 @@ def _flush_block(block: Block, pending: dict[int, Rendered | None], nfam: int, l
             pos += n
         data = b"".join(parts)
         raw += len(data)
-        out.append((f, gzip_member(data, level)))
+        out[f] = gzip_member(data, level)
     rows, lens, hashes = _compact(lens, hashes, nfam, size)
-    return FlushResult(block, pending, out, rows, lens, hashes, raw)
+    return FlushResult(block, pending, list(out.items()), rows, lens, hashes, raw)
 
 
 def _expand(block: Block, nfam: int, code: str) -> tuple[array[int], array[int]]:
@@ -239,6 +306,10 @@ def _compact(
         array(lens.typecode, b"".join([lb[f * ln : (f + 1) * ln] for f in kept])),
         array("q", b"".join([hb[f * hn : (f + 1) * hn] for f in kept])),
     )
+
+
+FlushWork = tuple[Block, dict[int, Rendered | None], Sequence[FreshRun]]
+"""A block with the pending changes and fresh runs detached from it for one flush."""
 
 
 @dataclass
@@ -326,6 +397,73 @@ class ResourceStore:
         self.stats.upserts += 1
         self._mark(block)
 
+    def upsert_page(self, objs: Sequence[Any]) -> None:
+        """Upsert the items of a list page (what :meth:`upsert` does for each, faster).
+
+        Objects new to the store that land in consecutive slots of a block never flushed (an
+        initial list's, nearly all) are rendered family by family into one :class:`FreshRun` per
+        block; the others go through :meth:`upsert`. A render error falls back to :meth:`upsert`
+        for the page's new objects, which counts and skips just the bad ones.
+        """
+        new: dict[int | str, Any] = {}
+        again: list[Any] = []  # a uid listed twice, or already in the store
+        keep = self.sharding.keep
+        slot_of = self.slot_of
+        for obj in objs:
+            uid: str = obj.metadata.uid
+            if not keep(uid):
+                self.stats.dropped_by_shard += 1
+                continue
+            key = uid_key(uid)
+            if key in slot_of or key in new:
+                again.append(obj)
+            else:
+                new[key] = obj
+        if new:
+            self._insert_new(list(new), list(new.values()))
+        for obj in again:
+            self.upsert(obj)
+
+    def _insert_new(self, keys: list[int | str], objs: list[Any]) -> None:
+        try:
+            fps = list(zip(self._fns, self._prefixes, strict=True))
+            ident = self._identity
+            # object by object (families share per-object work, see pod.py's _shared), then
+            # transposed in C
+            rows = [[fn(o, p + i) for fn, p in fps] for o in objs for i in (ident(o),)]
+            columns = list(zip(*rows, strict=True))
+        except Exception:  # some object does not render: find it (and keep the rest) one by one
+            for obj in objs:
+                self.upsert(obj)
+            return
+        if self._listed is not None:
+            self._listed.update(keys)
+        locs = [self._allocate(key) for key in keys]
+        size = self.block_size
+        n = len(locs)
+        i = 0
+        while i < n:
+            first = locs[i]
+            block = self.blocks[first // size]
+            # the run of consecutive slots in this block
+            j = i + 1
+            while j < n and locs[j] == first + (j - i) and locs[j] // size == first // size:
+                j += 1
+            if not block.opened and not block.pending:
+                run = FreshRun(first % size, [col[i:j] for col in columns])
+                if not block.fresh:
+                    block.fresh = []
+                block.fresh.append(run)
+                self.pending_bytes += run.nbytes
+            else:
+                for k in range(i, j):
+                    rendered = Rendered([col[k] for col in columns])
+                    block.pending[locs[k] % size] = rendered
+                    self.pending_bytes += len(rendered)
+            self.stats.upserts += j - i
+            self._mark(block)
+            i = j
+
     def delete(self, obj: Any) -> None:
         self._delete_key(uid_key(obj.metadata.uid))
 
@@ -388,19 +526,24 @@ class ResourceStore:
 
     # -- flushing --------------------------------------------------------------------------
 
-    def take_dirty(self) -> list[tuple[Block, dict[int, Rendered | None]]]:
+    def take_dirty(self) -> list[FlushWork]:
         """Detach the pending changes of every dirty block (done on the event loop)."""
-        work = []
+        work: list[FlushWork] = []
         for block in self.dirty:
-            if block.pending:
-                work.append((block, dict(block.pending)))
+            fresh = block.fresh
+            if block.pending or fresh:
+                work.append((block, dict(block.pending), fresh))
+            block.fresh = ()
+            block.opened = True  # runs only go to a block never flushed (see upsert_page)
         self.dirty.clear()
         self.pending_bytes = 0
         return work
 
-    def flush_work(self, block: Block, pending: dict[int, Rendered | None]) -> FlushResult:
+    def flush_work(
+        self, block: Block, pending: dict[int, Rendered | None], fresh: Sequence[FreshRun] = ()
+    ) -> FlushResult:
         """The CPU-heavy part of a flush; safe to run in a worker thread."""
-        return _flush_block(block, pending, self.nfam, self.level)
+        return _flush_block(block, pending, fresh, self.nfam, self.level)
 
     def install(self, result: FlushResult) -> None:
         """Publish a flush result (on the event loop): new members, then settle pending entries."""
@@ -425,8 +568,8 @@ class ResourceStore:
     def flush_sync(self) -> None:
         """Flush everything in the calling thread (tests, render command, start-up)."""
         while self.dirty:
-            for block, pending in self.take_dirty():
-                self.install(self.flush_work(block, pending))
+            for block, pending, fresh in self.take_dirty():
+                self.install(self.flush_work(block, pending, fresh))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -543,7 +686,5 @@ class Flusher:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _flush_many(
-    store: ResourceStore, work: list[tuple[Block, dict[int, Rendered | None]]]
-) -> list[FlushResult]:
-    return [store.flush_work(b, p) for b, p in work]
+def _flush_many(store: ResourceStore, work: list[FlushWork]) -> list[FlushResult]:
+    return [store.flush_work(b, p, f) for b, p, f in work]
