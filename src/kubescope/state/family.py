@@ -21,6 +21,21 @@ from kubescope.state.text import esc, escape_help, gf, is_go_zero, labels_text, 
 MetricType = Literal["gauge", "counter", "info", "stateset"]
 Stability = Literal["STABLE", "ALPHA"]
 RenderFn = Callable[[Any, str], str]
+BatchFn = Callable[[Any, Sequence[str]], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Families rendered together by one function, as a speed-up of their own ``fn``s.
+
+    ``fn(obj, lps)`` takes the line prefixes of all ``size`` members (in member order) and returns
+    their texts, each exactly what the member's own ``fn`` returns. The container families of a
+    pod, for one, walk the same container statuses: one pass instead of fourteen function calls.
+    """
+
+    key: str
+    size: int
+    fn: BatchFn
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +49,9 @@ class Family:
     fn: RenderFn
     deprecated_version: str = ""
     opt_in: bool = False
+    batch: Batch | None = None
+    """With ``batch_index``: the batch this family is member ``batch_index`` of (see :class:`Batch`)."""
+    batch_index: int = 0
 
     @property
     def full_help(self) -> str:

@@ -320,6 +320,50 @@ FlushWork = tuple[Block, dict[int, Rendered | None], Sequence[FreshRun]]
 """A block with the pending changes and fresh runs detached from it for one flush."""
 
 
+def texts_renderer(families: Sequence[Family]) -> Callable[[Any, str], list[str]]:
+    """``render(obj, identity) -> texts``: every family's text for one object, in family order.
+
+    Consecutive members of one :class:`~kubescope.state.family.Batch` (two or more) are rendered by
+    the batch's function, the others one by one.
+    """
+    units: list[tuple[Any, Any, list[int] | None, bool]] = []
+    i, n = 0, len(families)
+    while i < n:
+        b = families[i].batch
+        j = i + 1
+        if b is not None:
+            while j < n and families[j].batch is b and families[j].batch_index > families[j - 1].batch_index:
+                j += 1
+        if b is not None and j - i >= 2:
+            prefixes = [""] * b.size  # members not served: rendered anyway, their text dropped
+            for fam in families[i:j]:
+                prefixes[fam.batch_index] = fam.name + "{"
+            picks = None if j - i == b.size else [fam.batch_index for fam in families[i:j]]
+            units.append((b.fn, prefixes, picks, True))
+        else:
+            units.extend((fam.fn, fam.name + "{", None, False) for fam in families[i:j])
+        i = j
+    if not any(u[3] for u in units):
+        fps = [(fam.fn, fam.name + "{") for fam in families]
+
+        def each(obj: Any, ident: str) -> list[str]:
+            return [fn(obj, p + ident) for fn, p in fps]
+
+        return each
+
+    def batched(obj: Any, ident: str) -> list[str]:
+        texts: list[str] = []
+        for fn, p, picks, many in units:
+            if many:
+                outs = fn(obj, [q + ident for q in p])
+                texts += outs if picks is None else [outs[k] for k in picks]
+            else:
+                texts.append(fn(obj, p + ident))
+        return texts
+
+    return batched
+
+
 @dataclass
 class StoreStats:
     """Counters for self metrics (read by the telemetry server)."""
@@ -376,8 +420,7 @@ class ResourceStore:
         self.pending_bytes = 0
         self._listed: set[int | str] | None = None
         self._on_dirty = on_dirty
-        self._prefixes = [f.name + "{" for f in self.families]
-        self._fns = [f.fn for f in self.families]
+        self._texts = texts_renderer(self.families)
         self._identity = spec.identity
 
     # -- the reflector sink protocol --------------------------------------------------------
@@ -434,11 +477,11 @@ class ResourceStore:
 
     def _insert_new(self, keys: list[int | str], objs: list[Any]) -> None:
         try:
-            fps = list(zip(self._fns, self._prefixes, strict=True))
             ident = self._identity
+            texts = self._texts
             # object by object (families share per-object work, see pod.py's _shared), then
             # transposed in C
-            rows = [[fn(o, p + i) for fn, p in fps] for o in objs for i in (ident(o),)]
+            rows = [texts(o, ident(o)) for o in objs]
             columns = list(zip(*rows, strict=True))
         except Exception:  # some object does not render: find it (and keep the rest) one by one
             for obj in objs:
@@ -487,7 +530,7 @@ class ResourceStore:
     def _render(self, obj: Any) -> Rendered | None:
         try:
             ident = self._identity(obj)
-            return Rendered([fn(obj, p + ident) for fn, p in zip(self._fns, self._prefixes, strict=True)])
+            return Rendered(self._texts(obj, ident))
         except Exception as e:  # a malformed object must never stop the store
             self.stats.render_errors += 1
             m = getattr(obj, "metadata", None)

@@ -22,8 +22,9 @@ object).
 
 from __future__ import annotations
 
+import dataclasses
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from math import floor
@@ -33,6 +34,8 @@ import msgspec
 from kubescope.model.meta import ObjectMeta, Wire
 from kubescope.model.quantity import QuantityError, int_value, ksm_float
 from kubescope.state.family import (
+    Batch,
+    BatchFn,
     Family,
     FamilyOptions,
     MetricType,
@@ -273,8 +276,9 @@ def _identity(o: Pod) -> str:
 # -- container families, made for containers (init=False) and init containers (init=True) --
 
 
-def _container_families(init: bool) -> dict[str, RenderFn]:
-    """Render functions keyed by family suffix, reading (init) container statuses and specs."""
+def _container_families(init: bool) -> tuple[dict[str, RenderFn], BatchFn]:
+    """Render functions keyed by family suffix, reading (init) container statuses and specs, and
+    the function rendering them all at once (members in the dict's order)."""
 
     def statuses(o: Pod) -> list[tuple[ContainerStatus, str]]:
         s = _shared(o)
@@ -417,10 +421,70 @@ def _container_families(init: bool) -> dict[str, RenderFn]:
             ]
         )
 
-    return {
+    def batch(o: Pod, lps: Sequence[str]) -> list[str]:
+        """Every family below in one pass over the statuses (what each function above returns)."""
+        (
+            lp_info, lp_lim, lp_req, lp_started, lp_ltr, lp_lte, lp_ltt,
+            lp_ready, lp_restarts, lp_running, lp_term, lp_termr, lp_wait, lp_waitr,
+        ) = lps  # fmt: skip
+        head = [info(o, lp_info), limits(o, lp_lim), requests(o, lp_req)]
+        sts = statuses(o)
+        if not sts:
+            return head + [""] * 11
+        started: list[str] = []
+        ltr: list[str] = []
+        lte: list[str] = []
+        ltt: list[str] = []
+        rdy: list[str] = []
+        rst: list[str] = []
+        run: list[str] = []
+        trm: list[str] = []
+        trr: list[str] = []
+        wai: list[str] = []
+        wrr: list[str] = []
+        for cs, f in sts:
+            st = cs.state
+            r, t, w = st.running, st.terminated, st.waiting
+            if r is not None:
+                started.append(f"{lp_started}{f}}} {_unix(r.started_at)}\n")
+            elif t is not None:
+                started.append(f"{lp_started}{f}}} {_unix(t.started_at)}\n")
+            lt = cs.last_state.terminated
+            if lt is not None:
+                ltr.append(f'{lp_ltr}{f},reason="{esc(lt.reason)}"}} 1\n')
+                lte.append(f"{lp_lte}{f}}} {gf(lt.exit_code)}\n")
+                ltt.append(f"{lp_ltt}{f}}} {_unix(lt.finished_at)}\n")
+            rdy.append(f"{lp_ready}{f}}} {1 if cs.ready else 0}\n")
+            rst.append(f"{lp_restarts}{f}}} {gf(cs.restart_count)}\n")
+            run.append(f"{lp_running}{f}}} {0 if r is None else 1}\n")
+            trm.append(f"{lp_term}{f}}} {0 if t is None else 1}\n")
+            if t is not None:
+                trr.append(f'{lp_termr}{f},reason="{esc(t.reason)}"}} 1\n')
+            wai.append(f"{lp_wait}{f}}} {0 if w is None else 1}\n")
+            if w is not None:
+                wrr.append(f'{lp_waitr}{f},reason="{esc(w.reason)}"}} 1\n')
+        j = "".join
+        return [
+            *head,
+            j(started),
+            j(ltr),
+            j(lte),
+            j(ltt),
+            j(rdy),
+            j(rst),
+            j(run),
+            j(trm),
+            j(trr),
+            j(wai),
+            j(wrr),
+        ]
+
+    limits = resources(True)
+    requests = resources(False)
+    fns: dict[str, RenderFn] = {
         "info": info,
-        "resource_limits": resources(True),
-        "resource_requests": resources(False),
+        "resource_limits": limits,
+        "resource_requests": requests,
         "state_started": state_started,
         "status_last_terminated_reason": last_terminated_reason,
         "status_last_terminated_exitcode": last_terminated_exitcode,
@@ -433,10 +497,28 @@ def _container_families(init: bool) -> dict[str, RenderFn]:
         "status_waiting": waiting,
         "status_waiting_reason": waiting_reason,
     }
+    return fns, batch
 
 
-_C = _container_families(False)
-_I = _container_families(True)
+_C, _C_ALL = _container_families(False)
+_I, _I_ALL = _container_families(True)
+_BATCHES = {
+    fn: (batch, i)
+    for fns, batch in (
+        (_C, Batch("pod_containers", len(_C), _C_ALL)),
+        (_I, Batch("pod_init_containers", len(_I), _I_ALL)),
+    )
+    for i, fn in enumerate(fns.values())
+}
+"""Each container family's render function -> its batch and its index in it."""
+
+
+def _batched(fams: list[Family]) -> list[Family]:
+    out = []
+    for fam in fams:
+        b = _BATCHES.get(fam.fn)
+        out.append(fam if b is None else dataclasses.replace(fam, batch=b[0], batch_index=b[1]))
+    return out
 
 
 # -- pod families ----------------------------------------------------------------------------
@@ -770,270 +852,272 @@ def families(opts: FamilyOptions) -> list[Family]:
 
     S: Stability = "STABLE"
     A: Stability = "ALPHA"
-    return [
-        F("completion_time", "Completion time in unix timestamp for a pod.", S, _completion_time),
-        F("container_info", "Information about a container in a pod.", S, _C["info"]),
-        F(
-            "container_resource_limits",
-            "The number of requested limit resource by a container. It is recommended to use the "
-            "kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
-            S,
-            _C["resource_limits"],
-        ),
-        F(
-            "container_resource_requests",
-            "The number of requested request resource by a container. It is recommended to use the "
-            "kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.",
-            S,
-            _C["resource_requests"],
-        ),
-        F(
-            "container_state_started",
-            "Start time in unix timestamp for a pod container.",
-            S,
-            _C["state_started"],
-        ),
-        F(
-            "container_status_last_terminated_reason",
-            "Describes the last reason the container was in terminated state.",
-            A,
-            _C["status_last_terminated_reason"],
-        ),
-        F(
-            "container_status_last_terminated_exitcode",
-            "Describes the exit code for the last container in terminated state.",
-            A,
-            _C["status_last_terminated_exitcode"],
-        ),
-        F(
-            "container_status_last_terminated_timestamp",
-            "Last terminated time for a pod container in unix timestamp.",
-            A,
-            _C["status_last_terminated_timestamp"],
-        ),
-        F(
-            "container_status_ready",
-            "Describes whether the containers readiness check succeeded.",
-            S,
-            _C["status_ready"],
-        ),
-        F(
-            "container_status_restarts_total",
-            "The number of container restarts per container.",
-            S,
-            _C["status_restarts_total"],
-            type="counter",
-        ),
-        F(
-            "container_status_running",
-            "Describes whether the container is currently in running state.",
-            S,
-            _C["status_running"],
-        ),
-        F(
-            "container_status_terminated",
-            "Describes whether the container is currently in terminated state.",
-            S,
-            _C["status_terminated"],
-        ),
-        F(
-            "container_status_terminated_reason",
-            "Describes the reason the container is currently in terminated state.",
-            A,
-            _C["status_terminated_reason"],
-        ),
-        F(
-            "container_status_waiting",
-            "Describes whether the container is currently in waiting state.",
-            S,
-            _C["status_waiting"],
-        ),
-        F(
-            "container_status_waiting_reason",
-            "Describes the reason the container is currently in waiting state.",
-            S,
-            _C["status_waiting_reason"],
-        ),
-        F("created", "Unix creation timestamp", S, _created),
-        F("deletion_timestamp", "Unix deletion timestamp", A, _deletion_timestamp),
-        F("info", "Information about pod.", S, _info),
-        F("ips", "Pod IP addresses", A, _ips),
-        F("init_container_info", "Information about an init container in a pod.", S, _I["info"]),
-        F(
-            "init_container_resource_limits",
-            "The number of requested limit resource by an init container.",
-            A,
-            _I["resource_limits"],
-        ),
-        F(
-            "init_container_resource_requests",
-            "The number of requested request resource by an init container.",
-            A,
-            _I["resource_requests"],
-        ),
-        F(
-            "init_container_state_started",
-            "Start time in unix timestamp for a pod init container.",
-            A,
-            _I["state_started"],
-        ),
-        F(
-            "init_container_status_last_terminated_reason",
-            "Describes the last reason the init container was in terminated state.",
-            A,
-            _I["status_last_terminated_reason"],
-        ),
-        F(
-            "init_container_status_last_terminated_exitcode",
-            "Describes the exit code for the last init container in terminated state.",
-            A,
-            _I["status_last_terminated_exitcode"],
-        ),
-        F(
-            "init_container_status_last_terminated_timestamp",
-            "Last terminated time for a pod init container in unix timestamp.",
-            A,
-            _I["status_last_terminated_timestamp"],
-        ),
-        F(
-            "init_container_status_ready",
-            "Describes whether the init containers readiness check succeeded.",
-            S,
-            _I["status_ready"],
-        ),
-        F(
-            "init_container_status_restarts_total",
-            "The number of restarts for the init container.",
-            S,
-            _I["status_restarts_total"],
-            type="counter",
-        ),
-        F(
-            "init_container_status_running",
-            "Describes whether the init container is currently in running state.",
-            S,
-            _I["status_running"],
-        ),
-        F(
-            "init_container_status_terminated",
-            "Describes whether the init container is currently in terminated state.",
-            S,
-            _I["status_terminated"],
-        ),
-        F(
-            "init_container_status_terminated_reason",
-            "Describes the reason the init container is currently in terminated state.",
-            A,
-            _I["status_terminated_reason"],
-        ),
-        F(
-            "init_container_status_waiting",
-            "Describes whether the init container is currently in waiting state.",
-            S,
-            _I["status_waiting"],
-        ),
-        F(
-            "init_container_status_waiting_reason",
-            "Describes the reason the init container is currently in waiting state.",
-            A,
-            _I["status_waiting_reason"],
-        ),
-        annotations_family("kube_pod", opts.annotations),
-        labels_family("kube_pod", opts.labels),
-        F(
-            "overhead_cpu_cores",
-            "The pod overhead in regards to cpu cores associated with running a pod.",
-            A,
-            _overhead_cpu,
-        ),
-        F(
-            "overhead_memory_bytes",
-            "The pod overhead in regards to memory associated with running a pod.",
-            A,
-            _overhead_memory,
-        ),
-        owner_family("kube_pod", help="Information about the Pod's owner."),
-        F(
-            "resourceclaim_info",
-            "Information about a DRA ResourceClaim referenced by a pod, one series per "
-            "pod.spec.resourceClaims entry; claim_name is the pod-local reference and "
-            "resourceclaim_name is the resolved ResourceClaim object name.",
-            A,
-            _resourceclaim_info,
-        ),
-        F("restart_policy", "Describes the restart policy in use by this pod.", S, _restart_policy),
-        F("runtimeclass_name_info", "The runtimeclass associated with the pod.", A, _runtimeclass),
-        F(
-            "spec_volumes_persistentvolumeclaims_info",
-            "Information about persistentvolumeclaim and ephemeral volumes in a pod.",
-            S,
-            _claims_info,
-        ),
-        F(
-            "spec_volumes_persistentvolumeclaims_readonly",
-            "Describes whether a persistentvolumeclaim is mounted read only. Ephemeral volumes always "
-            "report 0 since the ephemeral volume source does not support a read-only flag.",
-            S,
-            _claims_readonly,
-        ),
-        F("start_time", "Start time in unix timestamp for a pod.", S, _start_time),
-        F("status_phase", "The pods current phase.", S, _phase),
-        F("status_qos_class", "The pods current qosClass.", A, _qos),
-        F(
-            "status_ready",
-            "Describes whether the pod is ready to serve requests.",
-            S,
-            _condition("Ready"),
-        ),
-        F(
-            "status_ready_time",
-            "Readiness achieved time in unix timestamp for a pod.",
-            A,
-            _condition_time("Ready", "True"),
-        ),
-        F(
-            "status_initialized_time",
-            "Initialized time in unix timestamp for a pod.",
-            A,
-            _condition_time("Initialized", "True"),
-        ),
-        F(
-            "status_container_ready_time",
-            "Readiness achieved time in unix timestamp for a pod containers.",
-            A,
-            _condition_time("ContainersReady", "True"),
-        ),
-        F("status_reason", "The pod status reasons", A, _status_reason),
-        F("status_disruption_reason", "The pod disruption condition reason", A, _disruption_reason),
-        F(
-            "status_scheduled",
-            "Describes the status of the scheduling process for the pod.",
-            S,
-            _condition("PodScheduled"),
-        ),
-        F(
-            "status_scheduled_time",
-            "Unix timestamp when pod moved into scheduled status",
-            S,
-            _condition_time("PodScheduled", "True"),
-        ),
-        F(
-            "status_unschedulable",
-            "Describes the unschedulable status for the pod.",
-            S,
-            _unschedulable,
-        ),
-        F(
-            "status_unscheduled_time",
-            "Unix timestamp when pod moved into unscheduled status",
-            A,
-            _condition_time("PodScheduled", "False"),
-        ),
-        F("tolerations", "Information about the pod tolerations", A, _tolerations),
-        F("nodeselectors", "Describes the Pod nodeSelectors.", A, _nodeselectors, opt_in=True),
-        F("service_account", "The service account for a pod.", A, _service_account),
-        F("scheduler", "The scheduler for a pod.", A, _scheduler),
-    ]
+    return _batched(
+        [
+            F("completion_time", "Completion time in unix timestamp for a pod.", S, _completion_time),
+            F("container_info", "Information about a container in a pod.", S, _C["info"]),
+            F(
+                "container_resource_limits",
+                "The number of requested limit resource by a container. It is recommended to use the "
+                "kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
+                S,
+                _C["resource_limits"],
+            ),
+            F(
+                "container_resource_requests",
+                "The number of requested request resource by a container. It is recommended to use the "
+                "kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.",
+                S,
+                _C["resource_requests"],
+            ),
+            F(
+                "container_state_started",
+                "Start time in unix timestamp for a pod container.",
+                S,
+                _C["state_started"],
+            ),
+            F(
+                "container_status_last_terminated_reason",
+                "Describes the last reason the container was in terminated state.",
+                A,
+                _C["status_last_terminated_reason"],
+            ),
+            F(
+                "container_status_last_terminated_exitcode",
+                "Describes the exit code for the last container in terminated state.",
+                A,
+                _C["status_last_terminated_exitcode"],
+            ),
+            F(
+                "container_status_last_terminated_timestamp",
+                "Last terminated time for a pod container in unix timestamp.",
+                A,
+                _C["status_last_terminated_timestamp"],
+            ),
+            F(
+                "container_status_ready",
+                "Describes whether the containers readiness check succeeded.",
+                S,
+                _C["status_ready"],
+            ),
+            F(
+                "container_status_restarts_total",
+                "The number of container restarts per container.",
+                S,
+                _C["status_restarts_total"],
+                type="counter",
+            ),
+            F(
+                "container_status_running",
+                "Describes whether the container is currently in running state.",
+                S,
+                _C["status_running"],
+            ),
+            F(
+                "container_status_terminated",
+                "Describes whether the container is currently in terminated state.",
+                S,
+                _C["status_terminated"],
+            ),
+            F(
+                "container_status_terminated_reason",
+                "Describes the reason the container is currently in terminated state.",
+                A,
+                _C["status_terminated_reason"],
+            ),
+            F(
+                "container_status_waiting",
+                "Describes whether the container is currently in waiting state.",
+                S,
+                _C["status_waiting"],
+            ),
+            F(
+                "container_status_waiting_reason",
+                "Describes the reason the container is currently in waiting state.",
+                S,
+                _C["status_waiting_reason"],
+            ),
+            F("created", "Unix creation timestamp", S, _created),
+            F("deletion_timestamp", "Unix deletion timestamp", A, _deletion_timestamp),
+            F("info", "Information about pod.", S, _info),
+            F("ips", "Pod IP addresses", A, _ips),
+            F("init_container_info", "Information about an init container in a pod.", S, _I["info"]),
+            F(
+                "init_container_resource_limits",
+                "The number of requested limit resource by an init container.",
+                A,
+                _I["resource_limits"],
+            ),
+            F(
+                "init_container_resource_requests",
+                "The number of requested request resource by an init container.",
+                A,
+                _I["resource_requests"],
+            ),
+            F(
+                "init_container_state_started",
+                "Start time in unix timestamp for a pod init container.",
+                A,
+                _I["state_started"],
+            ),
+            F(
+                "init_container_status_last_terminated_reason",
+                "Describes the last reason the init container was in terminated state.",
+                A,
+                _I["status_last_terminated_reason"],
+            ),
+            F(
+                "init_container_status_last_terminated_exitcode",
+                "Describes the exit code for the last init container in terminated state.",
+                A,
+                _I["status_last_terminated_exitcode"],
+            ),
+            F(
+                "init_container_status_last_terminated_timestamp",
+                "Last terminated time for a pod init container in unix timestamp.",
+                A,
+                _I["status_last_terminated_timestamp"],
+            ),
+            F(
+                "init_container_status_ready",
+                "Describes whether the init containers readiness check succeeded.",
+                S,
+                _I["status_ready"],
+            ),
+            F(
+                "init_container_status_restarts_total",
+                "The number of restarts for the init container.",
+                S,
+                _I["status_restarts_total"],
+                type="counter",
+            ),
+            F(
+                "init_container_status_running",
+                "Describes whether the init container is currently in running state.",
+                S,
+                _I["status_running"],
+            ),
+            F(
+                "init_container_status_terminated",
+                "Describes whether the init container is currently in terminated state.",
+                S,
+                _I["status_terminated"],
+            ),
+            F(
+                "init_container_status_terminated_reason",
+                "Describes the reason the init container is currently in terminated state.",
+                A,
+                _I["status_terminated_reason"],
+            ),
+            F(
+                "init_container_status_waiting",
+                "Describes whether the init container is currently in waiting state.",
+                S,
+                _I["status_waiting"],
+            ),
+            F(
+                "init_container_status_waiting_reason",
+                "Describes the reason the init container is currently in waiting state.",
+                A,
+                _I["status_waiting_reason"],
+            ),
+            annotations_family("kube_pod", opts.annotations),
+            labels_family("kube_pod", opts.labels),
+            F(
+                "overhead_cpu_cores",
+                "The pod overhead in regards to cpu cores associated with running a pod.",
+                A,
+                _overhead_cpu,
+            ),
+            F(
+                "overhead_memory_bytes",
+                "The pod overhead in regards to memory associated with running a pod.",
+                A,
+                _overhead_memory,
+            ),
+            owner_family("kube_pod", help="Information about the Pod's owner."),
+            F(
+                "resourceclaim_info",
+                "Information about a DRA ResourceClaim referenced by a pod, one series per "
+                "pod.spec.resourceClaims entry; claim_name is the pod-local reference and "
+                "resourceclaim_name is the resolved ResourceClaim object name.",
+                A,
+                _resourceclaim_info,
+            ),
+            F("restart_policy", "Describes the restart policy in use by this pod.", S, _restart_policy),
+            F("runtimeclass_name_info", "The runtimeclass associated with the pod.", A, _runtimeclass),
+            F(
+                "spec_volumes_persistentvolumeclaims_info",
+                "Information about persistentvolumeclaim and ephemeral volumes in a pod.",
+                S,
+                _claims_info,
+            ),
+            F(
+                "spec_volumes_persistentvolumeclaims_readonly",
+                "Describes whether a persistentvolumeclaim is mounted read only. Ephemeral volumes always "
+                "report 0 since the ephemeral volume source does not support a read-only flag.",
+                S,
+                _claims_readonly,
+            ),
+            F("start_time", "Start time in unix timestamp for a pod.", S, _start_time),
+            F("status_phase", "The pods current phase.", S, _phase),
+            F("status_qos_class", "The pods current qosClass.", A, _qos),
+            F(
+                "status_ready",
+                "Describes whether the pod is ready to serve requests.",
+                S,
+                _condition("Ready"),
+            ),
+            F(
+                "status_ready_time",
+                "Readiness achieved time in unix timestamp for a pod.",
+                A,
+                _condition_time("Ready", "True"),
+            ),
+            F(
+                "status_initialized_time",
+                "Initialized time in unix timestamp for a pod.",
+                A,
+                _condition_time("Initialized", "True"),
+            ),
+            F(
+                "status_container_ready_time",
+                "Readiness achieved time in unix timestamp for a pod containers.",
+                A,
+                _condition_time("ContainersReady", "True"),
+            ),
+            F("status_reason", "The pod status reasons", A, _status_reason),
+            F("status_disruption_reason", "The pod disruption condition reason", A, _disruption_reason),
+            F(
+                "status_scheduled",
+                "Describes the status of the scheduling process for the pod.",
+                S,
+                _condition("PodScheduled"),
+            ),
+            F(
+                "status_scheduled_time",
+                "Unix timestamp when pod moved into scheduled status",
+                S,
+                _condition_time("PodScheduled", "True"),
+            ),
+            F(
+                "status_unschedulable",
+                "Describes the unschedulable status for the pod.",
+                S,
+                _unschedulable,
+            ),
+            F(
+                "status_unscheduled_time",
+                "Unix timestamp when pod moved into unscheduled status",
+                A,
+                _condition_time("PodScheduled", "False"),
+            ),
+            F("tolerations", "Information about the pod tolerations", A, _tolerations),
+            F("nodeselectors", "Describes the Pod nodeSelectors.", A, _nodeselectors, opt_in=True),
+            F("service_account", "The service account for a pod.", A, _service_account),
+            F("scheduler", "The scheduler for a pod.", A, _scheduler),
+        ]
+    )
 
 
 RESOURCE = ResourceSpec(
