@@ -152,9 +152,10 @@ def _units(snaps: Sequence[Snapshot], openmetrics: bool, gz: bool) -> Iterator[b
                 yield batch
 
 
-INFLATE_AHEAD = 4
-"""Batches being inflated while earlier chunks are written (bounds a plain scrape's extra memory to
-a few MiB: ~1.6 MiB of text per batch)."""
+INFLATE_AHEAD = 2
+"""Batches being inflated while earlier chunks are written (bounds a plain scrape's extra memory:
+~1.8 MiB of text per batch). With ISA-L inflating 5x faster than zlib, 2 ahead keep a 1000 x 30
+plain scrape as fast as 4 did (0.74-0.86 s either way) with a lower RSS peak (~162 vs ~168 MiB)."""
 
 
 async def scrape_chunks(
