@@ -32,8 +32,12 @@ PODS = pods()
 
 def test_pods_have_batches_and_the_pods_cover_their_branches() -> None:
     batched = [f for f in FAMS if f.batch is not None]
-    assert {f.batch.key for f in batched if f.batch} == {"pod_containers", "pod_init_containers"}
-    assert len(batched) == 28
+    assert {f.batch.key for f in batched if f.batch} == {
+        "pod_containers",
+        "pod_init_containers",
+        "pod_conditions",
+    }
+    assert len(batched) == 38
     states = {
         k
         for p in PODS
@@ -43,6 +47,10 @@ def test_pods_have_batches_and_the_pods_cover_their_branches() -> None:
     }
     assert states == {"running", "terminated", "waiting", "last"}
     assert any(p.status.init_container_statuses for p in PODS)
+    conditions = {(c.type, c.status) for p in PODS for c in p.status.conditions}
+    for ctype in ("Ready", "PodScheduled"):
+        assert {(ctype, s) for s in ("True", "False")} <= conditions
+    assert any(c.type == "DisruptionTarget" for p in PODS for c in p.status.conditions)
 
 
 def test_every_family_served_renders_as_its_own_function() -> None:

@@ -502,25 +502,6 @@ def _container_families(init: bool) -> tuple[dict[str, RenderFn], BatchFn]:
 
 _C, _C_ALL = _container_families(False)
 _I, _I_ALL = _container_families(True)
-_BATCHES = {
-    fn: (batch, i)
-    for fns, batch in (
-        (_C, Batch("pod_containers", len(_C), _C_ALL)),
-        (_I, Batch("pod_init_containers", len(_I), _I_ALL)),
-    )
-    for i, fn in enumerate(fns.values())
-}
-"""Each container family's render function -> its batch and its index in it."""
-
-
-def _batched(fams: list[Family]) -> list[Family]:
-    out = []
-    for fam in fams:
-        b = _BATCHES.get(fam.fn)
-        out.append(fam if b is None else dataclasses.replace(fam, batch=b[0], batch_index=b[1]))
-    return out
-
-
 # -- pod families ----------------------------------------------------------------------------
 
 
@@ -749,6 +730,68 @@ def _unschedulable(o: Pod, lp: str) -> str:
     )
 
 
+_READY = _condition("Ready")
+_READY_TIME = _condition_time("Ready", "True")
+_INITIALIZED_TIME = _condition_time("Initialized", "True")
+_CONTAINERS_READY_TIME = _condition_time("ContainersReady", "True")
+_SCHEDULED = _condition("PodScheduled")
+_SCHEDULED_TIME = _condition_time("PodScheduled", "True")
+_UNSCHEDULED_TIME = _condition_time("PodScheduled", "False")
+
+
+def _condition_lines(lp: str, s: str) -> str:
+    return (
+        f'{lp},condition="true"}} {1 if s == "True" else 0}\n'
+        f'{lp},condition="false"}} {1 if s == "False" else 0}\n'
+        f'{lp},condition="unknown"}} {1 if s == "Unknown" else 0}\n'
+    )
+
+
+def _conditions_all(o: Pod, lps: Sequence[str]) -> list[str]:
+    """The families of :data:`_CONDITION_FAMILIES`, in that order, in one pass over the conditions."""
+    lp_r, lp_rt, lp_it, lp_ct, lp_reason, lp_dis, lp_s, lp_st, lp_u, lp_ut = lps
+    r: list[str] = []
+    rt: list[str] = []
+    it: list[str] = []
+    ct: list[str] = []
+    sc: list[str] = []
+    st: list[str] = []
+    un: list[str] = []
+    ut: list[str] = []
+    for c in o.status.conditions:
+        ty, v = c.type, c.status
+        if ty == "Ready":
+            r.append(_condition_lines(lp_r, v))
+            if v == "True":
+                rt.append(f"{lp_rt}}} {_unix(c.last_transition_time)}\n")
+        elif ty == "Initialized":
+            if v == "True":
+                it.append(f"{lp_it}}} {_unix(c.last_transition_time)}\n")
+        elif ty == "ContainersReady":
+            if v == "True":
+                ct.append(f"{lp_ct}}} {_unix(c.last_transition_time)}\n")
+        elif ty == "PodScheduled":
+            sc.append(_condition_lines(lp_s, v))
+            if v == "True":
+                st.append(f"{lp_st}}} {_unix(c.last_transition_time)}\n")
+            elif v == "False":
+                un.append(f"{lp_u}}} 1\n")
+                ut.append(f"{lp_ut}}} {_unix(c.last_transition_time)}\n")
+    j = "".join
+    return [
+        j(r),
+        j(rt),
+        j(it),
+        j(ct),
+        _status_reason(o, lp_reason),
+        _disruption_reason(o, lp_dis),
+        j(sc),
+        j(st),
+        j(un),
+        j(ut),
+    ]
+
+
 STATUS_REASONS = (
     "Evicted",
     "NodeAffinity",
@@ -837,6 +880,38 @@ def _service_account(o: Pod, lp: str) -> str:
 
 def _scheduler(o: Pod, lp: str) -> str:
     return f'{lp},name="{esc(o.spec.scheduler_name)}"}} 1\n'
+
+
+_CONDITION_FAMILIES: dict[str, RenderFn] = {
+    "status_ready": _READY,
+    "status_ready_time": _READY_TIME,
+    "status_initialized_time": _INITIALIZED_TIME,
+    "status_container_ready_time": _CONTAINERS_READY_TIME,
+    "status_reason": _status_reason,
+    "status_disruption_reason": _disruption_reason,
+    "status_scheduled": _SCHEDULED,
+    "status_scheduled_time": _SCHEDULED_TIME,
+    "status_unschedulable": _unschedulable,
+    "status_unscheduled_time": _UNSCHEDULED_TIME,
+}
+_BATCHES = {
+    fn: (batch, i)
+    for fns, batch in (
+        (_C, Batch("pod_containers", len(_C), _C_ALL)),
+        (_I, Batch("pod_init_containers", len(_I), _I_ALL)),
+        (_CONDITION_FAMILIES, Batch("pod_conditions", len(_CONDITION_FAMILIES), _conditions_all)),
+    )
+    for i, fn in enumerate(fns.values())
+}
+"""Each container family's render function -> its batch and its index in it."""
+
+
+def _batched(fams: list[Family]) -> list[Family]:
+    out = []
+    for fam in fams:
+        b = _BATCHES.get(fam.fn)
+        out.append(fam if b is None else dataclasses.replace(fam, batch=b[0], batch_index=b[1]))
+    return out
 
 
 def families(opts: FamilyOptions) -> list[Family]:
@@ -1066,25 +1141,25 @@ def families(opts: FamilyOptions) -> list[Family]:
                 "status_ready",
                 "Describes whether the pod is ready to serve requests.",
                 S,
-                _condition("Ready"),
+                _READY,
             ),
             F(
                 "status_ready_time",
                 "Readiness achieved time in unix timestamp for a pod.",
                 A,
-                _condition_time("Ready", "True"),
+                _READY_TIME,
             ),
             F(
                 "status_initialized_time",
                 "Initialized time in unix timestamp for a pod.",
                 A,
-                _condition_time("Initialized", "True"),
+                _INITIALIZED_TIME,
             ),
             F(
                 "status_container_ready_time",
                 "Readiness achieved time in unix timestamp for a pod containers.",
                 A,
-                _condition_time("ContainersReady", "True"),
+                _CONTAINERS_READY_TIME,
             ),
             F("status_reason", "The pod status reasons", A, _status_reason),
             F("status_disruption_reason", "The pod disruption condition reason", A, _disruption_reason),
@@ -1092,13 +1167,13 @@ def families(opts: FamilyOptions) -> list[Family]:
                 "status_scheduled",
                 "Describes the status of the scheduling process for the pod.",
                 S,
-                _condition("PodScheduled"),
+                _SCHEDULED,
             ),
             F(
                 "status_scheduled_time",
                 "Unix timestamp when pod moved into scheduled status",
                 S,
-                _condition_time("PodScheduled", "True"),
+                _SCHEDULED_TIME,
             ),
             F(
                 "status_unschedulable",
@@ -1110,7 +1185,7 @@ def families(opts: FamilyOptions) -> list[Family]:
                 "status_unscheduled_time",
                 "Unix timestamp when pod moved into unscheduled status",
                 A,
-                _condition_time("PodScheduled", "False"),
+                _UNSCHEDULED_TIME,
             ),
             F("tolerations", "Information about the pod tolerations", A, _tolerations),
             F("nodeselectors", "Describes the Pod nodeSelectors.", A, _nodeselectors, opt_in=True),
