@@ -691,20 +691,19 @@ def _qos(o: Pod, lp: str) -> str:
     return _qos_lines(lp, q) if q else ""
 
 
+def _condition_lines(lp: str, s: str) -> str:
+    return (
+        f'{lp},condition="true"}} {1 if s == "True" else 0}\n'
+        f'{lp},condition="false"}} {1 if s == "False" else 0}\n'
+        f'{lp},condition="unknown"}} {1 if s == "Unknown" else 0}\n'
+    )
+
+
 def _condition(ctype: str) -> RenderFn:
     """``condition="true|false|unknown"`` for each condition of this type."""
 
     def fn(o: Pod, lp: str) -> str:
-        out = []
-        for c in o.status.conditions:
-            if c.type == ctype:
-                s = c.status
-                out.append(
-                    f'{lp},condition="true"}} {1 if s == "True" else 0}\n'
-                    f'{lp},condition="false"}} {1 if s == "False" else 0}\n'
-                    f'{lp},condition="unknown"}} {1 if s == "Unknown" else 0}\n'
-                )
-        return "".join(out)
+        return "".join([_condition_lines(lp, c.status) for c in o.status.conditions if c.type == ctype])
 
     return fn
 
@@ -737,14 +736,6 @@ _CONTAINERS_READY_TIME = _condition_time("ContainersReady", "True")
 _SCHEDULED = _condition("PodScheduled")
 _SCHEDULED_TIME = _condition_time("PodScheduled", "True")
 _UNSCHEDULED_TIME = _condition_time("PodScheduled", "False")
-
-
-def _condition_lines(lp: str, s: str) -> str:
-    return (
-        f'{lp},condition="true"}} {1 if s == "True" else 0}\n'
-        f'{lp},condition="false"}} {1 if s == "False" else 0}\n'
-        f'{lp},condition="unknown"}} {1 if s == "Unknown" else 0}\n'
-    )
 
 
 def _conditions_all(o: Pod, lps: Sequence[str]) -> list[str]:
