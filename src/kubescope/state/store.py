@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, repeat
@@ -116,6 +116,13 @@ class Block:
         return sum(len(m) for m in self.members)
 
 
+def _utf8_lens(texts: Sequence[str], joined: str, data: bytes) -> Iterable[int]:
+    """The UTF-8 byte lengths of ``texts``, given their join and its encoding."""
+    if len(data) == len(joined):  # ASCII: characters are bytes
+        return map(len, texts)
+    return [len(t.encode()) for t in texts]
+
+
 class Rendered:
     """One object's text for every family, as one UTF-8 buffer plus per-family lengths and hashes.
 
@@ -130,10 +137,7 @@ class Rendered:
         self.data = joined.encode()
         # meta: the n+1 byte offsets of the families' texts in data, then their n hashes
         meta = array("q", [0])
-        if len(self.data) == len(joined):  # ASCII: characters are bytes
-            meta.extend(accumulate(map(len, texts)))
-        else:
-            meta.extend(accumulate(len(t.encode()) for t in texts))
+        meta.extend(accumulate(_utf8_lens(texts, joined, self.data)))
         meta.extend(map(hash, texts))
         self.meta = meta
 
@@ -164,11 +168,7 @@ class FreshRun:
                 fams.append(None)
                 continue
             data = joined.encode()
-            if len(data) == len(joined):  # ASCII: characters are bytes
-                lens = array("I", map(len, col))
-            else:
-                lens = array("I", [len(t.encode()) for t in col])
-            fams.append((data, lens, array("q", map(hash, col))))
+            fams.append((data, array("I", _utf8_lens(col, joined, data)), array("q", map(hash, col))))
             nbytes += len(data)
         self.families = fams
         self.nbytes = nbytes
@@ -452,8 +452,8 @@ class ResourceStore:
         """Upsert the items of a list page (what :meth:`upsert` does for each, faster).
 
         Objects new to the store that land in consecutive slots of a block never flushed (an
-        initial list's, nearly all) are rendered family by family into one :class:`FreshRun` per
-        block; the others go through :meth:`upsert`. A render error falls back to :meth:`upsert`
+        initial list's, nearly all) become one :class:`FreshRun` per block (their texts joined per
+        family); the others go through :meth:`upsert`. A render error falls back to :meth:`upsert`
         for the page's new objects, which counts and skips just the bad ones.
         """
         new: dict[int | str, Any] = {}
@@ -508,7 +508,7 @@ class ResourceStore:
                 self.pending_bytes += run.nbytes
             else:
                 for k in range(i, j):
-                    rendered = Rendered([col[k] for col in columns])
+                    rendered = Rendered(rows[k])
                     block.pending[locs[k] % size] = rendered
                     self.pending_bytes += len(rendered)
             self.stats.upserts += j - i
