@@ -7,11 +7,13 @@ One command, progress on stderr, a table on stdout:
 1. **Simulator start-up**: ``kubescope simulate`` (TLS, bearer token, no kubelets) in its own
    process group, timed from spawn to its ready file.
 2. **Pod LIST**, paginated as the reflector does (``limit=500``) and unpaginated, through
-   :class:`KubeClient`: decoded into a slim pod Struct (about 30 leaf fields, as a state-metrics
-   family reads), beside the floor of reading the same pages without decoding. Bytes and pages.
+   :class:`KubeClient`: decoded into the pod Struct the state-metrics exporter decodes (every
+   field its pod families read), beside the floor of reading the same pages without decoding.
+   Bytes and pages.
 3. **Reflector initial sync** in a child process (uvloop, like the exporters): from ``run()`` to
-   ``synced``, into a :class:`Mirror` that keeps every slim pod; the child's RSS after its imports,
-   after the sync, and its peak (``VmHWM``) at the end.
+   ``synced``, into a :class:`Mirror` that keeps every pod; the child's RSS after its imports,
+   after the sync, and its peak (``VmHWM``) at the end. (The exporter keeps no pods: this is the
+   reflector's cost, the RSS that of a consumer that keeps its objects.)
 4. **Steady watch**: the parent patches pods (MODIFIED events) with 16 concurrent requests; the
    child applies them and reports CPU µs per event (``process_time``) and events/s, then, with the
    reflector stopped, reads a raw watch stream for the same number of events (split into lines,
@@ -41,7 +43,8 @@ import msgspec
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.kube.reflector import Mirror, Reflector, list_objects
-from kubescope.model.meta import KubeList, ObjectMeta, Wire
+from kubescope.model.meta import KubeList
+from kubescope.state.registry import all_resources
 
 T0 = time.monotonic()
 
@@ -58,63 +61,9 @@ def proc_mib(field: str) -> float:
     return 0.0
 
 
-# -- the slim pod a consumer decodes (about 30 leaf fields) ---------------------------------------
+# -- the pod as the state-metrics exporter decodes it (every field its pod families read) ----------
 
-
-class Resources(Wire):
-    requests: dict[str, str] = msgspec.field(default_factory=dict)
-    limits: dict[str, str] = msgspec.field(default_factory=dict)
-
-
-class Container(Wire):
-    name: str = ""
-    image: str = ""
-    resources: Resources = msgspec.field(default_factory=Resources)
-
-
-class PodSpec(Wire):
-    node_name: str = ""
-    priority_class_name: str = ""
-    restart_policy: str = ""
-    containers: list[Container] = msgspec.field(default_factory=list)
-
-
-class PodCondition(Wire):
-    type: str = ""
-    status: str = ""
-
-
-class ContainerState(Wire):
-    running: dict[str, str] | None = None
-    waiting: dict[str, str] | None = None
-    terminated: dict[str, Any] | None = None
-
-
-class ContainerStatus(Wire):
-    name: str = ""
-    ready: bool = False
-    restart_count: int = 0
-    image: str = ""
-    image_id: str = msgspec.field(default="", name="imageID")
-    container_id: str = msgspec.field(default="", name="containerID")
-    state: ContainerState = msgspec.field(default_factory=ContainerState)
-
-
-class PodStatus(Wire):
-    phase: str = ""
-    reason: str = ""
-    pod_ip: str = msgspec.field(default="", name="podIP")
-    host_ip: str = msgspec.field(default="", name="hostIP")
-    qos_class: str = ""
-    conditions: list[PodCondition] = msgspec.field(default_factory=list)
-    container_statuses: list[ContainerStatus] = msgspec.field(default_factory=list)
-
-
-class Pod(Wire):
-    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
-    spec: PodSpec = msgspec.field(default_factory=PodSpec)
-    status: PodStatus = msgspec.field(default_factory=PodStatus)
-
+Pod: Any = all_resources()["pods"].struct
 
 PODS = "/api/v1/pods"
 CONTINUE = re.compile(rb'"continue":\s*"([^"]*)"')

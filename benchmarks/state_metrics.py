@@ -13,9 +13,9 @@ Steps (progress on stderr):
 3. full scrapes, plain and gzip, each read as a scraper reads it (streamed, chunks consumed and
    dropped): ``scrape_plain_p50_s``, ``scrape_gzip_p50_s``; then one of each kept for
    ``body_bytes`` and the check that both carry the same text;
-   with floors: serving the same bytes from memory over the same loopback HTTP
-   (``floor_send_plain_s``, ``floor_send_gzip_s``) and gzipping the body once as KSM does per scrape
-   (``ksm_gzip_level6_s``);
+   with floors: serving the same bytes from memory over the same loopback HTTP, from a process of
+   its own on the exporter's stack (``floor_send_plain_s``, ``floor_send_gzip_s``), and gzipping
+   the body once as KSM does per scrape (``ksm_gzip_level6_s``);
 4. update throughput of the exporter's own ingest path (decode + render + compressed store, paced by
    the flusher as the reflector is) fed with pod MODIFIED events in-process while full scrapes run (``updates_per_s``, and
    ``scrape_gzip_under_updates_p50_s``), with its floor: decoding the same events alone
@@ -121,32 +121,72 @@ async def timed_scrape(session: aiohttp.ClientSession, url: str, gz: bool) -> fl
     return time.perf_counter() - t0
 
 
-async def floor_server(body_plain: bytes, body_gz: bytes) -> tuple[str, Any]:
+def floor_server_main(port_file: str, plain_file: str, gzip_file: str) -> int:
+    """The floor's server (``--floor-server``): the same two bodies from memory, in a process of its
+    own on the exporter's stack (uvloop, aiohttp, :func:`~kubescope.web.server.stream_response`,
+    1 MiB chunks), so that floor and exporter are measured alike."""
     from aiohttp import web
 
-    from kubescope.web.server import stream_response
+    from kubescope.web.server import run, stream_response, wait_for_signal
 
-    async def one(body: bytes) -> Any:
+    bodies = {False: Path(plain_file).read_bytes(), True: Path(gzip_file).read_bytes()}
+
+    async def chunks(body: bytes) -> Any:
+        view = memoryview(body)
         for i in range(0, len(body), 1 << 20):
-            yield body[i : i + (1 << 20)]
+            yield view[i : i + (1 << 20)]
 
     async def handler(request: web.Request) -> web.StreamResponse:
         gz = "gzip" in request.headers.get("Accept-Encoding", "")
         return await stream_response(
             request,
-            one(body_gz if gz else body_plain),
+            chunks(bodies[gz]),
             content_type="text/plain",
             headers={"Content-Encoding": "gzip"} if gz else {},
         )
 
-    app = web.Application()
-    app.router.add_get("/metrics", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    return f"http://127.0.0.1:{port}/metrics", runner
+    def announce(port: int) -> None:
+        Path(port_file).write_text(str(port))
+
+    async def serve() -> int:
+        app = web.Application()
+        app.router.add_get("/metrics", handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        announce(port)
+        await wait_for_signal()
+        await runner.cleanup()
+        return 0
+
+    return run(serve())
+
+
+class FloorServer:
+    """``floor_server_main`` in a child process; ``url`` once it listens."""
+
+    def __init__(self, body_plain: bytes, body_gz: bytes) -> None:
+        self.dir = tempfile.TemporaryDirectory(prefix="kubescope-floor-")
+        d = Path(self.dir.name)
+        (d / "plain").write_bytes(body_plain)
+        (d / "gzip").write_bytes(body_gz)
+        port_file = d / "port"
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--floor-server", str(port_file), str(d / "plain"), str(d / "gzip")]
+        )
+        deadline = time.monotonic() + 60
+        while not port_file.exists() or not port_file.read_text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the floor server did not start")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{port_file.read_text()}/metrics"
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+        self.dir.cleanup()
 
 
 async def scrapes(url: str, n: int) -> dict[str, Any]:
@@ -171,11 +211,17 @@ async def scrapes(url: str, n: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     gzip.compress(body, 6)
     out["ksm_gzip_level6_s"] = time.perf_counter() - t0
-    furl, runner = await floor_server(body, gzbody)
-    async with aiohttp.ClientSession() as s:
-        out["floor_send_plain_s"] = statistics.median([await timed_scrape(s, furl, False) for _ in range(n)])
-        out["floor_send_gzip_s"] = statistics.median([await timed_scrape(s, furl, True) for _ in range(n)])
-    await runner.cleanup()
+    floor = FloorServer(body, gzbody)
+    try:
+        async with aiohttp.ClientSession() as s:
+            out["floor_send_plain_s"] = statistics.median(
+                [await timed_scrape(s, floor.url, False) for _ in range(n)]
+            )
+            out["floor_send_gzip_s"] = statistics.median(
+                [await timed_scrape(s, floor.url, True) for _ in range(n)]
+            )
+    finally:
+        floor.close()
     return out
 
 
@@ -277,7 +323,10 @@ def main() -> int:
     ap.add_argument("--update-seconds", type=float, default=10.0)
     ap.add_argument("--skip-e2e", action="store_true", help="only the in-process update throughput part")
     ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--floor-server", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.floor_server:
+        return floor_server_main(*args.floor_server)
     figures: dict[str, Any] = {
         "nodes": args.nodes,
         "pods_per_node": args.pods_per_node,
