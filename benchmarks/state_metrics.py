@@ -6,7 +6,7 @@
 Steps (progress on stderr):
 
 1. start ``kubescope simulate`` with the cluster (separate process);
-2. start ``kubescope state-metrics`` against it (separate process, default resources, gzip enabled),
+2. start ``kubescope state-metrics`` against it (separate process, default flags),
    sampling its RSS every 50 ms: ``initial_sync_s`` is the time until ``/readyz`` answers 200,
    ``peak_rss_mib`` the highest RSS up to then and through the scrapes, ``steady_rss_mib`` the
    median RSS over 5 s, once the exporter has been idle for 5 s after its scrapes (cluster quiet);
@@ -369,7 +369,6 @@ def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
             f"--port={port}",
             "--telemetry-host=127.0.0.1",
             f"--telemetry-port={tport}",
-            "--enable-gzip-encoding",
         ]
         log("starting state-metrics")
         t0 = time.perf_counter()

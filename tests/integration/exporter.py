@@ -31,7 +31,6 @@ class Exporter:
                 f"--port={self.port}",
                 "--telemetry-host=127.0.0.1",
                 f"--telemetry-port={self.tport}",
-                "--enable-gzip-encoding",
                 *extra,
             ],
             stdout=self._fh,

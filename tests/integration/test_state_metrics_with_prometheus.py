@@ -72,6 +72,15 @@ def test_negotiation_gzip_and_resource_filters(exporter: Exporter) -> None:
     assert "kube_pod_info{" not in no_pods and "kube_node_info{" in no_pods
 
 
+def test_gzip_off_keeps_ksm_behaviour(sim: SimulatorProcess, tmp_path: Path) -> None:
+    e = Exporter(sim, tmp_path, "--enable-gzip-encoding=false", "--resources=nodes")
+    try:
+        _, body, headers = e.scrape(encoding="gzip")
+        assert "Content-Encoding" not in headers and body.startswith(b"# HELP kube_node_")
+    finally:
+        e.stop()
+
+
 def test_changes_show_up_and_deleted_objects_go(sim: SimulatorProcess, exporter: Exporter) -> None:
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "e2e-probe", "namespace": "default"}}
     sim.request("POST", "/api/v1/namespaces/default/configmaps", cm)
