@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -176,3 +177,65 @@ def test_history_is_bounded() -> None:
         s.resource_version - 1,
         s.resource_version,
     ]
+
+
+def test_hooks_watch_one_resource_and_can_be_removed() -> None:
+    s = ObjectStore()
+    seen: list[tuple[str, str]] = []
+    remove = s.add_hook("pods", lambda typ, obj: seen.append((typ, obj["metadata"]["name"])))
+    s.create("pods", pod("p"))
+    s.create("configmaps", configmap("c"))
+    remove()
+    s.delete("pods", "default", "p")
+    assert seen == [("ADDED", "p")]
+
+
+def _graceful_store() -> ObjectStore:
+    s = ObjectStore()
+    s.graceful_pods = True
+    for name, node, phase in (
+        ("bound", "n1", "Running"),
+        ("pending", "", "Pending"),
+        ("done", "n1", "Succeeded"),
+    ):
+        p = pod(name, node=node, phase=phase)
+        p["spec"]["terminationGracePeriodSeconds"] = 30
+        s.create("pods", p)
+    return s
+
+
+def test_a_bound_pod_is_terminated_gracefully_as_kube_apiserver_does() -> None:
+    s = _graceful_store()
+    events: list[str] = []
+    s.add_hook("pods", lambda typ, obj: events.append(typ))
+    marked = s.delete("pods", "default", "bound")
+    meta = marked["metadata"]
+    assert meta["deletionGracePeriodSeconds"] == 30 and meta["generation"] == 2
+    left = dt.datetime.strptime(meta["deletionTimestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    assert 28 <= (left - dt.datetime.now(dt.UTC)).total_seconds() <= 31
+    assert s.exists("pods", "default", "bound") and events == ["MODIFIED"]
+    # deleting again with the default period changes nothing (the deletion is pending)
+    assert s.delete("pods", "default", "bound") == marked and events == ["MODIFIED"]
+    # a shorter period moves the deadline earlier; the kubelet's final delete (0) removes it
+    shorter = s.delete("pods", "default", "bound", grace_period=5)["metadata"]
+    assert (
+        shorter["deletionGracePeriodSeconds"] == 5
+        and shorter["deletionTimestamp"] < meta["deletionTimestamp"]
+    )
+    s.delete("pods", "default", "bound", grace_period=0)
+    assert not s.exists("pods", "default", "bound") and events == ["MODIFIED", "MODIFIED", "DELETED"]
+
+
+def test_unscheduled_finished_and_forced_pods_go_at_once() -> None:
+    s = _graceful_store()
+    s.delete("pods", "default", "pending")
+    s.delete("pods", "default", "done")
+    s.create(
+        "pods", dict(pod("forced", node="n1"), spec={"nodeName": "n1", "terminationGracePeriodSeconds": 30})
+    )
+    s.delete("pods", "default", "forced", grace_period=0)
+    assert s.keys("pods") == [("default", "bound")]
+    # without kubelets to finish terminations (graceful_pods off), every pod goes at once
+    s.graceful_pods = False
+    s.delete("pods", "default", "bound")
+    assert s.keys("pods") == []

@@ -12,13 +12,19 @@ The interface other simulator parts use (scenario loading, churn, kubelets)::
     create(res, obj) -> dict               # fills uid, resourceVersion, creationTimestamp, generation
     update(res, obj) -> dict               # full replace (resourceVersion checked when given)
     update_status(res, obj) -> dict        # only .status changes
-    delete(res, namespace, name) -> dict
+    delete(res, namespace, name, grace_period=None) -> dict   # pods: graceful when kubelets run
     get(res, namespace, name) -> dict      # a fresh dict; raises NotFound
     modify(res, namespace, name, fn) -> dict   # read-modify-write in one change
     bulk_create(items) -> int              # fast start-up path
     keys(res) -> list[(namespace, name)]
     subscribe(fn) -> unsubscribe           # fn(event_type, res, obj) after each change
+    add_hook(res, fn) -> remove            # fn(event_type, obj) after each change of res only
     resource_version: int
+
+``add_hook`` is the in-process watch the simulator's own controllers are driven by: called
+synchronously after the change is recorded and fanned out, with the object as stored (shared
+between the hooks of a change: read it, do not change it). A hook that writes makes a change of
+its own, recorded after this one; controllers only take note and do their work later.
 
 ``res`` is the resource key: ``pods``, ``nodes``, ``deployments.apps``, ``leases.coordination.k8s.io``.
 """
@@ -272,7 +278,12 @@ class ObjectStore:
         self.registry_version = 1
         """Bumped when the served resources change (CRDs): discovery and OpenAPI caches key on it."""
         self._hooks: dict[str, list[Callable[[str, Obj], None]]] = {}
-        """Bumped when the served resources change (CRDs): discovery and OpenAPI caches key on it."""
+        """In-process watchers per resource (:meth:`add_hook`)."""
+        self.graceful_pods = False
+        """Whether a deleted pod bound to a node is terminated gracefully (``deletionTimestamp`` and
+        ``deletionGracePeriodSeconds`` set, removed when its kubelet deletes it again with a grace
+        period of 0), as kube-apiserver does. Off unless something plays the kubelets' part (the
+        simulator's control plane turns it on): without it such pods would stay Terminating."""
 
     # -- types ----------------------------------------------------------------------------
 
@@ -542,11 +553,21 @@ class ObjectStore:
         return self._commit(t, res, ns, name, old, cur, old_entry)
 
     def delete(
-        self, res: str, namespace: str, name: str, *, uid: str = "", resource_version: str = ""
+        self,
+        res: str,
+        namespace: str,
+        name: str,
+        *,
+        uid: str = "",
+        resource_version: str = "",
+        grace_period: int | None = None,
     ) -> Obj:
-        """Delete now, or mark for deletion (``deletionTimestamp``) while finalizers remain.
+        """Delete now, or mark for deletion (``deletionTimestamp``) while finalizers remain or, for
+        a pod, while its kubelet terminates it (:attr:`graceful_pods`).
 
-        ``uid``/``resource_version`` are DeleteOptions preconditions (409 Conflict when stale)."""
+        ``uid``/``resource_version`` are DeleteOptions preconditions (409 Conflict when stale);
+        ``grace_period`` is DeleteOptions' ``gracePeriodSeconds`` (None: the pod's own
+        ``terminationGracePeriodSeconds``)."""
         t = self.type_of(res)
         ns = namespace if t.namespaced else ""
         old_entry = self._current(t, res, ns, name)
@@ -565,16 +586,20 @@ class ObjectStore:
             )
         obj = _dec.decode(old_entry.raw)
         meta = obj["metadata"]
+        if res == "pods" and self.graceful_pods:
+            period = _pod_grace_period(obj, grace_period)
+            if period > 0 or meta.get("deletionGracePeriodSeconds"):
+                marked = _graceful(obj, period)
+                if marked is None:
+                    return obj  # type: ignore[no-any-return]  # pending: only a shorter period counts
+                if marked:
+                    return self._mark(t, res, ns, name, obj, old_entry)
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
                 return obj  # type: ignore[no-any-return]
             meta["deletionTimestamp"] = now_rfc3339()
             meta["deletionGracePeriodSeconds"] = 0
-            entry = self._entry(t, obj, self._next_rv())
-            self.objects[res][(ns, name)] = entry
-            self._reindex(res, (ns, name), old_entry, entry)
-            self._record("MODIFIED", res, ns, (ns, name), entry, old_entry)
-            return _dec.decode(entry.raw)  # type: ignore[no-any-return]
+            return self._mark(t, res, ns, name, obj, old_entry)
         if res == "namespaces":
             for r, table in list(self.objects.items()):
                 rt = self.registry.by_key.get(r)
@@ -583,6 +608,14 @@ class ObjectStore:
                         with contextlib.suppress(NotFound):
                             self._force_delete(rt, r, key[0], key[1])
         return self._remove(t, res, ns, name, obj, old_entry)
+
+    def _mark(self, t: ResourceType, res: str, ns: str, name: str, obj: Obj, old_entry: Entry) -> Obj:
+        """Store a deletion in progress (one MODIFIED event)."""
+        entry = self._entry(t, obj, self._next_rv())
+        self.objects[res][(ns, name)] = entry
+        self._reindex(res, (ns, name), old_entry, entry)
+        self._record("MODIFIED", res, ns, (ns, name), entry, old_entry)
+        return _dec.decode(entry.raw)  # type: ignore[no-any-return]
 
     def _force_delete(self, t: ResourceType, res: str, ns: str, name: str) -> None:
         """The namespace controller's cleanup: finalizers do not hold back a namespace's deletion."""
@@ -633,10 +666,18 @@ class ObjectStore:
 
         return unsubscribe
 
-    def add_hook(self, res: str, fn: Callable[[str, Obj], None]) -> None:
+    def add_hook(self, res: str, fn: Callable[[str, Obj], None]) -> Callable[[], None]:
         """Call ``fn(event_type, object)`` after each change of ``res`` only (the server's own
-        controllers: CRDs, APIServices); unlike :meth:`subscribe`, other resources cost nothing."""
-        self._hooks.setdefault(res, []).append(fn)
+        controllers: CRDs, APIServices, the control plane); unlike :meth:`subscribe`, other
+        resources cost nothing. Returns the function that removes the hook."""
+        hooks = self._hooks.setdefault(res, [])
+        hooks.append(fn)
+
+        def remove() -> None:
+            if fn in hooks:
+                hooks.remove(fn)
+
+        return remove
 
     def sorted_keys(self, res: str) -> list[tuple[str, str]]:
         keys = self._sorted.get(res)
@@ -882,6 +923,41 @@ class ObjectStore:
 
     def watcher_count(self) -> int:
         return len(self.all_watchers())
+
+
+def _pod_grace_period(pod: Obj, requested: int | None) -> int:
+    """kube-apiserver's pod ``CheckGracefulDelete``: the requested period, else the pod's own; 0
+    (at once) for a pod no node runs and for a finished one; a negative one counts as 1."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    period = int(requested if requested is not None else spec.get("terminationGracePeriodSeconds") or 0)
+    if not spec.get("nodeName") or status.get("phase") in ("Failed", "Succeeded"):
+        period = 0
+    return 1 if period < 0 else period
+
+
+def _graceful(obj: Obj, period: int) -> bool | None:
+    """apiserver's ``BeforeDelete`` for a graceful kind: mark ``obj`` for deletion in ``period``
+    seconds (True), or, when it is being deleted already, only shorten the period (True), leave it
+    pending (None) or, at a period of 0, let the deletion happen now (False)."""
+    meta = obj["metadata"]
+    stamp, current = meta.get("deletionTimestamp"), meta.get("deletionGracePeriodSeconds")
+    if stamp:
+        if not current:
+            return False
+        if period >= int(current):
+            return None
+        if period == 0:
+            return False
+        at = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        at += dt.timedelta(seconds=period - int(current))
+    else:
+        at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=period)
+        if int(meta.get("generation") or 0) > 0:
+            # controllers of an object being deleted must stop acting on it: generation says so
+            meta["generation"] = int(meta["generation"]) + 1
+    meta["deletionTimestamp"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    meta["deletionGracePeriodSeconds"] = period
+    return True
 
 
 TRIGGERS = {"pods": "spec.nodeName"}
