@@ -1,0 +1,108 @@
+"""What the adapter asks the Kubernetes API: discovery (for the REST mapper) and object names.
+
+* :func:`load_mapper` reads ``/api/v1``, ``/apis`` and each group's versions (preferred first),
+  concurrently, into a :class:`~kubescope.custom.mapper.RESTMapper`. The ``*.metrics.k8s.io`` groups
+  are skipped: they are aggregated APIs (this adapter among them) whose resources are metrics, not
+  objects; a group whose discovery fails (an unavailable APIService) is left out, not fatal.
+* :func:`object_lister` lists the names of the objects a ``*`` request's label selector matches,
+  page by page (``limit``/``continue``), decoding only ``metadata.name`` - what
+  ``helpers.ListObjectNames`` does in the original.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import msgspec
+
+from kubescope.custom.mapper import ResourceInfo, RESTMapper, resources_from_discovery
+from kubescope.custom.service import ObjectLister
+from kubescope.errors import KubeError
+from kubescope.kube.client import KubeClient
+from kubescope.log import fields
+
+logger = logging.getLogger(__name__)
+
+PAGE = 500
+
+
+class _Meta(msgspec.Struct):
+    name: str = ""
+
+
+class _Item(msgspec.Struct):
+    metadata: _Meta = msgspec.field(default_factory=_Meta)
+
+
+class _ListMeta(msgspec.Struct):
+    # the wire name is "continue", a Python keyword
+    cont: str = msgspec.field(default="", name="continue")
+
+
+class _List(msgspec.Struct):
+    items: list[_Item] | None = None
+    metadata: _ListMeta = msgspec.field(default_factory=_ListMeta)
+
+
+_decode_list = msgspec.json.Decoder(_List)
+
+
+def object_lister(client: KubeClient) -> ObjectLister:
+    async def list_names(info: ResourceInfo, namespace: str, label_selector: str) -> list[str]:
+        path = info.list_path(namespace)
+        names: list[str] = []
+        cont = ""
+        while True:
+            params = {"limit": str(PAGE)}
+            if label_selector:
+                params["labelSelector"] = label_selector
+            if cont:
+                params["continue"] = cont
+            body = await client.get(path, params)
+            try:
+                page = _decode_list.decode(body)
+            except msgspec.DecodeError as e:
+                raise KubeError(f"GET {path}: undecodable list: {e}") from None
+            names.extend(i.metadata.name for i in page.items or () if i.metadata.name)
+            cont = page.metadata.cont
+            if not cont:
+                return names
+
+    return list_names
+
+
+async def _get_json(client: KubeClient, path: str) -> Any:
+    return msgspec.json.decode(await client.get(path))
+
+
+async def load_mapper(client: KubeClient, *, concurrency: int = 8) -> RESTMapper:
+    """The cluster's resources in discovery priority order."""
+    core = await _get_json(client, "/api/v1")
+    groups_doc = await _get_json(client, "/apis")
+    wanted: list[tuple[str, str]] = []
+    for g in groups_doc.get("groups") or ():
+        name = str(g.get("name", ""))
+        if not name or name.endswith("metrics.k8s.io"):
+            continue
+        preferred = str((g.get("preferredVersion") or {}).get("version", ""))
+        versions = [str(v.get("version", "")) for v in g.get("versions") or ()]
+        for v in [preferred, *[v for v in versions if v != preferred]]:
+            if v:
+                wanted.append((name, v))
+    sem = asyncio.Semaphore(concurrency)
+
+    async def fetch(group: str, version: str) -> tuple[str, str, Any] | None:
+        async with sem:
+            try:
+                return group, version, await _get_json(client, f"/apis/{group}/{version}")
+            except (KubeError, msgspec.DecodeError) as e:
+                logger.info(
+                    "group left out of the REST mapper",
+                    extra=fields(group=f"{group}/{version}", error=str(e)),
+                )
+                return None
+
+    docs = await asyncio.gather(*(fetch(g, v) for g, v in wanted))
+    return RESTMapper(resources_from_discovery([("", "v1", core), *(d for d in docs if d is not None)]))
