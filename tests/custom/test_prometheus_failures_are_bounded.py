@@ -147,6 +147,7 @@ async def test_post_verb_sends_a_form(cluster: Api) -> None:
         await fake.runner.cleanup()
 
 
+@pytest.mark.external
 async def test_an_outage_is_covered_by_stale_answers_for_a_bounded_time(cluster: Api, tmp_path: Path) -> None:
     exporter = AppExporter()
     exporter.set('queue_length{namespace="shop",pod="web-1"} 2\n')
