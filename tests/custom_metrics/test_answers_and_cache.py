@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kubescope.custom.answers import (
+from kubescope.custom_metrics.answers import (
     AnswerError,
     Sample,
     custom_items,
@@ -19,9 +19,9 @@ from kubescope.custom.answers import (
     external_items,
     milli_quantity,
 )
-from kubescope.custom.cache import AnswerCache, BackendFailure
-from kubescope.custom.mapper import ResourceInfo
-from kubescope.custom.promclient import PrometheusError, decode_query
+from kubescope.custom_metrics.cache import AnswerCache, BackendFailure
+from kubescope.custom_metrics.mapper import ResourceInfo
+from kubescope.custom_metrics.promclient import PrometheusError, decode_query
 
 POD = ResourceInfo("", "v1", "pods", "pod", "Pod", True)
 DATA = Path(__file__).parent.parent / "data" / "prometheus-adapter"

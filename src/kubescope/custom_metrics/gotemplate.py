@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubescope.apiserver.status import go_quote
-from kubescope.custom.gofuncs import BUILTINS, NO_VALUE, TemplateExecError
+from kubescope.custom_metrics.gofuncs import BUILTINS, NO_VALUE, TemplateExecError
 
 __all__ = ["NO_VALUE", "FieldError", "Struct", "Template", "TemplateError", "TemplateExecError", "parse"]
 
@@ -237,7 +237,7 @@ class Template:
     funcs: Mapping[str, Callable[..., Any]] = field(default_factory=lambda: BUILTINS)
 
     def execute(self, data: Any) -> str:
-        from kubescope.custom.goexec import Executor
+        from kubescope.custom_metrics.goexec import Executor
 
         return Executor(self, data).run()
 

@@ -7,7 +7,7 @@
 * :class:`ResourceConverter` maps Prometheus labels to Kubernetes group-resources and back: the
   ``overrides`` first, then the ``template`` (``kube_<<.Group>>_<<.Resource>>``: a label matching the
   template's form names the resource; a resource's label is the template run on its sanitised group
-  and singular name). Names are normalised through the cluster's :class:`~kubescope.custom.mapper.RESTMapper`,
+  and singular name). Names are normalised through the cluster's :class:`~kubescope.custom_metrics.mapper.RESTMapper`,
   so ``pod``, ``pods`` and ``Pod`` are one resource; :meth:`ResourceConverter.bind` ties a converter
   to one mapper generation (an override naming a resource the cluster does not serve yet waits in
   ``unresolved`` for a later discovery).
@@ -25,9 +25,9 @@ from typing import Any
 
 import regex
 
-from kubescope.custom.config import DiscoveryRule, GroupResourceRef, RegexFilter, ResourceMapping
-from kubescope.custom.gotemplate import Struct, Template, TemplateError, TemplateExecError, parse
-from kubescope.custom.mapper import CLUSTER_ONLY, GroupResource, NoMatch, RESTMapper
+from kubescope.custom_metrics.config import DiscoveryRule, GroupResourceRef, RegexFilter, ResourceMapping
+from kubescope.custom_metrics.gotemplate import Struct, Template, TemplateError, TemplateExecError, parse
+from kubescope.custom_metrics.mapper import CLUSTER_ONLY, GroupResource, NoMatch, RESTMapper
 from kubescope.errors import ConfigError
 
 
@@ -307,7 +307,7 @@ def namer_from_rule(rule: DiscoveryRule) -> MetricNamer:
     try:
         query.execute(Struct("naming.queryTemplateArgs", **_SAMPLE_ARGS))
     except TemplateExecError as e:
-        from kubescope.custom.gotemplate import FieldError
+        from kubescope.custom_metrics.gotemplate import FieldError
 
         if isinstance(e, FieldError):
             raise ConfigError(

@@ -15,17 +15,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from kubescope.custom.api import MetricsAPI
-from kubescope.custom.cache import AnswerCache
-from kubescope.custom.cluster import load_mapper, object_lister
-from kubescope.custom.config import parse_config
-from kubescope.custom.mapper import EMPTY_MAPPER
-from kubescope.custom.naming import namer_from_rule
-from kubescope.custom.promclient import PrometheusClient, PrometheusSettings
-from kubescope.custom.registry import Registry
-from kubescope.custom.relist import Relister
-from kubescope.custom.selfmetrics import SelfMetrics
-from kubescope.custom.service import MetricsService
+from kubescope.custom_metrics.api import MetricsAPI
+from kubescope.custom_metrics.cache import AnswerCache
+from kubescope.custom_metrics.cluster import load_mapper, object_lister
+from kubescope.custom_metrics.config import parse_config
+from kubescope.custom_metrics.mapper import EMPTY_MAPPER
+from kubescope.custom_metrics.naming import namer_from_rule
+from kubescope.custom_metrics.promclient import PrometheusClient, PrometheusSettings
+from kubescope.custom_metrics.registry import Registry
+from kubescope.custom_metrics.relist import Relister
+from kubescope.custom_metrics.selfmetrics import SelfMetrics
+from kubescope.custom_metrics.service import MetricsService
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from kubescope.custom.answers import Sample
-from kubescope.custom.promclient import PrometheusClient, PrometheusError, PrometheusSettings
-from tests.custom.stack import AppExporter, scrape_config, start_adapter
+from kubescope.custom_metrics.answers import Sample
+from kubescope.custom_metrics.promclient import PrometheusClient, PrometheusError, PrometheusSettings
+from tests.custom_metrics.stack import AppExporter, scrape_config, start_adapter
 from tests.integration.prom import prometheus
 from tests.sim.conftest import Api, pod, start_api
 

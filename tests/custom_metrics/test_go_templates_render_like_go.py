@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from kubescope.custom.gotemplate import Struct, TemplateError, TemplateExecError, parse
-from kubescope.custom.naming import go_expand, go_regex
+from kubescope.custom_metrics.gotemplate import Struct, TemplateError, TemplateExecError, parse
+from kubescope.custom_metrics.naming import go_expand, go_regex
 
 DATA = Path(__file__).parent.parent / "data" / "custom"
 

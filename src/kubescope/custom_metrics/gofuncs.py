@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from kubescope.custom.goprint import NO_VALUE, go_sprint, go_sprintf, go_sprintln, go_type, truth
+from kubescope.custom_metrics.goprint import NO_VALUE, go_sprint, go_sprintf, go_sprintln, go_type, truth
 
 
 class TemplateExecError(ValueError):

@@ -1,10 +1,10 @@
 """Answering custom and external metric requests: registry lookup, object listing, query, cache.
 
 :class:`MetricsService` turns one request (already parsed from its path and query, see
-:mod:`kubescope.custom.routes`) into ``(status code, JSON body)``. The steps follow prometheus-adapter's
+:mod:`kubescope.custom_metrics.routes`) into ``(status code, JSON body)``. The steps follow prometheus-adapter's
 providers (``GetMetricByName``, ``GetMetricBySelector``, ``GetExternalMetric``), with the answer
-semantics of :mod:`kubescope.custom.answers` and every answer cached per (rule, namespace, objects or
-selector, metric selector) in an :class:`~kubescope.custom.cache.AnswerCache`: HPAs asking again within
+semantics of :mod:`kubescope.custom_metrics.answers` and every answer cached per (rule, namespace, objects or
+selector, metric selector) in an :class:`~kubescope.custom_metrics.cache.AnswerCache`: HPAs asking again within
 the TTL cost no query, identical requests in flight share one, and a failing backend is covered by the
 last answer for a bounded time.
 
@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from kubescope.apiserver import status
 from kubescope.apiserver.selectors import SelectorError, parse_label_selector
-from kubescope.custom.answers import (
+from kubescope.custom_metrics.answers import (
     AnswerError,
     Sample,
     custom_items,
@@ -32,20 +32,20 @@ from kubescope.custom.answers import (
     not_found,
     values_by_name,
 )
-from kubescope.custom.cache import AnswerCache, BackendFailure, Outcome
-from kubescope.custom.mapper import GroupResource, ResourceInfo
-from kubescope.custom.matchers import (
+from kubescope.custom_metrics.cache import AnswerCache, BackendFailure, Outcome
+from kubescope.custom_metrics.mapper import GroupResource, ResourceInfo
+from kubescope.custom_metrics.matchers import (
     MatcherError,
     Requirement,
     parse_requirements,
     to_label_selector,
     to_matchers,
 )
-from kubescope.custom.naming import ConversionError
-from kubescope.custom.promclient import PrometheusError
-from kubescope.custom.query import QueryBuildError, build_external, build_query
-from kubescope.custom.registry import CUSTOM_GROUP, EXTERNAL_GROUP, Registry, SeriesBinding
-from kubescope.custom.selfmetrics import SelfMetrics
+from kubescope.custom_metrics.naming import ConversionError
+from kubescope.custom_metrics.promclient import PrometheusError
+from kubescope.custom_metrics.query import QueryBuildError, build_external, build_query
+from kubescope.custom_metrics.registry import CUSTOM_GROUP, EXTERNAL_GROUP, Registry, SeriesBinding
+from kubescope.custom_metrics.selfmetrics import SelfMetrics
 from kubescope.errors import KubeError
 from kubescope.log import fields
 

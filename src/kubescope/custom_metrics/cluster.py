@@ -1,7 +1,7 @@
 """What the adapter asks the Kubernetes API: discovery (for the REST mapper) and object names.
 
 * :func:`load_mapper` reads ``/api/v1``, ``/apis`` and each group's versions (preferred first),
-  concurrently, into a :class:`~kubescope.custom.mapper.RESTMapper`. The ``*.metrics.k8s.io`` groups
+  concurrently, into a :class:`~kubescope.custom_metrics.mapper.RESTMapper`. The ``*.metrics.k8s.io`` groups
   are skipped: they are aggregated APIs (this adapter among them) whose resources are metrics, not
   objects; a group whose discovery fails (an unavailable APIService) is left out, not fatal.
 * :func:`object_lister` lists the names of the objects a ``*`` request's label selector matches,
@@ -17,8 +17,8 @@ from typing import Any
 
 import msgspec
 
-from kubescope.custom.mapper import ResourceInfo, RESTMapper, resources_from_discovery
-from kubescope.custom.service import ObjectLister
+from kubescope.custom_metrics.mapper import ResourceInfo, RESTMapper, resources_from_discovery
+from kubescope.custom_metrics.service import ObjectLister
 from kubescope.errors import KubeError
 from kubescope.kube.client import KubeClient
 from kubescope.log import fields

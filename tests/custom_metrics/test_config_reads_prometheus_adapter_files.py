@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kubescope.custom.config import format_prom_duration, parse_config, parse_prom_duration
-from kubescope.custom.defaults import default_config, default_config_yaml
-from kubescope.custom.naming import namer_from_rule
+from kubescope.custom_metrics.config import format_prom_duration, parse_config, parse_prom_duration
+from kubescope.custom_metrics.defaults import default_config, default_config_yaml
+from kubescope.custom_metrics.naming import namer_from_rule
 from kubescope.errors import ConfigError
 
 # docs/sample-config.yaml of prometheus-adapter (comments trimmed); its double-quoted metricsQuery

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from kubescope.custom.mapper import CLUSTER_ONLY, GroupResource, NoMatch, RESTMapper
-from kubescope.custom.naming import BoundConverter, MetricNamer
+from kubescope.custom_metrics.mapper import CLUSTER_ONLY, GroupResource, NoMatch, RESTMapper
+from kubescope.custom_metrics.naming import BoundConverter, MetricNamer
 from kubescope.log import fields
 
 logger = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kubescope.custom.mapper import NAMESPACES, GroupResource
-from kubescope.custom.matchers import Requirement, label_eq, label_matches, to_matchers
-from kubescope.custom.naming import BoundConverter, MetricNamer
+from kubescope.custom_metrics.mapper import NAMESPACES, GroupResource
+from kubescope.custom_metrics.matchers import Requirement, label_eq, label_matches, to_matchers
+from kubescope.custom_metrics.naming import BoundConverter, MetricNamer
 
 
 class QueryBuildError(ValueError):
@@ -88,7 +88,7 @@ def build_external(
 
 
 def _render(namer: MetricNamer, args: dict[str, object]) -> str:
-    from kubescope.custom.gotemplate import TemplateExecError
+    from kubescope.custom_metrics.gotemplate import TemplateExecError
 
     try:
         out = namer.render(args)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kubescope.model.quantity import parse_quantity
-from tests.custom.stack import Adapter, AppExporter, counter, scrape_config, start_adapter
+from tests.custom_metrics.stack import Adapter, AppExporter, counter, scrape_config, start_adapter
 from tests.integration.prom import Prometheus, prometheus
 from tests.sim.conftest import Api, pod, start_api
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from kubescope.custom.mapper import ResourceInfo
+from kubescope.custom_metrics.mapper import ResourceInfo
 from kubescope.model.quantity import format_decimal_si
 from kubescope.model.timefmt import format_time
 

@@ -4,7 +4,7 @@ prometheus-adapter's ``cachingMetricsLister`` and ``periodicMetricLister``: ever
 ``--metrics-relist-interval`` each distinct ``seriesQuery`` (rules sharing one are asked once) goes to
 ``/api/v1/series`` with ``start = now - --metrics-max-age``, all at once; the answers, reduced to
 distinct (name, label names) shapes, and the REST mapper (refreshed every ``--discovery-interval``)
-make a new :class:`~kubescope.custom.registry.Registry`, swapped in whole. Requests never trigger
+make a new :class:`~kubescope.custom_metrics.registry.Registry`, swapped in whole. Requests never trigger
 discovery, so discovery documents answer in O(1) whatever the number of series.
 
 A selector whose listing fails keeps its previous series (the original drops the whole update), so
@@ -19,10 +19,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from kubescope.custom.mapper import RESTMapper
-from kubescope.custom.naming import MetricNamer
-from kubescope.custom.promclient import PrometheusError
-from kubescope.custom.registry import (
+from kubescope.custom_metrics.mapper import RESTMapper
+from kubescope.custom_metrics.naming import MetricNamer
+from kubescope.custom_metrics.promclient import PrometheusError
+from kubescope.custom_metrics.registry import (
     CUSTOM_GROUP,
     EXTERNAL_GROUP,
     Registry,
@@ -30,7 +30,7 @@ from kubescope.custom.registry import (
     build_registry,
     shapes,
 )
-from kubescope.custom.selfmetrics import SelfMetrics
+from kubescope.custom_metrics.selfmetrics import SelfMetrics
 from kubescope.errors import KubeError
 from kubescope.log import fields
 

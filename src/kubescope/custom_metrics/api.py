@@ -24,8 +24,8 @@ from collections.abc import Mapping
 import msgspec
 
 from kubescope.apiserver import status
-from kubescope.custom.registry import CUSTOM_GROUP, CUSTOM_VERSIONS, EXTERNAL_GROUP, EXTERNAL_VERSIONS
-from kubescope.custom.service import CustomRequest, MetricsService
+from kubescope.custom_metrics.registry import CUSTOM_GROUP, CUSTOM_VERSIONS, EXTERNAL_GROUP, EXTERNAL_VERSIONS
+from kubescope.custom_metrics.service import CustomRequest, MetricsService
 
 Answer = tuple[int, bytes]
 

@@ -1,7 +1,7 @@
-"""Execution of a parsed Go template (:mod:`kubescope.custom.gotemplate`), with Go's semantics.
+"""Execution of a parsed Go template (:mod:`kubescope.custom_metrics.gotemplate`), with Go's semantics.
 
 Dot starts as the data and changes in ``with`` and ``range``; ``$`` is always the data. A field of a
-struct that does not exist is an error (:class:`~kubescope.custom.gotemplate.FieldError`); a missing
+struct that does not exist is an error (:class:`~kubescope.custom_metrics.gotemplate.FieldError`); a missing
 map key is ``<no value>`` (Go's default ``missingkey`` option). Work is bounded: 1 MiB of output,
 a million loop iterations and 100 nested template calls per execution, so a hostile or mistaken
 template cannot hang or exhaust the server.
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubescope.custom.gofuncs import BUILTINS, TemplateExecError
-from kubescope.custom.goprint import NO_VALUE, format_v, go_type, truth
-from kubescope.custom.gotemplate import (
+from kubescope.custom_metrics.gofuncs import BUILTINS, TemplateExecError
+from kubescope.custom_metrics.goprint import NO_VALUE, format_v, go_type, truth
+from kubescope.custom_metrics.gotemplate import (
     DOT,
     ActionNode,
     Branch,

@@ -35,7 +35,7 @@ import msgspec
 from yarl import URL
 
 from kubescope import __version__
-from kubescope.custom.answers import Sample
+from kubescope.custom_metrics.answers import Sample
 from kubescope.errors import ConfigError, KubescopeError, truncate
 from kubescope.log import fields
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from kubescope.custom.config import DiscoveryRule, GroupResourceRef, ResourceMapping
-from kubescope.custom.defaults import default_config
-from kubescope.custom.mapper import GroupResource, ResourceInfo, RESTMapper
-from kubescope.custom.matchers import MatcherError, parse_requirements, to_label_selector
-from kubescope.custom.naming import namer_from_rule
-from kubescope.custom.query import build_external, build_query
-from kubescope.custom.registry import CustomMetricInfo, build_registry
+from kubescope.custom_metrics.config import DiscoveryRule, GroupResourceRef, ResourceMapping
+from kubescope.custom_metrics.defaults import default_config
+from kubescope.custom_metrics.mapper import GroupResource, ResourceInfo, RESTMapper
+from kubescope.custom_metrics.matchers import MatcherError, parse_requirements, to_label_selector
+from kubescope.custom_metrics.naming import namer_from_rule
+from kubescope.custom_metrics.query import build_external, build_query
+from kubescope.custom_metrics.registry import CustomMetricInfo, build_registry
 
 MAPPER = RESTMapper(
     [

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from kubescope.custom.config import MetricsConfig, format_prom_duration, parse_config
+from kubescope.custom_metrics.config import MetricsConfig, format_prom_duration, parse_config
 
 
 def _rule(
