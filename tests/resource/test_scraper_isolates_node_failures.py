@@ -5,6 +5,7 @@ the address and port rules, the path annotation and the credentials metrics-serv
 from __future__ import annotations
 
 import asyncio
+import gzip
 import random
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +32,10 @@ GOOD = (
     b'container_memory_working_set_bytes{container="c",namespace="ns",pod="p-NODE"} 1024 1700000000000\n'
     b'container_start_time_seconds{container="c",namespace="ns",pod="p-NODE"} 1600000000\n'
 )
+
+
+BOMB = gzip.compress(b"\n" * (64 << 20), 6)
+"""64 MiB of blank lines (valid text) in 64 KiB."""
 
 
 @dataclass
@@ -67,8 +72,11 @@ async def start_kubelet(
                     await answer(writer, name)
                 finally:
                     k.in_flight -= 1
-                if k.behaviour in ("truncated", "garbage-close"):
+                if k.behaviour in ("truncated", "garbage-close", "gzip-bomb"):
                     break
+                if k.behaviour == "close-idle":
+                    await asyncio.sleep(0.05)
+                    break  # the kubelet drops the idle kept connection before the next request
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -85,10 +93,17 @@ async def start_kubelet(
             body = b"<html><body>hello</body></html>\n"
         if b == "huge":
             body = body * 1000
+        encoding = ""
+        if b == "gzip":
+            body = gzip.compress(body)
+            encoding = "Content-Encoding: gzip\r\n"
+        if b == "gzip-bomb":
+            body = BOMB
+            encoding = "Content-Encoding: gzip\r\n"
         status = "500 Internal Server Error" if b == "error" else "200 OK"
         length = len(body) + (500 if b == "truncated" else 0)
         writer.write(
-            f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {length}\r\n\r\n".encode()
+            f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\n{encoding}Content-Length: {length}\r\n\r\n".encode()
         )
         writer.write(body)
         await writer.drain()
@@ -218,7 +233,7 @@ async def test_stagger_is_metrics_servers(
     assert min(8 * 5000, MAX_DELAY_MS) == 4000
 
 
-@pytest.mark.parametrize(("keepalive", "connections"), [(False, 3), (True, 1), (None, 3)])
+@pytest.mark.parametrize(("keepalive", "connections"), [(False, 3), (True, 1), (None, 1)])
 async def test_connection_per_scrape_unless_keepalive(
     kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]], keepalive: bool | None, connections: int
 ) -> None:
@@ -324,11 +339,39 @@ async def test_duplicate_pods_keep_the_first_report() -> None:
     assert s.metrics.duplicate_points == 1
 
 
-def test_auto_keepalive_above_2000_nodes() -> None:
-    from kubescope.resource.scraper import AUTO_KEEPALIVE_NODES
-
+def test_auto_keeps_connections() -> None:
     auto = Scraper(settings(keepalive=None), NodeCache(), SelfMetrics(5.0), resolution=5.0)
-    assert AUTO_KEEPALIVE_NODES == 2000
-    assert not auto.keepalive_for(2000) and auto.keepalive_for(2001)
+    assert auto.keepalive_for(1) and auto.keepalive_for(5000)
     forced = Scraper(settings(keepalive=False), NodeCache(), SelfMetrics(5.0), resolution=5.0)
     assert not forced.keepalive_for(5000)
+
+
+async def test_kept_connection_closed_by_the_kubelet_is_replaced(
+    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]],
+) -> None:
+    ks = await kubelets({"a": "close-idle"})
+    s = Scraper(settings(), cache_for(ks), SelfMetrics(5.0), resolution=5.0)
+    try:
+        for _ in range(3):
+            await asyncio.sleep(0.1)  # the kubelet has closed the previous connection by now
+            assert (await s.scrape()).scraped == 1
+    finally:
+        await s.close()
+    assert ks["a"].connections == 3
+    assert s.metrics.scrape_errors == {}
+
+
+async def test_compressed_answers_are_inflated_within_the_size_cap(
+    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]],
+) -> None:
+    ks = await kubelets({"gz": "gzip", "bomb": "gzip-bomb"})
+    s = Scraper(settings(max_response_bytes=1 << 20), cache_for(ks), SelfMetrics(5.0), resolution=5.0)
+    try:
+        result = await s.scrape()
+    finally:
+        await s.close()
+    assert set(result.nodes) == {"gz"}
+    assert s.metrics.scrape_errors == {"too_large": 1}
+    # the bomb stopped within one inflation step (64 KiB) past the cap, not after 64 MiB
+    good = len(GOOD.replace(b"NODE", b"gz"))
+    assert s.metrics.bytes_read <= good + (1 << 20) + (64 << 10)

@@ -206,6 +206,11 @@ class KubeletParser:
     def lines(self) -> int:
         return self._lineno
 
+    @property
+    def size(self) -> int:
+        """Body bytes fed so far."""
+        return self._size
+
     def feed(self, chunk: bytes) -> None:
         self._size += len(chunk)
         if self._max and self._size > self._max:

@@ -15,10 +15,11 @@
   parser; bad, truncated, oversized or late answers fail that node only, counted by reason and
   logged when a node's error changes. Results merge in completion order, the first report of a
   node or pod wins (as metrics-server merges its channel).
-* **Connections** are opened per scrape up to :data:`AUTO_KEEPALIVE_NODES` nodes and kept across
-  cycles above (``--kubelet-keepalive=auto``; ``true``/``false`` force it). Measured at 1,000 nodes,
-  keeping them halves the scraper's CPU (no TLS handshakes) but holds about 120 KiB per idle TLS
-  connection (uvloop's and OpenSSL's buffers), 0.12 MiB per node.
+* **Connections** are kept between cycles (``--kubelet-keepalive``, default ``auto``: kept;
+  ``false`` opens one per scrape), one per kubelet, through :mod:`kubescope.resource.kubelethttp`:
+  an idle kept TLS connection holds ~30 KiB there (aiohttp's ~120 KiB), and a request on it costs
+  ~70 µs of CPU where a new TLS connection costs ~1 ms. Connections to nodes that are no longer
+  scraped, or idle for two resolutions, are closed at the start of a cycle.
 """
 
 from __future__ import annotations
@@ -29,15 +30,14 @@ import random
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Any
-
-import aiohttp
+from urllib.parse import urlsplit
 
 from kubescope.errors import ConfigError
 from kubescope.kube.config import load_client_cert
 from kubescope.kube.credentials import Credentials
 from kubescope.log import fields
 from kubescope.resource.inventory import NodeCache, NodeInfo
+from kubescope.resource.kubelethttp import HTTPError, KubeletHTTP
 from kubescope.resource.parser import KubeletParser, MetricsPoint, NodeBatch, ParseError, PodKey
 from kubescope.resource.selfmetrics import SelfMetrics
 from kubescope.resource.settings import KubeletSettings
@@ -47,10 +47,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_PATH = "/metrics/resource"
 MAX_DELAY_MS = 4000
 DELAY_PER_NODE_MS = 8
-AUTO_KEEPALIVE_NODES = 2000
-"""Above this many nodes, ``--kubelet-keepalive=auto`` keeps connections: at 1,000 nodes a TLS handshake
-per node and cycle costs ~1.3 ms of CPU (about 0.09 cores at 15 s), at 5,000 it would take most of a
-core, while each kept connection holds ~120 KiB."""
 
 
 class ScrapeError(Exception):
@@ -67,19 +63,30 @@ def node_address(info: NodeInfo, preferred: tuple[str, ...]) -> str | None:
     return None
 
 
-def target_url(info: NodeInfo, ks: KubeletSettings, apiserver: str = "") -> str:
-    """The URL to scrape ``info`` at; raises :class:`ScrapeError` when no address type matches."""
+def target(info: NodeInfo, ks: KubeletSettings, apiserver: str = "") -> tuple[str, str, int, str]:
+    """``(scheme, host, port, path)`` to scrape ``info`` at; raises :class:`ScrapeError` when no address
+    type matches. With ``--kubelet-request-via-apiserver``: the API server's node proxy path."""
     path = info.metrics_path or DEFAULT_PATH
     if not path.startswith("/"):
         path = "/" + path
     if ks.via_apiserver:
-        return f"{apiserver.rstrip('/')}/api/v1/nodes/{info.name}/proxy{path}"
+        u = urlsplit(apiserver)
+        default = 443 if u.scheme == "https" else 80
+        prefix = u.path.rstrip("/")
+        return u.scheme, u.hostname or "", u.port or default, f"{prefix}/api/v1/nodes/{info.name}/proxy{path}"
     addr = node_address(info, ks.preferred_address_types)
     if addr is None:
         raise ScrapeError("no_address", f"no address matched types [{' '.join(ks.preferred_address_types)}]")
     port = info.status_port if ks.use_node_status_port and info.status_port else ks.port
-    host = f"[{addr}]" if ":" in addr else addr
-    return f"{ks.scheme}://{host}:{port}{path}"
+    return ks.scheme, addr, port, path
+
+
+def target_url(info: NodeInfo, ks: KubeletSettings, apiserver: str = "") -> str:
+    """The URL to scrape ``info`` at (for messages and tests); see :func:`target`."""
+    scheme, host, port, path = target(info, ks, apiserver)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}{path}"
 
 
 def kubelet_ssl_context(ks: KubeletSettings, creds: Credentials | None) -> ssl.SSLContext | bool:
@@ -141,74 +148,48 @@ class Scraper:
         self.credentials = credentials
         self.apiserver_credentials = apiserver_credentials
         self.rng = rng or random.Random()
-        self._session: aiohttp.ClientSession | None = None
-        self._ssl: ssl.SSLContext | bool = False
+        self._http: KubeletHTTP | None = None
         self._sem = asyncio.Semaphore(settings.max_concurrent)
-        self._keepalive = bool(settings.keepalive)
-        self._old_sessions: list[aiohttp.ClientSession] = []
         self._last_error: dict[str, str] = {}
 
     def prepare(self) -> None:
-        """Build the TLS context and the session now, so a bad certificate flag stops start-up."""
-        self._get_session()
+        """Build the TLS context and the client now, so a bad certificate flag stops start-up."""
+        self._client()
 
     def keepalive_for(self, nodes: int) -> bool:
-        """``--kubelet-keepalive``: on, off, or (auto) on above :data:`AUTO_KEEPALIVE_NODES` nodes."""
-        ks = self.settings.keepalive
-        return ks if ks is not None else nodes > AUTO_KEEPALIVE_NODES
+        """``--kubelet-keepalive``: on unless forced off (``auto`` keeps: a kept connection is cheap)."""
+        return self.settings.keepalive is not False
 
-    def _get_session(self, keepalive: bool | None = None) -> aiohttp.ClientSession:
-        if keepalive is None:
-            keepalive = self._keepalive
-        if self._session is None or self._session.closed or keepalive != self._keepalive:
-            if self._session is not None and not self._session.closed:
-                self._old_sessions.append(self._session)  # closed after this cycle's requests
-            self._keepalive = keepalive
+    def _client(self) -> KubeletHTTP:
+        if self._http is None:
             if self.settings.via_apiserver:
                 creds = self.apiserver_credentials
-                self._ssl = creds.ssl if creds is not None and creds.ssl is not None else False
+                ctx: ssl.SSLContext | bool | None = creds.ssl if creds is not None else None
             else:
-                self._ssl = kubelet_ssl_context(self.settings, self.credentials)
-            reuse: dict[str, Any] = (
-                {"keepalive_timeout": max(30.0, 2 * self.resolution + 5)}
-                if keepalive
-                else {"force_close": True}
+                ctx = kubelet_ssl_context(self.settings, self.credentials)
+            self._http = KubeletHTTP(
+                ctx if isinstance(ctx, ssl.SSLContext) else None,
+                keepalive=self.keepalive_for(0),
+                idle_timeout=max(30.0, 2 * self.resolution + 5),
             )
-            connector = aiohttp.TCPConnector(
-                limit=self.settings.max_concurrent,
-                limit_per_host=0,
-                ssl=self._ssl,
-                ttl_dns_cache=300,
-                **reuse,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
-                read_bufsize=64 << 10,
-            )
-        return self._session
+        return self._http
 
     async def close(self) -> None:
-        for old in self._old_sessions:
-            await old.close()
-        self._old_sessions.clear()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
-    def _headers(self) -> dict[str, str]:
-        headers = {
-            "Accept": "text/plain;version=0.0.4",
-            "Accept-Encoding": "identity",
-            "User-Agent": "kubescope",
-        }
+    def _headers(self) -> bytes:
+        lines = [
+            b"Accept: text/plain;version=0.0.4\r\nAccept-Encoding: identity\r\nUser-Agent: kubescope\r\n"
+        ]
         if self.settings.completely_insecure and not self.settings.via_apiserver:
-            return headers  # never hand credentials to a plain-HTTP kubelet
+            return lines[0]  # never hand credentials to a plain-HTTP kubelet
         creds = self.apiserver_credentials if self.settings.via_apiserver else self.credentials
         if creds is not None:
-            headers.update(creds.headers)
-        return headers
+            for k, v in creds.headers.items():
+                lines.append(f"{k}: {v}\r\n".encode("latin-1"))
+        return b"".join(lines)
 
     async def fetch(self, info: NodeInfo) -> NodeBatch:
         """One node's batch; raises :class:`ScrapeError` with a reason."""
@@ -217,44 +198,32 @@ class Scraper:
         if creds is not None:
             await creds.ensure_fresh()
         apiserver = self.apiserver_credentials.server if self.apiserver_credentials is not None else ""
-        url = target_url(info, ks, apiserver)
-        session = self._get_session()
+        _, host, port, path = target(info, ks, apiserver)
+        client = self._client()
         request_ns = time.time_ns()
         parser = KubeletParser(request_ns, ks.max_response_bytes)
-        size = 0
         try:
             async with asyncio.timeout(ks.request_timeout):
-                async with session.get(url, headers=self._headers(), allow_redirects=False) as resp:
-                    if resp.status != 200:
-                        body = await resp.content.read(512)
-                        raise ScrapeError(
-                            f"http_{resp.status}",
-                            f"request failed, status: {resp.status} {resp.reason}: {body[:200]!r}",
-                        )
-                    length = resp.content_length
-                    if ks.max_response_bytes and length is not None and length > ks.max_response_bytes:
-                        raise ScrapeError(
-                            "too_large",
-                            f"response of {length} bytes exceeds "
-                            f"--kubelet-max-response-bytes={ks.max_response_bytes}",
-                        )
-                    async for chunk in resp.content.iter_any():
-                        size += len(chunk)
-                        parser.feed(chunk)
-                    batch = parser.finish()
+                resp = await client.get(host, port, path, self._headers(), parser.feed)
+            if resp.status != 200:
+                raise ScrapeError(
+                    f"http_{resp.status}",
+                    f"request failed, status: {resp.status} {resp.reason}: {resp.body_prefix[:200]!r}",
+                )
+            batch = parser.finish()
         except TimeoutError:
             raise ScrapeError(
                 "timeout", f"timed out after {ks.request_timeout:g}s (--kubelet-request-timeout)"
             ) from None
         except ParseError as e:
             reason = "too_large" if "exceeds" in str(e) else "parse"
-            raise ScrapeError(reason, f"invalid response from {url}: {e}") from None
-        except aiohttp.ClientPayloadError as e:
-            raise ScrapeError("truncated", f"response from {url} ended early: {e}") from None
-        except (aiohttp.ClientError, OSError) as e:
-            raise ScrapeError("connect", f"{e.__class__.__name__}: {e}") from None
+            raise ScrapeError(
+                reason, f"invalid response from {target_url(info, ks, apiserver)}: {e}"
+            ) from None
+        except HTTPError as e:
+            raise ScrapeError(e.reason, str(e)) from None
         finally:
-            self.metrics.bytes_read += size
+            self.metrics.bytes_read += parser.size
         self.metrics.lines_parsed += batch.lines
         self.metrics.dropped_pods += batch.dropped_pods
         return batch
@@ -302,9 +271,7 @@ class Scraper:
         result = CycleResult(attempted=len(nodes))
         if not nodes:
             return result
-        self._get_session(self.keepalive_for(len(nodes)))
-        while self._old_sessions:
-            await self._old_sessions.pop().close()
+        self._sweep(nodes)
         delay_ms = min(DELAY_PER_NODE_MS * len(nodes), MAX_DELAY_MS)
         tasks = [
             asyncio.create_task(
@@ -329,6 +296,20 @@ class Scraper:
                     t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         return result
+
+    def _sweep(self, nodes: list[NodeInfo]) -> None:
+        """Close kept connections to hosts this cycle does not scrape (and those idle too long)."""
+        if self._http is None:
+            return
+        apiserver = self.apiserver_credentials.server if self.apiserver_credentials is not None else ""
+        keep: set[tuple[str, int]] = set()
+        for n in nodes:
+            try:
+                _, host, port, _ = target(n, self.settings, apiserver)
+            except ScrapeError:
+                continue
+            keep.add((host, port))
+        self._http.sweep(keep)
 
     def _merge(self, result: CycleResult, name: str, batch: NodeBatch) -> None:
         if batch.node is not None:
