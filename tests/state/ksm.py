@@ -3,18 +3,27 @@
 KSM's ``compareOutput`` strips indentation and blank lines, sorts the labels inside every sample
 line and sorts all lines, so neither line order nor label order is tested there. We check label
 order separately (:func:`label_names`), since real consumers see it.
+
+:func:`render` gives what ``kubescope render`` writes, and checks on every call that the exporter
+serves the same bytes: the objects go through its store (as a list page and as single updates,
+compressed in blocks) and a gzip scrape (:func:`served_text`). Every golden test thereby tests
+both paths.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kubescope.state.allowlist import KeyAllowList
-from kubescope.state.family import FamilyOptions, ResourceSpec
+from kubescope.state.exposition import scrape_chunks
+from kubescope.state.family import Family, FamilyOptions, ResourceSpec
 from kubescope.state.registry import all_resources
 from kubescope.state.render import decode_object, render_text
+from kubescope.state.store import ResourceStore
 
 _LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
 _PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -65,8 +74,39 @@ def render(
     if isinstance(objs, Mapping):
         objs = [objs]
     fams = spec.families(options(labels, annotations))
-    decoded = [decode_object(spec, o) for o in objs]
-    return render_text([(spec, fams, decoded)])
+    return render_checked(spec, fams, [decode_object(spec, o) for o in objs])
+
+
+def render_checked(
+    spec: ResourceSpec, fams: Sequence[Family], objs: Sequence[Any], openmetrics: bool = False
+) -> str:
+    """``render_text`` of decoded objects, after checking that the exporter serves the same."""
+    text = render_text([(spec, fams, objs)], openmetrics)
+    if len({o.metadata.uid for o in objs}) == len(objs):  # else the store keeps the last one
+        for as_page in (True, False):
+            served = served_text(spec, fams, objs, as_page, openmetrics)
+            assert served == text, f"the exporter serves other text than render (as_page={as_page})"
+    return text
+
+
+def served_text(
+    spec: ResourceSpec, fams: Sequence[Family], objs: Sequence[Any], as_page: bool, openmetrics: bool = False
+) -> str:
+    """What the exporter serves for these objects: stored (a list page or one update each), flushed
+    into compressed blocks of 2 objects, and scraped with gzip."""
+    store = ResourceStore(spec, fams, block_size=2)
+    if as_page:
+        store.upsert_page(objs)
+    else:
+        for o in objs:
+            store.upsert(o)
+    store.flush_sync()
+
+    async def scrape() -> bytes:
+        chunks = scrape_chunks([store.snapshot()], openmetrics=openmetrics, gz=True)
+        return b"".join([c async for c in chunks])
+
+    return gzip.decompress(asyncio.run(scrape())).decode()
 
 
 def assert_ksm_equal(got: str, want: str, names: Iterable[str] | None = None) -> None:

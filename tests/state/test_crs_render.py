@@ -27,7 +27,7 @@ from kubescope.state.crs import (
 from kubescope.state.family import FamilyOptions
 from kubescope.state.render import render_text
 from kubescope.state.store import ResourceStore
-from tests.state.ksm import assert_ksm_equal, label_names, normalize, sample_value
+from tests.state.ksm import assert_ksm_equal, label_names, normalize, render_checked, sample_value
 
 FOO: dict[str, Any] = json.loads(
     """
@@ -73,9 +73,7 @@ spec:
 def render(config: str, objs: list[dict[str, Any]], openmetrics: bool = False) -> str:
     (res,) = parse_config(config).resources
     spec = compile_resource(res)
-    return render_text(
-        [(spec, spec.families(FamilyOptions()), [Unstructured(o) for o in objs])], openmetrics=openmetrics
-    )
+    return render_checked(spec, spec.families(FamilyOptions()), [Unstructured(o) for o in objs], openmetrics)
 
 
 UPTIME = """

@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 import pytest
 
 from kubescope.state.registry import all_resources
-from kubescope.state.render import decode_object, render_text
-from tests.state.ksm import assert_ksm_equal, options, parse_line, render
+from kubescope.state.render import decode_object
+from tests.state.ksm import assert_ksm_equal, options, parse_line, render, render_checked
 
 
 class KsmCase(NamedTuple):
@@ -2001,6 +2001,6 @@ def test_ksm_full_scrape_cycle_pod_with_real_label_order() -> None:
     """TestFullScrapeCycle compares whole lines (label order included), opt-in families off."""
     spec = all_resources()["pods"]
     families = [f for f in spec.families(options()) if not f.opt_in]
-    body = render_text([(spec, families, [decode_object(spec, SCRAPE_POD)])])
+    body = render_checked(spec, families, [decode_object(spec, SCRAPE_POD)])
     got = sorted(line for line in body.strip().split("\n") if "kube_pod_" in line)
     assert got == sorted(SCRAPE_WANT.strip().split("\n"))

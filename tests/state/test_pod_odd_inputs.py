@@ -11,7 +11,7 @@ from kubescope.model.gofmt import go_float
 from kubescope.state.families.pod import Pod, ip_family
 from kubescope.state.family import FamilyOptions
 from kubescope.state.registry import all_resources
-from kubescope.state.render import decode_object, render_object
+from kubescope.state.render import ObjectRenderer, decode_object, render_object
 from tests.state.ksm import label_names, parse_line, render, sample_value
 
 T0 = "2017-08-01T06:30:18Z"  # 1501569018
@@ -227,7 +227,7 @@ def test_timestamps_match_go_float_formatting_across_eras() -> None:
     assert sample_value(got, "kube_pod_created") == -1
 
 
-def test_shared_texts_follow_the_object_when_families_interleave() -> None:
+def test_texts_follow_the_object_when_families_interleave() -> None:
     """Rendering family by family across objects must equal rendering object by object."""
     spec = all_resources()["pods"]
     fams = spec.families(FamilyOptions())
@@ -251,8 +251,9 @@ def test_shared_texts_follow_the_object_when_families_interleave() -> None:
     by_object = [render_object(spec, fams, p) for p in pods]
     interleaved: list[list[str]] = [[] for _ in pods]
     for f in fams:
+        alone = ObjectRenderer([f]).texts
         for i, p in enumerate(pods):
-            interleaved[i].append(f.fn(p, f.name + "{" + spec.identity(p)))
+            interleaved[i] += alone(p, spec.identity(p))
     assert interleaved == by_object
     assert 'container="c2",node="n2"' in "".join(by_object[2])
 

@@ -2,16 +2,25 @@
 
 A family module (``families/<resource>.py``) declares one :class:`ResourceSpec`: the API
 resource it watches, the msgspec Struct it decodes into, its identity labels and a factory that
-returns its :class:`Family` list, in kube-state-metrics' emission order. A family's ``fn`` is pure:
-``fn(obj, lp) -> str`` returns every sample line of that family for one object, where ``lp``
-(the *line prefix*) is ``name{identity-labels`` so that a line is written as
-``f'{lp},extra="x"}} 1\\n'`` or ``f'{lp}}} 1\\n'``.
+returns its :class:`Family` list, in kube-state-metrics' emission order.
+
+A family's text for one object comes from exactly one function, of one of two shapes:
+
+* its own: ``fn(obj, lp) -> str`` returns every sample line of the family, where ``lp`` (the
+  *line prefix*) is ``name{identity-labels`` so that a line is written as
+  ``f'{lp},extra="x"}} 1\\n'`` or ``f'{lp}}} 1\\n'``;
+* a :class:`Group`'s, shared with the other members: families that walk the same part of an
+  object (a pod's fourteen container families walk its container statuses) are written by one
+  function in one pass. The family then holds a :class:`Member` (the group and its place in it).
+
+Either way the family is declared once; :mod:`kubescope.state.render` compiles a resource's served
+families into the one renderer that the store, ``kubescope render`` and the tests all use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from kubescope.model.meta import ObjectMeta
@@ -21,37 +30,58 @@ from kubescope.state.text import esc, escape_help, gf, is_go_zero, labels_text, 
 MetricType = Literal["gauge", "counter", "info", "stateset"]
 Stability = Literal["STABLE", "ALPHA"]
 RenderFn = Callable[[Any, str], str]
-BatchFn = Callable[[Any, Sequence[str]], list[str]]
+GroupFn = Callable[[Any, Sequence[str]], list[str]]
 
 
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """Families rendered together by one function, as a speed-up of their own ``fn``s.
+@dataclass(frozen=True, slots=True, eq=False)
+class Group:
+    """Families whose texts one function writes together, in one pass over an object.
 
-    ``fn(obj, lps)`` takes the line prefixes of all ``size`` members (in member order) and returns
-    their texts, each exactly what the member's own ``fn`` returns. The container families of a
-    pod, for one, walk the same container statuses: one pass instead of fourteen function calls.
+    ``fn(obj, lps)`` takes one line prefix per member, in ``members`` order, and returns one text
+    per member, each exactly the lines of that family. A member whose prefix is ``""`` is not
+    served (a deny list, a partial render): its text is dropped, so ``fn`` may skip its work.
     """
 
     key: str
-    size: int
-    fn: BatchFn
+    members: tuple[str, ...]
+    """Names of the members (the part of the family name that tells them apart), in ``fn``'s order."""
+    fn: GroupFn
+
+    def member(self, name: str) -> Member:
+        """The place of member ``name``, for a :class:`Family` to declare (a typo fails at import)."""
+        try:
+            return Member(self, self.members.index(name))
+        except ValueError:
+            raise ValueError(
+                f"group {self.key!r} has no member {name!r}: {', '.join(self.members)}"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A family's place in a :class:`Group`: its text is the group's ``index``-th."""
+
+    group: Group
+    index: int
 
 
 @dataclass(frozen=True, slots=True)
 class Family:
-    """One metric family: its header facts and its pure render function."""
+    """One metric family: its header facts and the function that writes its lines."""
 
     name: str
     help: str
     type: MetricType
     stability: Stability
-    fn: RenderFn
+    fn: RenderFn | Member
+    """Its own render function, or its place in the group that renders it."""
     deprecated_version: str = ""
     opt_in: bool = False
-    batch: Batch | None = None
-    """With ``batch_index``: the batch this family is member ``batch_index`` of (see :class:`Batch`)."""
-    batch_index: int = 0
+    reads: frozenset[str] | None = None
+    """The top-level fields of the object (``metadata``, ``spec``, ``status``, ...) the family's text
+    depends on; None: any. The identity labels are not counted (they never change for an object).
+    A family whose fields did not change in an update keeps its text
+    (:meth:`kubescope.state.render.ObjectRenderer.only`)."""
 
     @property
     def full_help(self) -> str:
@@ -138,7 +168,9 @@ def created_family(
         t = o.metadata.creation_timestamp
         return "" if is_go_zero(t) else f"{lp}}} {gf(ts(t) or 0)}\n"
 
-    return Family(f"{prefix}_created", help, "gauge", stability, fn)
+    return Family(
+        f"{prefix}_created", help, "gauge", stability, fn, reads=frozenset({"metadata.creation_timestamp"})
+    )
 
 
 def deletion_timestamp_family(
@@ -150,7 +182,14 @@ def deletion_timestamp_family(
         t = o.metadata.deletion_timestamp
         return "" if is_go_zero(t) else f"{lp}}} {gf(ts(t) or 0)}\n"
 
-    return Family(f"{prefix}_deletion_timestamp", help, "gauge", stability, fn)
+    return Family(
+        f"{prefix}_deletion_timestamp",
+        help,
+        "gauge",
+        stability,
+        fn,
+        reads=frozenset({"metadata.deletion_timestamp"}),
+    )
 
 
 def labels_family(
@@ -166,7 +205,7 @@ def labels_family(
             return ""
         return f"{lp}{labels_text(allow.labels('label', o.metadata.labels))}}} 1\n"
 
-    return Family(f"{prefix}_labels", help, "gauge", stability, fn)
+    return Family(f"{prefix}_labels", help, "gauge", stability, fn, reads=frozenset({"metadata.labels"}))
 
 
 def annotations_family(
@@ -180,7 +219,9 @@ def annotations_family(
             return ""
         return f"{lp}{labels_text(allow.labels('annotation', o.metadata.annotations))}}} 1\n"
 
-    return Family(f"{prefix}_annotations", help, "gauge", stability, fn)
+    return Family(
+        f"{prefix}_annotations", help, "gauge", stability, fn, reads=frozenset({"metadata.annotations"})
+    )
 
 
 def resource_version_family(
@@ -198,7 +239,14 @@ def resource_version_family(
             return ""
         return f"{lp}}} {gf(v)}\n"
 
-    return Family(f"{prefix}_metadata_resource_version", help, "gauge", stability, fn)
+    return Family(
+        f"{prefix}_metadata_resource_version",
+        help,
+        "gauge",
+        stability,
+        fn,
+        reads=frozenset({"metadata.resource_version"}),
+    )
 
 
 def owner_family(
@@ -226,7 +274,9 @@ def owner_family(
                 out.append(f'{lp},owner_kind="{esc(r.kind)}",owner_name="{esc(r.name)}"}} 1\n')
         return "".join(out)
 
-    return Family(f"{prefix}_owner", help, "gauge", stability, fn)
+    return Family(
+        f"{prefix}_owner", help, "gauge", stability, fn, reads=frozenset({"metadata.owner_references"})
+    )
 
 
 def gauge_family(
@@ -254,7 +304,8 @@ def generation_family(
     stability: Stability = "STABLE",
     help: str = "Sequence number representing a specific generation of the desired state.",
 ) -> Family:
-    return gauge_family(f"{prefix}_metadata_generation", help, stability, lambda o: o.metadata.generation)
+    fam = gauge_family(f"{prefix}_metadata_generation", help, stability, lambda o: o.metadata.generation)
+    return replace(fam, reads=frozenset({"metadata.generation"}))
 
 
 def conditions_family(

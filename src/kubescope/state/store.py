@@ -8,7 +8,7 @@ seconds per scrape. Here the text lives compressed, which is both leaner and fas
   a block holds one **gzip member** with the concatenated lines of its objects for that family,
   plus the per-slot byte lengths (to splice one object's lines) and a 64-bit hash per slot (to
   skip families whose text did not change).
-* An update renders the object (pure, :func:`kubescope.state.render.render_object`) and parks the
+* An update renders the object (pure, :class:`kubescope.state.render.ObjectRenderer`) and parks the
   new text in the block's ``pending`` map. A flusher thread later rewrites only the changed
   (block, family) members: inflate, splice, deflate. The codec releases the GIL, so this runs
   beside the event loop on the second core.
@@ -44,6 +44,7 @@ from isal import isal_zlib
 from kubescope.log import fields
 from kubescope.memory import Trimmer
 from kubescope.state.family import Family, ResourceSpec
+from kubescope.state.render import ObjectRenderer
 from kubescope.state.sharding import Sharding
 
 logger = logging.getLogger(__name__)
@@ -320,50 +321,6 @@ FlushWork = tuple[Block, dict[int, Rendered | None], Sequence[FreshRun]]
 """A block with the pending changes and fresh runs detached from it for one flush."""
 
 
-def texts_renderer(families: Sequence[Family]) -> Callable[[Any, str], list[str]]:
-    """``render(obj, identity) -> texts``: every family's text for one object, in family order.
-
-    Consecutive members of one :class:`~kubescope.state.family.Batch` (two or more) are rendered by
-    the batch's function, the others one by one.
-    """
-    units: list[tuple[Any, Any, list[int] | None, bool]] = []
-    i, n = 0, len(families)
-    while i < n:
-        b = families[i].batch
-        j = i + 1
-        if b is not None:
-            while j < n and families[j].batch is b and families[j].batch_index > families[j - 1].batch_index:
-                j += 1
-        if b is not None and j - i >= 2:
-            prefixes = [""] * b.size  # members not served: rendered anyway, their text dropped
-            for fam in families[i:j]:
-                prefixes[fam.batch_index] = fam.name + "{"
-            picks = None if j - i == b.size else [fam.batch_index for fam in families[i:j]]
-            units.append((b.fn, prefixes, picks, True))
-        else:
-            units.extend((fam.fn, fam.name + "{", None, False) for fam in families[i:j])
-        i = j
-    if not any(u[3] for u in units):
-        fps = [(fam.fn, fam.name + "{") for fam in families]
-
-        def each(obj: Any, ident: str) -> list[str]:
-            return [fn(obj, p + ident) for fn, p in fps]
-
-        return each
-
-    def batched(obj: Any, ident: str) -> list[str]:
-        texts: list[str] = []
-        for fn, p, picks, many in units:
-            if many:
-                outs = fn(obj, [q + ident for q in p])
-                texts += outs if picks is None else [outs[k] for k in picks]
-            else:
-                texts.append(fn(obj, p + ident))
-        return texts
-
-    return batched
-
-
 @dataclass
 class StoreStats:
     """Counters for self metrics (read by the telemetry server)."""
@@ -420,7 +377,7 @@ class ResourceStore:
         self.pending_bytes = 0
         self._listed: set[int | str] | None = None
         self._on_dirty = on_dirty
-        self._texts = texts_renderer(self.families)
+        self._texts = ObjectRenderer(self.families).texts
         self._identity = spec.identity
 
     # -- the reflector sink protocol --------------------------------------------------------
@@ -479,7 +436,7 @@ class ResourceStore:
         try:
             ident = self._identity
             texts = self._texts
-            # object by object (families share per-object work, see pod.py's _shared), then
+            # object by object (a group of families shares one pass over an object), then
             # transposed in C
             rows = [texts(o, ident(o)) for o in objs]
             columns = list(zip(*rows, strict=True))

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
+from math import floor
 
 from kubescope.model.gofmt import go_float
 
@@ -54,6 +55,24 @@ def ts(t: datetime | None) -> int | None:
     if t.tzinfo is None:
         t = t.replace(tzinfo=UTC)
     return int(t.timestamp() // 1)
+
+
+GO_ZERO_TIME_TEXT = "-6.21355968e+10"
+"""``float64(time.Time{}.Unix())`` as KSM prints it: a timestamp the API left unset."""
+
+
+@lru_cache(maxsize=8192)
+def unix_text(d: datetime | None) -> str:
+    """The sample text of a timestamp's unix seconds (Go ``Time.Unix()``, floored); an unset one is
+    Go's zero time. Memoised: one object repeats the same few timestamps across its conditions and
+    containers, and the objects of one rollout share them."""
+    if d is None:
+        return GO_ZERO_TIME_TEXT
+    v = floor(d.timestamp())
+    if 1_000_000_000 <= v < 10_000_000_000:  # every date from 2001 to 2286: Go prints d.ddde+09
+        s = str(v).rstrip("0")
+        return f"{s[0]}.{s[1:]}e+09" if len(s) > 1 else f"{s}e+09"
+    return gf(v)
 
 
 def is_go_zero(t: datetime | None) -> bool:
