@@ -26,6 +26,7 @@ from kubescope.custom_metrics.registry import Registry
 from kubescope.custom_metrics.relist import Relister
 from kubescope.custom_metrics.selfmetrics import SelfMetrics
 from kubescope.custom_metrics.service import MetricsService
+from kubescope.custom_metrics.upstream import Upstream
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 
@@ -108,6 +109,7 @@ async def start_adapter(
     max_stale: float = 30.0,
     query_timeout: float = 3.0,
     clock: Callable[[], float] = time.monotonic,
+    upstream: Upstream | None = None,
 ) -> Adapter:
     cfg = parse_config(config_yaml, "test-config.yaml")
     custom = [namer_from_rule(r) for r in cfg.rules]
@@ -122,6 +124,7 @@ async def start_adapter(
         metrics=metrics,
         registry=Registry(EMPTY_MAPPER),
         query_timeout=query_timeout,
+        forward_external=upstream.forward if upstream is not None else None,
     )
 
     def publish(reg: Registry) -> None:
@@ -137,6 +140,7 @@ async def start_adapter(
         max_age=600.0,
         mapper_interval=600.0,
         on_registry=publish,
+        upstream_names=(lambda: upstream.names) if upstream is not None else (lambda: ()),
     )
     await relister.relist()
     return Adapter(MetricsAPI(service), service, relister, prom, kube, metrics)

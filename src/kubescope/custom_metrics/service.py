@@ -202,15 +202,16 @@ class MetricsService:
     # -- external.metrics.k8s.io --------------------------------------------------------------------
 
     async def external(self, namespace: str, metric: str, label_selector: str) -> tuple[Answer, str]:
+        binding = self.registry.external.get(metric)
+        if binding is None and self.forward_external is not None:
+            # the upstream judges its own selectors (KEDA's scaledobject.keda.sh/name is no Prometheus label)
+            return await self.forward_external(namespace, metric, label_selector), "upstream"
         try:
             reqs = parse_requirements(label_selector)
             to_matchers(reqs)
         except (SelectorError, MatcherError) as e:
             return status.bad_request(str(e)), ""
-        binding = self.registry.external.get(metric)
         if binding is None:
-            if self.forward_external is not None:
-                return await self.forward_external(namespace, metric, label_selector), "upstream"
             return (
                 status.status(
                     404,
