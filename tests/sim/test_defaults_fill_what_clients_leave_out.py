@@ -26,6 +26,23 @@ async def test_pod_defaults(api: Api) -> None:
     assert c["imagePullPolicy"] == "Always" and c["ports"][0]["protocol"] == "TCP"
     assert c["terminationMessagePath"] == "/dev/termination-log"
     assert p["status"] == {"phase": "Pending", "qosClass": "BestEffort"}
+    # the Priority admission plugin's fields, on pods only (not on templates)
+    assert (spec["priority"], spec["preemptionPolicy"]) == (0, "PreemptLowerPriority")
+    critical = await api.ok(
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        {
+            "metadata": {"name": "agent"},
+            "spec": {
+                "priorityClassName": "system-node-critical",
+                "containers": [
+                    {"name": "a", "image": "x", "resources": {"requests": {"ephemeral-storage": "1Gi"}}}
+                ],
+            },
+        },
+    )
+    assert critical["spec"]["priority"] == 2000001000
+    assert critical["status"]["qosClass"] == "BestEffort"  # only CPU and memory count
 
 
 async def test_deployment_and_job_defaults(api: Api) -> None:
@@ -45,6 +62,7 @@ async def test_deployment_and_job_defaults(api: Api) -> None:
     )
     assert d["spec"]["replicas"] == 1 and d["spec"]["strategy"]["type"] == "RollingUpdate"
     assert d["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
+    assert "priority" not in d["spec"]["template"]["spec"]
     j = await api.ok(
         "POST",
         "/apis/batch/v1/namespaces/default/jobs",
@@ -58,6 +76,15 @@ async def test_deployment_and_job_defaults(api: Api) -> None:
         },
     )
     assert (j["spec"]["backoffLimit"], j["spec"]["completions"], j["spec"]["parallelism"]) == (6, 1, 1)
+    # the registry generates the selector from the Job's uid, and labels the pods to match it
+    uid = j["metadata"]["uid"]
+    assert j["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    assert j["spec"]["template"]["metadata"]["labels"] == {
+        "job-name": "j",
+        "batch.kubernetes.io/job-name": "j",
+        "controller-uid": uid,
+        "batch.kubernetes.io/controller-uid": uid,
+    }
 
 
 async def test_services_get_distinct_cluster_ips_kept_on_update(api: Api) -> None:

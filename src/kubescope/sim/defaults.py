@@ -2,15 +2,17 @@
 
 Only the defaults a client can see in ``kubectl get``/``describe`` and that exporters read: pod and
 pod-template specs (restart and DNS policies, scheduler, grace period, container pull policy and
-termination message fields, port protocols), workload strategies and history limits, Service
+termination message fields, port protocols; a pod's priority and preemption policy, from the
+Priority admission plugin), workload strategies and history limits, Service
 types, ports and a cluster IP from the service CIDR, Job and CronJob policies, and the namespace
-name label and finalizer. Applied to what clients create or replace through the API; the scenario
-generator writes complete objects itself.
+name label and finalizer. Applied to what clients create or replace through the API, and by the
+object builders (:mod:`kubescope.sim.objects`) to what the scenario and the controllers make.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -58,6 +60,18 @@ def pod_spec(spec: Obj) -> None:
             _volume(v)
 
 
+SYSTEM_PRIORITIES = {"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
+"""The built-in PriorityClasses' values (scheduling.k8s.io ``SystemPriorityClasses``)."""
+
+
+def pod_admission(spec: Obj) -> None:
+    """What the Priority admission plugin (on by default) sets on a pod, not on templates: the
+    ``priority`` of its ``priorityClassName`` (the built-in classes; 0 for others and for none, as
+    without a global default class) and the ``preemptionPolicy``."""
+    spec.setdefault("priority", SYSTEM_PRIORITIES.get(str(spec.get("priorityClassName") or ""), 0))
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+
+
 def _volume(v: Obj) -> None:
     # kubectl describe dereferences these pointers: an apiserver always fills them
     for kind in ("configMap", "secret", "downwardAPI", "projected"):
@@ -81,7 +95,8 @@ def _template(obj: Obj) -> None:
 
 
 def qos_class(spec: Obj) -> str:
-    """The pod's QoS class from its containers' requests and limits (limits default the requests)."""
+    """The pod's QoS class (kubelet's ``GetPodQOS``) from its containers' CPU and memory requests
+    and limits, init containers included; other resources do not count; limits default requests."""
     containers = [
         c for k in ("containers", "initContainers") for c in spec.get(k) or [] if isinstance(c, dict)
     ]
@@ -90,7 +105,7 @@ def qos_class(spec: Obj) -> str:
     for c in containers:
         res = c.get("resources") or {}
         limits, requests = res.get("limits") or {}, res.get("requests") or {}
-        if limits or requests:
+        if any(r in d for d in (limits, requests) for r in ("cpu", "memory")):
             any_set = True
         for r in ("cpu", "memory"):
             if r not in limits or str(requests.get(r, limits[r])) != str(limits[r]):
@@ -104,6 +119,7 @@ def _pod(obj: Obj, _: Callable[[], str]) -> None:
     spec = obj.get("spec")
     if isinstance(spec, dict):
         pod_spec(spec)
+        pod_admission(spec)
     st = obj.setdefault("status", {})
     st.setdefault("phase", "Pending")
     st.setdefault("qosClass", qos_class(spec if isinstance(spec, dict) else {}))
@@ -148,6 +164,14 @@ def _daemonset(obj: Obj, _: Callable[[], str]) -> None:
 
 def _job(obj: Obj, _: Callable[[], str]) -> None:
     spec = obj.setdefault("spec", {})
+    if not spec.get("selector") and not spec.get("manualSelector"):
+        _job_selector(obj)
+    _job_spec(obj)
+
+
+def _job_spec(obj: Obj) -> None:
+    """A Job's or a CronJob's job template's spec defaults."""
+    spec = obj.setdefault("spec", {})
     spec.setdefault("parallelism", 1)
     spec.setdefault("completions", 1)
     spec.setdefault("backoffLimit", 6)
@@ -159,6 +183,24 @@ def _job(obj: Obj, _: Callable[[], str]) -> None:
         tmpl_spec["restartPolicy"] = "Never"
 
 
+def _job_selector(job: Obj) -> None:
+    """The job registry's ``generateSelector``: a selector on the Job's uid, and the labels that
+    make its pods match it (the uid is taken now, as the store keeps a given one). Only for Jobs
+    created without a selector, so objects that carry theirs are left as they are."""
+    meta = job["metadata"]
+    uid = meta.setdefault("uid", str(uuid.uuid4()))
+    template = job["spec"].setdefault("template", {})
+    labels = template.setdefault("metadata", {}).setdefault("labels", {})
+    for key, value in (
+        ("job-name", meta.get("name", "")),
+        ("batch.kubernetes.io/job-name", meta.get("name", "")),
+        ("controller-uid", uid),
+        ("batch.kubernetes.io/controller-uid", uid),
+    ):
+        labels.setdefault(key, value)
+    job["spec"]["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+
+
 def _cronjob(obj: Obj, _: Callable[[], str]) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("concurrencyPolicy", "Allow")
@@ -167,7 +209,7 @@ def _cronjob(obj: Obj, _: Callable[[], str]) -> None:
     spec.setdefault("failedJobsHistoryLimit", 1)
     jt = spec.get("jobTemplate")
     if isinstance(jt, dict):
-        _job(jt, lambda: "")
+        _job_spec(jt)
 
 
 def _service(obj: Obj, next_ip: Callable[[], str]) -> None:
