@@ -92,6 +92,7 @@ class Gen:
         self.now = cfg.now()
         self.node_names: list[str] = []
         self.node_ip: dict[str, str] = {}
+        self.node_zone: dict[str, str] = {}
         self.ip_seq = 0
         self.namespaces: list[str] = []
 

@@ -27,6 +27,7 @@ def node_objects(g: Gen) -> Iterator[tuple[str, Obj]]:
         zone = ZONES[i % len(ZONES)]
         ip = f"172.20.{(i >> 8) & 255}.{i & 255}"
         g.node_ip[name] = ip
+        g.node_zone[name] = zone
         labels = {
             "beta.kubernetes.io/arch": "amd64",
             "beta.kubernetes.io/os": "linux",
