@@ -17,13 +17,14 @@ from typing import Any
 
 from kubescope.custom_metrics.api import MetricsAPI
 from kubescope.custom_metrics.cache import AnswerCache
-from kubescope.custom_metrics.cluster import load_mapper, object_lister
+from kubescope.custom_metrics.cluster import load_mapper, metadata_lister, object_lister
 from kubescope.custom_metrics.config import parse_config
 from kubescope.custom_metrics.mapper import EMPTY_MAPPER
 from kubescope.custom_metrics.naming import namer_from_rule
 from kubescope.custom_metrics.promclient import PrometheusClient, PrometheusSettings
 from kubescope.custom_metrics.registry import Registry
 from kubescope.custom_metrics.relist import Relister
+from kubescope.custom_metrics.resourcemetrics import ResourceMetrics
 from kubescope.custom_metrics.selfmetrics import SelfMetrics
 from kubescope.custom_metrics.service import MetricsService
 from kubescope.custom_metrics.upstream import Upstream
@@ -110,6 +111,7 @@ async def start_adapter(
     query_timeout: float = 3.0,
     clock: Callable[[], float] = time.monotonic,
     upstream: Upstream | None = None,
+    resource_metrics: bool = False,
 ) -> Adapter:
     cfg = parse_config(config_yaml, "test-config.yaml")
     custom = [namer_from_rule(r) for r in cfg.rules]
@@ -143,7 +145,17 @@ async def start_adapter(
         upstream_names=(lambda: upstream.names) if upstream is not None else (lambda: ()),
     )
     await relister.relist()
-    return Adapter(MetricsAPI(service), service, relister, prom, kube, metrics)
+    resource = None
+    if resource_metrics:
+        assert cfg.resource_rules is not None
+        resource = ResourceMetrics(
+            cfg.resource_rules,
+            prom.query,
+            metadata_lister(kube),
+            lambda: relister.mapper or EMPTY_MAPPER,
+            AnswerCache(ttl, max_stale, clock=clock),
+        )
+    return Adapter(MetricsAPI(service, resource=resource), service, relister, prom, kube, metrics)
 
 
 def write(tmp: Path, name: str, text: str) -> Path:

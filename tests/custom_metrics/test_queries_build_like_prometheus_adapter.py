@@ -72,7 +72,7 @@ def test_build(
 ) -> None:
     namer, conv = _mock_namer(template)
     promql, label = build_query(
-        namer, conv, "foo", RES, namespace, parse_requirements(selector), names, extra
+        namer.query, conv, "foo", RES, namespace, parse_requirements(selector), names, extra
     )
     assert promql == want
     assert label == "resource"
@@ -94,7 +94,12 @@ def test_build(
 )
 def test_build_external(template: str, namespaced: bool, namespace: str, selector: str, want: str) -> None:
     namer, conv = _mock_namer(template, namespaced=namespaced)
-    assert build_external(namer, conv, "foo", namespace, parse_requirements(selector)) == want
+    assert (
+        build_external(
+            namer.query, conv, "foo", namespace, parse_requirements(selector), namespaced=namespaced
+        )
+        == want
+    )
 
 
 @pytest.mark.parametrize(
@@ -114,14 +119,14 @@ def test_build_external(template: str, namespaced: bool, namespace: str, selecto
 )
 def test_selector_requirements_become_matchers(selector: str, matchers: str) -> None:
     namer, conv = _mock_namer("<<.LabelMatchers>>")
-    got = build_external(namer, conv, "s", "", parse_requirements(selector))
+    got = build_external(namer.query, conv, "s", "", parse_requirements(selector))
     assert got == matchers
 
 
 def test_numeric_selectors_have_no_prometheus_matcher() -> None:
     namer, conv = _mock_namer("<<.LabelMatchers>>")
     with pytest.raises(MatcherError):
-        build_external(namer, conv, "s", "", parse_requirements("a>1"))
+        build_external(namer.query, conv, "s", "", parse_requirements("a>1"))
 
 
 def test_metric_selector_is_returned_as_a_label_selector() -> None:
@@ -207,7 +212,9 @@ def test_registry_builds_the_original_queries(  # type: ignore[no-untyped-def]
     b = registry.lookup_custom(GroupResource(group, res), namespaced, metric)
     assert b is not None, f"{resource}/{metric} should be available"
     gr = MAPPER.normalized(GroupResource(group, res))
-    promql, _ = build_query(b.namer, b.conv, b.series, gr, namespace, parse_requirements(selector), names)
+    promql, _ = build_query(
+        b.namer.query, b.conv, b.series, gr, namespace, parse_requirements(selector), names
+    )
     assert promql == want
 
 

@@ -25,34 +25,49 @@ import msgspec
 
 from kubescope.apiserver import status
 from kubescope.custom_metrics.registry import CUSTOM_GROUP, CUSTOM_VERSIONS, EXTERNAL_GROUP, EXTERNAL_VERSIONS
+from kubescope.custom_metrics.resourcemetrics import GROUP as RESOURCE_GROUP
+from kubescope.custom_metrics.resourcemetrics import VERSIONS as RESOURCE_VERSIONS
+from kubescope.custom_metrics.resourcemetrics import ResourceMetrics
 from kubescope.custom_metrics.service import CustomRequest, MetricsService
 
 Answer = tuple[int, bytes]
 
 
-def _group(name: str, version: str) -> dict[str, object]:
-    v = {"groupVersion": f"{name}/{version}", "version": version}
-    return {"name": name, "versions": [v], "preferredVersion": v}
+def _group(name: str, versions: tuple[str, ...]) -> dict[str, object]:
+    vs = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {"name": name, "versions": vs, "preferredVersion": vs[0]}
 
 
 class MetricsAPI:
-    def __init__(self, service: MetricsService, *, custom: bool = True, external: bool = True) -> None:
+    def __init__(
+        self,
+        service: MetricsService,
+        *,
+        custom: bool = True,
+        external: bool = True,
+        resource: ResourceMetrics | None = None,
+    ) -> None:
         self.service = service
+        self.resource = resource
         self.groups: dict[str, tuple[str, ...]] = {}
+        advertised: dict[str, tuple[str, ...]] = {}
         if custom:
             self.groups[CUSTOM_GROUP] = CUSTOM_VERSIONS
+            advertised[CUSTOM_GROUP] = CUSTOM_VERSIONS[:1]  # the library advertises the first version only
         if external:
-            self.groups[EXTERNAL_GROUP] = EXTERNAL_VERSIONS
+            self.groups[EXTERNAL_GROUP] = advertised[EXTERNAL_GROUP] = EXTERNAL_VERSIONS
+        if resource is not None:
+            self.groups[RESOURCE_GROUP] = advertised[RESOURCE_GROUP] = RESOURCE_VERSIONS
         self.group_list = msgspec.json.encode(
             {
                 "kind": "APIGroupList",
                 "apiVersion": "v1",
-                "groups": [_group(g, v[0]) for g, v in self.groups.items()],
+                "groups": [_group(g, v) for g, v in advertised.items()],
             }
         )
         self.group_docs = {
-            g: msgspec.json.encode({"kind": "APIGroup", "apiVersion": "v1", **_group(g, v[0])})
-            for g, v in self.groups.items()
+            g: msgspec.json.encode({"kind": "APIGroup", "apiVersion": "v1", **_group(g, v)})
+            for g, v in advertised.items()
         }
 
     async def handle(self, path: str, query: Mapping[str, str]) -> tuple[Answer, str, str]:
@@ -69,6 +84,8 @@ class MetricsAPI:
         if version not in self.groups[group]:
             return (404, b"404 page not found\n"), group, ""
         rest = parts[3:]
+        if group == RESOURCE_GROUP and self.resource is not None:
+            return await self.resource.handle(version, rest, query), group, ""
         if not rest:
             doc = self.service.resource_list(group, version)
             return (200, doc or b""), group, ""

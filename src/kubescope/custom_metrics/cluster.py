@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from kubescope.custom_metrics.mapper import ResourceInfo, RESTMapper, resources_from_discovery
+from kubescope.custom_metrics.resourcemetrics import MetaLister, Obj
 from kubescope.custom_metrics.service import ObjectLister
 from kubescope.errors import KubeError
 from kubescope.kube.client import KubeClient
@@ -106,3 +107,51 @@ async def load_mapper(client: KubeClient, *, concurrency: int = 8) -> RESTMapper
 
     docs = await asyncio.gather(*(fetch(g, v) for g, v in wanted))
     return RESTMapper(resources_from_discovery([("", "v1", core), *(d for d in docs if d is not None)]))
+
+
+class _MetaFull(msgspec.Struct):
+    name: str = ""
+    namespace: str = ""
+    labels: dict[str, str] | None = None
+
+
+class _ItemFull(msgspec.Struct):
+    metadata: _MetaFull = msgspec.field(default_factory=_MetaFull)
+
+
+class _ListFull(msgspec.Struct):
+    items: list[_ItemFull] | None = None
+    metadata: _ListMeta = msgspec.field(default_factory=_ListMeta)
+
+
+_decode_full = msgspec.json.Decoder(_ListFull)
+
+
+def metadata_lister(client: KubeClient) -> MetaLister:
+    """``(resource, namespace, labelSelector, fieldSelector) -> [(namespace, name, labels)]`` for the
+    pods and nodes of ``metrics.k8s.io`` requests."""
+
+    async def list_meta(resource: str, namespace: str, label_selector: str, field_selector: str) -> list[Obj]:
+        path = f"/api/v1/namespaces/{namespace}/{resource}" if namespace else f"/api/v1/{resource}"
+        out: list[Obj] = []
+        cont = ""
+        while True:
+            params = {"limit": str(PAGE)}
+            if label_selector:
+                params["labelSelector"] = label_selector
+            if field_selector:
+                params["fieldSelector"] = field_selector
+            if cont:
+                params["continue"] = cont
+            try:
+                page = _decode_full.decode(await client.get(path, params))
+            except msgspec.DecodeError as e:
+                raise KubeError(f"GET {path}: undecodable list: {e}") from None
+            out.extend(
+                (i.metadata.namespace, i.metadata.name, i.metadata.labels or {}) for i in page.items or ()
+            )
+            cont = page.metadata.cont
+            if not cont:
+                return out
+
+    return list_meta

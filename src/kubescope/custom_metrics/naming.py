@@ -21,7 +21,6 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import regex
 
@@ -273,9 +272,6 @@ class MetricNamer:
         if m is None:
             return None
         return go_expand(self.name_as, m)
-
-    def render(self, args: dict[str, Any]) -> str:
-        return self.query.execute(Struct("naming.queryTemplateArgs", **args))
 
 
 _SAMPLE_ARGS = {

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kubescope.custom_metrics.gotemplate import Struct, Template, TemplateExecError
 from kubescope.custom_metrics.mapper import NAMESPACES, GroupResource
 from kubescope.custom_metrics.matchers import Requirement, label_eq, label_matches, to_matchers
-from kubescope.custom_metrics.naming import BoundConverter, MetricNamer
+from kubescope.custom_metrics.naming import BoundConverter
 
 
 class QueryBuildError(ValueError):
@@ -28,7 +29,7 @@ class QueryBuildError(ValueError):
 
 
 def build_query(
-    namer: MetricNamer,
+    template: Template,
     conv: BoundConverter,
     series: str,
     resource: GroupResource,
@@ -51,7 +52,7 @@ def build_query(
     by_name[resource_label] = target
     group_by = [resource_label, *extra_group_by]
     promql = _render(
-        namer,
+        template,
         {
             "Series": series,
             "LabelMatchers": ",".join(exprs),
@@ -64,19 +65,21 @@ def build_query(
 
 
 def build_external(
-    namer: MetricNamer,
+    template: Template,
     conv: BoundConverter,
     series: str,
     namespace: str,
     metric_selector: Sequence[Requirement],
+    *,
+    namespaced: bool = True,
 ) -> str:
     exprs, by_name = to_matchers(list(metric_selector))
-    if namer.namespaced and namespace:
+    if namespaced and namespace:
         ns_label = conv.label_for_resource(NAMESPACES)
         exprs.append(label_eq(ns_label, namespace))
         by_name[ns_label] = namespace
     return _render(
-        namer,
+        template,
         {
             "Series": series,
             "LabelMatchers": ",".join(exprs),
@@ -87,11 +90,9 @@ def build_external(
     )
 
 
-def _render(namer: MetricNamer, args: dict[str, object]) -> str:
-    from kubescope.custom_metrics.gotemplate import TemplateExecError
-
+def _render(template: Template, args: dict[str, object]) -> str:
     try:
-        out = namer.render(args)
+        out = template.execute(Struct("naming.queryTemplateArgs", **args))
     except TemplateExecError as e:
         raise QueryBuildError(str(e)) from None
     if not out:

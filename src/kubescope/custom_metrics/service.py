@@ -173,7 +173,7 @@ class MetricsService:
             names = [req.name]
         try:
             promql, label = build_query(
-                b.namer, b.conv, b.series, info.group_resource, req.namespace, reqs, names
+                b.namer.query, b.conv, b.series, info.group_resource, req.namespace, reqs, names
             )
         except (QueryBuildError, ConversionError, MatcherError) as e:
             return self._rule_error(b, e)
@@ -235,7 +235,9 @@ class MetricsService:
         self, b: SeriesBinding, namespace: str, metric: str, reqs: list[Requirement], selector: str
     ) -> bytes | AnswerError:
         try:
-            promql = build_external(b.namer, b.conv, b.series, namespace, reqs)
+            promql = build_external(
+                b.namer.query, b.conv, b.series, namespace, reqs, namespaced=b.namer.namespaced
+            )
         except (QueryBuildError, ConversionError, MatcherError) as e:
             return self._rule_error(b, e)
         kind, samples = await self._query(b, promql)
