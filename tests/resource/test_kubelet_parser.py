@@ -358,3 +358,99 @@ def test_chunked_feeding_gives_the_same_batch(chunk: int) -> None:
     for i in range(0, len(body), chunk):
         parser.feed(body[i : i + chunk])
     assert parser.finish() == whole
+
+
+class ReferenceParser(KubeletParser):
+    """Every line through the general rules: what the fast runs must agree with."""
+
+    def _fast(self, buf: bytes, pos: int, end: int) -> tuple[int, int]:
+        return pos, 0
+
+
+def outcome(parser: KubeletParser, body: bytes, chunk: int) -> object:
+    try:
+        for off in range(0, len(body), chunk):
+            parser.feed(body[off : off + chunk])
+        b = parser.finish()
+    except ParseError as e:
+        return ("error", str(e))
+    return (b.node, b.pods, b.lines, b.dropped_pods, parser.duplicates, parser.invalid)
+
+
+MUTATIONS = (
+    b"", b" ", b"\t", b"\n", b"#", b'"', b"\\", b"{", b"}", b",", b"=", b"-", b"+", b".", b"e", b"x",
+    b"0", b"9", b"NaN", b"Inf", b"1e400", b"99999999999999", b"\x00", b"\xff", b"# TYPE ", b"# HELP ",
+    b"\ncontainer_cpu_usage_seconds_total", b"\ncontainer_start_time_seconds", b"node_",
+)  # fmt: skip
+
+
+def kubelet_like_bodies() -> list[bytes]:
+    bodies = [p.read_bytes() for p in sorted(DATA.glob("*.prom"))]
+    rng = random.Random(7)
+    out = list(bodies)
+    for _ in range(1500):
+        body = bytearray(rng.choice(bodies))
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(body) + 1)
+            cut = rng.choice((0, 0, 1, 2, 5))
+            body[at : at + cut] = rng.choice(MUTATIONS)
+        out.append(bytes(body))
+    return out
+
+
+def test_fast_runs_agree_with_the_general_rules_on_mutated_kubelet_bodies() -> None:
+    bodies = kubelet_like_bodies()
+    assert any(b.count(b"\ncontainer_cpu_usage_seconds_total{container=") > 10 for b in bodies)
+    fast_lines = 0
+    for i, body in enumerate(bodies):
+        chunk = (len(body) + 1, 4096, 97)[i % 3]
+        fast = KubeletParser(REQUEST_NS, 1 << 20)
+        assert outcome(fast, body, chunk) == outcome(ReferenceParser(REQUEST_NS, 1 << 20), body, chunk), (
+            i,
+            body,
+        )
+        fast_lines += fast.lines
+    assert fast_lines > 40_000
+
+
+def test_a_real_kubelet_body_goes_through_the_fast_runs() -> None:
+    slow: list[int] = []
+
+    class Counting(KubeletParser):
+        def _line(self, buf: bytes, pos: int, end: int, final: bool) -> int:
+            slow.append(pos)
+            return super()._line(buf, pos, end, final)
+
+    body = (DATA / "ms-client-70pods.prom").read_bytes()
+    batch = Counting(REQUEST_NS).parse(body)
+    assert batch == ReferenceParser(REQUEST_NS).parse(body)
+    assert len(batch.pods) == 70 and batch.lines == 297
+    assert len(slow) <= 4  # the two node samples (and nothing else of the kubelet's layout)
+
+
+def test_duplicate_series_and_invalid_values_are_counted() -> None:
+    lines = [
+        container_line(
+            "container_cpu_usage_seconds_total", "1", "1000", container="a", namespace="n", pod="p"
+        ),
+        container_line(
+            "container_cpu_usage_seconds_total", "2", "1000", container="a", namespace="n", pod="p"
+        ),
+        container_line(
+            "container_memory_working_set_bytes", "5", "1000", container="a", namespace="n", pod="p"
+        ),
+        container_line(
+            "container_cpu_usage_seconds_total", "NaN", "1000", container="b", namespace="n", pod="q"
+        ),
+        container_line(
+            "container_memory_working_set_bytes", "-1", "1000", container="b", namespace="n", pod="q"
+        ),
+        "node_cpu_usage_seconds_total 1 1000\nnode_cpu_usage_seconds_total 2 1000\n",
+        "node_memory_working_set_bytes +Inf 1000\n",
+    ]
+    for parser in (KubeletParser(REQUEST_NS), ReferenceParser(REQUEST_NS)):
+        batch = parser.parse("".join(lines).encode())
+        assert batch.pods[("n", "p")]["a"].cpu == 2_000_000_000  # the later sample wins
+        assert ("n", "q") not in batch.pods and batch.node is None
+        assert parser.duplicates == 2
+        assert parser.invalid == {"nan": 1, "negative": 1, "out_of_range": 1}
