@@ -13,10 +13,11 @@ T0 = 1_769_539_700 * S  # 2026-01-27T18:48:20Z
 
 
 def node(name: str, labels: Mapping[str, str] | None = None, *, port: int = 0, ip: str = "127.0.0.1",
-         annotations: Mapping[str, str] | None = None, ready: bool = True) -> Node:  # fmt: skip
+         annotations: Mapping[str, str] | None = None, ready: bool = True, cpu: str = "") -> Node:  # fmt: skip
     return Node(
         metadata={"name": name, "labels": dict(labels or {}), "annotations": dict(annotations or {})},  # type: ignore[arg-type]
         status={  # type: ignore[arg-type]
+            "capacity": {"cpu": cpu} if cpu else {},
             "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
             "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from msgspec.structs import replace
 
 from kubescope.resource.parser import ZERO_TIME_NS, MetricsPoint
@@ -82,7 +85,7 @@ def test_node_counter_decrease_skips_the_node_for_one_cycle() -> None:
     s.store({"n1": node_pt(10, 50)}, {})
     s.store({"n1": node_pt(25, 5)}, {})  # node rebooted: the counter restarted
     assert "n1" not in s.node_usage
-    assert s.rate_errors["node"] == 1
+    assert s.rate_errors[("node", "cpu_decreased")] == 1
     s.store({"n1": node_pt(40, 8)}, {})
     assert s.node_usage["n1"].cpu == 200_000_000
 
@@ -174,7 +177,7 @@ def test_container_counter_decrease_keeps_the_pod_without_that_container() -> No
     store_pod(s, c1=pt(0, 120, 10))
     # metrics-server serves the pod with no containers and a null timestamp
     assert s.pod_usage[POD] == PodUsage(None, 0, ())
-    assert s.rate_errors["container"] == 1
+    assert s.rate_errors[("container", "cpu_decreased")] == 1
 
 
 def test_fresh_container_gets_a_value_from_its_first_point() -> None:
@@ -295,3 +298,54 @@ async def test_chunked_store_swaps_the_state_whole() -> None:
     assert chunked.generation == sync.generation == 2
     assert set(seen) <= {0, 50}  # never a half-stored state
     assert 0 in seen
+
+
+# -- ours: rates a node cannot have ------------------------------------------------------------------
+
+
+def test_counter_that_drops_and_jumps_back_is_refused_above_the_node_capacity(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A counter that fell to near zero and came back without a restart: metrics-server serves
+    (3000 - 1) core-seconds over 14.3 s, i.e. 209.8 cores, for a 4-CPU node and its container."""
+    s = new(resolution_s=15)
+    cap = {"n1": 4 * S}
+    where = {"node_of": {POD: "n1"}, "capacity": cap}
+    cycles = [(100.0, 2999.0), (115.0, 1.0), (129.3, 3000.0), (143.6, 3000.5), (157.9, 1.0), (172.2, 3002.0)]
+    served = []
+    with caplog.at_level(logging.INFO, logger="kubescope.resource.storage"):
+        for ts, cpu in cycles:
+            s.store({"n1": node_pt(ts, cpu)}, {POD: {"c1": pt(0, ts, cpu)}}, **where)  # type: ignore[arg-type]
+            served.append((s.node_usage.get("n1"), s.pod_usage.get(POD)))
+    # cycle 2: decrease (no value, as metrics-server); cycle 3: 209.8 cores refused; cycle 4: 35 millicores
+    assert [n is not None for n, _ in served] == [False, False, False, True, False, False]
+    assert [p is not None and bool(p.containers) for _, p in served] == [
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
+    assert served[3][0] is not None and served[3][0].cpu == 34_965_034
+    # cycle 5 drops again, cycle 6 jumps back (refused); then (3004 - 3002) / 14.3 s = 0.14 cores
+    s.store({"n1": node_pt(186.5, 3004.0)}, {POD: {"c1": pt(0, 186.5, 3004.0)}}, **where)  # type: ignore[arg-type]
+    assert s.node_usage["n1"].cpu == 139_860_139
+    assert s.rate_errors[("node", "cpu_above_capacity")] == 2
+    assert s.rate_errors[("container", "cpu_above_capacity")] == 2
+    assert s.rate_errors[("node", "cpu_decreased")] == 2
+    refusals = [r for r in caplog.records if "cpu_above_capacity" in r.getMessage() + str(r.__dict__)]
+    decreases = [r for r in caplog.records if "cpu_decreased" in str(r.__dict__)]
+    assert len(refusals) == 1  # once per node and reason, whatever the type
+    assert len(decreases) == 1
+
+
+def test_capacity_check_leaves_possible_rates_alone() -> None:
+    """Up to the slack above capacity (sampling jitter), and with no capacity known, values are metrics-server's."""
+    for cap in ({"n1": 4 * S}, {}):
+        s = new(resolution_s=15)
+        s.store({"n1": node_pt(100, 10)}, {POD: {"c1": pt(0, 100, 10)}}, node_of={POD: "n1"}, capacity=cap)
+        s.store({"n1": node_pt(110, 57)}, {POD: {"c1": pt(0, 110, 57)}}, node_of={POD: "n1"}, capacity=cap)
+        assert s.node_usage["n1"].cpu == 4_700_000_000  # 4.7 cores on 4: within 1.2x
+        assert s.pod_usage[POD].containers == (("c1", 4_700_000_000, 4 * MIB),)
+        assert s.rate_errors == {}

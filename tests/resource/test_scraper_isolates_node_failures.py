@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 import random
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -49,6 +50,7 @@ class Kubelet:
     max_in_flight: int = 0
     connections: int = 0
     port: int = 0
+    errors: int = 0
 
 
 async def start_kubelet(
@@ -91,6 +93,12 @@ async def start_kubelet(
             await asyncio.sleep(30)
         if b == "garbage":
             body = b"<html><body>hello</body></html>\n"
+        if b == "error-varying":
+            k.errors += 1
+            body = f"internal error #{k.errors}\n".encode()
+        if b == "bad-samples":
+            body += body.splitlines(keepends=True)[3]  # the container's CPU sample twice
+            body += b'container_memory_working_set_bytes{container="d",namespace="ns",pod="q"} NaN 1\n'
         if b == "huge":
             body = body * 1000
         encoding = ""
@@ -100,7 +108,7 @@ async def start_kubelet(
         if b == "gzip-bomb":
             body = BOMB
             encoding = "Content-Encoding: gzip\r\n"
-        status = "500 Internal Server Error" if b == "error" else "200 OK"
+        status = "500 Internal Server Error" if b in ("error", "error-varying") else "200 OK"
         length = len(body) + (500 if b == "truncated" else 0)
         writer.write(
             f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\n{encoding}Content-Length: {length}\r\n\r\n".encode()
@@ -375,3 +383,54 @@ async def test_compressed_answers_are_inflated_within_the_size_cap(
     # the bomb stopped within one inflation step (64 KiB) past the cap, not after 64 MiB
     good = len(GOOD.replace(b"NODE", b"gz"))
     assert s.metrics.bytes_read <= good + (1 << 20) + (64 << 10)
+
+
+async def test_a_failing_kubelet_is_logged_when_its_state_changes(
+    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]], caplog: pytest.LogCaptureFixture
+) -> None:
+    ks = await kubelets({"flaky": "error-varying"})
+    s = Scraper(settings(), cache_for(ks), SelfMetrics(5.0), resolution=5.0)
+
+    def logged() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+
+    with caplog.at_level(logging.INFO, logger="kubescope.resource.scraper"):
+        try:
+            for _ in range(3):  # a different error body every time
+                assert (await s.scrape()).scraped == 0
+            assert logged() == ["failed to scrape node"]
+            ks["flaky"].behaviour = "good"
+            for _ in range(2):
+                assert (await s.scrape()).scraped == 1
+            assert logged() == ["failed to scrape node", "scraping node works again"]
+            ks["flaky"].behaviour = "garbage"
+            for _ in range(2):
+                await s.scrape()
+        finally:
+            await s.close()
+    assert logged() == ["failed to scrape node", "scraping node works again", "failed to scrape node"]
+    assert s.metrics.scrape_errors == {"http_500": 3, "parse": 2}
+
+
+async def test_duplicate_series_and_nan_values_are_counted_and_logged_once(
+    kubelets: Callable[..., asyncio.Future[dict[str, Kubelet]]], caplog: pytest.LogCaptureFixture
+) -> None:
+    ks = await kubelets({"odd": "bad-samples"})
+    s = Scraper(settings(), cache_for(ks), SelfMetrics(5.0), resolution=5.0)
+    with caplog.at_level(logging.WARNING, logger="kubescope.resource.scraper"):
+        try:
+            for _ in range(3):
+                result = await s.scrape()
+                assert set(result.pods) == {("ns", "p-odd")}  # the NaN container's pod is dropped
+        finally:
+            await s.close()
+    assert s.metrics.bad_samples == {"duplicate": 3, "nan": 3}
+    reasons = sorted(r.__dict__["fields"]["reason"] for r in caplog.records)
+    assert reasons == ["duplicate", "nan"]
+    text = s.metrics.render().decode()
+    assert 'kubescope_resource_kubelet_bad_samples_total{reason="duplicate"} 3' in text
+
+
+def test_node_cpu_capacity_is_read_from_its_status() -> None:
+    nodes, _ = decode_structs([node("a", cpu="3500m"), node("b", cpu="4"), node("c"), node("d", cpu="x")], [])
+    assert [node_info(n).cpu_capacity for n in nodes] == [3_500_000_000, 4_000_000_000, 0, 0]

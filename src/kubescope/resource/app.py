@@ -338,7 +338,9 @@ class ResourceMetricsServer:
         self.tick_last_start = time.time()
         t0 = time.monotonic()
         result = await self.scraper.scrape()
-        await self.storage.store_async(result.nodes, result.pods)
+        await self.storage.store_async(
+            result.nodes, result.pods, node_of=result.node_of, capacity=result.capacity
+        )
         elapsed = time.monotonic() - t0
         if self._prerender is not None and not self._prerender.done():
             self._prerender.cancel()

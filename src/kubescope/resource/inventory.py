@@ -4,7 +4,8 @@ metrics-server keeps a full Node informer and a metadata-only Pod informer filte
 ``fieldSelector=status.phase=Running``. Here the reflectors decode into slim Structs that declare
 only what is read, and the caches below (reflector sinks) keep, per object:
 
-* nodes: name, labels (for ``labelSelector`` and ``--node-selector``), addresses, the kubelet port
+* nodes: name, labels (for ``labelSelector`` and ``--node-selector``), CPU capacity (rates above it
+  are refused), addresses, the kubelet port
   from ``status.daemonEndpoints``, the ``metrics.k8s.io/resource-metrics-path`` annotation, the Ready
   condition (a NotReady node's scrape failure is logged quietly, as metrics-server does);
 * pods: namespace, name, labels. A pod whose phase is not ``Running`` is dropped even if the API
@@ -20,6 +21,7 @@ from __future__ import annotations
 import msgspec
 
 from kubescope.model.meta import Wire
+from kubescope.model.quantity import QuantityError, parse_quantity
 from kubescope.resource.render import metadata_parts
 
 PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path"
@@ -52,6 +54,7 @@ class _NodeCondition(Wire):
 
 
 class _NodeStatus(Wire):
+    capacity: dict[str, str] = msgspec.field(default_factory=dict)
     addresses: list[NodeAddress] = msgspec.field(default_factory=list)
     daemon_endpoints: _DaemonEndpoints = msgspec.field(default_factory=_DaemonEndpoints)
     conditions: list[_NodeCondition] = msgspec.field(default_factory=list)
@@ -85,6 +88,8 @@ class NodeInfo(msgspec.Struct, frozen=True, gc=False):
     ready: bool
     head: bytes
     tail: bytes
+    cpu_capacity: int = 0
+    """``status.capacity.cpu`` in nano-cores; 0 when absent or unreadable."""
 
 
 class PodInfo(msgspec.Struct, frozen=True, gc=False):
@@ -112,7 +117,17 @@ def node_info(node: Node) -> NodeInfo:
         ready=ready,
         head=head,
         tail=tail,
+        cpu_capacity=_nanocores(node.status.capacity.get("cpu", "")),
     )
+
+
+def _nanocores(q: str) -> int:
+    if not q:
+        return 0
+    try:
+        return max(0, int(parse_quantity(q) * 1_000_000_000))
+    except (QuantityError, ValueError, ArithmeticError):
+        return 0
 
 
 class NodeCache:

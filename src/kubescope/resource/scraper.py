@@ -123,6 +123,10 @@ def kubelet_ssl_context(ks: KubeletSettings, creds: Credentials | None) -> ssl.S
 class CycleResult:
     nodes: dict[str, MetricsPoint] = field(default_factory=dict)
     pods: dict[PodKey, dict[str, MetricsPoint]] = field(default_factory=dict)
+    node_of: dict[PodKey, str] = field(default_factory=dict)
+    """The node that reported each pod."""
+    capacity: dict[str, int] = field(default_factory=dict)
+    """CPU capacity of the scraped nodes, nano-cores (nodes that state one)."""
     attempted: int = 0
     scraped: int = 0
 
@@ -151,6 +155,8 @@ class Scraper:
         self._http: KubeletHTTP | None = None
         self._sem = asyncio.Semaphore(settings.max_concurrent)
         self._last_error: dict[str, str] = {}
+        """Nodes failing now, and the reason."""
+        self._bad_logged: set[tuple[str, str]] = set()
 
     def prepare(self) -> None:
         """Build the TLS context and the client now, so a bad certificate flag stops start-up."""
@@ -245,20 +251,37 @@ class Scraper:
         if info.name in self._last_error:
             del self._last_error[info.name]
             logger.info("scraping node works again", extra=fields(node=info.name))
+        if batch.duplicates or batch.invalid:
+            self._bad_samples(info.name, batch)
         return info.name, batch
 
     def _failed(self, info: NodeInfo, e: ScrapeError) -> None:
         self.metrics.scrape_error(e.reason)
-        msg = str(e)
         previous = self._last_error.get(info.name)
-        self._last_error[info.name] = msg
-        # log when a node starts failing or fails differently; NotReady nodes quietly (metrics-server: V(4))
-        level = logging.DEBUG if (previous == msg or not info.ready) else logging.WARNING
+        self._last_error[info.name] = e.reason
+        # log when a node starts failing or fails for another reason, not every cycle (messages
+        # differ from cycle to cycle: line numbers, bodies); NotReady nodes quietly (metrics-server: V(4))
+        level = logging.DEBUG if (previous == e.reason or not info.ready) else logging.WARNING
         logger.log(
             level,
             "failed to scrape node",
-            extra=fields(node=info.name, reason=e.reason, error=msg, ready=info.ready),
+            extra=fields(node=info.name, reason=e.reason, error=str(e), ready=info.ready),
         )
+
+    def _bad_samples(self, name: str, batch: NodeBatch) -> None:
+        """Count duplicate series and NaN/negative/out-of-range values; log once per node and reason."""
+        found = dict(batch.invalid)
+        if batch.duplicates:
+            found["duplicate"] = batch.duplicates
+        bad = self.metrics.bad_samples
+        for reason, n in found.items():
+            bad[reason] = bad.get(reason, 0) + n
+            if (name, reason) not in self._bad_logged:
+                self._bad_logged.add((name, reason))
+                logger.warning(
+                    "kubelet sent samples that cannot be used as sent",
+                    extra=fields(node=name, reason=reason, samples=n),
+                )
 
     def targets(self) -> list[NodeInfo]:
         sel = self.settings.node_selector
@@ -271,7 +294,13 @@ class Scraper:
         result = CycleResult(attempted=len(nodes))
         if not nodes:
             return result
+        result.capacity = {n.name: n.cpu_capacity for n in nodes if n.cpu_capacity}
         self._sweep(nodes)
+        if self._bad_logged or self._last_error:
+            names = {n.name for n in nodes}
+            self._bad_logged = {k for k in self._bad_logged if k[0] in names}
+            for gone in [n for n in self._last_error if n not in names]:
+                del self._last_error[gone]
         delay_ms = min(DELAY_PER_NODE_MS * len(nodes), MAX_DELAY_MS)
         tasks = [
             asyncio.create_task(
@@ -319,9 +348,11 @@ class Scraper:
             else:
                 result.nodes[name] = batch.node
         pods = result.pods
+        node_of = result.node_of
         for key, containers in batch.pods.items():
             if key in pods:
                 self.metrics.duplicate_points += 1
                 logger.warning("got duplicate pod point", extra=fields(pod=f"{key[0]}/{key[1]}", node=name))
                 continue
             pods[key] = containers
+            node_of[key] = name

@@ -133,7 +133,8 @@ class SelfMetrics:
     bytes_read: int = 0
     dropped_pods: int = 0
     duplicate_points: int = 0
-    rate_errors: Callable[[], dict[str, int]] = dict
+    rate_errors: Callable[[], dict[tuple[str, str], int]] = dict
+    bad_samples: dict[str, int] = field(default_factory=dict)
     auth: Callable[[], dict[str, int]] = dict
     last_cycle_nodes: int = 0
     last_cycle_scraped: int = 0
@@ -278,11 +279,23 @@ class SelfMetrics:
             self.duplicate_points,
         )  # fmt: skip
         w(
-            "# HELP kubescope_resource_rate_errors_total CPU rates not computed because the start time "
-            "or the cumulative CPU decreased.\n# TYPE kubescope_resource_rate_errors_total counter\n"
+            "# HELP kubescope_resource_rate_errors_total CPU rates not served, by reason: the start time "
+            "or the cumulative CPU decreased (as metrics-server), or the rate is above the node's "
+            "capacity (ours).\n# TYPE kubescope_resource_rate_errors_total counter\n"
         )
-        for what, count in sorted(self.rate_errors().items()):
-            w(f'kubescope_resource_rate_errors_total{{type="{what}"}} {count}\n')
+        for (what, reason), count in sorted(self.rate_errors().items()):
+            w(f'kubescope_resource_rate_errors_total{{reason="{reason}",type="{what}"}} {count}\n')
+        w(
+            "# HELP kubescope_resource_kubelet_bad_samples_total Kubelet samples not used as sent: "
+            "a series repeated in one response (duplicate: the later one is kept, as metrics-server "
+            "does), CPU or memory values that are NaN, negative or out of range (they count as "
+            "missing and drop their node or pod).\n"
+            "# TYPE kubescope_resource_kubelet_bad_samples_total counter\n"
+        )
+        for reason in sorted(self.bad_samples):
+            w(
+                f'kubescope_resource_kubelet_bad_samples_total{{reason="{reason}"}} {self.bad_samples[reason]}\n'
+            )
         plain(
             "kubescope_resource_last_cycle_nodes", "gauge",
             "Nodes the last cycle tried to scrape.", self.last_cycle_nodes,

@@ -70,15 +70,23 @@ class PodUsage(msgspec.Struct, frozen=True, gc=False):
 
 
 class RateError(ValueError):
-    pass
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+CAPACITY_SLACK = 1.2
+"""A rate above this many times its node's CPU capacity is refused: no sampling jitter makes a
+measured rate exceed the node by a fifth, a counter that dropped and jumped back without a restart
+(seen: 209.8 cores on a 4-CPU node) does."""
 
 
 def resource_usage(last: MetricsPoint, prev: MetricsPoint) -> Usage:
     """metrics-server's ``resourceUsage``; raises :class:`RateError` where it returns an error."""
     if last.start < prev.start:
-        raise RateError("unexpected decrease in startTime of node/container")
+        raise RateError("start_time_decreased", "unexpected decrease in startTime of node/container")
     if last.cpu < prev.cpu:
-        raise RateError("unexpected decrease in cumulative CPU usage value")
+        raise RateError("cpu_decreased", "unexpected decrease in cumulative CPU usage value")
     window = last.ts - prev.ts
     # time.Duration.Seconds(): whole seconds plus the remainder, each converted on its own
     sec, nsec = divmod(window, _NS_PER_S)
@@ -96,6 +104,18 @@ def _uint64(v: float) -> int:
     return int(v)
 
 
+def _over(cpu: int, capacity: int) -> RateError:
+    return RateError(
+        "cpu_above_capacity",
+        f"CPU rate {cpu / 1e9:.3f} cores above the node's capacity of {capacity / 1e9:g} cores",
+    )
+
+
+def _check_capacity(cpu: int, capacity: int) -> None:
+    if capacity and cpu > capacity * CAPACITY_SLACK:
+        raise _over(cpu, capacity)
+
+
 @dataclass
 class MetricsStorage:
     """Two points per node and container; usages recomputed on every store."""
@@ -110,7 +130,9 @@ class MetricsStorage:
     generation: int = 0
     """Bumped on every store: caches of rendered answers key on it."""
     container_points: int = 0
-    rate_errors: dict[str, int] = field(default_factory=lambda: {"node": 0, "container": 0})
+    rate_errors: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Rates not served, by ``(node|container, reason)``."""
+    _logged: set[tuple[str, str]] = field(default_factory=set)
 
     # -- readiness (metrics-server's definition) ----------------------------------------------------
 
@@ -126,10 +148,19 @@ class MetricsStorage:
     # -- writes -------------------------------------------------------------------------------------
 
     def store(
-        self, nodes: Mapping[str, MetricsPoint], pods: Mapping[PodKey, Mapping[str, MetricsPoint]]
+        self,
+        nodes: Mapping[str, MetricsPoint],
+        pods: Mapping[PodKey, Mapping[str, MetricsPoint]],
+        *,
+        node_of: Mapping[PodKey, str] | None = None,
+        capacity: Mapping[str, int] | None = None,
     ) -> None:
-        """Replace the state with one complete scrape (each node and pod at most once)."""
-        for _ in self._steps(nodes, pods, 1 << 62):
+        """Replace the state with one complete scrape (each node and pod at most once).
+
+        ``node_of`` names the node that reported each pod and ``capacity`` each node's CPU capacity
+        in nano-cores (0: unknown); with them, rates above :data:`CAPACITY_SLACK` times the
+        capacity are refused."""
+        for _ in self._steps(nodes, pods, 1 << 62, node_of or {}, capacity or {}):
             pass
 
     async def store_async(
@@ -137,15 +168,40 @@ class MetricsStorage:
         nodes: Mapping[str, MetricsPoint],
         pods: Mapping[PodKey, Mapping[str, MetricsPoint]],
         chunk: int = 5000,
+        *,
+        node_of: Mapping[PodKey, str] | None = None,
+        capacity: Mapping[str, int] | None = None,
     ) -> None:
         """:meth:`store`, yielding to the event loop every ``chunk`` pods (150,000 pods take about a
         second); readers keep seeing the previous state until the new one is swapped in whole."""
-        for _ in self._steps(nodes, pods, chunk):
+        for _ in self._steps(nodes, pods, chunk, node_of or {}, capacity or {}):
             await asyncio.sleep(0)
 
+    def _refused(self, what: str, node: str, e: RateError, **where: str) -> None:
+        """Count a rate not served; log it once per node and reason (a broken counter or a rebooted
+        node would otherwise log every cycle)."""
+        key = (what, e.reason)
+        self.rate_errors[key] = self.rate_errors.get(key, 0) + 1
+        if (node, e.reason) in self._logged:
+            return
+        self._logged.add((node, e.reason))
+        level = logging.WARNING if e.reason == "cpu_above_capacity" else logging.INFO
+        logger.log(
+            level,
+            f"skipping {what} usage metric",
+            extra=fields(node=node, **where, reason=e.reason, error=str(e)),
+        )
+
     def _steps(
-        self, nodes: Mapping[str, MetricsPoint], pods: Mapping[PodKey, Mapping[str, MetricsPoint]], chunk: int
+        self,
+        nodes: Mapping[str, MetricsPoint],
+        pods: Mapping[PodKey, Mapping[str, MetricsPoint]],
+        chunk: int,
+        node_of: Mapping[PodKey, str],
+        capacity: Mapping[str, int],
     ) -> Iterator[None]:
+        if len(self._logged) > 8 * (len(nodes) + 1):
+            self._logged = {k for k in self._logged if k[0] in nodes}
         node_last, node_prev = self._next_nodes(nodes)
         node_usage: dict[str, Usage] = {}
         for name, last in node_last.items():
@@ -153,10 +209,11 @@ class MetricsStorage:
             if p is None:
                 continue
             try:
-                node_usage[name] = resource_usage(last, p)
+                u = resource_usage(last, p)
+                _check_capacity(u.cpu, capacity.get(name, 0))
+                node_usage[name] = u
             except RateError as e:
-                self.rate_errors["node"] += 1
-                logger.info("skipping node usage metric", extra=fields(node=name, reason=str(e)))
+                self._refused("node", name, e)
         resolution = self.resolution_ns
         old_last_pods = self.pod_last
         old_prev_pods = self.pod_prev
@@ -190,7 +247,8 @@ class MetricsStorage:
             if new_prev:
                 pod_prev[key] = new_prev
                 count += len(new_prev)
-                usage = self._pod(key, new_last, new_prev)
+                node = node_of.get(key, "")
+                usage = self._pod(key, new_last, new_prev, node, capacity.get(node, 0))
                 if usage is not None:
                     pod_usage[key] = usage
             n += 1
@@ -222,7 +280,12 @@ class MetricsStorage:
         return last, prev
 
     def _pod(
-        self, key: PodKey, last_pod: dict[str, MetricsPoint], prev_pod: dict[str, MetricsPoint]
+        self,
+        key: PodKey,
+        last_pod: dict[str, MetricsPoint],
+        prev_pod: dict[str, MetricsPoint],
+        node: str,
+        cpu_capacity: int,
     ) -> PodUsage | None:
         containers: list[tuple[str, int, int]] = []
         ts: int | None = None
@@ -234,12 +297,15 @@ class MetricsStorage:
             try:
                 u = resource_usage(last, p)
             except RateError as e:
-                self.rate_errors["container"] += 1
-                logger.info(
-                    "skipping container usage metric",
-                    extra=fields(pod=f"{key[0]}/{key[1]}", container=name, reason=str(e)),
-                )
+                # metrics-server leaves the container out and still serves the pod
+                self._refused("container", node, e, pod=f"{key[0]}/{key[1]}", container=name)
                 continue
+            if cpu_capacity and u.cpu > cpu_capacity * CAPACITY_SLACK:
+                # ours: no value for the pod rather than a sum over the containers that lacks one
+                self._refused(
+                    "container", node, _over(u.cpu, cpu_capacity), pod=f"{key[0]}/{key[1]}", container=name
+                )
+                return None
             containers.append((name, u.cpu, u.mem))
             if ts is None or ts > u.ts:
                 ts = u.ts
