@@ -242,12 +242,25 @@ def test_review_spec_for_non_resource_paths() -> None:
         ("GET", "/apis/metrics.k8s.io/v1/namespaces/ns/pods", {}, ("list", "ns", "pods", "")),
         ("DELETE", "/apis/metrics.k8s.io/v1/namespaces/ns/pods", {}, ("deletecollection", "ns", "pods", "")),
         ("POST", "/apis/metrics.k8s.io/v1/namespaces/ns/pods/p", {}, ("create", "ns", "pods", "p")),
+        # the deprecated /watch/ paths put the verb in the path
+        ("GET", "/api/v1/watch/namespaces/ns/pods", {}, ("watch", "ns", "pods", "")),
+        ("GET", "/apis/apps/v1/watch/deployments", {}, ("watch", "", "deployments", "")),
+        # a namespace is named by its own path
+        ("GET", "/api/v1/namespaces/ns", {}, ("get", "ns", "namespaces", "ns")),
     ],
 )
 def test_request_info(method: str, path: str, query: dict[str, str], want: tuple[str, ...]) -> None:
     info = request_info(method, path, query)
     assert info.is_resource_request
     assert (info.verb, info.namespace, info.resource, info.name) == want
+
+
+@pytest.mark.parametrize("sub", ["status", "finalize"])
+def test_a_namespaces_own_subresources_are_not_resources(sub: str) -> None:
+    """k8s' RequestInfoFactory: ``/namespaces/<ns>/status`` is the namespace's status, not a
+    resource named ``status`` in that namespace."""
+    info = request_info("PUT", f"/api/v1/namespaces/ns/{sub}", {})
+    assert (info.verb, info.resource, info.name, info.subresource) == ("update", "namespaces", "ns", sub)
 
 
 @pytest.mark.parametrize(

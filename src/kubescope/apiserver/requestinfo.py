@@ -37,6 +37,10 @@ class RequestInfo:
     name: str = ""
 
 
+_NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
+"""A namespace's own subresources: ``/namespaces/<ns>/status`` is not a resource named ``status``."""
+
+
 def request_info(method: str, path: str, query: Mapping[str, str]) -> RequestInfo:
     parts = path.strip("/").split("/") if path.strip("/") else []
     plain = RequestInfo(path=path, verb=method.lower())
@@ -52,11 +56,16 @@ def request_info(method: str, path: str, query: Mapping[str, str]) -> RequestInf
         parts = parts[1:]
     version = parts[0]
     parts = parts[1:]
-    verb = _VERBS.get(method.upper(), method.lower())
+    if parts[0] == "watch" and len(parts) > 1:
+        # the deprecated /watch/ paths: the verb is in the path
+        verb = "watch"
+        parts = parts[1:]
+    else:
+        verb = _VERBS.get(method.upper(), method.lower())
     namespace = ""
     if len(parts) > 1 and parts[0] == "namespaces":
         namespace = parts[1]
-        if len(parts) > 2:
+        if len(parts) > 2 and parts[2] not in _NAMESPACE_SUBRESOURCES:
             parts = parts[2:]
     resource = parts[0] if parts else ""
     name = parts[1] if len(parts) > 1 else ""

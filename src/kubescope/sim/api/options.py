@@ -1,0 +1,46 @@
+"""Query parameters as kube-apiserver reads them: selectors, integers, booleans, ``dryRun``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubescope.apiserver.selectors import (
+    FieldSelector,
+    LabelSelector,
+    parse_field_selector,
+    parse_label_selector,
+)
+from kubescope.sim.resources import ResourceType
+from kubescope.sim.store import BadRequest
+
+
+def flag(v: str | None) -> bool:
+    return (v or "").lower() in ("1", "true", "yes")
+
+
+def integer(q: Any, name: str) -> int:
+    v = q.get(name) or "0"
+    try:
+        return int(v)
+    except ValueError:
+        raise BadRequest(
+            f'{name}: Invalid value: "{v}": strconv.ParseInt: parsing "{v}": invalid syntax'
+        ) from None
+
+
+def dry_run(q: Any) -> bool:
+    return bool(q.get("dryRun") == "All")
+
+
+def selectors(t: ResourceType, q: Any) -> tuple[LabelSelector | None, FieldSelector | None]:
+    """The label and field selectors of a list, watch or deletecollection; a field the type does not
+    index is 400 ``field label not supported``, as kube-apiserver's field label conversion answers."""
+    labels = parse_label_selector(q.get("labelSelector", "")) if q.get("labelSelector") else None
+    flds = None
+    if q.get("fieldSelector"):
+        flds = parse_field_selector(q["fieldSelector"])
+        supported = t.field_getters()
+        for term in flds.terms:
+            if term.field not in supported:
+                raise BadRequest(f"field label not supported: {term.field}")
+    return labels, flds
