@@ -18,7 +18,6 @@ from kubescope.sim.appmetrics import (
     ProfileError,
     parse_profile,
     scrape_config,
-    start_for_simulator,
 )
 from tests.integration.prom import prometheus
 from tests.sim.conftest import pod, start_api
@@ -79,10 +78,19 @@ def test_load_is_shared_by_ready_pods_and_backlog_grows_beyond_capacity() -> Non
     assert m.truth()["apps"]["shop/web"]["ready_pods"] == 3
 
 
+async def test_every_simulator_serves_app_metrics(tmp_path: Path) -> None:
+    sim, api = await start_api(tmp_path)
+    try:
+        truth = await api.ok("GET", "/_sim/appmetrics")
+        assert truth["targets_url"].startswith("http://127.0.0.1:") and truth["apps"] == {}
+    finally:
+        await api.session.close()
+        await sim.stop()
+
+
 @pytest.mark.external
 async def test_prometheus_finds_and_scrapes_the_pods(tmp_path: Path) -> None:
     sim, api = await start_api(tmp_path)
-    stop = await start_for_simulator(sim)
     try:
         await api.ok(
             "POST",
@@ -119,6 +127,5 @@ async def test_prometheus_finds_and_scrapes_the_pods(tmp_path: Path) -> None:
         async with api.session.get(truth["targets_url"].replace("/targets", "/pods/shop/nope/metrics")) as r:
             assert r.status == 404
     finally:
-        await stop()
         await api.session.close()
         await sim.stop()

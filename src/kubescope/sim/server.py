@@ -1,9 +1,9 @@
 """The simulator process: settings, start-up (cluster generation and loading, PKI, kubeconfig),
 the API listener, background loops (APIService availability, churn, kubelets) and shutdown.
 
-Plug-in parts (SIM-CLUSTER's ``kubescope.sim.kubelet`` and ``kubescope.sim.churn``) are imported
-when present and wanted (kubelets unless ``--no-kubelets`` and the cluster has nodes; churn when
-``--churn-rate`` > 0). Each module provides::
+Plug-in parts (SIM-CLUSTER's ``kubescope.sim.kubelet`` and ``kubescope.sim.churn``, and
+``kubescope.sim.appmetrics``) are imported when present and wanted (kubelets unless ``--no-kubelets``
+and the cluster has nodes; churn when ``--churn-rate`` > 0; application metrics always). Each module provides::
 
     async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]] | None
 
@@ -254,6 +254,7 @@ class Simulator:
             wanted.append("kubescope.sim.kubelet")
         if s.churn_rate > 0:
             wanted.append("kubescope.sim.churn")
+        wanted.append("kubescope.sim.appmetrics")  # pods of annotated Deployments serve app metrics
         for name in wanted:
             if importlib.util.find_spec(name) is None:
                 logger.warning("simulator part not installed; running without it", extra=fields(module=name))
