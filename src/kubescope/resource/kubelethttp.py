@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import httptools
 
 Sink = Callable[[bytes], None]
-_READ = 256 << 10
+_READ = 64 << 10
 _INFLATE_STEP = 64 << 10
 
 
@@ -152,7 +152,7 @@ class _Exchange:
         self.complete = True
         self.keep = self.parser.should_keep_alive()  # llhttp forgets it once the message is done
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: memoryview) -> None:
         """Parse ``data``; an exception a callback (or the sink) raised comes out as itself."""
         try:
             self.parser.feed_data(data)
@@ -192,6 +192,10 @@ class KubeletHTTP:
         self.idle_timeout = idle_timeout
         self._idle: dict[tuple[str, int], list[_Conn]] = {}
         self._dns: dict[str, tuple[float, list[tuple[int, str]]]] = {}
+        # one receive buffer for every exchange: each read is handed to the parser before the next
+        # await, so exchanges never share it at once (no 64 KiB allocation per read)
+        self._buf = bytearray(_READ)
+        self._view = memoryview(self._buf)
         self.connections_opened = 0
 
     @property
@@ -337,7 +341,7 @@ class KubeletHTTP:
                 if ex.status not in (0, 200) and len(ex.prefix) >= 512:
                     break  # enough of an error answer for the message; the connection is dropped
                 try:
-                    data = sock.recv(_READ)
+                    n = sock.recv_into(self._buf)
                 except (ssl.SSLWantReadError, BlockingIOError):
                     await _ready(sock, write=False)
                     continue
@@ -350,14 +354,14 @@ class KubeletHTTP:
                     raise HTTPError(
                         "truncated", f"response ended early: {e.__class__.__name__}: {e}"
                     ) from None
-                if not data:
+                if not n:
                     if reused and not ex.got_bytes:
                         raise _Stale
                     if ex.headers_done and not ex.length and not ex.chunked and ex.status == 200:
                         break  # a body delimited by the end of the connection
                     raise HTTPError("truncated", "response ended early: connection closed")
                 ex.got_bytes = True
-                ex.feed(data)
+                ex.feed(self._view[:n])
             done = ex.complete and ex.keep and self.keepalive
             return Response(ex.status, ex.reason, ex.prefix)
         finally:
