@@ -4,9 +4,10 @@
 
 **Offline** (no network, always run): kubelet bodies shaped like a real kubelet's ``/metrics/resource``
 (every family it emits, 1-2 containers per pod) are parsed, stored twice (two scrapes, so rates exist)
-and all pods are listed through the Metrics API's answer builder. Figures: ``parse_lines_per_s``
-with its floor ``split_lines_per_s`` (splitting the same bytes into lines, the least any line parser
-does), ``store_s``, ``list_all_pods_p50_s``.
+and all pods are listed through the Metrics API's answer builder. Figures: ``parse_lines_per_s`` and
+``parse_us_per_node`` (CPU time) with its floor ``split_lines_per_s`` (splitting the same bytes into
+lines, the least any line parser does), ``store_s``, ``list_all_pods_first_s`` (the first list of a
+storage generation, rendering every pod's part) and ``list_all_pods_p50_s`` (later lists, cached).
 
 **Live** (unless ``--offline-only``): a simulator (``kubescope simulate``) with N nodes x M pods and its
 simulated kubelets (:mod:`kubescope.sim.kubelet`: one per node on its own loopback address, port
@@ -15,7 +16,13 @@ run in this process, ``tests/resource/loopkubelets.py``), and ``kubescope resour
 subprocess scraping them every ``--resolution``; the output's ``kubelets`` line says which ran; after warm-up, ``--cycles`` cycles are observed from the server's own ``/metrics``
 (cycle duration, nodes scraped), its CPU and RSS are sampled with psutil, and all pods are listed
 directly from the server. Figures: ``cycle_p50_s``, ``cycle_max_s``, ``nodes_scraped_min``,
-``cpu_cores_avg``, ``rss_mib``, ``rss_per_node_mib``, ``live_list_all_pods_p50_s``. The simulator runs
+``cpu_cores_avg`` and ``cpu_s_per_cycle`` (CPU time of the process, user + system, so other load on
+the machine barely moves it), ``rss_mib``, ``rss_per_node_mib``, and two list figures:
+``live_list_first_p50_s`` (the first list of all pods after each cycle: a new storage generation, so
+the answer is joined anew from the pre-rendered parts) and ``live_list_cached_p50_s`` (more lists
+within the same cycle: the joined answer is reused). ``--profile SECONDS`` samples the process with
+py-spy (``pip install py-spy``) during the observed cycles and prints where its CPU went, by area.
+``calibration_loop_s`` (start and end) times a fixed pure-Python loop: compare runs by it. The simulator runs
 on the same two cores, so at large N it bounds the figures (its kubelets render the bodies); the
 offline part measures ours alone.
 """
@@ -145,7 +152,7 @@ def offline(nodes: int, pods: int, progress: Callable[[str], None]) -> dict[str,
     progress("parsing")
     parse_wall, parse_cpu, (n1, p1) = timed(lambda: parse_all(bodies1))
     _, _, (n2, p2) = timed(lambda: parse_all(bodies2))
-    split_wall, _, _ = timed(lambda: [b.split(b"\n") for b in bodies1])
+    _, split_cpu, _ = timed(lambda: [b.split(b"\n") for b in bodies1])
     storage = MetricsStorage(15 * 1_000_000_000)
     storage.store(n1, p1)
     progress("storing")
@@ -183,9 +190,9 @@ def offline(nodes: int, pods: int, progress: Callable[[str], None]) -> dict[str,
         "kubelet_lines_total": total_lines,
         "parse_s": round(parse_wall, 4),
         "parse_cpu_s": round(parse_cpu, 4),
-        "parse_lines_per_s": round(total_lines / parse_wall),
-        "split_lines_per_s": round(total_lines / split_wall),
-        "parse_us_per_node": round(parse_wall / nodes * 1e6, 1),
+        "parse_lines_per_s": round(total_lines / parse_cpu),
+        "split_lines_per_s": round(total_lines / max(split_cpu, 1e-6)),
+        "parse_us_per_node": round(parse_cpu / nodes * 1e6, 1),
         "store_s": round(store_wall, 4),
         "store_cpu_s": round(store_cpu, 4),
         "list_all_pods_p50_s": round(statistics.median(times), 4),
@@ -205,6 +212,63 @@ def _self_metrics(text: str) -> dict[str, float]:
     return out
 
 
+PROFILE_AREAS = (
+    ("kubelet TLS handshakes", ("do_handshake",)),
+    ("parsing kubelet text", ("resource/parser.py",)),
+    ("storing points and rates", ("resource/storage.py",)),
+    ("rendering Metrics API answers", ("resource/api.py", "resource/render.py")),
+    ("self metrics (/metrics)", ("resource/selfmetrics.py", "prometheus_client")),
+    ("kubelet HTTP client", ("resource/kubelethttp.py", "resource/scraper.py", "aiohttp/client", "aiohttp/connector")),
+    ("serving HTTPS (aiohttp server, authn/authz)", ("aiohttp/web_", "kubescope/apiserver/")),
+    ("watches (reflectors)", ("kube/reflector.py", "kube/client.py")),
+)  # fmt: skip
+"""Areas a sample is charged to: the first area (in this order) any frame of its stack names."""
+
+
+def start_profile(pid: int, seconds: float) -> tuple[Any, Path]:
+    import shutil
+    import subprocess
+    import tempfile
+
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(exe).exists():
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
+    out = Path(tempfile.mkdtemp(prefix="rm-profile-")) / "py-spy.txt"
+    proc = subprocess.Popen(
+        [exe, "record", "--pid", str(pid), "--duration", f"{seconds:g}", "--rate", "200",
+         "--nonblocking", "--format", "raw", "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return proc, out
+
+
+def finish_profile(spy: tuple[Any, Path]) -> dict[str, Any]:
+    """Shares of the sampled CPU by area (see :data:`PROFILE_AREAS`), from py-spy's raw output."""
+    proc, path = spy
+    proc.wait()
+    counts: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        total += int(n)
+        area = next((a for a, keys in PROFILE_AREAS if any(k in stack for k in keys)), "event loop and other")
+        counts[area] = counts.get(area, 0) + int(n)
+    shares = {a: round(100 * c / max(1, total), 1) for a, c in sorted(counts.items(), key=lambda x: -x[1])}
+    return {"samples": total, "raw": str(path), "percent_by_area": shares}
+
+
+def calibration_loop_s() -> float:
+    """Seconds for a fixed pure-Python loop (20 million additions): how fast this machine runs
+    Python right now. On a shared VM it varies by up to 2x within an hour; compare runs by it."""
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(20_000_000):
+        x += i
+    return round(time.perf_counter() - t0, 3)
+
+
 def live(
     nodes: int,
     pods: int,
@@ -212,6 +276,7 @@ def live(
     cycles: int,
     progress: Callable[[str], None],
     keepalive: str = "auto",
+    profile: float = 0.0,
 ) -> dict[str, Any]:
     import asyncio
     import tempfile
@@ -291,7 +356,9 @@ def live(
                 durations: list[float] = []
                 scraped: list[float] = []
                 rss: list[int] = []
-                lists: list[float] = []
+                first_lists: list[float] = []
+                cached_lists: list[float] = []
+                spy = start_profile(env.proc.pid, profile) if profile else None
                 seen = ticks
                 while seen < ticks + cycles:
                     # about as often as Prometheus would scrape it: /metrics has a histogram per node
@@ -307,7 +374,7 @@ def live(
                         )
                         w = time.perf_counter()
                         body = await get("/apis/metrics.k8s.io/v1/pods")
-                        lists.append(time.perf_counter() - w)
+                        first_lists.append(time.perf_counter() - w)
                         out["live_list_all_pods_items"] = body.count(b'{"metadata"')
                 cpu1, w1 = sum(ps.cpu_times()[:2]), time.perf_counter()
                 out["simulator_cpu_cores_avg"] = round((sum(sim_ps.cpu_times()[:2]) - sim0) / (w1 - w0), 3)
@@ -326,18 +393,22 @@ def live(
                 for _ in range(6):  # more lists within a cycle: the cached path
                     w = time.perf_counter()
                     await get("/apis/metrics.k8s.io/v1/pods")
-                    lists.append(time.perf_counter() - w)
+                    cached_lists.append(time.perf_counter() - w)
                 out.update(
                     cycle_p50_s=round(statistics.median(durations), 3),
                     cycle_max_s=round(max(durations), 3),
                     nodes_scraped_min=int(min(scraped)),
                     cpu_cores_avg=round((cpu1 - cpu0) / (w1 - w0), 4),
+                    cpu_s_per_cycle=round((cpu1 - cpu0) / max(1, len(durations)), 3),
                     rss_mib=round(max(rss) / 2**20, 1),
                     rss_per_node_mib=round(max(rss) / 2**20 / nodes, 4),
                     kubelet_lines_per_cycle=round(lines / max(1, len(durations))),
-                    live_list_all_pods_p50_s=round(statistics.median(lists), 4),
-                    live_list_all_pods_max_s=round(max(lists), 4),
+                    live_list_first_p50_s=round(statistics.median(first_lists), 4),
+                    live_list_first_max_s=round(max(first_lists), 4),
+                    live_list_cached_p50_s=round(statistics.median(cached_lists), 4),
                 )
+                if spy is not None:
+                    out["profile"] = finish_profile(spy)
 
         asyncio.run(run())
     return out
@@ -361,21 +432,32 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="resource-metrics' --kubelet-keepalive",
     )
+    p.add_argument(
+        "--profile", type=float, default=0.0, metavar="SECONDS",
+        help="sample resource-metrics with py-spy for this long during the observed cycles (0: off)",
+    )  # fmt: skip
     p.add_argument("--json", help="write the figures to this file")
     args = p.parse_args(argv)
 
     def progress(msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
+    calibration = calibration_loop_s()
     results: dict[str, Any] = {"offline": offline(args.nodes, args.pods_per_node, progress)}
     print("offline (parser, store and API alone):")
     print(table(results["offline"]))
     if not args.offline_only:
         results["live"] = live(
-            args.nodes, args.pods_per_node, args.resolution, args.cycles, progress, keepalive=args.keepalive
-        )
+            args.nodes, args.pods_per_node, args.resolution, args.cycles, progress, keepalive=args.keepalive,
+            profile=args.profile,
+        )  # fmt: skip
         print("\nlive (simulator + resource-metrics subprocess):")
-        print(table(results["live"]))
+        live_rows = dict(results["live"])
+        prof = live_rows.pop("profile", None)
+        print(table(live_rows))
+        if prof:
+            print(f"\nprofile ({prof['samples']} py-spy samples, raw stacks in {prof['raw']}), % of CPU:")
+            print(table(prof["percent_by_area"]))
     off, on = results["offline"], results.get("live", {})
     summary = {
         "nodes": args.nodes,
@@ -383,11 +465,15 @@ def main(argv: list[str] | None = None) -> int:
         "cycle_p50_s": on.get("cycle_p50_s"),
         "nodes_scraped_min": on.get("nodes_scraped_min"),
         "cpu_cores_avg": on.get("cpu_cores_avg"),
+        "cpu_s_per_cycle": on.get("cpu_s_per_cycle"),
         "rss_mib": on.get("rss_mib"),
         "rss_per_node_mib": on.get("rss_per_node_mib"),
         "parse_lines_per_s": off["parse_lines_per_s"],
         "parse_floor_split_lines_per_s": off["split_lines_per_s"],
-        "list_all_pods_p50_s": on.get("live_list_all_pods_p50_s", off["list_all_pods_p50_s"]),
+        "list_all_pods_first_p50_s": on.get("live_list_first_p50_s", off["list_all_pods_first_s"]),
+        "list_all_pods_cached_p50_s": on.get("live_list_cached_p50_s", off["list_all_pods_p50_s"]),
+        "calibration_loop_s": calibration,
+        "calibration_loop_end_s": calibration_loop_s(),
     }
     print("\nsummary:")
     print(table(summary))

@@ -15,6 +15,7 @@ import sys
 from kubescope.errors import ConfigError, KubeError
 from kubescope.kube.client import KubeClient
 from kubescope.log import fields
+from kubescope.memory import fix_mmap_threshold
 from kubescope.resource import settings as rs
 from kubescope.resource.app import ResourceMetricsServer
 from kubescope.web.server import run as run_loop
@@ -45,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
             extra=fields(resolution=f"{settings.metric_resolution:g}s"),
         )
     _raise_open_files_limit()
+    # before the first large buffer (see its docstring): with 3 lists of all pods per cycle at
+    # 1,000 x 30, RSS 276 -> 215 MiB, CPU unchanged (A/B, same simulator, same cycles)
+    fix_mmap_threshold()
     return run_loop(_main(settings))
 
 
