@@ -66,6 +66,13 @@ def test_load_is_shared_by_ready_pods_and_backlog_grows_beyond_capacity() -> Non
     text = m.pod_metrics("shop", "a") or ""
     assert 'http_requests_total{code="200",method="GET"} 398.000' in text  # 40/s (capacity) * 10 s * 99.5%
     assert "app_queue_depth 100.000" in text  # (100 - 80) * 10 s / 2 pods
+    buckets = [
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("http_request_duration_seconds_bucket")
+    ]
+    assert buckets == sorted(buckets) and buckets[-1] == 400.0, "cumulative, +Inf is every request"
+    assert "http_request_duration_seconds_count 400.000" in text
     assert m.pod_metrics("shop", "c") is None
     pods.append(_pod("d"))
     m.dirty = True

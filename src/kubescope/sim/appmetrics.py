@@ -11,6 +11,8 @@ evenly by the Deployment's ready pods (selected by its ``spec.selector``), so mo
 requests per pod, as behind a Service. Each pod exposes::
 
     http_requests_total{code="200",method="GET"}   counter: its share of the load (0.5% answer 500)
+    http_request_duration_seconds                   histogram: latency grows with the pod's
+                                                    utilisation (exponential, mean 20 ms / (1 - u))
     http_requests_in_flight                         gauge: requests being served (share / capacity)
     app_queue_depth                                 gauge: its share of the Deployment's backlog,
                                                     which grows while load > capacity * ready pods
@@ -42,6 +44,8 @@ ANNOTATION = "sim.kubescope.io/app-metrics"
 DEPLOYMENTS = "deployments.apps"
 PODS = "pods"
 ERROR_RATIO = 0.005
+BASE_LATENCY = 0.02
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class ProfileError(ValueError):
@@ -153,6 +157,15 @@ class PodState:
     started: float = field(default_factory=time.time)
     in_flight: float = 0.0
     queue: float = 0.0
+    latency_sum: float = 0.0
+    buckets: list[float] = field(default_factory=lambda: [0.0] * len(BUCKETS))
+
+    def observe(self, count: float, utilisation: float) -> None:
+        """``count`` requests with exponentially distributed latencies (mean grows with utilisation)."""
+        mean = BASE_LATENCY / (1 - min(utilisation, 0.95))
+        self.latency_sum += count * mean
+        for i, le in enumerate(BUCKETS):
+            self.buckets[i] += count * (1 - math.exp(-le / mean))
 
 
 @dataclass
@@ -182,6 +195,7 @@ class App:
             st.requests += share * dt * (1 - ERROR_RATIO)
             st.errors += share * dt * ERROR_RATIO
             st.in_flight = share / self.profile.capacity
+            st.observe(share * dt, st.in_flight)
             st.queue = self.backlog / n
         for gone in set(self.pods) - set(names):
             del self.pods[gone]
@@ -283,7 +297,8 @@ class AppMetrics:
                 "# TYPE http_requests_total counter\n"
                 f'http_requests_total{{code="200",method="GET"}} {st.requests:.3f}\n'
                 f'http_requests_total{{code="500",method="GET"}} {st.errors:.3f}\n'
-                "# HELP http_requests_in_flight Requests being served.\n"
+                + _histogram(st)
+                + "# HELP http_requests_in_flight Requests being served.\n"
                 "# TYPE http_requests_in_flight gauge\n"
                 f"http_requests_in_flight {st.in_flight:.3f}\n"
                 "# HELP app_queue_depth Requests waiting for this pod.\n"
@@ -326,6 +341,20 @@ class AppMetrics:
         app.router.add_get("/targets", targets)
         app.router.add_get("/pods/{ns}/{pod}/metrics", metrics)
         return app
+
+
+def _histogram(st: PodState) -> str:
+    total = st.requests + st.errors
+    lines = [
+        "# HELP http_request_duration_seconds Request latency.\n",
+        "# TYPE http_request_duration_seconds histogram\n",
+    ]
+    for le, count in zip(BUCKETS, st.buckets, strict=True):
+        lines.append(f'http_request_duration_seconds_bucket{{le="{le}"}} {count:.3f}\n')
+    lines.append(f'http_request_duration_seconds_bucket{{le="+Inf"}} {total:.3f}\n')
+    lines.append(f"http_request_duration_seconds_sum {st.latency_sum:.6f}\n")
+    lines.append(f"http_request_duration_seconds_count {total:.3f}\n")
+    return "".join(lines)
 
 
 def scrape_config(targets_url: str, interval: str = "1s") -> dict[str, Any]:
