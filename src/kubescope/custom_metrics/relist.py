@@ -103,14 +103,16 @@ class Relister:
                 continue
             if isinstance(res, BaseException):
                 raise res
-            self.series[sel] = shapes(res)
-        reg = build_registry(
+            # CPU-bound over every series: in a thread, so requests keep being served meanwhile
+            self.series[sel] = await asyncio.to_thread(shapes, res)
+        reg = await asyncio.to_thread(
+            build_registry,
             self.mapper,
             self.custom_rules,
             [self.series.get(n.series_query, []) for n in self.custom_rules],
             self.external_rules,
             [self.series.get(n.series_query, []) for n in self.external_rules],
-            extra_external=self.upstream_names(),
+            list(self.upstream_names()),
         )
         self.on_registry(reg)
         took = time.perf_counter() - t0
