@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kubescope.model.quantity import milli_value, parse_quantity, value
+from kubescope.model.quantity import parse, parse_quantity
 from kubescope.resource.render import (
     cpu_quantity,
     memory_quantity,
@@ -64,12 +64,12 @@ def test_memory_is_binary_si_bytes(nbytes: int, text: str) -> None:
 def test_cpu_strings_read_back_as_kubectl_reads_them(nanocores: int) -> None:
     q = parse_quantity(cpu_quantity(nanocores))
     assert q * S == nanocores
-    assert milli_value(q) == -(-nanocores // 1_000_000)  # MilliValue rounds up
+    assert parse(cpu_quantity(nanocores)).milli_value() == -(-nanocores // 1_000_000)  # rounds up
 
 
 @pytest.mark.parametrize("nbytes", [732212 * 1024, 1023, 1536, 5 << 20])
 def test_memory_strings_read_back(nbytes: int) -> None:
-    assert value(parse_quantity(memory_quantity(nbytes))) == nbytes
+    assert parse(memory_quantity(nbytes)).value() == nbytes
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kubescope.model.quantity import milli_value, parse_quantity
+from kubescope.model.quantity import parse, parse_quantity
 from tests.resource.loopkubelets import Truth
 from tests.resource.simcluster import ResourceMetricsOnSimulator, api_equals_truth, simulator_truth
 
@@ -71,8 +71,8 @@ def test_top_node_values_equal_the_truth(env: ResourceMetricsOnSimulator) -> Non
         assert cpu == f"{want_milli}m"
         assert mem == Truth.kubectl_memory(t.node_bytes[name])
         alloc = nodes[name]["status"]["allocatable"]
-        assert cpu_pct == f"{int(want_milli / milli_value(parse_quantity(alloc['cpu'])) * 100)}%"
-        mem_alloc = milli_value(parse_quantity(alloc["memory"]))
+        assert cpu_pct == f"{int(want_milli / parse(alloc['cpu']).milli_value() * 100)}%"
+        mem_alloc = parse(alloc["memory"]).milli_value()
         assert mem_pct == f"{int(t.node_bytes[name] * 1000 / mem_alloc * 100)}%"
 
 

@@ -155,10 +155,14 @@ def test_resource_quantities_units_and_skips() -> None:
 
 
 def test_invalid_overhead_quantities_are_skipped() -> None:
-    pod = {"metadata": {"name": "p"}, "spec": {"overhead": {"cpu": "lots", "memory": "-"}}}
+    pod = {"metadata": {"name": "p"}, "spec": {"overhead": {"cpu": "lots", "memory": "1.1.M"}}}
     got = render("pods", pod)
     assert "kube_pod_overhead_cpu_cores{" not in got
     assert "kube_pod_overhead_memory_bytes{" not in got
+    # apimachinery reads a lone sign (or point) as zero
+    got = render("pods", {"metadata": {"name": "p"}, "spec": {"overhead": {"cpu": ".", "memory": "-"}}})
+    assert sample_value(got, "kube_pod_overhead_cpu_cores") == 0
+    assert sample_value(got, "kube_pod_overhead_memory_bytes") == 0
 
 
 @pytest.mark.parametrize(

@@ -168,6 +168,10 @@ def test_hpa_targets_defaults_and_skipped_status_sources() -> None:
     )
     assert sample_value(got, "kube_horizontalpodautoscaler_spec_behavior_scale_down_tolerance") == 0.05
     assert "kube_horizontalpodautoscaler_spec_behavior_scale_up_tolerance{" not in got
+    # KSM prints AsApproximateFloat64(): 3 x Pow10(-1), not the nearest float to 0.3
+    hpa["spec"]["behavior"] = {"scaleUp": {"tolerance": "0.3"}}  # type: ignore[index]
+    line = 'kube_horizontalpodautoscaler_spec_behavior_scale_up_tolerance{namespace="n",horizontalpodautoscaler="api"} '
+    assert line + "0.30000000000000004\n" in render("horizontalpodautoscalers", hpa)
     # no apiVersion on the target ref -> no scaletargetref_api_version label at all
     assert label_names(got, "kube_horizontalpodautoscaler_info")[0] == [
         "namespace",

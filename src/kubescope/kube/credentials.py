@@ -45,6 +45,7 @@ from kubescope.kube.config import (
     proxy_from_environment,
 )
 from kubescope.log import fields, redact
+from kubescope.model.timefmt import parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -284,10 +285,9 @@ def _read_text(path: str | None) -> str:
 def _parse_expiry(value: Any) -> float | None:
     if not value:
         return None
-    if isinstance(value, dt.datetime):
-        t = value
-    else:
-        t = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if not isinstance(value, dt.datetime):
+        return parse_time(str(value))  # metav1.Time, as client-go reads it
+    t: dt.datetime = value
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.UTC)
     return t.timestamp()

@@ -50,6 +50,7 @@ from typing import Any
 import msgspec
 
 from kubescope.apiserver.selectors import FieldSelector, LabelSelector
+from kubescope.model.timefmt import parse_time
 from kubescope.sim.resources import Registry, ResourceType
 
 Obj = dict[str, Any]
@@ -948,7 +949,7 @@ def _graceful(obj: Obj, period: int) -> bool | None:
             return None
         if period == 0:
             return False
-        at = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        at = dt.datetime.fromtimestamp(parse_time(stamp), dt.UTC)
         at += dt.timedelta(seconds=period - int(current))
     else:
         at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=period)

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from kubescope.model.timefmt import parse_rfc3339
 from kubescope.sim.resources import ResourceType
 
 Obj = dict[str, Any]
@@ -21,12 +22,8 @@ def _col(name: str, typ: str = "string", fmt: str = "", desc: str = "", priority
 
 
 def _parse(ts: str | None) -> dt.datetime | None:
-    if not ts:
-        return None
-    try:
-        return dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    got = parse_rfc3339(ts) if isinstance(ts, str) else None
+    return None if got is None else dt.datetime.fromtimestamp(got[0], dt.UTC)
 
 
 def human_duration(seconds: float) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from kubescope.model.meta import Condition, ObjectMeta, Wire
-from kubescope.model.quantity import QuantityError, ksm_float, parse_quantity
+from kubescope.model.quantity import QuantityError, approximate_float, ksm_float
 from kubescope.state.family import (
     Family,
     FamilyOptions,
@@ -145,7 +145,7 @@ def _tolerance(rules: Any) -> float | None:
     if rules is None or rules.tolerance is None:
         return None
     try:
-        return float(parse_quantity(rules.tolerance))  # AsApproximateFloat64
+        return approximate_float(rules.tolerance)
     except QuantityError:
         return None
 
