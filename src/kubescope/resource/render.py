@@ -20,7 +20,7 @@ time, and the usage part (rendered once per storage generation).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -152,27 +152,6 @@ def object_json(kind: str, version: str, item: Item, now: bytes) -> bytes:
     return (
         b'{"kind":"' + kind.encode() + b'","apiVersion":"' + f"{GROUP}/{version}".encode() + b'",'
     ) + item_json(item, now)[1:]
-
-
-def list_json(kind: str, version: str, items: Iterable[Item], now: bytes) -> bytes:
-    parts = [
-        b'{"kind":"',
-        kind.encode(),
-        b'List","apiVersion":"',
-        f"{GROUP}/{version}".encode(),
-        b'","metadata":{},"items":[',
-    ]
-    first = True
-    for it in items:
-        if not first:
-            parts.append(b",")
-        first = False
-        parts.append(it.head)
-        parts.append(now)
-        parts.append(it.tail)
-        parts.append(it.usage)
-    parts.append(b"]}")
-    return b"".join(parts)
 
 
 def node_cells(u: Usage) -> tuple[tuple[str, ...], tuple[str, ...]]:

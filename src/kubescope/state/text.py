@@ -32,16 +32,6 @@ def escape_help(h: str) -> str:
     return h.replace("\\", "\\\\").replace("\n", "\\n")
 
 
-def bool_str(b: bool | None) -> str:
-    """Go's ``strconv.FormatBool``."""
-    return "true" if b else "false"
-
-
-def b01(b: bool | None) -> int:
-    """KSM's ``boolFloat64``."""
-    return 1 if b else 0
-
-
 _GO_ZERO_YEAR = 1
 
 
@@ -138,21 +128,6 @@ def labels_text(pairs: Iterable[tuple[str, str]]) -> str:
     return "".join(f',{k}="{esc(v)}"' for k, v in pairs)
 
 
-CONDITION_STATUSES = (("True", "true"), ("False", "false"), ("Unknown", "unknown"))
-
-
-def condition_lines(lp: str, label: str, status: str) -> str:
-    """Three series ``label="true|false|unknown"`` valued 1 for ``status`` (KSM addConditionMetrics).
-
-    ``lp`` is the line prefix (``name{identity`` plus any labels before the condition label).
-    """
-    return (
-        f'{lp},{label}="true"}} {1 if status == "True" else 0}\n'
-        f'{lp},{label}="false"}} {1 if status == "False" else 0}\n'
-        f'{lp},{label}="unknown"}} {1 if status == "Unknown" else 0}\n'
-    )
-
-
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 
 
@@ -175,21 +150,27 @@ def is_extended_resource(name: str) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def resource_unit(name: str) -> str | None:
-    """The ``unit`` label KSM gives a resource in node capacity/allocatable and pod resources.
+def resource_units(name: str, *, node: bool) -> tuple[str, ...]:
+    """The ``unit`` labels KSM reports a resource under in node capacity/allocatable (``node``) and
+    in pod container requests/limits; none: the resource gets no series.
 
-    cpu -> core; memory, storage, ephemeral-storage, hugepages-*, attachable-volumes-* -> byte;
-    pods and extended resources (nvidia.com/gpu) -> integer; anything else has no series.
+    KSM's checks after the fixed names are independent, so ``hugepages-x.io/y`` (a huge page and
+    an extended resource) gets a ``byte`` and an ``integer`` series. ``pods`` counts only on nodes.
     """
     if name == "cpu":
-        return "core"
-    if name in ("memory", "storage", "ephemeral-storage") or name.startswith(
-        ("hugepages-", "attachable-volumes-")
-    ):
-        return "byte"
-    if name == "pods" or is_extended_resource(name):
-        return "integer"
-    return None
+        return ("core",)
+    if name in ("memory", "storage", "ephemeral-storage"):
+        return ("byte",)
+    if name == "pods":
+        return ("integer",) if node else ()
+    units = []
+    if name.startswith("hugepages-"):
+        units.append("byte")
+    if name.startswith("attachable-volumes-"):
+        units.append("byte")
+    if is_extended_resource(name):
+        units.append("integer")
+    return tuple(units)
 
 
 def scaled_int_or_percent(v: int | str | None, total: int, round_up: bool) -> int | None:

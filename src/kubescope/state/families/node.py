@@ -24,7 +24,7 @@ from kubescope.state.family import (
     deletion_timestamp_family,
     labels_family,
 )
-from kubescope.state.text import esc, gf, is_extended_resource, sanitize_label_name
+from kubescope.state.text import esc, gf, resource_units, sanitize_label_name
 
 
 class Taint(Wire):
@@ -117,35 +117,13 @@ def _unschedulable(o: Node, lp: str) -> str:
     return f"{lp}}} {1 if o.spec.unschedulable else 0}\n"
 
 
-def _resource_units(name: str) -> tuple[str, ...]:
-    """Units KSM reports a node resource under (none: the resource is skipped).
-
-    KSM's checks after the fixed names are independent, so ``hugepages-x.io/y`` (a huge page and
-    an extended resource) gets a ``byte`` and an ``integer`` series.
-    """
-    if name == "cpu":
-        return ("core",)
-    if name in ("memory", "storage", "ephemeral-storage"):
-        return ("byte",)
-    if name == "pods":
-        return ("integer",)
-    units = []
-    if name.startswith("hugepages-"):
-        units.append("byte")
-    if name.startswith("attachable-volumes-"):
-        units.append("byte")
-    if is_extended_resource(name):
-        units.append("integer")
-    return tuple(units)
-
-
 @lru_cache(maxsize=4096)
 def _resource_tails(name: str, quantity: str) -> tuple[str, ...]:
     """``,resource="<name>",unit="<unit>"} <value>\\n`` per unit; milli-precise for every resource.
 
     Nodes repeat the same capacities, hence the cache. An invalid quantity yields no series.
     """
-    units = _resource_units(name)
+    units = resource_units(name, node=True)
     if not units:
         return ()
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kubescope.state.families._pod_types import Pod
+from kubescope.state.families.pod.types import Pod
 from kubescope.state.family import Group
 from kubescope.state.text import unix_text
 

@@ -9,10 +9,10 @@ Sample::
 
 Pods are the hot path (tens of thousands, each re-rendered on every change), so:
 
-* the :class:`Pod` Struct (:mod:`._pod_types`) declares only the fields the families read;
+* the :class:`Pod` Struct (:mod:`.types`) declares only the fields the families read;
 * families that walk the same lists are written by one function in one pass: the container and
-  init-container families (:mod:`._pod_containers`) and the condition families
-  (:mod:`._pod_conditions`);
+  init-container families (:mod:`.containers`) and the condition families
+  (:mod:`.conditions`);
 * every family declares the fields it reads (``reads``), so an update re-renders only the
   families whose fields changed when the store asks for that;
 * quantity and timestamp texts are memoised (a cluster repeats the same few quantities, and one
@@ -28,9 +28,9 @@ from functools import lru_cache
 from math import floor
 
 from kubescope.model.quantity import QuantityError, int_value, ksm_float
-from kubescope.state.families._pod_conditions import CONDITIONS, DISRUPTION_REASONS, STATUS_REASONS
-from kubescope.state.families._pod_containers import container_group
-from kubescope.state.families._pod_types import Pod
+from kubescope.state.families.pod.conditions import CONDITIONS, DISRUPTION_REASONS, STATUS_REASONS
+from kubescope.state.families.pod.containers import container_group
+from kubescope.state.families.pod.types import Pod
 from kubescope.state.family import (
     Family,
     FamilyOptions,

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from kubescope.model.quantity import QuantityError, int_value, ksm_float
-from kubescope.state.families._pod_types import Container, Pod
+from kubescope.state.families.pod.types import Container, Pod
 from kubescope.state.family import Group
-from kubescope.state.text import esc, gf, is_extended_resource, sanitize_label_name, unix_text
+from kubescope.state.text import esc, gf, resource_units, sanitize_label_name, unix_text
 
 MEMBERS = (
     "info",
@@ -39,26 +39,6 @@ MEMBERS = (
 )
 
 
-def _resource_units(name: str) -> tuple[str, ...]:
-    """Units KSM reports a container resource under (none: the resource is skipped).
-
-    A name can get two series: ``hugepages-x.io/y`` is both a huge page and an extended
-    resource in KSM's independent checks. ``pods`` is not a container resource.
-    """
-    if name == "cpu":
-        return ("core",)
-    if name in ("memory", "storage", "ephemeral-storage"):
-        return ("byte",)
-    units = []
-    if name.startswith("hugepages-"):
-        units.append("byte")
-    if name.startswith("attachable-volumes-"):
-        units.append("byte")
-    if is_extended_resource(name):
-        units.append("integer")
-    return tuple(units)
-
-
 @lru_cache(maxsize=4096)
 def _resource_tails(name: str, quantity: str) -> tuple[str, ...]:
     """``resource="<name>",unit="<unit>"} <value>\\n`` for each unit, after ``resource="``.
@@ -66,7 +46,7 @@ def _resource_tails(name: str, quantity: str) -> tuple[str, ...]:
     CPU is milli-precise (``convertValueToFloat64``); everything else is ``Quantity.Value()``.
     An invalid quantity yields no series. Memoised: a cluster repeats the same few quantities.
     """
-    units = _resource_units(name)
+    units = resource_units(name, node=False)
     if not units:
         return ()
     try:
