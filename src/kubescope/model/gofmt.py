@@ -2,7 +2,8 @@
 
 * :func:`go_float` is ``strconv.FormatFloat(v, 'g', -1, 64)`` as kube-state-metrics writes sample
   values (with its special cases for 0, 1, -1, NaN and infinities).
-* :func:`go_duration` is ``time.Duration.String()`` (``"1m0s"``, ``"17.913s"``, ``"1.5ms"``).
+* :func:`go_duration` is ``time.Duration.String()`` (``"1m0s"``, ``"17.913s"``, ``"1.5ms"``), and
+  :func:`parse_go_duration` is ``time.ParseDuration``.
 """
 
 from __future__ import annotations
@@ -118,3 +119,81 @@ def go_duration(ns: int) -> str:
             if hours:
                 s = f"{hours}h" + s
     return "-" + s if neg else s
+
+
+_DURATION_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "\u00b5s": 1_000,  # micro sign
+    "\u03bcs": 1_000,  # Greek mu
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+_TWO63 = 1 << 63
+
+
+def parse_go_duration(s: str) -> int:
+    """``time.ParseDuration``: nanoseconds of ``"1h30m"``, ``"-1.5s"``, ``"300ms"``; ValueError
+    where Go returns an error (overflow of int64 nanoseconds included)."""
+    orig, rest, neg = s, s, False
+    if rest[:1] in ("-", "+"):
+        neg, rest = rest[0] == "-", rest[1:]
+    if rest == "0":
+        return 0
+    if not rest:
+        raise ValueError(f"time: invalid duration {orig!r}")
+    total = 0
+    while rest:
+        if not (rest[0] == "." or "0" <= rest[0] <= "9"):
+            raise ValueError(f"time: invalid duration {orig!r}")
+        i = 0
+        v = 0
+        while i < len(rest) and "0" <= rest[i] <= "9":  # Go's leadingInt, overflow checked
+            if v > _TWO63 // 10:
+                raise ValueError(f"time: invalid duration {orig!r}")
+            v = v * 10 + ord(rest[i]) - 48
+            if v > _TWO63:
+                raise ValueError(f"time: invalid duration {orig!r}")
+            i += 1
+        pre, rest = i > 0, rest[i:]
+        f, scale, post = 0, 1.0, False
+        if rest[:1] == ".":
+            rest = rest[1:]
+            i, overflow = 0, False
+            while i < len(rest) and "0" <= rest[i] <= "9":  # leadingFraction: stops adding precision
+                if not overflow:
+                    y = f * 10 + ord(rest[i]) - 48
+                    if f > (_TWO63 - 1) // 10 or y > _TWO63:
+                        overflow = True
+                    else:
+                        f, scale = y, scale * 10
+                i += 1
+            post, rest = i > 0, rest[i:]
+        if not pre and not post:
+            raise ValueError(f"time: invalid duration {orig!r}")
+        i = 0
+        while i < len(rest) and not (rest[i] == "." or "0" <= rest[i] <= "9"):
+            i += 1
+        if i == 0:
+            raise ValueError(f"time: missing unit in duration {orig!r}")
+        unit_name, rest = rest[:i], rest[i:]
+        unit = _DURATION_UNITS.get(unit_name)
+        if unit is None:
+            raise ValueError(f"time: unknown unit {unit_name!r} in duration {orig!r}")
+        if v > _TWO63 // unit:
+            raise ValueError(f"time: invalid duration {orig!r}")
+        v *= unit
+        if f > 0:
+            v += int(float(f) * (float(unit) / scale))
+            if v > _TWO63:
+                raise ValueError(f"time: invalid duration {orig!r}")
+        total += v
+        if total > _TWO63:
+            raise ValueError(f"time: invalid duration {orig!r}")
+    if neg:
+        return -total
+    if total > _TWO63 - 1:
+        raise ValueError(f"time: invalid duration {orig!r}")
+    return total

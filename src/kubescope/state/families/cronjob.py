@@ -25,7 +25,7 @@ from kubescope.state.family import (
     labels_family,
     resource_version_family,
 )
-from kubescope.state.text import esc, gf, ts
+from kubescope.state.text import GO_ZERO_TIME_TEXT, esc, gf, is_go_zero, ts
 
 
 class CronJobSpec(Wire):
@@ -70,16 +70,22 @@ def _schedule(o: CronJob) -> cron.Schedule | None:
 
 
 def _next(o: CronJob, lp: str) -> str:
+    """KSM's getNextScheduledTime: Next after lastScheduleTime, else after creation (Go zero times
+    count as unset); a schedule that never fires again (``@manual``, February 30) gives Go's zero
+    time, which KSM prints as it is."""
     if o.spec.suspend:
         return ""
     sched = _schedule(o)
     if sched is None:
         return ""
-    base = o.status.last_schedule_time or o.metadata.creation_timestamp
-    if base is None:
+    last = o.status.last_schedule_time
+    base = last if not is_go_zero(last) else o.metadata.creation_timestamp
+    if base is None or is_go_zero(base):
         return ""
-    nxt = sched.next(base)
-    return "" if nxt is None else f"{lp}}} {gf(int(nxt.timestamp()))}\n"
+    if base.tzinfo is None:
+        base = base.replace(tzinfo=dt.UTC)
+    nxt = sched.next(base.astimezone(dt.UTC))  # metav1.Time decodes into time.Local: UTC where KSM runs
+    return f"{lp}}} {GO_ZERO_TIME_TEXT if nxt is None else gf(int(nxt.timestamp()))}\n"
 
 
 def families(opts: FamilyOptions) -> list[Family]:
