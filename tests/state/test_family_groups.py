@@ -166,3 +166,22 @@ def test_only_picks_the_families_of_the_changed_fields() -> None:
     positions, _ = renderer.only(["status"])
     assert {FAMS[i].name for i in positions} >= {"kube_pod_status_phase", "kube_pod_container_status_ready"}
     assert renderer.only(["status"]) is renderer.only({"status"})  # compiled once
+
+
+def test_render_text_leaves_out_an_object_that_does_not_render_when_asked_to() -> None:
+    from kubescope.state.render import render_text
+
+    def fragile(o: Any, lp: str) -> str:
+        if o.metadata.name == "bad":
+            raise ValueError("boom")
+        return f"{lp}}} 1\n"
+
+    fam = Family("kube_pod_fragile", "h", "gauge", "ALPHA", fragile)
+    good, bad = (decode_object(SPEC, {"metadata": {"name": n, "uid": n}}) for n in ("good", "bad"))
+    with pytest.raises(ValueError, match="boom"):
+        render_text([(SPEC, [fam], [good, bad])])
+    errors: list[tuple[Any, Exception]] = []
+    text = render_text([(SPEC, [fam], [good, bad])], on_error=lambda o, e: errors.append((o, e)))
+    assert text.endswith('kube_pod_fragile{namespace="",pod="good",uid="good"} 1\n')
+    assert [o.metadata.name for o, _ in errors] == ["bad"]
+    assert render_text([(SPEC, [fam], [bad])], on_error=lambda o, e: None) == ""

@@ -63,7 +63,14 @@ MINUTES = Bounds(0, 59)
 HOURS = Bounds(0, 23)
 DOM = Bounds(1, 31)
 MONTHS = Bounds(
-    1, 12, {m: i + 1 for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+    1,
+    12,
+    {
+        m: i + 1
+        for i, m in enumerate(
+            ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+        )
+    },
 )
 DOW = Bounds(0, 7, {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])})
 

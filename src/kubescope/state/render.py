@@ -131,21 +131,31 @@ def decode_object(spec: ResourceSpec, data: Any) -> Any:
 def render_text(
     groups: Iterable[tuple[ResourceSpec, Sequence[Family], Sequence[Any]]],
     openmetrics: bool = False,
+    on_error: Callable[[Any, Exception], None] | None = None,
 ) -> str:
     """Full exposition for objects grouped per resource, as a KSM scrape would show them.
 
     Resources are written in the order given (KSM sorts them by name); a resource with no objects
     writes nothing; a resource with objects writes every family header, even for families
-    without samples. A header already written by another resource is not repeated.
+    without samples. A header already written by another resource is not repeated. With
+    ``on_error``, an object that does not render is passed to it and left out (as the exporter's
+    store does); without, the error propagates.
     """
     out: list[str] = []
     seen: set[str] = set()
     for spec, families, objs in groups:
-        if not objs:
-            continue
         texts = ObjectRenderer(families).texts
         ident = spec.identity
-        rendered = [texts(o, ident(o)) for o in objs]
+        rendered = []
+        for o in objs:
+            try:
+                rendered.append(texts(o, ident(o)))
+            except Exception as e:
+                if on_error is None:
+                    raise
+                on_error(o, e)
+        if not rendered:
+            continue
         for i, fam in enumerate(families):
             if fam.name not in seen:
                 out.append(fam.header(openmetrics))

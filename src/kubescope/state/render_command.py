@@ -5,21 +5,25 @@ Accepts single objects, ``List``/``<Kind>List`` objects and multi-document YAML,
 ``kind``; the same metric flags as ``state-metrics`` apply (allow/deny/opt-in lists, label and
 annotation allowlists). Output is what a scrape of an exporter holding exactly these objects
 returns (resources in name order, families in KSM's order).
+
+Input is read within bounds (:mod:`kubescope.state.documents`: size, nesting, YAML aliases). As
+the exporter skips an object it cannot decode or render and keeps serving the rest, so does
+``render``: each file, document or object that fails is named on standard error, every other
+object is rendered, and the exit status is 1. Bad flags or a bad Custom Resource State
+configuration exit with 2 before anything is read.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgspec
-import yaml
 
 from kubescope.errors import ConfigError
+from kubescope.model.quantity import QuantityError, parse
 from kubescope.state import custom
 from kubescope.state import settings as st
 from kubescope.state.app import served_families
@@ -31,9 +35,12 @@ from kubescope.state.crs import (
     pluralize,
     resolve,
 )
+from kubescope.state.documents import InputError, documents
 from kubescope.state.family import ResourceSpec
 from kubescope.state.registry import all_resources
 from kubescope.state.render import decode_object, render_text
+
+DEFAULT_MAX_FILE_SIZE = "1Gi"
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -45,6 +52,11 @@ def configure(p: argparse.ArgumentParser) -> None:
         choices=["text", "openmetrics"],
         default="text",
         help="exposition format (default: %(default)s, as a Prometheus text scrape)",
+    )
+    p.add_argument(
+        "--max-file-size",
+        default=DEFAULT_MAX_FILE_SIZE,
+        help="largest file (or standard input) read, as a quantity such as 512Mi (default: %(default)s)",
     )
     g = p.add_argument_group("metric selection (as for state-metrics)")
     for flag in (
@@ -72,43 +84,33 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _documents(path: str) -> Iterator[tuple[str, Any]]:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text()
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
-    name = "<stdin>" if path == "-" else path
-    stripped = text.lstrip()
-    try:
-        if stripped.startswith(("{", "[")):
-            yield name, json.loads(text)
-            return
-        for doc in yaml.safe_load_all(text):
-            if doc is not None:
-                yield name, doc
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"{name}: not valid JSON or YAML: {e}") from e
-
-
-def _objects(name: str, doc: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    if isinstance(doc, list):
-        for d in doc:
-            yield from _objects(name, d)
-        return
-    if not isinstance(doc, dict):
-        raise ConfigError(
-            f"{name}: expected Kubernetes objects (maps with apiVersion and kind), got {type(doc).__name__}"
-        )
-    kind = str(doc.get("kind", ""))
-    if kind.endswith("List") and isinstance(doc.get("items"), list):
-        for item in doc["items"]:
-            if isinstance(item, dict):
-                item = dict(item)
-                item.setdefault("kind", kind[: -len("List")] if kind != "List" else item.get("kind", ""))
-                item.setdefault("apiVersion", doc.get("apiVersion", ""))
-            yield from _objects(name, item)
-        return
-    yield name, doc
+def _objects(where: str, doc: Any) -> Iterator[tuple[str, dict[str, Any]] | InputError]:
+    """The objects of a document (Lists unpacked), and an error for each item that is not one."""
+    stack: list[Any] = [doc]
+    while stack:  # not recursive: a List of Lists may nest as deep as the document does
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+            continue
+        if not isinstance(item, dict):
+            yield InputError(
+                f"{where}: expected Kubernetes objects (maps with apiVersion and kind), got {type(item).__name__}"
+            )
+            continue
+        kind = str(item.get("kind", ""))
+        if kind.endswith("List") and isinstance(item.get("items"), list):
+            items = []
+            for member in item["items"]:
+                if isinstance(member, dict):
+                    member = dict(member)
+                    member.setdefault(
+                        "kind", kind[: -len("List")] if kind != "List" else member.get("kind", "")
+                    )
+                    member.setdefault("apiVersion", item.get("apiVersion", ""))
+                items.append(member)
+            stack.extend(reversed(items))
+            continue
+        yield where, item
 
 
 def _gvk(obj: dict[str, Any]) -> tuple[str, str, str]:
@@ -123,12 +125,36 @@ def _index() -> dict[tuple[str, str], ResourceSpec]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        text = render_files(args)
+        text, failed = render_files(args)
     except ConfigError as e:
         print(f"kubescope render: {e}", file=sys.stderr)
         return 2
     sys.stdout.write(text)
+    if failed:
+        print(
+            f"kubescope render: {failed} file(s), document(s) or object(s) skipped (named above); "
+            "the others are rendered",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _max_bytes(value: str) -> int:
+    try:
+        n = parse(value).value()
+    except QuantityError as e:
+        raise ConfigError(f"--max-file-size={value!r}: {e}") from None
+    if n <= 0:
+        raise ConfigError(f"--max-file-size={value!r}: must be positive, e.g. 512Mi")
+    return n
+
+
+def _object_name(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    ns, name = meta.get("namespace") or "", meta.get("name") or ""
+    return f"{obj.get('kind') or 'object'} {ns}/{name}" if ns else f"{obj.get('kind') or 'object'} {name}"
 
 
 def _custom_specs(
@@ -149,43 +175,68 @@ def _custom_specs(
     return {(cs.group, cs.version, cs.kind): cs for cs in specs}
 
 
-def render_files(args: argparse.Namespace) -> str:
+def render_files(args: argparse.Namespace) -> tuple[str, int]:
+    """The exposition of every usable object in the files, and how many inputs failed (each named
+    on standard error). Raises :class:`ConfigError` for bad flags or configuration."""
     index = _index()
     settings = st.from_args(
         args,
         {"resources": args.resources or ",".join(all_resources())},
     )
+    max_bytes = _max_bytes(args.max_file_size)
     enabled = set(settings.resources)
     crs_config, _ = custom.load_config(settings)
     if crs_config is not None:
         custom.log_warnings(crs_config)
-    objects = [so for path in args.files for name, doc in _documents(path) for so in _objects(name, doc)]
+    failed = 0
+
+    def fail(message: str) -> None:
+        nonlocal failed
+        failed += 1
+        print(f"kubescope render: {message}", file=sys.stderr)
+
+    objects: list[tuple[str, dict[str, Any]]] = []
+    for path in args.files:
+        for doc in documents(path, max_bytes):
+            if isinstance(doc, InputError):
+                fail(str(doc))
+                continue
+            for found in _objects(doc.where, doc.value):
+                if isinstance(found, InputError):
+                    fail(str(found))
+                else:
+                    objects.append(found)
     custom_specs = _custom_specs(crs_config, [obj for _, obj in objects], index) if crs_config else {}
-    found: dict[str, list[Any]] = {}
+    decoded: dict[str, list[Any]] = {}
+    where: dict[int, str] = {}  # id(decoded object) -> where it came from, for render errors
     for src, obj in objects:
         group, version, kind = _gvk(obj)
         cspec = custom_specs.get((group, version, kind))
-        if cspec is not None:
-            found.setdefault(cspec.name, []).append(cspec.decode(json.dumps(obj)))
-            continue
-        api = str(obj.get("apiVersion", ""))
-        spec = index.get((group, kind))
+        spec: ResourceSpec | None = cspec
         if spec is None:
-            print(
-                f"kubescope render: {src}: skipping {obj.get('kind')!r} ({api or 'no apiVersion'}): "
-                "no state metrics for this kind",
-                file=sys.stderr,
-            )
-            continue
-        if spec.name not in enabled:
-            continue
+            spec = index.get((group, kind))
+            if spec is None:
+                api = str(obj.get("apiVersion", ""))
+                print(
+                    f"kubescope render: {src}: skipping {obj.get('kind')!r} ({api or 'no apiVersion'}): "
+                    "no state metrics for this kind",
+                    file=sys.stderr,
+                )
+                continue
+            if spec.name not in enabled:
+                continue
         try:
-            found.setdefault(spec.name, []).append(decode_object(spec, obj))
-        except msgspec.ValidationError as e:
-            meta = obj.get("metadata") or {}
-            raise ConfigError(
-                f"{src}: {spec.kind} {meta.get('namespace', '')}/{meta.get('name', '')} is malformed: {e}"
-            ) from e
+            item = cspec.decode(msgspec.json.encode(obj)) if cspec else decode_object(spec, obj)
+        except (msgspec.ValidationError, msgspec.DecodeError, TypeError, RecursionError) as e:
+            fail(f"{src}: {_object_name(obj)} is malformed: {e}")
+            continue
+        decoded.setdefault(spec.name, []).append(item)
+        where[id(item)] = f"{src}: {_object_name(obj)}"
+
+    def render_failed(obj: Any, e: Exception) -> None:
+        fail(f"{where.get(id(obj), '?')} cannot be rendered: {e!r}"[:500])
+
     by_name: dict[str, ResourceSpec] = {**all_resources(), **{cs.name: cs for cs in custom_specs.values()}}
-    groups = [(by_name[r], served_families(settings, r, by_name[r]), found[r]) for r in sorted(found)]
-    return render_text(groups, openmetrics=args.format == "openmetrics")
+    groups = [(by_name[r], served_families(settings, r, by_name[r]), decoded[r]) for r in sorted(decoded)]
+    text = render_text(groups, openmetrics=args.format == "openmetrics", on_error=render_failed)
+    return text, failed

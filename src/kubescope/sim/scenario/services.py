@@ -49,7 +49,9 @@ def app_service(
         ready = any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
         meta, node = p["metadata"], p["spec"].get("nodeName", "")
         ref = network.pod_ref(ns, meta["name"], meta["uid"])
-        eps.append(network.slice_endpoint(ip, ref, node, g.node_zone.get(node, ""), ready=ready, serving=ready))
+        eps.append(
+            network.slice_endpoint(ip, ref, node, g.node_zone.get(node, ""), ready=ready, serving=ready)
+        )
         (addrs if ready else not_ready).append(network.address(ip, node, dict(ref)))
     yield (
         "endpointslices.discovery.k8s.io",

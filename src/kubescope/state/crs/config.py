@@ -19,6 +19,7 @@ from kubescope.state.crs.schema import (
     ResourceConfig,
 )
 from kubescope.state.crs.values import CRSError
+from kubescope.state.documents import InputError, YamlLoader, check_node
 from kubescope.state.text import sanitize_label_name
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -223,6 +224,8 @@ def parse_config(text: str, source: str = "<inline>") -> CRSConfig:
     """
     try:
         return _parse(text, source)
+    except RecursionError:
+        raise ConfigError(f"custom resource state config {source}: nested too deeply") from None
     except yaml.YAMLError as e:
         raise ConfigError(
             f"custom resource state config {source}: failed to parse Custom Resource State metrics: {e}"
@@ -231,7 +234,12 @@ def parse_config(text: str, source: str = "<inline>") -> CRSConfig:
 
 def _parse(text: str, source: str) -> CRSConfig:
     y = _Yaml(source)
-    root = next(iter(yaml.compose_all(text, Loader=yaml.SafeLoader)), None)
+    root = next(iter(yaml.compose_all(text, Loader=YamlLoader)), None)
+    if root is not None:
+        try:
+            check_node(root)  # bounded nesting and alias expansion, as for render's input files
+        except InputError as e:
+            raise ConfigError(f"custom resource state config {source}: {e}") from None
     if root is None:
         raise ConfigError(
             f"custom resource state config {source}: the document is empty; "
