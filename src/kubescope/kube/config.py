@@ -38,29 +38,36 @@ class KubeSettings:
     """How kubescope reaches the Kubernetes API. Shared by state-metrics and resource-metrics."""
 
     kubeconfig: str = ""
-    """``--kubeconfig``: kubeconfig path (``:``-separated list allowed, merged like kubectl)."""
+    """``--kubeconfig``: kubeconfig path (``:``-separated list allowed, merged like kubectl);
+    default empty: the in-cluster service account when running in a pod, else ``$KUBECONFIG``,
+    else ``~/.kube/config`` (:func:`choose_source`)."""
     apiserver: str = ""
     """``--apiserver``: overrides the server URL. Alone (no kubeconfig), connects without
     credentials, as kube-state-metrics does (``clientcmd.BuildConfigFromFlags``)."""
     context: str = ""
-    """``--context``: kubeconfig context to use; empty for the kubeconfig's current context."""
+    """``--context``: kubeconfig context to use; default empty, the kubeconfig's current context."""
     service_account_dir: str = SERVICE_ACCOUNT_DIR
-    """Where the in-cluster token, CA and namespace files are mounted."""
+    """Where the in-cluster token, CA and namespace files are mounted; default
+    ``/var/run/secrets/kubernetes.io/serviceaccount``, where the kubelet mounts them."""
     connect_timeout: float = 10.0
-    """Seconds to establish a TCP+TLS connection."""
+    """Seconds to establish a TCP+TLS connection; default 10. A dead endpoint fails fast and is
+    retried with backoff instead of hanging a list."""
     read_timeout: float = 60.0
-    """Seconds without a byte before a non-watch request fails (watches use their own
-    inactivity timeout)."""
+    """Seconds without a byte before a non-watch request fails; default 60, enough for a slow API
+    server to start streaming a large list (watches use their own inactivity timeout)."""
     max_connections: int = 0
-    """Cap on open connections to the API server; 0 means no cap. Over HTTP/1.1 every watch holds
+    """Cap on open connections to the API server; default 0, no cap. Over HTTP/1.1 every watch holds
     one connection for its lifetime, so a cap below the number of watches would starve lists."""
     read_bufsize: int = 1 << 20
-    """aiohttp's read buffer per response, bytes. At least 1 MiB so big objects stream smoothly."""
+    """aiohttp's read buffer per response, bytes; default 1 MiB, at least 64 KiB, so big objects
+    stream smoothly."""
     max_line_size: int = 64 << 20
-    """Longest watch line (one event, one object) accepted, bytes; longer lines are skipped."""
+    """Longest watch line (one event, one object) accepted, bytes; default 64 MiB, far above what
+    etcd stores per object (1.5 MiB requests by default); longer lines are dropped without being
+    buffered whole, so one huge line cannot exhaust memory."""
     compression: bool = True
-    """Accept gzip responses, as client-go does by default (saves bandwidth on big lists, costs
-    client CPU to inflate)."""
+    """Accept gzip responses; default on, as client-go (saves bandwidth on big lists, costs client
+    CPU to inflate)."""
 
     def __post_init__(self) -> None:
         if self.apiserver:

@@ -18,16 +18,14 @@ Every invalid value raises :class:`~kubescope.errors.ConfigError` naming the fla
 from __future__ import annotations
 
 import argparse
-import re
 from dataclasses import dataclass, field
 
 from kubescope.apiserver.selectors import LabelSelector, SelectorError, parse_label_selector
 from kubescope.errors import ConfigError
 from kubescope.kube.config import KubeSettings, add_kube_flags
+from kubescope.model.gofmt import parse_go_duration
 
 DEFAULT_ADDRESS_TYPES = ("Hostname", "InternalDNS", "InternalIP", "ExternalDNS", "ExternalIP")
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _GO_CIPHERS = {
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": "ECDHE-ECDSA-AES128-GCM-SHA256",
     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": "ECDHE-RSA-AES128-GCM-SHA256",
@@ -44,24 +42,12 @@ _GO_CIPHERS = {
 
 def parse_duration(value: str, flag: str) -> float:
     """Go's ``time.ParseDuration`` (``15s``, ``1m30s``, ``500ms``; a bare ``0``) into seconds."""
-    s = value.strip()
-    if s in ("0", "+0", "-0"):
-        return 0.0
-    neg = s.startswith("-")
-    body = s.lstrip("+-")
-    pos = 0
-    total = 0.0
-    while pos < len(body):
-        m = _DURATION.match(body, pos)
-        if m is None:
-            break
-        total += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if not body or pos != len(body):
+    try:
+        return parse_go_duration(value.strip()) / 1e9
+    except ValueError:
         raise ConfigError(
             f'{flag}={value!r}: invalid duration; use a number with a unit, e.g. "15s", "1m30s"'
-        )
-    return -total if neg else total
+        ) from None
 
 
 def split_list(value: str) -> tuple[str, ...]:
@@ -73,30 +59,45 @@ class KubeletSettings:
     """How kubelets are reached."""
 
     preferred_address_types: tuple[str, ...] = DEFAULT_ADDRESS_TYPES
-    """``--kubelet-preferred-address-types``: the first node address of the first listed type wins."""
+    """``--kubelet-preferred-address-types``: the first node address of the first listed type wins;
+    default ``Hostname,InternalDNS,InternalIP,ExternalDNS,ExternalIP``, metrics-server's order."""
     port: int = 10250
-    """``--kubelet-port``."""
+    """``--kubelet-port``: TCP port of the kubelets' HTTPS endpoint; default 10250, the kubelet's."""
     use_node_status_port: bool = False
-    """``--kubelet-use-node-status-port``: ``status.daemonEndpoints.kubeletEndpoint.Port`` when non-zero."""
+    """``--kubelet-use-node-status-port``: ``status.daemonEndpoints.kubeletEndpoint.Port`` when
+    non-zero, for kubelets on other ports; default off, as metrics-server."""
     insecure_tls: bool = False
-    """``--kubelet-insecure-tls``: do not verify kubelet serving certificates."""
+    """``--kubelet-insecure-tls``: do not verify kubelet serving certificates (self-signed kubelet
+    certificates, test clusters); default off."""
     certificate_authority: str = ""
     """``--kubelet-certificate-authority``: CA file for kubelet serving certificates (default: the API
     server's CA from the kubeconfig / service account, as metrics-server does)."""
     client_certificate: str = ""
+    """``--kubelet-client-certificate``: client certificate file for kubelets; default empty: the
+    credentials of the kubeconfig / service account, as metrics-server does."""
     client_key: str = ""
+    """``--kubelet-client-key``: the key of ``client_certificate``; default empty."""
     completely_insecure: bool = False
-    """``--deprecated-kubelet-completely-insecure``: plain HTTP, no credentials."""
+    """``--deprecated-kubelet-completely-insecure``: plain HTTP, no credentials (kept for
+    metrics-server's command lines); default off."""
     request_timeout: float = 10.0
-    """``--kubelet-request-timeout``, seconds, per node."""
+    """``--kubelet-request-timeout``: seconds one node's scrape may take; default 10, metrics-server's.
+    A slow node fails alone; the others are served."""
     node_selector: LabelSelector = field(default_factory=LabelSelector)
+    """``--node-selector``/``-l``, parsed: only nodes whose labels match are scraped (and listed by
+    the Metrics API); default every node."""
     node_selector_text: str = ""
+    """``--node-selector`` as written (the parsed form above does the filtering)."""
     via_apiserver: bool = False
-    """``--kubelet-request-via-apiserver``: ``/api/v1/nodes/<n>/proxy/metrics/resource`` on the API server."""
+    """``--kubelet-request-via-apiserver`` (ours): scrape ``/api/v1/nodes/<n>/proxy/metrics/resource``
+    on the API server, for networks where kubelets are not reachable; default off."""
     max_concurrent: int = 256
-    """``--kubelet-max-concurrent-requests``: scrapes in flight at once."""
+    """``--kubelet-max-concurrent-requests`` (ours): scrapes in flight at once; default 256, which
+    keeps 1,000 nodes within one resolution without opening a socket per node at once."""
     max_response_bytes: int = 32 << 20
-    """``--kubelet-max-response-bytes``: a bigger response fails that node's scrape (0: no cap)."""
+    """``--kubelet-max-response-bytes`` (ours): a bigger response fails that node's scrape; default
+    32 MiB, far above a real kubelet's; 0: no cap. Bounds memory against a broken or hostile
+    kubelet."""
     keepalive: bool | None = None
     """``--kubelet-keepalive``: keep kubelet connections open between cycles (no TLS handshake per node
     and cycle, ~30 KiB per kept connection); None (``auto``) keeps them, False opens one per scrape."""
@@ -108,47 +109,94 @@ class KubeletSettings:
 
 @dataclass(frozen=True)
 class ServingSettings:
+    """How the Metrics API is served (kube-apiserver's secure-serving flags, metrics-server's defaults)."""
+
     bind_address: str = "0.0.0.0"
+    """``--bind-address``: listening address; default ``0.0.0.0``, metrics-server's."""
     secure_port: int = 443
+    """``--secure-port``: HTTPS port; default 443 (metrics-server's; its manifests pass 10250)."""
     cert_dir: str = "apiserver.local.config/certificates"
+    """``--cert-dir``: where a self-signed serving certificate is written when no
+    ``--tls-cert-file`` is given; default metrics-server's relative path."""
     tls_cert_file: str = ""
+    """``--tls-cert-file``: serving certificate; default empty (self-signed in ``cert_dir``)."""
     tls_private_key_file: str = ""
+    """``--tls-private-key-file``: its key; default empty."""
     tls_min_version: str = "VersionTLS12"
+    """``--tls-min-version``: lowest TLS version accepted (Go's names); default TLS 1.2."""
     tls_ciphers: str = ""
-    """OpenSSL cipher string built from ``--tls-cipher-suites`` (Go names)."""
+    """OpenSSL cipher string built from ``--tls-cipher-suites`` (Go names); default empty, OpenSSL's
+    defaults for TLS 1.2 (TLS 1.3 suites are not configurable, as in Go)."""
     max_requests_inflight: int = 400
+    """``--max-requests-inflight``: requests served at once; beyond it, 429 with ``Retry-After``;
+    default 400, kube-apiserver's; 0: no limit. Bounds memory under a flood of clients."""
     shutdown_delay: float = 0.0
-    """``--shutdown-delay-duration``: keep serving (readyz failing) this long after SIGTERM."""
+    """``--shutdown-delay-duration``: seconds to keep serving (``/readyz`` failing) after SIGTERM,
+    so load balancers and the aggregator stop sending first; default 0."""
 
 
 @dataclass(frozen=True)
 class AuthSettings:
+    """Delegated authentication and authorization, as every aggregated API server does them
+    (k8s.io/apiserver's flags and defaults)."""
+
     authentication_kubeconfig: str = ""
+    """``--authentication-kubeconfig``: where TokenReviews are sent and the request-header CA is
+    looked up; default empty, the in-cluster or main kubeconfig connection."""
     authorization_kubeconfig: str = ""
+    """``--authorization-kubeconfig``: where SubjectAccessReviews are sent; default empty, as above."""
     skip_lookup: bool = False
+    """``--authentication-skip-lookup``: do not read the client and request-header CAs from the
+    ``extension-apiserver-authentication`` ConfigMap; default off (read them)."""
     tolerate_lookup_failure: bool = False
+    """``--authentication-tolerate-lookup-failure``: start even when that ConfigMap cannot be read;
+    default off, so a misconfigured server fails visibly rather than refusing every client."""
     token_cache_ttl: float = 10.0
+    """``--authentication-token-webhook-cache-ttl``: seconds a TokenReview answer is reused;
+    default 10, k8s.io/apiserver's."""
     client_ca_file: str = ""
+    """``--client-ca-file``: CA for client certificates (their CN is the user, O the groups);
+    default empty, taken from the ConfigMap unless ``skip_lookup``."""
     requestheader_client_ca_file: str = ""
+    """``--requestheader-client-ca-file``: CA of the front proxy (the aggregator) whose requests
+    carry the user in headers; default empty, taken from the ConfigMap."""
     requestheader_allowed_names: tuple[str, ...] = ()
+    """``--requestheader-allowed-names``: front-proxy certificate CNs allowed; default empty: any CN
+    signed by that CA."""
     requestheader_username_headers: tuple[str, ...] = ("x-remote-user",)
+    """``--requestheader-username-headers``: headers holding the user name; default ``X-Remote-User``."""
     requestheader_group_headers: tuple[str, ...] = ("x-remote-group",)
+    """``--requestheader-group-headers``: headers holding groups; default ``X-Remote-Group``."""
     requestheader_extra_headers_prefix: tuple[str, ...] = ("x-remote-extra-",)
+    """``--requestheader-extra-headers-prefix``: prefixes of extra-attribute headers; default
+    ``X-Remote-Extra-``."""
     requestheader_uid_headers: tuple[str, ...] = ()
+    """``--requestheader-uid-headers``: headers holding the user's UID; default none."""
     always_allow_paths: tuple[str, ...] = ("/healthz", "/readyz", "/livez")
+    """``--authorization-always-allow-paths``: paths served without authorization (probes);
+    default the three health paths."""
     authorized_ttl: float = 10.0
+    """``--authorization-webhook-cache-authorized-ttl``: seconds an allow is reused; default 10."""
     unauthorized_ttl: float = 10.0
+    """``--authorization-webhook-cache-unauthorized-ttl``: seconds a deny is reused; default 10."""
     anonymous: bool = True
+    """``--anonymous-auth``: requests without credentials are ``system:anonymous`` (then authorized
+    like anyone); default on, as kube-apiserver; off answers them 401."""
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything ``kubescope resource-metrics`` runs with, built once from flags."""
+
     kube: KubeSettings
+    """The connection to the API server (``--kubeconfig``, ``--apiserver``, ...)."""
     kubelet: KubeletSettings
     serving: ServingSettings
     auth: AuthSettings
     metric_resolution: float = 15.0
-    """``--metric-resolution``, seconds between scrapes of every node."""
+    """``--metric-resolution``: seconds between scrapes of every node; default 15, metrics-server's
+    (at least 10 unless ``--testing-allow-short-metric-resolution``: kubelets compute CPU rates
+    over their own 10 s windows)."""
 
     @property
     def resolution_ns(self) -> int:

@@ -56,24 +56,54 @@ progress = logging.getLogger("kubescope.progress")
 
 @dataclass(frozen=True)
 class SimSettings:
+    """Everything ``kubescope simulate`` runs with (its flags, docs/simulate.md)."""
+
     nodes: int = 20
+    """``--nodes``: simulated nodes; default 20, a small cluster that starts in about a second."""
     pods_per_node: int = 15
+    """``--pods-per-node``: pods per node on average; default 15 (real clusters run 10-30)."""
     seed: int = 1
+    """``--seed``: seed of the generated cluster and of the churn; default 1. The same seed gives the
+    same objects, so tests and benchmarks compare like with like."""
     churn_rate: float = 0.0
+    """``--churn-rate``: writes per second the churn makes (status changes, restarts, rollouts,
+    scaling, jobs, objects created and deleted), each one watch event; default 0, a still cluster."""
     host: str = "127.0.0.1"
+    """``--host``: listen address; default loopback, since the simulator hands out admin tokens."""
     port: int = 6443
+    """``--port``: listen port, kube-apiserver's by default; 0 picks a free one (tests)."""
     tls: bool = True
+    """Serve HTTPS with a generated CA, as kube-apiserver; ``--insecure-http`` turns it off."""
     write_kubeconfig: str = ""
+    """``--write-kubeconfig``: write a kubeconfig for the simulator here; default empty, none."""
     ready_file: str = ""
+    """``--ready-file``: once serving, write JSON with url, port, kubeconfig, token and CA file here,
+    for scripts and tests to wait on; default empty, none."""
     state_dir: str = ""
+    """``--state-dir``: directory for certificates and the kubeconfig; default empty, a new
+    temporary directory."""
     bookmark_interval: float = 60.0
+    """``--bookmark-interval``: seconds between BOOKMARK events on watches that allow them; default
+    60, kube-apiserver's."""
     watch_history: int = 100_000
+    """``--watch-history``: events kept for watches to resume from; older resourceVersions get
+    410 Gone, as from kube-apiserver's watch cache; default 100,000."""
     auth_file: str = ""
+    """``--auth-file``: YAML with extra tokens (users, groups) and authorization rules; default
+    empty, only the admin token."""
     admin_token: str = ""
+    """``--admin-token``: the admin bearer token; default empty, a generated one."""
     kubelets: bool = True
+    """Run the simulated kubelets (``/metrics/resource`` per node); ``--no-kubelets`` turns them off."""
     kubelet_housekeeping: float = 10.0
+    """``--kubelet-housekeeping``: seconds between the kubelets' stats collections, as cAdvisor's
+    housekeeping; default 10, at least 0.05."""
     faults: dict[str, Any] = field(default_factory=dict)
+    """``--fault NAME=VALUE``: injected faults at start (also settable live, ``POST /_sim/faults``);
+    default none."""
     apiservice_check_interval: float = 2.0
+    """Seconds between checks of registered APIServices' availability (the aggregator's
+    availability controller, which polls too); default 2."""
 
 
 def _no_new_cluster_ip() -> str:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import regex
 
 from kubescope.errors import ConfigError
+from kubescope.model.gofmt import parse_go_duration
 from kubescope.state.allowlist import MAX_PARTIAL_WILDCARDS, KeyAllowList
 from kubescope.state.family import Family, FamilyOptions, ResourceSpec
 from kubescope.state.registry import all_resources, default_resource_names
@@ -152,48 +153,113 @@ class StateSettings:
     """Everything ``kubescope state-metrics`` runs with. Built once from flags (+ ``--config``)."""
 
     resources: tuple[str, ...] = ()
-    """Enabled resources (``--resources``), sorted; default: KSM's 32 default resources."""
+    """``--resources``: the resources watched and exported, sorted; default KSM's 32 default
+    resources (endpoints, RBAC objects, service accounts and ingress classes are opt-in, as in KSM)."""
     namespaces: tuple[str, ...] = ()
-    """``--namespaces``: empty means all namespaces (one watch); otherwise one watch per namespace."""
+    """``--namespaces``: empty (default) means all namespaces with one watch per resource; otherwise
+    one watch per listed namespace and namespaced resource, as KSM does (N x M watches)."""
     namespaces_denylist: tuple[str, ...] = ()
+    """``--namespaces-denylist``: namespaces excluded server-side with ``metadata.namespace!=``
+    field selectors (so their objects are never sent); default none. Ignored by cluster-scoped
+    resources, as in KSM."""
     metric_filter: MetricFilter = field(default_factory=MetricFilter)
+    """``--metric-allowlist``/``--metric-denylist``/``--metric-opt-in-list``, compiled once; default:
+    every family except the opt-in ones. Applied when stores are built, so denied families are
+    never rendered."""
     labels_allowlist: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """``--metric-labels-allowlist``: resource -> label keys for its ``*_labels`` family; default
+    none, so ``*_labels`` families have headers and no series (KSM's default: label values are
+    high-cardinality)."""
     annotations_allowlist: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """``--metric-annotations-allowlist``: the same for ``*_annotations``; default none."""
     host: str = "::"
+    """``--host``: address of the main listener (``/metrics``, ``/healthz``, ``/livez``); default
+    ``::``, every address, as KSM."""
     port: int = 8080
+    """``--port``: TCP port of the main listener; default 8080, as KSM."""
     telemetry_host: str = "::"
+    """``--telemetry-host``: address of the self-metrics listener (``/metrics``, ``/readyz``);
+    default ``::``."""
     telemetry_port: int = 8081
+    """``--telemetry-port``: TCP port of the self-metrics listener; default 8081, as KSM."""
     shard: int = 0
+    """``--shard``: this instance's shard, 0-based; default 0. Objects are kept when the jump hash
+    of the FNV-64a of their UID over ``total_shards`` equals it (KSM's exact shard map)."""
     total_shards: int = 1
+    """``--total-shards``: number of shards; default 1 (no sharding)."""
     pod: str = ""
+    """``--pod``: this pod's name, for automatic sharding from its StatefulSet (ordinal = name
+    suffix, shards = replicas); default empty, off."""
     pod_namespace: str = ""
+    """``--pod-namespace``: the namespace of ``pod``; default empty."""
     node: str = ""
+    """``--node``: watch only the pods of this node (server-side ``spec.nodeName=`` selector), for
+    DaemonSet sharding, the one mode that cuts API traffic; only with ``--resources=pods``; default
+    empty, every node."""
     track_unscheduled_pods: bool = False
+    """``--track-unscheduled-pods``: watch only pods not yet bound to a node (``spec.nodeName=``),
+    the companion Deployment of ``--node`` sharding; default off."""
     enable_gzip_encoding: bool = True
     """Answer ``Accept-Encoding: gzip`` with gzip. On by default, unlike KSM (off since v1.5): the
     store keeps the text gzip-compressed, so a gzip scrape costs no compression at all and sends
     7x fewer bytes; ``--enable-gzip-encoding=false`` restores KSM's plain-only behaviour."""
     use_apiserver_cache: bool = False
+    """``--use-apiserver-cache``: list with ``resourceVersion=0`` (served from the API server's
+    watch cache, cheaper for it); default off. A real API server then ignores ``limit`` and sends
+    every object in one response, which costs memory here (see docs/state-metrics.md)."""
     object_limit: int = 0
+    """``--object-limit``: at most this many objects listed per resource (the list is truncated,
+    as KSM's experimental flag does); default 0, no limit."""
     kubeconfig: str = ""
+    """``--kubeconfig``: kubeconfig file; default empty: ``$KUBECONFIG``, ``~/.kube/config`` or the
+    in-cluster service account, the order client-go uses."""
     apiserver: str = ""
+    """``--apiserver``: API server URL overriding the kubeconfig's; default empty."""
     context: str = ""
+    """``--context``: kubeconfig context; default empty, the current context."""
     config_file: str = ""
+    """``--config``: KSM's options YAML file; its values override the flags' and a change restarts
+    what it affects; default empty, none."""
     continue_without_config: bool = False
+    """``--continue-without-config``: start even if ``config_file`` is absent and apply it when it
+    appears; default off (an absent file stops start-up, as in KSM)."""
     tls_config: str = ""
+    """``--tls-config``: Prometheus web-config file (TLS, client certificates, basic auth) for both
+    listeners; default empty, plain HTTP as KSM."""
     auth_filter: bool = False
+    """``--auth-filter``: require a bearer token the API server authenticates (TokenReview) and
+    allows ``get`` on ``/metrics`` (SubjectAccessReview); default off, as KSM."""
     custom_resource_state_config: str = ""
+    """``--custom-resource-state-config``: inline Custom Resource State YAML (wins over the file);
+    default empty."""
     custom_resource_state_config_file: str = ""
+    """``--custom-resource-state-config-file``: Custom Resource State file, polled and applied again
+    on change; default empty."""
     continue_without_custom_resource_state_config_file: bool = False
+    """Start even if the Custom Resource State file is absent, and load it when it appears; default
+    off, as KSM."""
     custom_resource_state_only: bool = False
+    """``--custom-resource-state-only``: export only custom resources; default off."""
     server_read_timeout: float = 60.0
+    """``--server-read-timeout``: seconds, default 60 (KSM's). Accepted and validated for
+    compatibility with KSM's command lines; the listener does not enforce it yet."""
     server_write_timeout: float = 60.0
+    """``--server-write-timeout``: seconds, default 60 (KSM's). Accepted and validated for
+    compatibility; not enforced yet (write deadlines for stalled readers are issue 15's)."""
     server_idle_timeout: float = 300.0
+    """``--server-idle-timeout``: seconds an idle keep-alive connection stays open; default 300,
+    KSM's."""
     server_read_header_timeout: float = 5.0
+    """``--server-read-header-timeout``: seconds, default 5 (KSM's, after hangs under concurrent
+    scrapes, KSM #2412). Accepted and validated for compatibility; not enforced yet."""
     block_size: int = 128
-    """Objects per compressed block (ours): bigger compresses better, smaller re-compresses less."""
+    """``--block-size`` (ours): objects per compressed block; default 128. Bigger compresses better
+    and splices more per change, smaller re-compresses less per change (measured in
+    docs/benchmarks.md)."""
     flush_interval: float = 1.0
-    """Seconds between background flushes of pending changes into compressed blocks (ours)."""
+    """``--flush-interval`` (ours): seconds between background flushes of pending changes into
+    compressed blocks; default 1. A scrape flushes first anyway, so this only bounds how long
+    rendered text waits uncompressed in memory."""
 
     @property
     def sharding(self) -> Sharding:
@@ -252,18 +318,15 @@ def _yaml_bool(key: str, v: Any) -> bool:
 
 
 def _duration(flag: str, v: Any) -> float:
+    """Seconds of a Go duration flag (``time.ParseDuration``: ``30s``, ``1m30s``, ``0``, ``1.5h``)."""
     if isinstance(v, int | float):
         return float(v)
-    s = str(v).strip()
-    m = re.fullmatch(r"((?:\d+(?:\.\d+)?(?:h|ms|us|µs|ns|m|s))+)", s)
-    if not m:
-        raise ConfigError(f"{flag}={s!r}: invalid duration, expected a Go duration such as 30s, 1m or 1m30s")
-    total = 0.0
-    for num, unit in re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)", s):
-        total += (
-            float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}[unit]
-        )
-    return total
+    try:
+        return parse_go_duration(str(v)) / 1e9
+    except ValueError:
+        raise ConfigError(
+            f"{flag}={v!r}: invalid duration, expected a Go duration such as 30s, 1m or 1m30s"
+        ) from None
 
 
 def configure(p: argparse.ArgumentParser) -> None:

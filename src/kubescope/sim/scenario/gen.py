@@ -51,9 +51,15 @@ class ScenarioConfig:
     """What to generate. ``start`` is the cluster's "now" (unix seconds); 0 means the current time."""
 
     seed: int = 1
+    """Seed of every random draw; default 1. The same seed and sizes give the same objects."""
     nodes: int = 20
+    """Nodes, control planes included; default 20."""
     pods_per_node: int = 15
+    """Pods per node on average (``nodes * pods_per_node`` pods in all, spread over the workers);
+    default 15."""
     start: float = 0.0
+    """The cluster's "now" in unix seconds (creation times are drawn before it); default 0, the
+    current time; tests pin it so timestamps do not move."""
     control_planes: int = 0
     """Control-plane nodes; 0 picks 1 for small clusters, 3 from 50 nodes."""
 
