@@ -345,7 +345,7 @@ def test_capacity_check_leaves_possible_rates_alone() -> None:
     for cap in ({"n1": 4 * S}, {}):
         s = new(resolution_s=15)
         s.store({"n1": node_pt(100, 10)}, {POD: {"c1": pt(0, 100, 10)}}, node_of={POD: "n1"}, capacity=cap)
-        s.store({"n1": node_pt(110, 57)}, {POD: {"c1": pt(0, 110, 57)}}, node_of={POD: "n1"}, capacity=cap)
-        assert s.node_usage["n1"].cpu == 4_700_000_000  # 4.7 cores on 4: within 1.2x
-        assert s.pod_usage[POD].containers == (("c1", 4_700_000_000, 4 * MIB),)
+        s.store({"n1": node_pt(110, 89)}, {POD: {"c1": pt(0, 110, 89)}}, node_of={POD: "n1"}, capacity=cap)
+        assert s.node_usage["n1"].cpu == 7_900_000_000  # 7.9 cores on 4: within 2x
+        assert s.pod_usage[POD].containers == (("c1", 7_900_000_000, 4 * MIB),)
         assert s.rate_errors == {}
