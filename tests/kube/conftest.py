@@ -12,7 +12,8 @@ import pytest
 
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import Connection
-from kubescope.kube.reflector import Mirror, Reflector, ReflectorOptions
+from kubescope.kube.mirror import Mirror
+from kubescope.kube.reflector import Reflector, ReflectorOptions
 from kubescope.kube.retry import RetryPolicy
 from tests.kube.fakeapi import FakeApi, Pod
 

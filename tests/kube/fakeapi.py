@@ -1,7 +1,10 @@
 """A small, scriptable Kubernetes API server for client and reflector tests (real sockets).
 
 It serves ``/api/v1/pods`` and ``/api/v1/namespaces/<ns>/pods`` (list with ``limit``/``continue``,
-watch with ``resourceVersion``, bookmarks on demand) and ``/version``, optionally over TLS with
+watch with ``resourceVersion``, bookmarks on demand, watch-list streams when ``watch_list`` is set,
+422 Invalid for them otherwise, as kube-apiserver with its WatchList feature off; ``watch_cache``
+answers ``resourceVersion=0`` lists whole, ignoring ``limit``, as kube-apiserver's watch cache
+does) and ``/version``, optionally over TLS with
 bearer-token or client-certificate authentication. Tests script faults: status answers for the
 next requests, expired continue tokens, compaction (410), malformed list items and watch lines,
 silent or dropped watch connections. Everything it answered is in ``requests``.
@@ -110,6 +113,10 @@ class FakeApi:
         """Open watches but never write to them (for inactivity tests)."""
         self.watch_rvs: list[int] = []
         """Per watch request that got past the faults, the resourceVersion it asked for."""
+        self.watch_list = False
+        """Serve watch-lists (``sendInitialEvents=true``); refuse them with 422 otherwise."""
+        self.watch_cache = False
+        """Answer ``resourceVersion=0`` lists in one response, whatever their ``limit``."""
         self._changed = asyncio.Event()
         self._watches: set[web.StreamResponse] = set()
         self._close = asyncio.Event()
@@ -262,6 +269,13 @@ class FakeApi:
             return denied
         ns = request.match_info.get("ns", "")
         if q.get("watch") == "true":
+            if "sendInitialEvents" in q and not self.watch_list:
+                return Fault(
+                    422,
+                    "Invalid",
+                    'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is '
+                    "forbidden for watch unless the WatchList feature gate is enabled",
+                ).response()
             if self.faults["watch"]:
                 return self.faults["watch"].pop(0).response()
             return await self._watch(request, q)
@@ -275,6 +289,8 @@ class FakeApi:
 
     def _list(self, q: dict[str, str], ns: str) -> web.Response:
         limit = int(q.get("limit", "0") or 0)
+        if self.watch_cache and q.get("resourceVersion") == "0":
+            limit = 0
         token = q.get("continue", "")
         if token:
             rv_s, offset_s = token.split(":")
@@ -301,7 +317,40 @@ class FakeApi:
             resp.enable_compression()
         return resp
 
+    async def _watch_list(self, request: web.Request, q: dict[str, str]) -> web.StreamResponse:
+        """ADDED for every object, the initial-events-end bookmark, then a watch from there."""
+        assert q.get("resourceVersionMatch") == "NotOlderThan" and q.get("allowWatchBookmarks") == "true"
+        self.watch_rvs.append(-1)
+        resp = web.StreamResponse()
+        resp.content_type = "application/json"
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        ns = request.match_info.get("ns", "")
+        rv = self.rv
+        lines = [
+            b'{"type":"ADDED","object":' + (self.raw_items.get(uid) or json.dumps(o).encode()) + b"}\n"
+            for uid, o in sorted(self.objects.items())
+            if not ns or o["metadata"]["namespace"] == ns
+        ]
+        end = {
+            "kind": "Pod",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": str(rv), "annotations": {"k8s.io/initial-events-end": "true"}},
+        }
+        lines.append(json.dumps({"type": "BOOKMARK", "object": end}).encode() + b"\n")
+        self._watches.add(resp)
+        try:
+            for i in range(0, len(lines), 7):  # several writes: lines split across reads
+                await resp.write(b"".join(lines[i : i + 7]))
+            return await self._follow(resp, rv, q)
+        except ConnectionResetError:
+            return resp
+        finally:
+            self._watches.discard(resp)
+
     async def _watch(self, request: web.Request, q: dict[str, str]) -> web.StreamResponse:
+        if "sendInitialEvents" in q:
+            return await self._watch_list(request, q)
         rv = int(q.get("resourceVersion") or 0)
         self.watch_rvs.append(rv)
         resp = web.StreamResponse()
@@ -321,29 +370,32 @@ class FakeApi:
                 }
                 await resp.write(json.dumps({"type": "ERROR", "object": status}).encode() + b"\n")
                 return resp
-            pos = 0
-            while pos < len(self.timeline) and self.timeline[pos][0] <= rv:
-                pos += 1
-            close = self._close
-            while True:
-                if not self.silent:
-                    while pos < len(self.timeline):
-                        line = self.timeline[pos][1]
-                        pos += 1
-                        await resp.write(line)
-                changed = self._changed
-                waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(close.wait())]
-                timeout = float(q.get("timeoutSeconds", "600"))
-                done, pending = await asyncio.wait(
-                    waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-                for p in pending:
-                    p.cancel()
-                if close.is_set() or not done:
-                    break
-            await resp.write_eof()
+            return await self._follow(resp, rv, q)
         except ConnectionResetError:
             pass
         finally:
             self._watches.discard(resp)
+        return resp
+
+    async def _follow(self, resp: web.StreamResponse, rv: int, q: dict[str, str]) -> web.StreamResponse:
+        """Write the timeline's events after ``rv`` as they come, until the watch ends."""
+        pos = 0
+        while pos < len(self.timeline) and self.timeline[pos][0] <= rv:
+            pos += 1
+        close = self._close
+        while True:
+            if not self.silent:
+                while pos < len(self.timeline):
+                    line = self.timeline[pos][1]
+                    pos += 1
+                    await resp.write(line)
+            changed = self._changed
+            waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(close.wait())]
+            timeout = float(q.get("timeoutSeconds", "600"))
+            done, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for p in pending:
+                p.cancel()
+            if close.is_set() or not done:
+                break
+        await resp.write_eof()
         return resp

@@ -1,4 +1,7 @@
-"""Paginated list into the sink, then a watch from the list's resourceVersion, bookmarks included."""
+"""Paginated list into the sink, then a watch from the list's resourceVersion, bookmarks included.
+
+The fake API server refuses watch-lists (as kube-apiserver with its WatchList feature off), so the
+reflector lists: ``resourceVersion=0`` first, as client-go does, paginated when the server pages."""
 
 from __future__ import annotations
 
@@ -22,19 +25,22 @@ async def test_list_pages_then_watch_from_list_rv(fake: FakeApi, start: Any) -> 
     assert sink.versions() == versions(fake)
     lists = [q for p, q, _ in fake.requests if q.get("watch") != "true"]
     assert len(lists) == 13  # 12 pages of 100 and one of 34
-    assert lists[0] == {"limit": "100"}
-    assert all(q["limit"] == "100" and q["continue"] for q in lists[1:])
+    assert lists[0] == {"limit": "100", "resourceVersion": "0"}
+    # continue pages without a resourceVersion (the API server refuses both)
+    assert all(q == {"limit": "100", "continue": q["continue"]} and q["continue"] for q in lists[1:])
     assert run.stats.lists_ok == 13 and run.stats.listed == 1234 and run.stats.syncs == 1
     # the sink heard one begin, every item, one end, in that order
     assert sink.calls[0] == ("begin", "", "") and sink.calls[-1] == ("end", "", "")
     assert len(sink.calls) == 1236
 
     await until(lambda: fake.open_watches == 1, what="watch")
-    watch = next(q for p, q, _ in fake.requests if q.get("watch") == "true")
+    probe, watch = (q for p, q, _ in fake.requests if q.get("watch") == "true")
+    assert probe["sendInitialEvents"] == "true" and probe["resourceVersionMatch"] == "NotOlderThan"
+    assert "resourceVersion" not in probe
     assert watch["resourceVersion"] == list_rv
     assert watch["allowWatchBookmarks"] == "true"
     assert 300 <= int(watch["timeoutSeconds"]) < 600
-    assert run.stats.watches_ok == 1
+    assert run.stats.watches_ok == 1 and run.stats.watches_error == 1  # the refused watch-list
 
     fake.add(5000)
     fake.modify(7)

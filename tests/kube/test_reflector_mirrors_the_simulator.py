@@ -22,7 +22,8 @@ import pytest
 from kubescope.errors import KubeError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import Connection, KubeSettings
-from kubescope.kube.reflector import Reflector, list_objects
+from kubescope.kube.mirror import list_objects
+from kubescope.kube.reflector import Reflector
 from kubescope.kube.retry import RetryPolicy
 from kubescope.sim.process import SimulatorProcess
 from tests.kube.certs import CA
@@ -344,7 +345,7 @@ async def test_inactivity_timeout_reconnects_without_bookmarks() -> None:
                 await until(
                     lambda: refl.stats.inactivity_timeouts >= 2, within=5, what="inactivity reconnects"
                 )
-                assert refl.stats.relists == 0 and refl.stats.lists_ok == 1
+                assert refl.stats.relists == 0 and refl.stats.syncs == 1
             finally:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

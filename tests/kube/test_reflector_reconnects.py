@@ -32,7 +32,7 @@ async def test_inactivity_timeout_reconnects_a_silent_watch(fake: FakeApi, start
     fake.add(2)  # missed by the silent stream, delivered by the next one from the same resourceVersion
     fake.silent = False
     await until(lambda: "uid-00002" in run.sink.objects, within=3, what="event after reconnect")
-    assert run.stats.watches_ok >= 3 and run.stats.watches_error == 0
+    assert run.stats.watches_ok >= 3 and run.stats.watches_error == 1  # the refused watch-list
 
 
 async def test_bytes_keep_a_watch_alive(fake: FakeApi, start: Any) -> None:
@@ -76,7 +76,8 @@ async def test_throttling_and_server_errors_back_off_and_rewatch(fake: FakeApi, 
     run = start()
     await until(lambda: fake.open_watches == 1, within=5, what="watch after faults")
     assert time.monotonic() - t0 >= 1.0  # Retry-After was honoured
-    assert run.stats.watches_error == 3 and run.stats.lists_ok == 1 and run.stats.relists == 0
+    # the refused watch-list, then the 3 faults
+    assert run.stats.watches_error == 1 + 3 and run.stats.lists_ok == 1 and run.stats.relists == 0
     fake.add(2)
     await until(lambda: len(run.sink) == 2, what="event")
 
@@ -88,9 +89,13 @@ async def test_list_errors_are_retried(fake: FakeApi, start: Any, caplog: pytest
         run = start()
         await run.synced()
     assert run.stats.lists_error == 2 and run.stats.lists_ok == 1 and len(run.sink) == 1
-    failures = [r for r in caplog.records if r.getMessage() == "list failed"]
-    assert len(failures) == 2
+    failures = [r for r in caplog.records if r.getMessage().startswith("list failed")]
+    assert [r.getMessage() for r in failures] == [
+        "list failed",
+        "list failed: forbidden, retrying with backoff",
+    ]
     assert "500 InternalError: GET /api/v1/pods: etcd timeout" in failures[0].fields["error"]  # type: ignore[attr-defined]
+    assert not run.reflector.unavailable  # the list that succeeded cleared it
 
 
 async def test_a_watch_that_ends_at_once_backs_off(fake: FakeApi, start: Any) -> None:
@@ -117,7 +122,8 @@ async def test_unreachable_server_is_retried_quietly(caplog: pytest.LogCaptureFi
     )
     with caplog.at_level(logging.WARNING, logger="kubescope.kube.reflector"):
         task = asyncio.get_running_loop().create_task(refl.run())
-        await until(lambda: refl.stats.lists_error >= 3, what="3 list attempts")
+        # the watch-list is asked for first, and again: the server never said it had none
+        await until(lambda: refl.stats.watches_error >= 3, what="3 attempts")
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     await client.close()

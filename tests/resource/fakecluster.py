@@ -198,6 +198,19 @@ class FakeCluster:
                     "items": self._items(resource, q.get("fieldSelector", "")),
                 }
             )
+        if "sendInitialEvents" in q:  # as kube-apiserver with its WatchList feature off
+            return web.json_response(
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "status": "Failure",
+                    "reason": "Invalid",
+                    "code": 422,
+                    "message": "sendInitialEvents is forbidden for watch unless the WatchList feature gate "
+                    "is enabled",
+                },
+                status=422,
+            )
         since = int(q.get("resourceVersion") or 0)
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         await resp.prepare(request)

@@ -9,7 +9,8 @@ becomes :class:`~kubescope.errors.TransportError` (:class:`~kubescope.errors.Tra
 timeouts). A 401 refreshes the credentials (:class:`~kubescope.kube.credentials.Credentials`) and
 retries once.
 
-Watches are streams of JSON lines (:meth:`KubeClient.stream`), split here from aiohttp's
+Large bodies are read as they arrive (:meth:`KubeClient.body`), and watches are streams of JSON
+lines (:meth:`KubeClient.stream`), split here from aiohttp's
 ``readany`` (everything buffered, with a 1 MiB read buffer) with ``bytes.split``, so an oversized
 line can be dropped without buffering it whole (aiohttp's ``readline`` cannot say whether it
 consumed the newline of a line it rejects). The per-request ``sock_read`` timeout doubles as the
@@ -19,11 +20,13 @@ watch inactivity timeout: no byte, not even a bookmark, for that long and the st
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 import msgspec
@@ -105,34 +108,98 @@ async def _read_limited(content: aiohttp.StreamReader, limit: int) -> bytes:
     return b"".join(parts)
 
 
-class LineStream:
-    """The lines of one streaming response (a watch); use as ``async with``, then ``async for``.
+@dataclass
+class ServerFeatures:
+    """What the API server was found to offer, learned from its answers and shared by every user of
+    a client (so that one reflector's question spares the others theirs)."""
 
-    ``__aenter__`` sends the request and raises the mapped error on a non-2xx answer. Lines come
-    without their ``\\n``, one at a time (``async for``) or as every complete line received so far
-    (:meth:`next_batch`, cheaper: one await per network read instead of one per line). The end of
-    the body ends the iteration; a broken connection raises :class:`TransportError`
-    (:class:`TransportTimeout` after ``read_timeout`` seconds without a byte). A line longer than
-    ``max_line_size`` is dropped without being buffered whole: ``on_oversized(length)`` is called
-    and the stream goes on with the next line.
+    watch_list: bool | None = None
+    """Watch-list streams (``sendInitialEvents=true``): unknown until one was asked for."""
+    probe: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while the first question about a feature is out."""
+
+
+class BodyStream:
+    """The body of one streaming GET, read as it arrives; use as ``async with``.
+
+    ``__aenter__`` sends the request and raises the mapped error on a non-2xx answer;
+    :meth:`read` returns the next bytes received (decompressed), ``b""`` at the end of the body. A
+    broken connection raises :class:`TransportError` (:class:`TransportTimeout` after
+    ``read_timeout`` seconds without a byte; ``None``: the session's read timeout).
     """
 
-    __slots__ = (
-        "_client",
-        "_content",
-        "_max",
-        "_method",
-        "_on_oversized",
-        "_params",
-        "_partial",
-        "_partial_len",
-        "_path",
-        "_pending",
-        "_read_timeout",
-        "_resp",
-        "_skipping",
-        "bytes_read",
-    )
+    __slots__ = ("_client", "_content", "_method", "_params", "_path", "_read_timeout", "_resp", "bytes_read")
+
+    def __init__(
+        self,
+        client: KubeClient,
+        path: str,
+        params: Params,
+        *,
+        read_timeout: float | None,
+        method: str = "GET",
+    ) -> None:
+        self._client = client
+        self._path = path
+        self._params = params
+        self._method = method
+        self._read_timeout = read_timeout
+        self._resp: aiohttp.ClientResponse | None = None
+        self._content: aiohttp.StreamReader | None = None
+        self.bytes_read = 0
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def open(self) -> None:
+        """Send the request (what ``async with`` does); raise the mapped error on a non-2xx answer."""
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self._client.settings.connect_timeout, sock_read=self._read_timeout
+        )
+        self._resp = await self._client._open(self._method, self._path, self._params, None, timeout)
+        self._content = self._resp.content
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._resp is not None:
+            if self._content is None:
+                self._resp.release()  # read to its end: the connection can serve the next request
+            else:
+                self._resp.close()  # unfinished body: the connection cannot be reused
+            self._resp = None
+            self._content = None
+
+    async def read(self) -> bytes:
+        """The next bytes of the body (everything buffered, at least one byte); ``b""`` at its end."""
+        content = self._content
+        if content is None:
+            return b""
+        try:
+            data = await content.readany()
+        except _TRANSPORT_ERRORS as e:
+            raise _transport_error(e, f"{self._method} {self._path} (stream)") from e
+        if not data:
+            self._content = None
+        self.bytes_read += len(data)
+        return data
+
+
+class LineStream(BodyStream):
+    """The lines of one streaming response (a watch); use as ``async with``, then ``async for``.
+
+    Lines come without their ``\\n``, one at a time (``async for``) or as every complete line
+    received so far (:meth:`next_batch`, cheaper: one await per network read instead of one per
+    line). The end of the body ends the iteration. A line longer than ``max_line_size`` is dropped
+    without being buffered whole: ``on_oversized(length)`` is called and the stream goes on with
+    the next line.
+    """
+
+    __slots__ = ("_max", "_on_oversized", "_partial", "_partial_len", "_pending", "_skipping")
 
     def __init__(
         self,
@@ -145,42 +212,13 @@ class LineStream:
         on_oversized: Callable[[int], None] | None,
         method: str = "GET",
     ) -> None:
-        self._client = client
-        self._path = path
-        self._params = params
-        self._method = method
-        self._read_timeout = read_timeout
+        super().__init__(client, path, params, read_timeout=read_timeout, method=method)
         self._max = max_line_size
         self._on_oversized = on_oversized
-        self._resp: aiohttp.ClientResponse | None = None
-        self._content: aiohttp.StreamReader | None = None
         self._partial: list[bytes] = []
         self._partial_len = 0
         self._skipping = -1  # bytes of an oversized line dropped so far, -1 when not skipping
         self._pending: list[bytes] = []
-        self.bytes_read = 0
-
-    async def __aenter__(self) -> LineStream:
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self._client.settings.connect_timeout, sock_read=self._read_timeout
-        )
-        self._resp = await self._client._open(self._method, self._path, self._params, None, timeout)
-        self._content = self._resp.content
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._resp is not None:
-            if self._content is None:
-                self._resp.release()  # read to its end: the connection can serve the next watch
-            else:
-                self._resp.close()  # unfinished body: the connection cannot be reused
-            self._resp = None
-            self._content = None
 
     def __aiter__(self) -> LineStream:
         return self
@@ -199,52 +237,65 @@ class LineStream:
 
     async def next_batch(self) -> list[bytes]:
         """Every complete line received so far (waiting for at least one); ``[]`` at the end."""
-        content = self._content
-        while content is not None:
-            try:
-                data = await content.readany()
-            except _TRANSPORT_ERRORS as e:
-                raise _transport_error(e, f"{self._method} {self._path} (stream)") from e
+        block = await self.next_block()
+        return block.split(b"\n") if block else []
+
+    async def next_block(self) -> bytes:
+        """Every complete line received so far as one buffer, the lines separated by ``\\n`` (no
+        trailing one), waiting for at least one line; ``b""`` at the end.
+
+        One buffer per network read instead of one ``bytes`` per line: a reader that decodes many
+        lines at once (a watch-list's initial events) allocates no small buffers, which would be
+        scattered among the long-lived objects it builds meanwhile.
+        """
+        while self._content is not None:
+            data = await self.read()
             if not data:
-                self._content = content = None
                 tail = b"".join(self._partial)
-                self._partial = []
+                self._partial, self._partial_len = [], 0
                 if self._skipping >= 0:
                     self._oversized(self._skipping + len(tail))
-                    return []
-                return [tail] if tail else []
-            self.bytes_read += len(data)
-            lines = data.split(b"\n")
-            tail = lines.pop()
-            if not lines:  # no line ends in this read
+                    self._skipping = -1
+                    return b""
+                return tail
+            last = data.rfind(b"\n")
+            if last < 0:  # no line ends in this read
                 if self._skipping >= 0:
-                    self._skipping += len(tail)
+                    self._skipping += len(data)
                     continue
-                self._partial.append(tail)
-                self._partial_len += len(tail)
+                self._partial.append(data)
+                self._partial_len += len(data)
                 if self._partial_len > self._max:
                     self._skipping, self._partial, self._partial_len = self._partial_len, [], 0
                 continue
-            if self._skipping >= 0:
-                self._oversized(self._skipping + len(lines[0]))
+            first_end = data.find(b"\n")
+            if self._skipping >= 0:  # the oversized line ends here: drop it
+                self._oversized(self._skipping + first_end)
                 self._skipping = -1
-                del lines[0]
+                block = data[first_end + 1 : last]
             elif self._partial:
-                self._partial.append(lines[0])
-                lines[0] = b"".join(self._partial)
+                if self._partial_len + first_end > self._max:
+                    self._oversized(self._partial_len + first_end)
+                    block = data[first_end + 1 : last]
+                else:
+                    self._partial.append(data[:last])
+                    block = b"".join(self._partial)
                 self._partial, self._partial_len = [], 0
+            else:
+                block = data[:last] if last < len(data) - 1 else data[:-1]
+            tail = data[last + 1 :]
             if tail:
                 self._partial.append(tail)
                 self._partial_len = len(tail)
-            if len(data) > self._max or (lines and len(lines[0]) > self._max):
-                kept = [line for line in lines if len(line) <= self._max]
+            if len(data) > self._max:  # a read longer than a line may be: drop its long lines
+                lines = block.split(b"\n")
                 for line in lines:
                     if len(line) > self._max:
                         self._oversized(len(line))
-                lines = kept
-            if lines:
-                return lines
-        return []
+                block = b"\n".join(line for line in lines if len(line) <= self._max)
+            if block.strip(b"\n"):  # blank lines carry nothing (and b"" means the end)
+                return block
+        return b""
 
 
 class KubeClient:
@@ -263,6 +314,7 @@ class KubeClient:
             "Accept-Encoding": "gzip" if self.settings.compression else "identity",
         }
         self.requests = 0
+        self.features = ServerFeatures()
 
     @classmethod
     async def connect(cls, settings: KubeSettings, environ: Mapping[str, str] | None = None) -> KubeClient:
@@ -382,6 +434,11 @@ class KubeClient:
     async def get(self, path: str, params: Params = None) -> bytes:
         """GET ``path`` and return the response body."""
         return await self.request("GET", path, params)
+
+    def body(self, path: str, params: Params = None, *, read_timeout: float | None = None) -> BodyStream:
+        """A GET whose body is read as it arrives (a large list decoded object by object):
+        ``async with client.body(...) as body: while data := await body.read(): ...``."""
+        return BodyStream(self, path, params, read_timeout=read_timeout or self.settings.read_timeout)
 
     def stream(
         self,

@@ -28,7 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from kubescope import __version__
 from kubescope.errors import KubeError
 from kubescope.kube.client import KubeClient
-from kubescope.kube.reflector import Reflector
+from kubescope.kube.reflector import Reflector, ReflectorOptions
 from kubescope.log import fields
 from kubescope.state import exposition as ex
 from kubescope.state.crs import CRSConfig, CustomResourceSpec
@@ -115,6 +115,7 @@ def _runtime_key(s: StateSettings, resource: str, spec: ResourceSpec) -> tuple[A
         s.use_apiserver_cache,
         s.object_limit,
         s.block_size,
+        s.watch_list,
     )
 
 
@@ -203,6 +204,7 @@ class StateExporter:
                 object_limit=s.object_limit,
                 name=resource,
                 pace=self.flusher.pace,
+                options=ReflectorOptions(watch_list=s.watch_list),
             )
             rt.stores.append(store)
             rt.reflectors.append(refl)

@@ -260,6 +260,9 @@ class StateSettings:
     """``--flush-interval`` (ours): seconds between background flushes of pending changes into
     compressed blocks; default 1. A scrape flushes first anyway, so this only bounds how long
     rendered text waits uncompressed in memory."""
+    watch_list: bool = True
+    """``--watch-list`` (ours): (re)list with watch-list streams where the API server serves them
+    (client-go's ``WatchListClient``); default true; false: always LIST."""
 
     @property
     def sharding(self) -> Sharding:
@@ -536,6 +539,16 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="objects per compressed block (default %(default)s)",
     )
     g.add_argument(
+        "--watch-list",
+        nargs="?",
+        const=True,
+        default=True,
+        type=go_bool,
+        metavar="BOOL",
+        help="list with a watch-list stream (sendInitialEvents, kube-apiserver 1.32+) where the API server "
+        "serves one, LIST otherwise; false: always LIST (default true)",
+    )
+    g.add_argument(
         "--flush-interval",
         type=float,
         default=d.flush_interval,
@@ -721,6 +734,7 @@ def from_args(args: argparse.Namespace, overrides: Mapping[str, Any] | None = No
         ),
         block_size=bs,
         flush_interval=float(a.get("flush_interval") or 1.0),
+        watch_list=_yaml_bool("--watch-list", a.get("watch_list", True)),
     )
 
 
