@@ -42,8 +42,8 @@ import msgspec
 
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
-from kubescope.kube.mirror import Mirror, list_objects
 from kubescope.kube.reflector import Reflector
+from kubescope.kube.sink import Mirror, list_objects
 from kubescope.model.meta import KubeList
 from kubescope.state.registry import all_resources
 

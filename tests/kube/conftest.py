@@ -12,9 +12,9 @@ import pytest
 
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import Connection
-from kubescope.kube.mirror import Mirror
-from kubescope.kube.reflector import Reflector, ReflectorOptions
+from kubescope.kube.reflector import Reflector
 from kubescope.kube.retry import RetryPolicy
+from kubescope.kube.sink import Mirror, ReflectorOptions
 from tests.kube.fakeapi import FakeApi, Pod
 
 FAST = ReflectorOptions(

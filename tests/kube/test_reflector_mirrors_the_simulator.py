@@ -22,9 +22,9 @@ import pytest
 from kubescope.errors import KubeError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import Connection, KubeSettings
-from kubescope.kube.mirror import list_objects
 from kubescope.kube.reflector import Reflector
 from kubescope.kube.retry import RetryPolicy
+from kubescope.kube.sink import list_objects
 from kubescope.sim.process import SimulatorProcess
 from tests.kube.certs import CA
 from tests.kube.conftest import FAST, Recorder, until

@@ -6,9 +6,12 @@
 * :mod:`kubescope.kube.credentials`: kubeconfig / in-cluster loading through kubernetes_asyncio in
   a short-lived subprocess, and credential refresh (exec plugin expiry, token files, 401).
 * :mod:`kubescope.kube.client`: :class:`~kubescope.kube.client.KubeClient` (aiohttp): ``get``,
-  ``request``, ``stream``; errors mapped onto :mod:`kubescope.errors`.
-* :mod:`kubescope.kube.reflector`: list + watch with client-go semantics into a
-  :class:`~kubescope.kube.reflector.Sink`.
+  ``request``, ``body``, ``stream``; errors mapped onto :mod:`kubescope.errors`.
+* :mod:`kubescope.kube.reflector`: watch-list or list, then watch, with client-go semantics into a
+  :class:`~kubescope.kube.sink.Sink`; :mod:`kubescope.kube.listing` (a LIST, page by page) and
+  :mod:`kubescope.kube.liststream` (a list body decoded object by object as it arrives);
+  :mod:`kubescope.kube.events` (watch lines that are not plain events);
+  :mod:`kubescope.kube.sink` (the sink protocol, options and stats, :class:`Mirror`).
 * :mod:`kubescope.kube.retry`: capped exponential backoff with jitter.
 
 Nothing is imported here, so ``python -m kubescope.kube.credentials`` stays small and the

@@ -51,8 +51,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -67,158 +66,35 @@ from kubescope.errors import (
     TooManyRequests,
     TransportError,
     TransportTimeout,
-    status_error,
-    truncate,
 )
-from kubescope.kube.client import BodyStream, KubeClient, LineStream
-from kubescope.kube.liststream import ListDecoder
-from kubescope.kube.retry import Backoff, RetryPolicy
+from kubescope.kube.client import KubeClient, LineStream
+from kubescope.kube.events import (
+    RVObject,
+    bookmark_rv,
+    check_item_type,
+    object_head,
+    raw_event_decoder,
+    rv_decoder,
+    should_log,
+    status_error_of,
+)
+from kubescope.kube.listing import ListPages
+from kubescope.kube.retry import Backoff
+from kubescope.kube.sink import ReflectorOptions, ReflectorStats, Sink
 from kubescope.log import fields
-from kubescope.model.meta import RawWatchEvent, Status, WatchEvent
+from kubescope.model.meta import WatchEvent
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-T_contra = TypeVar("T_contra", contravariant=True)
 
 INITIAL_EVENTS_END = b'"k8s.io/initial-events-end"'
 """The annotation of the bookmark that ends a watch-list's initial events."""
 _NL_TO_COMMA = bytes.maketrans(b"\n", b",")
 
 
-class Sink(Protocol[T_contra]):
-    """What a reflector feeds. Implemented by the state-metrics store, the resource-metrics
-    pipeline and :class:`~kubescope.kube.mirror.Mirror`."""
-
-    def replace_begin(self) -> None:
-        """A (re)list starts: objects will be upserted again."""
-
-    def upsert(self, obj: T_contra) -> None:
-        """ADDED/MODIFIED, or an object of a (re)list."""
-
-    def delete(self, obj: T_contra) -> None:
-        """DELETED (obj is the last state)."""
-
-    def replace_end(self) -> None:
-        """The (re)list is complete: the sink drops every object not upserted since replace_begin."""
-
-    # A sink may also define ``upsert_page(objs: list[T])``, called instead of ``upsert`` for each
-    # object of a (re)list (the state-metrics store renders a page's new objects together).
-
-
-@dataclass(frozen=True)
-class ReflectorOptions:
-    """Tuning shared by all reflectors of a process."""
-
-    page_size: int = 500
-    """``limit`` of each list page (about 3 MB of pods), and the objects of a (re)list handed to
-    the sink at once."""
-    watch_list: bool = True
-    """(Re)list with a watch-list stream where the server offers one."""
-    min_watch_timeout: float = 300.0
-    """Watches ask the server to end them after a random ``timeoutSeconds`` in [this, 2x this),
-    client-go's way of spreading reconnects."""
-    inactivity_timeout: float = 180.0
-    """Seconds without a byte on a watch before it is considered dead and re-opened. The API server
-    sends a bookmark about every minute (``defaultBookmarkFrequency``); 0 disables the check."""
-    very_short_watch: float = 1.0
-    """A watch that ends cleanly sooner than this without a single line counts as a failure and
-    backs off (client-go's "very short watch"), so a misbehaving server is not hammered."""
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-
-@dataclass(slots=True)
-class ReflectorStats:
-    """Counters for self metrics; plain attributes, read without locking (one event loop)."""
-
-    lists_ok: int = 0
-    """List page requests answered 2xx (kube_state_metrics_list_total{result="success"})."""
-    lists_error: int = 0
-    """List page requests that failed (kube_state_metrics_list_total{result="error"})."""
-    watches_ok: int = 0
-    """Watch requests answered 2xx, watch-lists included (kube_state_metrics_watch_total)."""
-    watches_error: int = 0
-    """Watch requests that failed before the stream started."""
-    relists: int = 0
-    """Lists started after the initial sync (410 Gone, API errors)."""
-    gone: int = 0
-    """410 Gone / Expired answers and ERROR events."""
-    inactivity_timeouts: int = 0
-    """Watches dropped for silence longer than the inactivity timeout."""
-    decode_errors: int = 0
-    """Objects and watch lines skipped because they could not be decoded."""
-    sink_errors: int = 0
-    """Sink calls that raised (a consumer bug; the reflector goes on)."""
-    listed: int = 0
-    """Objects upserted by (re)lists: list pages and watch-list initial events."""
-    added: int = 0
-    modified: int = 0
-    deleted: int = 0
-    bookmarks: int = 0
-    syncs: int = 0
-    """Complete (re)lists."""
-    resource_version: str = ""
-    """The last resourceVersion seen (list, event or bookmark)."""
-    bytes_read: int = 0
-    """Bytes of list bodies and watch lines received (after decompression)."""
-    last_list_objects: int = 0
-    last_list_seconds: float = 0.0
-    last_list_mode: str = ""
-    """How the last (re)list was made: ``watch-list`` or ``list``."""
-
-
-class _RVMeta(msgspec.Struct, rename="camel", gc=False):
-    name: str = ""
-    namespace: str = ""
-    uid: str = ""
-    resource_version: str = ""
-
-
-class _RVObject(msgspec.Struct, gc=False):
-    """Just enough of an object to name it in a log line and keep its resourceVersion."""
-
-    metadata: _RVMeta = msgspec.field(default_factory=_RVMeta)
-
-
-_raw_event_decoder = msgspec.json.Decoder(RawWatchEvent)
-_status_decoder = msgspec.json.Decoder(Status)
-_rv_decoder = msgspec.json.Decoder(_RVObject)
-
-
 class _NoWatchList(Exception):
     """The server does not serve a watch-list for this resource."""
-
-
-def _bookmark_rv(line: bytes) -> str | None:
-    """The resourceVersion of a BOOKMARK line whose object does not fit the item type."""
-    try:
-        raw = _raw_event_decoder.decode(line)
-        if raw.type != "BOOKMARK":
-            return None
-        return _rv_decoder.decode(raw.object).metadata.resource_version
-    except msgspec.DecodeError:
-        return None
-
-
-def _should_log(n: int) -> bool:
-    """Log the first 10 decode errors of a reflector, then every 1000th."""
-    return n <= 10 or n % 1000 == 0
-
-
-def _check_item_type(item_type: type) -> None:
-    info = msgspec.inspect.type_info(item_type)
-    if isinstance(info, msgspec.inspect.StructType):
-        for f in info.fields:
-            if (
-                f.name == "metadata"
-                and isinstance(f.type, msgspec.inspect.StructType)
-                and any(g.name == "resource_version" for g in f.type.fields)
-            ):
-                return
-    raise TypeError(
-        f"reflector item type {item_type!r} must be a msgspec Struct with a 'metadata' Struct field "
-        "that has 'resource_version' (e.g. kubescope.model.meta.ObjectMeta)"
-    )
 
 
 def resource_path(api_path: str, resource: str, namespace: str | None = None) -> str:
@@ -250,7 +126,7 @@ class Reflector(Generic[T]):
         dec_hook: Callable[[type, Any], Any] | None = None,
     ) -> None:
         if dec_hook is None:
-            _check_item_type(item_type)
+            check_item_type(item_type)
         # else: an untyped item (custom resources), built by dec_hook; it must still carry a
         # ``metadata`` with ``resource_version`` and ``uid``, which the hook guarantees
         self.client = client
@@ -451,74 +327,28 @@ class Reflector(Generic[T]):
         return params
 
     async def _list(self) -> None:
-        limit = self.object_limit
-        params = self._list_params()
-        rv = ""
-        began = False
-        # The next page is requested as soon as this one's continue token is known (the list's
-        # head), so the server builds it while this one is applied: at 1,000 nodes x 30 pods that
-        # hides ~60 round trips when the server pages. At most two bodies are open: this one and
-        # the next one's (whose unread bytes wait in the socket buffers).
-        ahead: asyncio.Task[BodyStream] | None = None
-        body: BodyStream | None = None
+        pages: ListPages[Any] = ListPages(
+            self.client,
+            self.path,
+            self._list_params(),
+            self.item_type,
+            dec_hook=self._dec_hook,
+            on_skip=self._skipped_item,
+            limit=self.object_limit,
+        )
+        stats = self.stats
         try:
-            body = await self._open_page(params)
-            while True:
-                dec: ListDecoder[Any] = ListDecoder(
-                    self.item_type,
-                    dec_hook=self._dec_hook,
-                    on_skip=self._skipped_item,
-                    window=1 << 20,
-                    what=f"list {self.path}",
-                )
-                if not began:
-                    self._begin_listing()
-                    began = True
-                count = 0
-                while data := await body.read():
-                    items = dec.feed(data)
-                    if ahead is None and dec.metadata.continue_ and not limit:
-                        ahead = self._next_page(params, dec.metadata.continue_)
-                    count += len(items)
-                    await self._hand_over(items, at_least=self.options.page_size)
-                items = dec.finish()
-                body.close()
-                self.stats.bytes_read += dec.bytes
-                if limit and count + len(items) > limit:
-                    items = items[: max(0, limit - count)]
-                await self._hand_over(items)
-                rv = dec.metadata.resource_version
-                if ahead is None and dec.metadata.continue_ and not limit:
-                    ahead = self._next_page(params, dec.metadata.continue_)
-                if ahead is None:
-                    break
-                body = await ahead
-                ahead = None
+            async with contextlib.aclosing(pages.runs()) as runs:
+                async for items, page_end in runs:
+                    if self._listing is None:
+                        self._begin_listing()
+                    await self._hand_over(items, at_least=1 if page_end else self.options.page_size)
         finally:
-            if body is not None:
-                body.close()
-            if ahead is not None:  # this list failed or was cancelled: nobody will read that page
-                ahead.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    (await ahead).close()
+            stats.lists_ok += pages.pages_ok
+            stats.lists_error += pages.pages_failed
+            stats.bytes_read += pages.bytes
             self._listing = None  # handed over page by page: nothing held (or the list failed)
-        self._end_listing(rv, "list")
-
-    def _next_page(self, params: dict[str, str], token: str) -> asyncio.Task[BodyStream]:
-        # client-go's pager: no resourceVersion with a continue token (the API server refuses both)
-        q = {k: v for k, v in params.items() if k not in ("resourceVersion", "resourceVersionMatch")}
-        q["continue"] = token
-        return asyncio.ensure_future(self._open_page(q))
-
-    async def _open_page(self, params: dict[str, str]) -> BodyStream:
-        body = self.client.body(self.path, params)
-        try:
-            await body.open()
-        except KubeError:
-            self.stats.lists_error += 1
-            raise
-        self.stats.lists_ok += 1
-        return body
+        self._end_listing(pages.resource_version, "list")
 
     # -- watch (and watch-list) ----------------------------------------------------------------
 
@@ -702,7 +532,7 @@ class Reflector(Generic[T]):
             await self._hand_over(objs)
             objs = []
             if t in ("BOOKMARK", "") and INITIAL_EVENTS_END in line:
-                rv = ev.object.metadata.resource_version if t else _bookmark_rv(line)
+                rv = ev.object.metadata.resource_version if t else bookmark_rv(line)
                 if rv is not None:
                     self._end_listing(rv, "watch-list")
                     self.stats.bookmarks += 1
@@ -735,7 +565,7 @@ class Reflector(Generic[T]):
             elif t == "BOOKMARK":
                 stats.bookmarks += 1
             elif t == "ERROR":
-                self._raise_status(_raw_event_decoder.decode(line).object)
+                raise status_error_of(raw_event_decoder.decode(line).object)
             else:
                 self._decode_failed(f"watch event of unknown type {t!r} skipped", line, None)
                 return
@@ -752,14 +582,14 @@ class Reflector(Generic[T]):
         if not line.strip():
             return
         try:
-            raw = _raw_event_decoder.decode(line)
+            raw = raw_event_decoder.decode(line)
         except msgspec.DecodeError as e:
             self._decode_failed("malformed watch line skipped", line, e)
             return
         if raw.type == "ERROR":
-            self._raise_status(raw.object)
+            raise status_error_of(raw.object)
         try:
-            head: _RVObject | None = _rv_decoder.decode(raw.object)
+            head: RVObject | None = rv_decoder.decode(raw.object)
         except msgspec.DecodeError:
             head = None
         if raw.type == "BOOKMARK" and head is not None:
@@ -773,18 +603,6 @@ class Reflector(Generic[T]):
         if head is not None and head.metadata.resource_version and self._listing is None:
             self.stats.resource_version = head.metadata.resource_version
 
-    def _raise_status(self, raw: msgspec.Raw | bytes) -> None:
-        try:
-            st = _status_decoder.decode(raw)
-        except msgspec.DecodeError:
-            st = Status(code=500, message="undecodable ERROR event: " + truncate(bytes(raw)))
-        retry_after = (
-            float(st.details.retry_after_seconds) if st.details and st.details.retry_after_seconds else None
-        )
-        raise status_error(
-            st.code or 500, st.reason, st.message or "watch ERROR event", retry_after=retry_after
-        )
-
     # -- failures of single items ----------------------------------------------------------------
 
     def _skipped_item(self, data: bytes | msgspec.Raw, error: Exception) -> None:
@@ -793,12 +611,9 @@ class Reflector(Generic[T]):
     def _decode_failed(self, what: str, data: bytes | msgspec.Raw, error: Exception | None) -> None:
         self.stats.decode_errors += 1
         n = self.stats.decode_errors
-        if not _should_log(n):
+        if not should_log(n):
             return
-        try:
-            head: _RVObject | None = _rv_decoder.decode(data)
-        except msgspec.DecodeError:
-            head = None
+        head = object_head(data)
         kv: dict[str, Any] = {"decode_errors": n}
         if head is not None and head.metadata.name:
             kv.update(
@@ -812,7 +627,7 @@ class Reflector(Generic[T]):
 
     def _oversized(self, size: int) -> None:
         self.stats.decode_errors += 1
-        if _should_log(self.stats.decode_errors):
+        if should_log(self.stats.decode_errors):
             logger.warning(
                 "watch line longer than max_line_size skipped",
                 extra=self._with(bytes=size, max_line_size=self.client.settings.max_line_size),
@@ -820,7 +635,7 @@ class Reflector(Generic[T]):
 
     def _sink_failed(self, op: str, obj: Any, error: Exception) -> None:
         self.stats.sink_errors += 1
-        if _should_log(self.stats.sink_errors):
+        if should_log(self.stats.sink_errors):
             meta = getattr(obj, "metadata", None)
             logger.error(
                 "sink failed on an object, skipped",

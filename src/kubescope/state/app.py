@@ -28,7 +28,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from kubescope import __version__
 from kubescope.errors import KubeError
 from kubescope.kube.client import KubeClient
-from kubescope.kube.reflector import Reflector, ReflectorOptions
+from kubescope.kube.reflector import Reflector
+from kubescope.kube.sink import ReflectorOptions
 from kubescope.log import fields
 from kubescope.state import exposition as ex
 from kubescope.state.crs import CRSConfig, CustomResourceSpec
