@@ -272,6 +272,8 @@ class Reflector(Generic[T]):
         stats.last_list_objects = self._list_count
         stats.last_list_seconds = time.monotonic() - self._list_started
         stats.last_list_mode = mode
+        if mode == "watch-list":
+            stats.lists_ok += 1
         self.unavailable = ""
         self._rv_unavailable = False
         logger.info(
@@ -435,7 +437,11 @@ class Reflector(Generic[T]):
                 if self.pace is not None:
                     await self.pace()
             incomplete = self._listing is not None
-        except (asyncio.CancelledError, _NoWatchList):
+        except asyncio.CancelledError:
+            initial = False  # not a failure
+            raise
+        except _NoWatchList:
+            initial = False  # not a failed list: the server has none, a LIST follows
             raise
         except GoneError as e:
             stats.gone += 1
@@ -481,6 +487,10 @@ class Reflector(Generic[T]):
         finally:
             if stream is not None:
                 stream.close()
+            if initial and (self._listing is not None or not opened):
+                # a watch-list is a (re)list too: kube_state_metrics_list_total counts it, so that
+                # KSM's list-error alerts still see failing (re)lists (KSM on client-go 1.35 does not)
+                stats.lists_error += 1
             self._listing = None  # if the initial events did not complete, a relist starts over
         if lines == 0 and time.monotonic() - started < opts.very_short_watch:
             logger.warning(
