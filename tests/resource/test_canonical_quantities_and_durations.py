@@ -107,3 +107,30 @@ def test_website_samples_use_exactly_these_forms() -> None:
         "memory": memory_quantity(22244 * 1024),
     }
     assert node["window"] == pod["window"] == "30s"
+
+
+def test_fast_quantity_paths_give_apimachinery_canonical_strings() -> None:
+    """cpu_quantity and memory_quantity take shortcuts for the common values; each must equal the
+    general formatting (NewScaledQuantity(v, -9) DecimalSI, NewQuantity(v) BinarySI, int64 cut)."""
+    import random
+
+    from kubescope.model.quantity import format_binary_si, format_decimal_si
+    from kubescope.resource.render import cpu_quantity, memory_quantity
+
+    top = (1 << 63) - 1
+
+    def cpu_ref(n: int) -> str:
+        return format_decimal_si(n // 10, -8) if n > top else format_decimal_si(n, -9)
+
+    def mem_ref(n: int) -> str:
+        return format_binary_si(n // 10 * 10) if n > top else format_binary_si(n)
+
+    rng = random.Random(5)
+    values = [rng.randrange(1, 10 ** rng.randrange(1, 20)) for _ in range(50_000)]
+    values += [
+        rng.randrange(1, 10**6) * m for m in (1000, 10**6, 10**9, 1024, 4096, 1 << 20) for _ in range(2000)
+    ]
+    values += [*range(3000), top - 1, top, top + 1, (1 << 64) - 1, 1 << 40, 10**18, 999_999_999_000]
+    for v in values:
+        assert cpu_quantity(v) == cpu_ref(v), v
+        assert memory_quantity(v) == mem_ref(v), v

@@ -40,6 +40,8 @@ _encode = msgspec.json.encode
 
 def cpu_quantity(nanocores: int) -> str:
     """metrics-server's ``uint64Quantity(v, DecimalSI, -9)``: one digit is dropped past int64."""
+    if nanocores % 1000 and 0 < nanocores <= _INT64_MAX:
+        return f"{nanocores}n"  # what format_decimal_si gives when no micro unit fits: most rates
     if nanocores > _INT64_MAX:
         return format_decimal_si(nanocores // 10, -8)
     return format_decimal_si(nanocores, -9)
@@ -47,6 +49,11 @@ def cpu_quantity(nanocores: int) -> str:
 
 def memory_quantity(n: int) -> str:
     """``uint64Quantity(v, BinarySI, 0)``."""
+    if 1024 <= n <= _INT64_MAX:
+        if n & 1023:
+            return str(n)  # format_binary_si of a count that is no multiple of 1 Ki
+        if n & 1048575:
+            return f"{n >> 10}Ki"  # a page-aligned working set: most values
     if n > _INT64_MAX:
         return format_binary_si(n // 10 * 10)
     return format_binary_si(n)
@@ -108,15 +115,23 @@ def node_usage_part(u: Usage) -> bytes:
     )
 
 
+_name_heads: dict[str, bytes] = {}
+
+
+def _name_head(name: str) -> bytes:
+    """``{"name":"<name>","usage":{"cpu":"``: container names repeat across pods (app, istio-proxy)."""
+    head = _name_heads.get(name)
+    if head is None:
+        if len(_name_heads) >= _CACHE_LIMIT:
+            _name_heads.clear()
+        head = _name_heads[name] = b'{"name":' + _encode(name) + b',"usage":{"cpu":"'
+    return head
+
+
 def pod_usage_part(u: PodUsage) -> bytes:
     containers = b",".join(
-        b'{"name":'
-        + _encode(name)
-        + b',"usage":{"cpu":"'
-        + cpu_quantity(cpu).encode()
-        + b'","memory":"'
-        + memory_quantity(mem).encode()
-        + b'"}}'
+        b'%s%s","memory":"%s"}}'
+        % (_name_head(name), cpu_quantity(cpu).encode(), memory_quantity(mem).encode())
         for name, cpu, mem in u.containers
     )
     return (
