@@ -10,7 +10,10 @@ Starts, each in its own process:
    Endpoints pointing at it), so ``kubectl top`` goes through the aggregation layer exactly as in a
    real cluster.
 
-Prints what runs where and a ready-to-paste ``kubectl`` line; Ctrl-C (or SIGTERM) stops everything.
+Prints what runs where (the logs directory included) and a ready-to-paste ``kubectl`` line; Ctrl-C
+(or SIGTERM) stops everything and removes the demo's temporary directories: the simulator's state
+(certificates, admin token) always, the logs unless ``--log-dir`` put them elsewhere or a server
+failed (then they stay for reading, and the demo says where).
 """
 
 from __future__ import annotations
@@ -64,6 +67,13 @@ def configure(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         default="",
         help="write the simulator's kubeconfig here (default: a file in a temporary directory)",
+    )
+    p.add_argument(
+        "--log-dir",
+        metavar="DIR",
+        default="",
+        help="write the servers' logs here and keep them (default: a temporary directory, removed on exit "
+        "unless a server failed)",
     )
     p.add_argument(
         "--state-port", type=int, default=8080, help="state-metrics /metrics port (default: %(default)s)"
@@ -225,10 +235,20 @@ def run(args: argparse.Namespace) -> int:
     from kubescope.sim.process import SimulatorError, SimulatorProcess
 
     workdir = Path(tempfile.mkdtemp(prefix="kubescope-demo-"))
+    logdir = workdir
+    if args.log_dir:
+        logdir = Path(args.log_dir)
+        try:
+            logdir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            shutil.rmtree(workdir, ignore_errors=True)
+            print(f"kubescope demo: --log-dir={args.log_dir}: {e.strerror}", file=sys.stderr)
+            return 2
     kubeconfig = args.write_kubeconfig or str(workdir / "kubeconfig")
     children: list[Child] = []
     stoppers: list[Callable[[], None]] = []
     stop = {"now": False}
+    failed = {"keep_logs": False}
 
     def _on_signal(signum: int, frame: Any) -> None:
         stop["now"] = True
@@ -257,9 +277,11 @@ def run(args: argparse.Namespace) -> int:
             # that is shorter, so a short --metric-resolution shows figures sooner
             extra_args=[f"--kubelet-housekeeping={min(10.0, resolution):g}"],
         )
+        sim.log_path = logdir / "simulator.log"  # beside the other servers' logs
         # stopped last (in finally), after its clients: stopped under their open watches, the
-        # simulator takes seconds to drain them
+        # simulator takes seconds to drain them; then its state directory goes
         stoppers.append(sim.stop)
+        stoppers.append(lambda: shutil.rmtree(sim.dir, ignore_errors=True))
         sim.start()
         shutil.copyfile(sim.kubeconfig, kubeconfig)
         os.chmod(kubeconfig, 0o600)
@@ -277,7 +299,7 @@ def run(args: argparse.Namespace) -> int:
                 "--enable-gzip-encoding",
                 "--log-level=warning",
             ],
-            workdir,
+            logdir,
         )
         children.append(state)
         rm_port = _free_port()
@@ -299,7 +321,7 @@ def run(args: argparse.Namespace) -> int:
                 "--kubelet-preferred-address-types=InternalIP",
                 "--log-level=warning",
             ],
-            workdir,
+            logdir,
         )
         children.append(resource)
         asyncio.run(_register_metrics_api(kubeconfig, rm_port))
@@ -317,7 +339,8 @@ def run(args: argparse.Namespace) -> int:
             f"  resource metrics             https://127.0.0.1:{rm_port}"
             " (the Metrics API, aggregated: /apis/metrics.k8s.io on the simulator)\n"
             f"  simulated kubelets           {_kubelets(sim)}\n"
-            f"  logs                         {workdir}\n\n"
+            f"  logs                         {logdir}"
+            f"{'' if args.log_dir else ' (removed on exit; --log-dir keeps them)'}\n\n"
             "Try:\n"
             f"  {kubectl} --kubeconfig {kubeconfig} get pods -A | head\n"
             f"  {kubectl} --kubeconfig {kubeconfig} top node      "
@@ -331,6 +354,7 @@ def run(args: argparse.Namespace) -> int:
         while not stop["now"]:
             for c in children:
                 if not c.alive():
+                    failed["keep_logs"] = True
                     print(f"kubescope demo: {c.name} exited; log {c.log}:\n{c.tail()}", file=sys.stderr)
                     return 1
             if args.exit_after and time.monotonic() - started > args.exit_after:
@@ -338,15 +362,35 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(0.5)
         print("\nstopping...", file=sys.stderr, flush=True)
     except (ConfigError, SimulatorError) as e:
+        failed["keep_logs"] = True
         print(f"kubescope demo: {e}", file=sys.stderr)
         return 1
     finally:
         for stopper in [*(c.stop for c in reversed(children)), *stoppers]:
             with contextlib.suppress(Exception):
                 stopper()
+        _clean_up(workdir, logdir, keep_logs=failed["keep_logs"])
         for s, h in old.items():
             signal.signal(s, h)
     return 0
+
+
+def _clean_up(workdir: Path, logdir: Path, *, keep_logs: bool) -> None:
+    """Remove the temporary directory (certificates, the default kubeconfig, the logs unless they
+    are elsewhere or wanted for a failure); say where the logs are when they stay."""
+    if logdir != workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+        print(f"logs kept in {logdir}", file=sys.stderr)
+        return
+    if keep_logs:
+        for p in workdir.iterdir():
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            elif p.suffix != ".log":
+                p.unlink(missing_ok=True)
+        print(f"logs kept in {workdir}", file=sys.stderr)
+        return
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _kubelets(sim: Any) -> str:

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from kubescope.demo import _port_free
@@ -39,8 +40,10 @@ def nobody_listens(port: int) -> bool:
 
 
 class Demo:
-    def __init__(self, tmp: Path, exit_after: float) -> None:
+    def __init__(self, tmp: Path, exit_after: float, keep_logs: bool = True) -> None:
         self.tmp = tmp
+        self.tmpdir = tmp / "tmpdir"  # the demo's TMPDIR: what it leaves behind shows there
+        self.tmpdir.mkdir()
         self.kubeconfig = tmp / "kubeconfig"
         self.state_port, self.telemetry_port = free_port(), free_port()
         self.out = tmp / "demo.out"
@@ -49,9 +52,12 @@ class Demo:
             "--metric-resolution", "2s", "--exit-after", f"{exit_after:g}",
             "--write-kubeconfig", str(self.kubeconfig), "--state-port", str(self.state_port),
             "--state-telemetry-port", str(self.telemetry_port),
+            *(["--log-dir", str(tmp / "logs")] if keep_logs else []),
         ]  # fmt: skip
         with self.out.open("wb") as f:
-            self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                argv, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(self.tmpdir)}
+            )
 
     def text(self) -> str:
         return self.out.read_text(errors="replace")
@@ -73,11 +79,17 @@ class Demo:
             env={**os.environ, "HOME": str(self.tmp)},
         )
 
-    def logs(self) -> str:
-        """The children's logs, in the directory the banner names."""
-        m = re.search(r"^  logs +(\S+)$", self.text(), re.M)
+    def logdir(self) -> Path:
+        """The logs directory the banner names."""
+        m = re.search(r"^  logs +(\S+)", self.text(), re.M)
         assert m is not None, self.text()
-        return "".join(p.read_text(errors="replace") for p in sorted(Path(m.group(1)).glob("*.log")))
+        return Path(m.group(1))
+
+    def logs(self) -> str:
+        """The servers' logs."""
+        logs = sorted(self.logdir().glob("*.log"))
+        assert {p.name for p in logs} == {"simulator.log", "state-metrics.log", "resource-metrics.log"}, logs
+        return "".join(p.read_text(errors="replace") for p in logs)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -151,6 +163,46 @@ def test_exit_after_stops_the_demo_by_itself(tmp_path: Path) -> None:
         assert d.proc.wait(60) == 0, d.text()
         assert nobody_listens(d.state_port) and nobody_listens(d.telemetry_port)
         assert "watch failed" not in d.logs()
+        assert f"logs kept in {d.logdir()}" in d.text()
+        assert list(d.tmpdir.iterdir()) == []  # the simulator's state went with it
+    finally:
+        d.stop()
+
+
+@pytest.mark.slow
+def test_the_demo_removes_its_temporary_directories_on_exit(tmp_path: Path) -> None:
+    d = Demo(tmp_path, exit_after=300, keep_logs=False)
+    try:
+        banner = d.wait_running()
+        logdir = d.logdir()
+        assert logdir.parent == d.tmpdir and "(removed on exit; --log-dir keeps them)" in banner
+        assert "simulator.log" in {p.name for p in logdir.iterdir()}, list(logdir.iterdir())
+        d.logs()  # every server logs there while it runs
+        d.proc.send_signal(signal.SIGINT)
+        assert d.proc.wait(60) == 0, d.text()
+        assert list(d.tmpdir.iterdir()) == [], "left behind: " + ", ".join(p.name for p in d.tmpdir.iterdir())
+    finally:
+        d.stop()
+
+
+@pytest.mark.slow
+def test_a_failed_server_leaves_its_logs_and_says_where(tmp_path: Path) -> None:
+    d = Demo(tmp_path, exit_after=300, keep_logs=False)
+    try:
+        d.wait_running()
+        logdir = d.logdir()
+        victim = next(
+            c for c in psutil.Process(d.proc.pid).children() if "state-metrics" in c.cmdline()
+        )  # the demo's state-metrics process dies
+        victim.kill()
+        assert d.proc.wait(60) == 1, d.text()
+        assert f"logs kept in {logdir}" in d.text()
+        assert {p.name for p in logdir.iterdir()} == {
+            "simulator.log",
+            "state-metrics.log",
+            "resource-metrics.log",
+        }
+        assert [p for p in d.tmpdir.iterdir() if p != logdir] == []  # the simulator's state went
     finally:
         d.stop()
 
