@@ -1,0 +1,42 @@
+"""Doc command lines that the doc-test does not run, each with the reason it cannot run here.
+
+Keyed by (doc path, command text exactly as written). Keep it small: a command that can run here
+belongs in the test, and an entry whose command left the doc fails the test.
+"""
+
+from __future__ import annotations
+
+ALLOWED: dict[tuple[str, str], str] = {
+    (
+        "README.md",
+        "scripts/test     # the whole test suite (also installs Debian's prometheus for the integration tests)",
+    ): ("the whole test suite, this test among it; CI runs exactly this command (.ci/run)"),
+    ("README.md", "docker build -t registry.example.com/kubescope:0.1.0 ."): (
+        "no Docker engine here; tests/deploy checks the Dockerfile's entrypoint and user and runs each "
+        "manifest's args with the same entrypoint"
+    ),
+    (
+        "README.md",
+        "docker push registry.example.com/kubescope:0.1.0",
+    ): "no Docker engine and no registry here",
+    (
+        "docs/benchmarks.md",
+        ".venv/bin/python benchmarks/all.py --sizes 1000x30,5000x30 --json all.json   # ~20 min",
+    ): ("about 20 minutes of benchmarks at 1,000 and 5,000 nodes: longer than the whole suite may take"),
+    (
+        "docs/benchmarks.md",
+        ".venv/bin/python benchmarks/all.py --sizes 1000x30 --only state_metrics       # one of them",
+    ): ("minutes of benchmark at 1,000 nodes x 30 pods, beyond the suite's time budget"),
+    (
+        "docs/simulate.md",
+        ".venv/bin/python benchmarks/churn.py --nodes 1000 --pods-per-node 30 --rate 1000,2000,5000 --seconds 10",
+    ): "minutes of benchmark at 1,000 nodes x 30 pods and three rates, beyond the suite's time budget",
+    (
+        "docs/resource-metrics.md",
+        ".venv/bin/python benchmarks/resource_metrics.py --nodes 1000 --pods-per-node 30 --json out.json",
+    ): "minutes of benchmark at 1,000 nodes x 30 pods (four live 15 s cycles), beyond the suite's time budget",
+    (
+        "docs/resource-metrics.md",
+        ".venv/bin/python benchmarks/resource_metrics.py --nodes 1000 --pods-per-node 30 --profile 60",
+    ): "a minute of profiling at 1,000 nodes x 30 pods with py-spy, which the test set-up does not install",
+}
