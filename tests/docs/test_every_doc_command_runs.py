@@ -85,6 +85,12 @@ def sessions(
 ) -> Iterator[dict[Path, tuple[subprocess.Popen[str], Path]]]:
     """Every selected doc's session, started at once: each runs in namespaces of its own, and most
     of a session is waiting for servers to be ready, so they overlap well."""
+    # the docs run scripts/demo, whose set-up step must find the virtualenv up to date: the
+    # sessions have no network to install anything (a no-op when scripts/test just ran it)
+    setup = subprocess.run(
+        [str(dc.REPO / "scripts" / "setup"), "test,lint,demo"], capture_output=True, text=True, timeout=900
+    )
+    assert setup.returncode == 0, f"scripts/setup failed:\n{setup.stdout}\n{setup.stderr}"
     wanted = [
         d
         for d in DOCS
