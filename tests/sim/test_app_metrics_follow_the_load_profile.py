@@ -86,10 +86,13 @@ def test_load_is_shared_by_ready_pods_and_backlog_grows_beyond_capacity() -> Non
 
 
 async def test_every_simulator_serves_app_metrics(tmp_path: Path) -> None:
-    sim, api = await start_api(tmp_path)
+    from tests.integration.prom import free_port
+
+    port = free_port()
+    sim, api = await start_api(tmp_path, app_metrics_port=port)
     try:
         truth = await api.ok("GET", "/_sim/appmetrics")
-        assert truth["targets_url"].startswith("http://127.0.0.1:") and truth["apps"] == {}
+        assert truth["targets_url"] == f"http://127.0.0.1:{port}/targets" and truth["apps"] == {}
     finally:
         await api.session.close()
         await sim.stop()

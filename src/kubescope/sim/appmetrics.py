@@ -23,7 +23,8 @@ HTTP service-discovery document whose targets carry the ``__meta_kubernetes_pod_
 Kubernetes' pod role (namespace, name, labels, ready, phase, controller), each pointing at
 ``/pods/<namespace>/<name>/metrics``; :func:`scrape_config` is the job with the usual relabelling to
 ``namespace`` and ``pod`` labels. (Debian's Prometheus is built without Kubernetes discovery.)
-``GET /_sim/appmetrics`` on the API server (admin) names the listener's URL.
+The listener's port is ``--app-metrics-port`` (a free one by default); ``GET /_sim/appmetrics`` on the
+API server (admin) names its URL.
 """
 
 from __future__ import annotations
@@ -384,7 +385,7 @@ async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]]:
     runner = web.AppRunner(model.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     host = sim.settings.host
-    site = web.TCPSite(runner, host, 0)
+    site = web.TCPSite(runner, host, sim.settings.app_metrics_port)
     await site.start()
     sock = site._server.sockets[0]  # type: ignore[union-attr]
     model.address = f"{host}:{sock.getsockname()[1]}"

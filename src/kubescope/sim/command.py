@@ -81,6 +81,11 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="YAML with extra tokens (users, groups) and authorization rules, one file for both (see docs/simulate.md)",
     )
     g.add_argument("--admin-token", default="", help="use this admin bearer token instead of a generated one")
+    g.add_argument(
+        "--app-metrics-port", type=int, default=0,
+        help="port of the application metrics of annotated Deployments' pods and of their Prometheus "
+        "service discovery (GET /targets; 0 picks a free one, named by GET /_sim/appmetrics)",
+    )  # fmt: skip
     g = p.add_argument_group("watch semantics")
     g.add_argument(
         "--bookmark-interval",
@@ -135,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             admin_token=args.admin_token,
             kubelets=not args.no_kubelets,
             kubelet_housekeeping=args.kubelet_housekeeping,
+            app_metrics_port=args.app_metrics_port,
             faults=faults,
         )
     except ConfigError as e:

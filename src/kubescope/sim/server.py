@@ -102,6 +102,8 @@ class SimSettings:
     """``--fault NAME=VALUE``: injected faults at start (also settable live, ``POST /_sim/faults``);
     default none."""
     apiservice_check_interval: float = 2.0
+    app_metrics_port: int = 0
+    """Where :mod:`kubescope.sim.appmetrics` listens (0: a free port)."""
     """Seconds between checks of registered APIServices' availability (the aggregator's
     availability controller, which polls too); default 2."""
 
