@@ -127,7 +127,8 @@ def floor_server_main(port_file: str, plain_file: str, gzip_file: str) -> int:
     1 MiB chunks), so that floor and exporter are measured alike."""
     from aiohttp import web
 
-    from kubescope.web.server import run, stream_response, wait_for_signal
+    from kubescope.web import stream_response
+    from kubescope.web.server import run, wait_for_signal
 
     bodies = {False: Path(plain_file).read_bytes(), True: Path(gzip_file).read_bytes()}
 

@@ -4,6 +4,7 @@
 
     KubescopeError
     ├── ConfigError              a flag, file or kubeconfig is invalid; names the input and the fix
+    │   └── BindError            a listener cannot bind its address (port taken); names the flag
     ├── DecodeError              bytes from the network could not be decoded (object, event, kubelet text)
     └── KubeError                talking to a Kubernetes API server failed
         ├── TransportError       connect/TLS/read failure or timeout: retry with backoff
@@ -42,6 +43,10 @@ class KubescopeError(Exception):
 
 class ConfigError(KubescopeError):
     """An invalid flag, configuration file or kubeconfig. The message names the input and the fix."""
+
+
+class BindError(ConfigError):
+    """A listener cannot bind its address (a port already in use); the message names the flag."""
 
 
 class DecodeError(KubescopeError):

@@ -61,7 +61,13 @@ def make_ca(cn: str) -> Issued:
 
 
 def issue(
-    ca: Issued, cn: str, orgs: tuple[str, ...] = (), *, client: bool = True, ips: tuple[str, ...] = ()
+    ca: Issued,
+    cn: str,
+    orgs: tuple[str, ...] = (),
+    *,
+    client: bool = True,
+    ips: tuple[str, ...] = (),
+    dns: tuple[str, ...] = (),
 ) -> Issued:
     import ipaddress
 
@@ -82,9 +88,8 @@ def issue(
             critical=False,
         )
     )
-    if ips:
-        b = b.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(i)) for i in ips]),
-            critical=False,
-        )
+    if ips or dns:
+        names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
+        names += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+        b = b.add_extension(x509.SubjectAlternativeName(names), critical=False)
     return Issued(b.sign(ca.key, hashes.SHA256()), key)

@@ -2,8 +2,15 @@
 
 One :class:`StateExporter` owns, per enabled resource, one :class:`ResourceStore` per watched
 namespace (one store for all namespaces by default) fed by one reflector each, the
-:class:`Flusher` that compresses changes, the main listener (``/metrics``, ``/healthz``, ``/livez``)
-and the telemetry listener (self metrics, ``/readyz``).
+:class:`Flusher` that compresses changes, and a :class:`kubescope.web.Server` with KSM's two
+listeners: the main one (``/metrics``, ``/healthz``, ``/livez``) and the telemetry one (self
+metrics, ``/readyz``). Reflectors, the flusher and the CRD watch are supervised tasks of that
+server: a dead one is restarted, and ``/readyz`` names it while it is down.
+
+Health answers keep KSM's words (``OK``; 503 on failure) with the kube-style lists (``?verbose``,
+``/readyz/<check>``): ``/healthz`` is always OK while the process serves; ``/livez`` fails when
+the API server's ``/livez`` does (as KSM proxies it); ``/readyz`` waits for every resource's
+initial list (``informer-sync``) and for every supervised task to run.
 
 Reconfiguration (``--config`` file changes, automatic sharding) compares the new settings with the
 running ones per resource: a resource whose families, allowlists, selectors and namespaces are
@@ -14,7 +21,6 @@ address or TLS changed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -23,9 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kubescope import __version__
+from kubescope import web as core
 from kubescope.errors import KubeError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.reflector import Reflector
@@ -36,11 +42,9 @@ from kubescope.state.crs import CRSConfig, CustomResourceSpec
 from kubescope.state.custom import CustomResources
 from kubescope.state.family import FamilyOptions, ResourceSpec
 from kubescope.state.registry import all_resources
-from kubescope.state.selfmetrics import ConfigState, ResourceView, SelfMetrics, build_registry
+from kubescope.state.selfmetrics import ConfigState, ResourceView, SelfMetrics, register
 from kubescope.state.settings import StateSettings
 from kubescope.state.store import Flusher, ResourceStore, Snapshot
-from kubescope.web.server import Listener, Listeners, security_middleware, stream_response
-from kubescope.web.webconfig import WebConfig, load_web_config
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +82,8 @@ class ResourceRuntime:
     key: tuple[Any, ...]
     stores: list[ResourceStore] = field(default_factory=list)
     reflectors: list[Reflector[Any]] = field(default_factory=list)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+    """Names of the supervised reflector tasks."""
 
     def snapshot(self) -> Snapshot:
         snaps = [s.snapshot() for s in self.stores]
@@ -90,12 +95,9 @@ class ResourceRuntime:
     def synced(self) -> bool:
         return bool(self.reflectors) and all(r.synced.is_set() for r in self.reflectors)
 
-    async def stop(self) -> None:
-        for t in self.tasks:
-            t.cancel()
-        for t in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+    async def stop(self, supervisor: core.Supervisor) -> None:
+        for name in self.tasks:
+            await supervisor.stop(name)
         self.tasks.clear()
 
 
@@ -128,14 +130,14 @@ class StateExporter:
         settings: StateSettings,
         client: KubeClient,
         *,
-        web_config: WebConfig | None = None,
+        web_config: core.WebConfig | None = None,
         authorizer: Callable[[web.Request], Awaitable[int]] | None = None,
         crs_config: CRSConfig | None = None,
         crs_config_bytes: bytes | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
-        self.web_config = web_config or load_web_config(settings.tls_config)
+        self.web_config = web_config or core.load_web_config(settings.tls_config)
         self.authorizer = authorizer
         self.runtimes: dict[str, ResourceRuntime] = {}
         self._apply_lock = asyncio.Lock()
@@ -150,6 +152,7 @@ class StateExporter:
             on_object_error=_crs_object_error,
         )
         self.flusher = Flusher(self._stores, interval=settings.flush_interval)
+        self._configured = False
         self.scrape_pool = ThreadPoolExecutor(2, thread_name_prefix="kubescope-scrape")
         self.configs: list[ConfigState] = []
         self.collector = SelfMetrics(
@@ -162,8 +165,8 @@ class StateExporter:
         self.collector.crs_cache = self.custom.cache_size
         if self.custom.state is not None:
             self.configs.append(self.custom.state)
-        self.registry, self.http_hist, self.scrape_hist = build_registry(self.collector)
-        self.listeners: Listeners | None = None
+        self.server = self._server()
+        self.http_hist, self.scrape_hist = register(self.server.metrics, self.collector)
         self.started = time.monotonic()
 
     # -- stores and watches ----------------------------------------------------------------
@@ -209,9 +212,9 @@ class StateExporter:
             )
             rt.stores.append(store)
             rt.reflectors.append(refl)
-            rt.tasks.append(
-                asyncio.get_running_loop().create_task(refl.run(), name=f"reflector-{resource}-{ns}")
-            )
+            task = f"reflector/{resource}" + (f"/{ns}" if ns else "")
+            self.server.supervisor.start(core.Task(task, refl.run))
+            rt.tasks.append(task)
         return rt
 
     async def apply_settings(self, new: StateSettings) -> None:
@@ -228,7 +231,7 @@ class StateExporter:
                     keep[r] = rt
             for r, rt in old_runtimes.items():
                 if keep.get(r) is not rt:
-                    await rt.stop()
+                    await rt.stop(self.server.supervisor)
                     logger.info("resource stopped", extra=fields(resource=r))
             self.runtimes = {r: keep.get(r) or self._build(r) for r in wanted}
             self.flusher.interval = new.flush_interval
@@ -240,6 +243,22 @@ class StateExporter:
 
     def ready(self) -> bool:
         return self.custom.synced() and all(rt.synced() for rt in self.runtimes.values())
+
+    def _informer_sync(self) -> str | None:
+        if not self._configured:
+            return "starting"
+        pending = sorted(n for n, rt in self.runtimes.items() if not rt.synced())
+        if not self.custom.synced():
+            pending.insert(0, "customresourcedefinitions")
+        return "waiting for the initial sync of: " + ", ".join(pending) if pending else None
+
+    async def _apiserver_livez(self) -> str | None:
+        # KSM proxies the API server's /livez: unhealthy when we cannot reach it
+        try:
+            await asyncio.wait_for(self.client.get("/livez"), 5)
+        except (KubeError, TimeoutError) as e:
+            return f"API server /livez failed: {e}"
+        return None
 
     async def wait_synced(self, timeout: float | None = None) -> None:
         async def _wait() -> None:
@@ -262,7 +281,7 @@ class StateExporter:
         await self.flusher.flush_now()
         snaps = [self.runtimes[n].snapshot() for n in names if n in self.runtimes]
         headers = {"Content-Encoding": "gzip"} if gz else {}
-        resp = await stream_response(
+        resp = await core.stream_response(
             request,
             ex.scrape_chunks(snaps, openmetrics=neg.openmetrics, gz=gz, executor=self.scrape_pool),
             content_type=neg.content_type,
@@ -277,64 +296,61 @@ class StateExporter:
         ).observe(dt)
         return resp
 
-    async def handle_healthz(self, request: web.Request) -> web.Response:
-        return web.Response(text="OK")
-
-    async def handle_livez(self, request: web.Request) -> web.Response:
-        # KSM proxies the API server's /livez: unhealthy when we cannot reach it
-        try:
-            await asyncio.wait_for(self.client.get("/livez"), 5)
-        except (KubeError, TimeoutError) as e:
-            return web.Response(status=503, text=f"API server /livez failed: {e}\n")
-        return web.Response(text="OK")
-
-    async def handle_readyz(self, request: web.Request) -> web.Response:
-        if self.ready():
-            return web.Response(text="OK")
-        pending = sorted(n for n, rt in self.runtimes.items() if not rt.synced())
-        return web.Response(status=503, text="waiting for the initial sync of: " + ", ".join(pending) + "\n")
-
-    async def handle_telemetry(self, request: web.Request) -> web.Response:
-        body = await asyncio.get_running_loop().run_in_executor(
-            self.scrape_pool, generate_latest, self.registry
+    def _server(self) -> core.Server:
+        s = self.settings
+        middlewares = []
+        if self.authorizer is not None:
+            middlewares.append(core.authorizer_middleware(self.authorizer, lambda p: p == "/metrics"))
+        return core.Server(
+            "state-metrics",
+            listeners=[
+                core.Listener(
+                    "metrics",
+                    routes=[core.get("/metrics", self.handle_metrics), core.get("/", _html(LANDING))],
+                    host=s.host,
+                    port=s.port,
+                    port_flag="--port",
+                    host_flag="--host",
+                    tls=self.web_config,
+                    middlewares=middlewares,
+                    health=("healthz", "livez"),
+                    health_style=core.KSM,
+                    keepalive_timeout=s.server_idle_timeout,
+                ),
+                core.Listener(
+                    "telemetry",
+                    routes=[core.get("/", _html(TELEMETRY_LANDING))],
+                    host=s.telemetry_host,
+                    port=s.telemetry_port,
+                    port_flag="--telemetry-port",
+                    host_flag="--telemetry-host",
+                    tls=self.web_config,
+                    middlewares=middlewares,
+                    health=("readyz",),
+                    health_style=core.KSM,
+                    metrics=True,
+                    keepalive_timeout=s.server_idle_timeout,
+                ),
+            ],
+            tasks=[core.Task("flusher", self.flusher.run)],
+            checks=[
+                core.HealthCheck("informer-sync", self._informer_sync, ("readyz",)),
+                core.HealthCheck("apiserver", self._apiserver_livez, ("livez",)),
+            ],
+            on_stop=[self._close],
         )
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    def main_app(self) -> web.Application:
-        app = web.Application(
-            middlewares=[security_middleware(self.web_config, self.authorizer, lambda p: p == "/metrics")]
-        )
-        app.router.add_get("/metrics", self.handle_metrics)
-        app.router.add_get("/healthz", self.handle_healthz)
-        app.router.add_get("/livez", self.handle_livez)
-        app.router.add_get("/", lambda r: _html(LANDING))
-        return app
-
-    def telemetry_app(self) -> web.Application:
-        app = web.Application(
-            middlewares=[security_middleware(self.web_config, self.authorizer, lambda p: p == "/metrics")]
-        )
-        app.router.add_get("/metrics", self.handle_telemetry)
-        app.router.add_get("/readyz", self.handle_readyz)
-        app.router.add_get("/", lambda r: _html(TELEMETRY_LANDING))
-        return app
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Bind the listeners (a taken port fails first), start the watches, then serve."""
         s = self.settings
-        self.flusher.start()
+        await self.server.bind()
         await self.apply_settings(s)
-        self.custom.start()
-        ctx = self.web_config.ssl_context
-        self.listeners = Listeners(
-            [
-                Listener(self.main_app(), s.host, s.port, ctx, "metrics"),
-                Listener(self.telemetry_app(), s.telemetry_host, s.telemetry_port, ctx, "telemetry"),
-            ],
-            keepalive_timeout=s.server_idle_timeout,
-        )
-        await self.listeners.start()
+        for task in self.custom.tasks():
+            self.server.supervisor.start(task)
+        self._configured = True
+        await self.server.start()
         logger.info(
             "state-metrics started",
             extra=fields(
@@ -344,15 +360,13 @@ class StateExporter:
 
     @property
     def ports(self) -> tuple[int, int]:
-        assert self.listeners is not None
-        return self.listeners.listeners[0].bound_port, self.listeners.listeners[1].bound_port
+        return self.server.port("metrics"), self.server.port("telemetry")
 
     async def stop(self) -> None:
-        if self.listeners is not None:
-            await self.listeners.stop()
-        await self.custom.stop()
-        for rt in self.runtimes.values():
-            await rt.stop()
+        await self.server.stop()
+
+    async def _close(self) -> None:
+        self.runtimes = {}
         await self.flusher.stop()
         self.scrape_pool.shutdown(wait=False, cancel_futures=True)
 
@@ -373,5 +387,8 @@ def _getter(items: list[Any]) -> Callable[[], Iterable[Any]]:
     return lambda: items
 
 
-async def _html(text: str) -> web.Response:
-    return web.Response(text=text, content_type="text/html")
+def _html(text: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=text, content_type="text/html")
+
+    return page

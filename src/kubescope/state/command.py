@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import sys
 import time
@@ -28,8 +27,8 @@ from kubescope.state import custom
 from kubescope.state import settings as st
 from kubescope.state.app import StateExporter
 from kubescope.state.selfmetrics import ConfigState
-from kubescope.web.server import run as run_loop
-from kubescope.web.server import wait_for_signal
+from kubescope.web import Task
+from kubescope.web import run as run_loop
 
 logger = logging.getLogger(__name__)
 progress = logging.getLogger("kubescope.progress")
@@ -94,10 +93,12 @@ async def _main(args: argparse.Namespace) -> int:
         print(f"kubescope state-metrics: cannot reach the Kubernetes API: {e}", file=sys.stderr)
         return 1
     exporter: StateExporter | None = None
-    tasks: list[asyncio.Task[None]] = []
     try:
         if settings.pod:
             shard, total = await _auto_shard(client, settings.pod, settings.pod_namespace)
+            logger.warning(
+                "automatic sharding", extra=fields(pod=settings.pod, shard=shard, total_shards=total)
+            )
             settings = st.replace(settings, shard=shard, total_shards=total)
         try:
             authorizer = None
@@ -119,27 +120,14 @@ async def _main(args: argparse.Namespace) -> int:
             exporter.configs.append(cfg_state)
         t0 = time.monotonic()
         await exporter.start()
-        main_port, tel_port = exporter.ports
-        progress.info(
-            "serving",
-            extra=fields(
-                metrics=f"{settings.host}:{main_port}", telemetry=f"{settings.telemetry_host}:{tel_port}"
-            ),
-        )
-        tasks.append(asyncio.create_task(_report_sync(exporter, t0)))
+        sup = exporter.server.supervisor
+        sup.start(Task("report-sync", lambda: _report_sync(exporter, t0), oneshot=True))
         if args.config:
-            tasks.append(asyncio.create_task(_watch_config(args, exporter, cfg_state)))
+            sup.start(Task("config-watch", lambda: _watch_config(args, exporter, cfg_state)))
         if settings.pod:
-            tasks.append(asyncio.create_task(_follow_statefulset(args, client, exporter)))
-        sig = await wait_for_signal()
-        logger.info("shutting down", extra=fields(signal=sig))
-        return 0
+            sup.start(Task("sharding", lambda: _follow_statefulset(client, exporter)))
+        return await exporter.server.serve()
     finally:
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
         if exporter is not None:
             await exporter.stop()
         await client.close()
@@ -258,21 +246,31 @@ def _ordinal(pod: str) -> int:
 async def _auto_shard(client: KubeClient, pod: str, namespace: str) -> tuple[int, int]:
     sts = await _owner_statefulset(client, pod, namespace)
     total = sts.spec.replicas if sts.spec.replicas is not None else 1
-    shard = _ordinal(pod)
-    logger.warning(
-        "automatic sharding", extra=fields(statefulset=sts.metadata.name, shard=shard, total_shards=total)
-    )
-    return shard, total
+    return _ordinal(pod), total
 
 
-async def _follow_statefulset(args: argparse.Namespace, client: KubeClient, exporter: StateExporter) -> None:
-    """Re-shard when the owning StatefulSet's replicas change (polled; KSM watches it)."""
+async def _follow_statefulset(client: KubeClient, exporter: StateExporter, interval: float = 5.0) -> None:
+    """Re-shard when the owning StatefulSet's replicas change (polled; KSM watches it). Logs when
+    the sharding changes or reading the StatefulSet starts or stops failing, not every poll."""
+    failing = ""
     while True:
-        await asyncio.sleep(5)
+        await asyncio.sleep(interval)
+        s = exporter.settings
         try:
-            shard, total = await _auto_shard(client, exporter.settings.pod, exporter.settings.pod_namespace)
+            shard, total = await _auto_shard(client, s.pod, s.pod_namespace)
         except (KubeError, ConfigError) as e:
-            logger.warning("cannot read the StatefulSet for automatic sharding", extra=fields(error=str(e)))
+            if str(e) != failing:
+                logger.warning(
+                    "cannot read the StatefulSet for automatic sharding", extra=fields(error=str(e))
+                )
+            failing = str(e)
             continue
-        if (shard, total) != (exporter.settings.shard, exporter.settings.total_shards):
-            await exporter.apply_settings(st.replace(exporter.settings, shard=shard, total_shards=total))
+        if failing:
+            logger.warning("reading the StatefulSet for automatic sharding works again")
+            failing = ""
+        if (shard, total) != (s.shard, s.total_shards):
+            logger.warning(
+                "automatic sharding changed",
+                extra=fields(pod=s.pod, shard=shard, total_shards=total, was=f"{s.shard}/{s.total_shards}"),
+            )
+            await exporter.apply_settings(st.replace(s, shard=shard, total_shards=total))

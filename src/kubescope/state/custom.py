@@ -16,7 +16,6 @@ message; later, it is logged and the running configuration is kept.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -36,6 +35,7 @@ from kubescope.state.crs import (
 )
 from kubescope.state.selfmetrics import ConfigState
 from kubescope.state.settings import StateSettings
+from kubescope.web.supervisor import Task
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,6 @@ class CustomResources:
         self._config_bytes = config_bytes
         self._on_object_error = on_object_error
         self._dirty = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
         self.reflector: Reflector[Any] = Reflector(
             client,
             api_path=CRD_API_PATH,
@@ -196,22 +195,18 @@ class CustomResources:
     def _changed(self) -> None:
         self._dirty.set()
 
-    def start(self) -> None:
+    def tasks(self) -> list[Task]:
+        """The background work to supervise: the CRD watch, resolving custom resources from it, and
+        following the configuration file (none when Custom Resource State is off)."""
         if not self.enabled:
-            return
-        loop = asyncio.get_running_loop()
-        self._tasks.append(loop.create_task(self.reflector.run(), name="reflector-crds"))
-        self._tasks.append(loop.create_task(self._discovery_loop(), name="crs-discovery"))
+            return []
+        out = [
+            Task("reflector/customresourcedefinitions", self.reflector.run),
+            Task("crs-discovery", self._discovery_loop),
+        ]
         if config_source(self.settings)[0] == "file":
-            self._tasks.append(loop.create_task(self._watch_file(), name="crs-config-watch"))
-
-    async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
-        self._tasks.clear()
+            out.append(Task("crs-config-watch", self._watch_file))
+        return out
 
     async def _discovery_loop(self) -> None:
         await self.reflector.synced.wait()

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Histogram, ProcessCollector
+from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from kubescope import __version__
+from kubescope import __version__, web
 
 
 def md5_metric_value(data: bytes) -> float:
@@ -249,11 +249,10 @@ def _synced(reflector: Any) -> bool:
     return bool(ev is not None and ev.is_set())
 
 
-def build_registry(collector: SelfMetrics) -> tuple[CollectorRegistry, Histogram, Histogram]:
-    """A private registry (never the global one) with process metrics, KSM's request histogram and ours."""
-    reg = CollectorRegistry(auto_describe=False)
-    ProcessCollector(registry=reg)
-    reg.register(collector)
+def register(metrics: web.SelfMetrics, collector: SelfMetrics) -> tuple[Histogram, Histogram]:
+    """Add the collector, KSM's request histogram and ours to the server's self metrics."""
+    reg = metrics.registry
+    metrics.register(collector)
     http = Histogram(
         "http_request_duration_seconds",
         "A histogram of requests for kube-state-metrics metrics handler.",
@@ -267,4 +266,4 @@ def build_registry(collector: SelfMetrics) -> tuple[CollectorRegistry, Histogram
         buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
         registry=reg,
     )
-    return reg, http, scrape
+    return http, scrape

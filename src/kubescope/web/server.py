@@ -1,142 +1,218 @@
-"""HTTP serving shared by every kubescope server: listeners, security, streaming, lifecycle.
+"""The server: listeners, supervised tasks, health checks and self metrics run as one, with one
+graceful lifecycle (see the package docstring for how to build one).
 
-* :func:`security_middleware`: basic auth and client-certificate SAN checks from a
-  :class:`~kubescope.web.webconfig.WebConfig`, an optional per-request authorizer (``--auth-filter``),
-  and the configured response headers.
-* :func:`stream_response`: send a large body as chunks with backpressure. Headers are written first
-  and on their own: aiohttp on Python < 3.12.9 otherwise joins headers and body, copying the body
-  for every concurrent scrape (measured: +60 MB per scrape of a 60 MB body).
-* :class:`Listeners`: start several aiohttp apps, each on its host/port with its own TLS, and stop
-  them gracefully (stop accepting, let in-flight requests finish within a deadline, cancel).
+Start-up (:meth:`Server.start`): bind every listener (a taken port fails here, naming the flag,
+before anything slow happens), then serve them, then start the tasks. :meth:`Server.bind` alone
+lets a server bind first and do its own slow set-up (reading an authentication ConfigMap) before
+serving. Once ``/readyz`` first passes, one line says so (with the time since start).
+
+Shutdown (:meth:`Server.stop`, or a signal in :meth:`Server.serve`): ``/readyz`` fails at once
+(the ``shutdown`` check), requests are still served for ``shutdown_delay`` seconds (load balancers
+notice), then the listeners stop accepting, the ``before_drain`` hooks run (close long watches),
+in-flight requests get ``drain_timeout`` seconds, the supervised tasks are cancelled, and the
+``on_stop`` hooks run (close clients). A second signal skips what is left of the delay and drain.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-
-from aiohttp import web
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from kubescope.log import fields
-from kubescope.web.webconfig import WebConfig
+from kubescope.web.health import Check, HealthChecks, log_check, ping
+from kubescope.web.listeners import Listener, RunningListener, bind_sockets
+from kubescope.web.selfmetrics import SelfMetrics
+from kubescope.web.streaming import ServingStats
+from kubescope.web.supervisor import Supervisor, Task
 
 logger = logging.getLogger(__name__)
+progress = logging.getLogger("kubescope.progress")
 
-Authorizer = Callable[[web.Request], Awaitable[int]]
-"""Returns an HTTP status: 200 to allow, 401/403 to refuse (``--auth-filter``)."""
-
-ALWAYS_ALLOWED = frozenset({"/healthz", "/livez", "/readyz"})
+Hook = Callable[[], Awaitable[None]]
 
 
-def security_middleware(
-    cfg: WebConfig,
-    authorizer: Authorizer | None = None,
-    protected: Callable[[str], bool] = lambda path: path not in ALWAYS_ALLOWED,
-) -> Callable[..., Awaitable[web.StreamResponse]]:
-    @web.middleware
-    async def mw(
-        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        if cfg.client_allowed_sans:
-            peer = request.transport.get_extra_info("peercert") if request.transport else None
-            if not cfg.peer_allowed(peer):
-                return web.Response(status=403, text="client certificate SAN not allowed\n")
-        if cfg.auth_required and not cfg.check_basic_auth(request.headers.get("Authorization")):
-            return web.Response(
-                status=401, text="Unauthorized\n", headers={"WWW-Authenticate": 'Basic realm="kubescope"'}
-            )
-        if authorizer is not None and protected(request.path):
-            status = await authorizer(request)
-            if status != 200:
-                reason = "Unauthorized" if status == 401 else "Forbidden"
-                return web.Response(status=status, text=reason + "\n")
-        resp = await handler(request)
-        for k, v in cfg.headers.items():
-            resp.headers.setdefault(k, v)
-        return resp
+@dataclass(frozen=True)
+class HealthCheck:
+    """A named check on some endpoints (all three when none are named)."""
 
-    return mw
+    name: str
+    check: Check
+    endpoints: tuple[str, ...] = ()
 
 
-async def stream_response(
-    request: web.Request,
-    chunks: AsyncIterator[bytes],
-    *,
-    content_type: str,
-    headers: dict[str, str] | None = None,
-) -> web.StreamResponse:
-    resp = web.StreamResponse(status=200, headers={"Content-Type": content_type, **(headers or {})})
-    await resp.prepare(request)
-    await resp.write(b"")  # flush headers alone: the body chunks then reach the transport uncopied
-    async for chunk in chunks:
-        await resp.write(chunk)
-    await resp.write_eof()
-    return resp
+class Server:
+    """A declared server, run by the core (see the module and package docstrings)."""
 
+    def __init__(
+        self,
+        name: str,
+        *,
+        listeners: Sequence[Listener] = (),
+        tasks: Sequence[Task] = (),
+        checks: Sequence[HealthCheck] = (),
+        collectors: Sequence[Any] = (),
+        shutdown_delay: float = 0.0,
+        drain_timeout: float = 10.0,
+        before_drain: Sequence[Hook] = (),
+        on_stop: Sequence[Hook] = (),
+    ) -> None:
+        self.name = name
+        self.listeners = list(listeners)
+        self.tasks = list(tasks)
+        self.shutdown_delay = shutdown_delay
+        self.drain_timeout = drain_timeout
+        self.before_drain = list(before_drain)
+        self.on_stop = list(on_stop)
+        self.supervisor = Supervisor()
+        self.stats = ServingStats()
+        self.metrics = SelfMetrics()
+        self.metrics.register(self.supervisor)
+        self.metrics.register(self.stats)
+        for c in collectors:
+            self.metrics.register(c)
+        self.health = HealthChecks()
+        self.health.add("ping", ping)
+        self.health.add("log", log_check)
+        for hc in checks:
+            self.health.add(hc.name, hc.check, *hc.endpoints)
+        self.health.add_group("tasks", self.supervisor.readiness, "readyz")
+        self.health.add_group("fatal-tasks", self.supervisor.liveness, "livez", "healthz")
+        self.health.add("shutdown", self._shutdown_check, "readyz")
+        self.running: dict[str, RunningListener] = {}
+        self.shutting_down = False
+        self.started_at = 0.0
+        self._serving = False
+        self._stopped = False
+        self._force = asyncio.Event()
 
-def parse_bind(host: str) -> str | None:
-    """``::`` (KSM's default) means every address, dual stack."""
-    return None if host in ("", "::", "0.0.0.0") else host
+    # -- what a server reads -----------------------------------------------------------------
 
+    def port(self, listener: str) -> int:
+        """The bound port of a listener (after :meth:`bind`)."""
+        return self.running[listener].port
 
-@dataclass
-class Listener:
-    app: web.Application
-    host: str
-    port: int
-    ssl_context: object | None = None
-    name: str = ""
-    bound_port: int = 0
+    def listener(self, name: str) -> RunningListener:
+        return self.running[name]
 
+    def _shutdown_check(self) -> str | None:
+        return "process is shutting down" if self.shutting_down else None
 
-@dataclass
-class Listeners:
-    """Run several apps; :meth:`stop` shuts down gracefully."""
+    # -- lifecycle -----------------------------------------------------------------------------
 
-    listeners: list[Listener]
-    shutdown_timeout: float = 10.0
-    keepalive_timeout: float = 75.0
-    _runners: list[web.AppRunner] = field(default_factory=list)
+    async def bind(self) -> None:
+        """Bind every listener's sockets (BindError naming the flag if a port is taken)."""
+        if self.running:
+            return
+        self.started_at = time.monotonic()
+        try:
+            for spec in self.listeners:
+                socks = bind_sockets(spec.host, spec.port, spec.port_flag)
+                self.running[spec.name] = RunningListener(spec, socks)
+        except BaseException:
+            for r in self.running.values():
+                r.close_unserved()
+            self.running.clear()
+            raise
 
     async def start(self) -> None:
-        for lst in self.listeners:
-            runner = web.AppRunner(
-                lst.app,
-                access_log=None,
-                keepalive_timeout=self.keepalive_timeout,
-                shutdown_timeout=self.shutdown_timeout,
-                handle_signals=False,
-            )
-            await runner.setup()
-            site = web.TCPSite(
-                runner,
-                parse_bind(lst.host),
-                lst.port,
-                ssl_context=lst.ssl_context,  # type: ignore[arg-type]
-                reuse_address=True,
-            )
-            await site.start()
-            self._runners.append(runner)
-            server = site._server  # aiohttp exposes the bound sockets only here
-            socks: Iterable[socket.socket] = getattr(server, "sockets", None) or []
-            for s in socks:
-                lst.bound_port = s.getsockname()[1]
-                break
-            logger.info(
-                "listening",
-                extra=fields(
-                    server=lst.name, host=lst.host, port=lst.bound_port, tls=lst.ssl_context is not None
-                ),
-            )
+        """Bind (unless done), serve every listener, start the tasks (once)."""
+        if self._serving:
+            return
+        await self.bind()
+        for r in self.running.values():
+            await r.serve(r.app(self.health, self.metrics, self.stats), self.drain_timeout)
+        self._serving = True
+        for t in self.tasks:
+            self.supervisor.start(t)
+        self.supervisor.start(Task("announce-ready", self._announce_ready, oneshot=True))
+        progress.info(
+            "serving",
+            extra=fields(server=self.name, **{r.spec.name: _shown(r) for r in self.running.values()}),
+        )
+
+    async def _announce_ready(self) -> None:
+        while await self.health.failures("readyz"):  # noqa: ASYNC110 - checks are functions, polled
+            await asyncio.sleep(0.2)
+        progress.info(
+            "ready", extra=fields(server=self.name, seconds=round(time.monotonic() - self.started_at, 2))
+        )
 
     async def stop(self) -> None:
-        for runner in reversed(self._runners):
-            await runner.cleanup()
-        self._runners.clear()
+        """The graceful shutdown sequence (module docstring); idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.shutting_down = True
+        if self.shutdown_delay > 0 and self._serving:
+            logger.info("shutting down: still serving", extra=fields(seconds=self.shutdown_delay))
+            await self._forceable(asyncio.sleep(self.shutdown_delay))
+        for r in self.running.values():
+            await r.stop_accepting()
+        for hook in self.before_drain:
+            await _quietly(hook, "before-drain hook")
+        await self._forceable(asyncio.gather(*(r.drain() for r in self.running.values())))
+        for r in self.running.values():
+            r.close_unserved()
+        await self.supervisor.stop_all()
+        for hook in self.on_stop:
+            await _quietly(hook, "stop hook")
+        self._serving = False
+
+    async def _forceable(self, aw: Awaitable[Any]) -> None:
+        """Await ``aw`` unless a second signal asks to hurry."""
+        work = asyncio.ensure_future(aw)
+        force = asyncio.ensure_future(self._force.wait())
+        await asyncio.wait({work, force}, return_when=asyncio.FIRST_COMPLETED)
+        force.cancel()
+        if not work.done():
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await work
+
+    async def serve(self) -> int:
+        """Start (unless started), run until SIGINT/SIGTERM, stop gracefully; returns 0 (the exit code)."""
+        try:
+            await self.start()
+            sig = await _until_signal(self._force)
+            logger.info("shutting down", extra=fields(server=self.name, signal=signal.Signals(sig).name))
+        finally:
+            await self.stop()
+        return 0
+
+
+def _shown(r: RunningListener) -> str:
+    scheme = "https" if r.spec.ssl_context is not None else "http"
+    return f"{scheme}://{r.address}"
+
+
+async def _quietly(hook: Hook, what: str) -> None:
+    try:
+        await hook()
+    except Exception as e:  # shutdown goes on
+        logger.warning(f"{what} failed", extra=fields(error=f"{e.__class__.__name__}: {e}"))
+
+
+async def _until_signal(force: asyncio.Event) -> int:
+    """Resolve on the first SIGINT/SIGTERM; a second one sets ``force``."""
+    loop = asyncio.get_running_loop()
+    first: asyncio.Future[int] = loop.create_future()
+
+    def got(sig: int) -> None:
+        if not first.done():
+            first.set_result(sig)
+        else:
+            logger.warning("second signal: stopping without waiting")
+            force.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, got, sig)
+    return await first
 
 
 async def wait_for_signal() -> int:
