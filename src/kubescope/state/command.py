@@ -120,17 +120,30 @@ async def _main(args: argparse.Namespace) -> int:
             exporter.configs.append(cfg_state)
         t0 = time.monotonic()
         await exporter.start()
-        sup = exporter.server.supervisor
-        sup.start(Task("report-sync", lambda: _report_sync(exporter, t0), oneshot=True))
-        if args.config:
-            sup.start(Task("config-watch", lambda: _watch_config(args, exporter, cfg_state)))
-        if settings.pod:
-            sup.start(Task("sharding", lambda: _follow_statefulset(client, exporter)))
+        for task in command_tasks(args, client, exporter, cfg_state, t0):
+            exporter.server.supervisor.start(task)
         return await exporter.server.serve()
     finally:
         if exporter is not None:
             await exporter.stop()
         await client.close()
+
+
+def command_tasks(
+    args: argparse.Namespace,
+    client: KubeClient,
+    exporter: StateExporter,
+    cfg_state: ConfigState | None,
+    t0: float,
+) -> list[Task]:
+    """The supervised tasks the command adds to the exporter's: the initial-sync report, following
+    ``--config`` and, with ``--pod``, the owning StatefulSet's replicas."""
+    tasks = [Task("report-sync", lambda: _report_sync(exporter, t0), oneshot=True)]
+    if args.config:
+        tasks.append(Task("config-watch", lambda: _watch_config(args, exporter, cfg_state)))
+    if exporter.settings.pod:
+        tasks.append(Task("sharding", lambda: _follow_statefulset(client, exporter)))
+    return tasks
 
 
 async def _report_sync(exporter: StateExporter, t0: float) -> None:
