@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import logging
 import time
 import urllib.request
@@ -176,7 +178,7 @@ async def test_automatic_sharding_logs_on_change_only(
     }
     await client.request("POST", "/apis/apps/v1/namespaces/default/statefulsets", body=sts)
     created = await client.get("/apis/apps/v1/namespaces/default/statefulsets/ksm")
-    uid = __import__("json").loads(created)["metadata"]["uid"]
+    uid = json.loads(created)["metadata"]["uid"]
     pod = {
         "metadata": {
             "name": "ksm-1",
@@ -220,5 +222,7 @@ async def test_automatic_sharding_logs_on_change_only(
         assert len(changes) == 1 and changes[0].fields["total_shards"] == 3  # type: ignore[attr-defined]
     finally:
         follow.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follow
         await exporter.stop()
         await client.close()
