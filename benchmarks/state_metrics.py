@@ -123,12 +123,9 @@ async def timed_scrape(session: aiohttp.ClientSession, url: str, gz: bool) -> fl
 
 def floor_server_main(port_file: str, plain_file: str, gzip_file: str) -> int:
     """The floor's server (``--floor-server``): the same two bodies from memory, in a process of its
-    own on the exporter's stack (uvloop, aiohttp, :func:`~kubescope.web.server.stream_response`,
-    1 MiB chunks), so that floor and exporter are measured alike."""
-    from aiohttp import web
-
-    from kubescope.web import stream_response
-    from kubescope.web.server import run, wait_for_signal
+    own on the exporter's stack (uvloop, :class:`kubescope.web.Server`,
+    :func:`kubescope.web.stream_response`, 1 MiB chunks), so that floor and exporter are measured alike."""
+    from kubescope import web
 
     bodies = {False: Path(plain_file).read_bytes(), True: Path(gzip_file).read_bytes()}
 
@@ -139,7 +136,7 @@ def floor_server_main(port_file: str, plain_file: str, gzip_file: str) -> int:
 
     async def handler(request: web.Request) -> web.StreamResponse:
         gz = "gzip" in request.headers.get("Accept-Encoding", "")
-        return await stream_response(
+        return await web.stream_response(
             request,
             chunks(bodies[gz]),
             content_type="text/plain",
@@ -150,19 +147,14 @@ def floor_server_main(port_file: str, plain_file: str, gzip_file: str) -> int:
         Path(port_file).write_text(str(port))
 
     async def serve() -> int:
-        app = web.Application()
-        app.router.add_get("/metrics", handler)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        announce(port)
-        await wait_for_signal()
-        await runner.cleanup()
-        return 0
+        server = web.Server(
+            "floor", listeners=[web.Listener("main", routes=[web.get("/metrics", handler)], host="127.0.0.1")]
+        )
+        await server.start()
+        announce(server.port("main"))
+        return await server.serve()
 
-    return run(serve())
+    return web.run(serve())
 
 
 class FloorServer:
