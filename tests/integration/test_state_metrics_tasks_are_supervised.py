@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import time
@@ -69,6 +70,7 @@ async def running(sim: SimulatorProcess, tmp_path: Path) -> AsyncIterator[tuple[
     finally:
         await exporter.stop()
         await client.close()
+        gc.collect()  # a transport left open shows here, in this test, not in a later one
 
 
 async def readyz(exporter: StateExporter, path: str = "/readyz?verbose") -> tuple[int, str]:
@@ -79,7 +81,8 @@ async def readyz(exporter: StateExporter, path: str = "/readyz?verbose") -> tupl
             with urllib.request.urlopen(url, timeout=10) as r:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+            with e:
+                return e.code, e.read().decode()
 
     return await asyncio.to_thread(get)
 
@@ -226,3 +229,4 @@ async def test_automatic_sharding_logs_on_change_only(
             await follow
         await exporter.stop()
         await client.close()
+        gc.collect()
