@@ -166,6 +166,8 @@ class HistoryStore:
         self._next_id = 1
         self._map: _HeadMap | None = None
         self._pending: list[SeriesRow] = []
+        self._head_end = 0
+        """End of the oldest head row's window (0: unknown or empty head)."""
         self.latest = 0
         """Time of the newest head row."""
         self._load()
@@ -279,6 +281,8 @@ class HistoryStore:
                 c.execute("ROLLBACK")
                 raise
             self.latest = max(self.latest, int(t))
+            if not self._head_end:
+                self._head_end = int(t) - int(t) % self.window + self.window
 
     def _maps(self, c: sqlite3.Connection, ids: Iterable[int]) -> dict[int, np.ndarray]:
         want = sorted(set(ids))
@@ -364,6 +368,8 @@ class HistoryStore:
         stats = CompactionStats()
         t0 = time.perf_counter()
         limit = self.latest if upto is None else upto
+        if self._head_end and limit < self._head_end:
+            return stats  # the oldest head window is still open: nothing to do (the common case)
         with self.lock:
             c = self.conn()
             while True:
@@ -377,6 +383,10 @@ class HistoryStore:
                 self._compact_window(c, w0, w1, stats)
             self._close_days(c, stats)
             stats.expired_rows += self._expire(c, limit)
+            row = c.execute("SELECT min(t) FROM head").fetchone()
+            self._head_end = (
+                int(row[0]) - int(row[0]) % self.window + self.window if row and row[0] is not None else 0
+            )
         stats.seconds = time.perf_counter() - t0
         if stats.windows:
             logger.info(

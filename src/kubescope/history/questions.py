@@ -1,0 +1,208 @@
+"""The two questions asked of the whole cluster at once: recommendations and idle workloads.
+
+Both read the all-series summaries (one row per closed day, one per compacted window of the open
+day) plus the head, never a row per series: recommendations for 3,000 workloads over 14 days cost
+14 daily rows, a few window rows and one head pass, then one vectorised quantile computation over
+every (workload, container) group (:func:`~kubescope.history.sketch.grouped_quantiles`).
+
+**Recommendations** (per workload and container, in the shape of a VerticalPodAutoscaler's
+``status.recommendation``; VPA's recommender defaults where it has them):
+
+* CPU: ``target`` = the ``cpuPercentile`` (default 90, VPA's target percentile) of the container's
+  samples across all the workload's pods, ``lowerBound`` = the 50th, ``upperBound`` = the 95th,
+  each plus ``margin`` (default 15 %, VPA's ``--recommendation-margin-fraction``);
+* memory: ``target`` and ``upperBound`` = the peak plus the margin (KRR's simple strategy: memory
+  is not compressible, a percentile below the peak means an OOM kill), ``lowerBound`` = the 90th
+  percentile plus the margin;
+* rounded up: CPU to the millicore, memory to the KiB (4 KiB pages are finer than anyone sets);
+* with the window used (whole days for the closed ones), the samples counted and the container's
+  current requests and limits.
+
+**Idle**: workloads whose every pod's CPU stayed under ``cpuThreshold`` (default 5 millicores) for
+the whole ``duration`` (default 7 days): the workload's first sample is at least ``duration`` old
+and the highest CPU sample of any of its pods since then is below the threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kubescope.history import rollup, sketch
+from kubescope.history.rollup import Rollup
+from kubescope.history.series import CPU_UNIT, SeriesRow
+from kubescope.history.store import DAY, HistoryStore
+from kubescope.model.quantity import format_binary_si, format_decimal_si
+from kubescope.model.timefmt import format_time
+
+I64 = np.int64
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendOptions:
+    window: int = 14 * DAY
+    cpu_percentile: float = 0.9
+    margin: float = 0.15
+    namespace: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IdleOptions:
+    duration: int = 7 * DAY
+    cpu_threshold: float = 5.0
+    """Millicores."""
+    namespace: str = ""
+
+
+def window_data(store: HistoryStore, start: int, now: int) -> tuple[Rollup, int]:
+    """Every series' rollup over ``[start, now]``: closed days from daily summaries (whole days),
+    the rest from window summaries and the head. Returns it (one bucket per series) and the start
+    actually covered."""
+    days = store.days_until()
+    day0 = start - start % DAY
+    parts: list[Rollup] = [r for _, r in store.summaries(3, day0, days)]
+    covered = day0 if parts else start
+    parts += [r for _, r in store.summaries(2, max(days, start - start % 3600), now + 1)]
+    s, ts, v = store.head_samples(max(start, store.compacted_until()), now)
+    parts.append(rollup.from_samples(s, ts, v, DAY))
+    merged = rollup.merge(parts, 1 << 40)  # one bucket per series
+    return merged, covered
+
+
+def _members(store: HistoryStore, kind: str, namespace: str, start: int) -> list[SeriesRow]:
+    where = "kind = ? AND owner_kind != '' AND (last IS NULL OR last >= ?)"
+    params: list[object] = [kind, start]
+    if namespace:
+        where += " AND namespace = ?"
+        params.append(namespace)
+    return store.select_series(where, tuple(params))
+
+
+def _cpu_quantity(micro: float) -> str:
+    return format_decimal_si(max(0, math.ceil(micro / 1000)), -3)
+
+
+def _mem_quantity(b: float) -> str:
+    kib = max(0, math.ceil(b / 1024))
+    return format_binary_si(kib * 1024)
+
+
+def recommendations(store: HistoryStore, opts: RecommendOptions, now: int) -> dict[str, Any]:
+    start = now - opts.window
+    members = _members(store, "container", opts.namespace, start)
+    data, covered = window_data(store, start, now)
+    groups: dict[tuple[str, str, str, str], int] = {}
+    group_of: dict[int, int] = {}
+    specs: dict[tuple[int, str], SeriesRow] = {}
+    for m in members:
+        g = groups.setdefault((m.namespace, m.owner_kind, m.owner_name, m.container), len(groups))
+        group_of[m.id] = g
+        specs[(g, m.metric)] = m  # the newest pod's requests and limits (ids grow with time)
+    n = len(groups)
+    result: dict[str, np.ndarray] = {}
+    for metric in ("cpu", "memory"):
+        ids = np.array([m.id for m in members if m.metric == metric], I64)
+        gmap = np.full(
+            int(max(ids.max(), data.sid.max() if len(data) else 0)) + 1 if ids.size else 1, -1, I64
+        )
+        gmap[ids] = [group_of[int(i)] for i in ids.tolist()]
+        inb = (data.sid < gmap.size) & (gmap[np.minimum(data.sid, gmap.size - 1)] >= 0)
+        sk = (data.sk_sid < gmap.size) & (gmap[np.minimum(data.sk_sid, gmap.size - 1)] >= 0)
+        g_rows = gmap[data.sid[inb]]
+        g_sk = gmap[data.sk_sid[sk]]
+        qs = [0.5, opts.cpu_percentile, 0.95] if metric == "cpu" else [0.9]
+        result[metric + "_q"] = sketch.grouped_quantiles(g_sk, data.sk_idx[sk], data.sk_count[sk], n, qs)
+        count = np.zeros(n, I64)
+        np.add.at(count, g_rows, data.count[inb])
+        high = np.full(n, -1, I64)
+        np.maximum.at(high, g_rows, data.high[inb])
+        result[metric + "_count"] = count
+        result[metric + "_max"] = high
+    items = []
+    k = 1 + opts.margin
+    by_workload: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for (ns, kind, name, container), g in groups.items():
+        cpu_n, mem_n = int(result["cpu_count"][g]), int(result["memory_count"][g])
+        if cpu_n == 0 and mem_n == 0:
+            continue
+        rec: dict[str, Any] = {"containerName": container}
+        target: dict[str, str] = {}
+        lower: dict[str, str] = {}
+        upper: dict[str, str] = {}
+        if cpu_n:
+            p50, pt, p95 = result["cpu_q"][g].tolist()
+            target["cpu"], lower["cpu"], upper["cpu"] = (_cpu_quantity(x * k) for x in (pt, p50, p95))
+        if mem_n:
+            (p90,) = result["memory_q"][g].tolist()
+            peak = float(result["memory_max"][g])
+            target["memory"], lower["memory"], upper["memory"] = (
+                _mem_quantity(x * k) for x in (peak, p90, peak)
+            )
+        rec.update(target=target, lowerBound=lower, upperBound=upper, uncappedTarget=dict(target))
+        cur: dict[str, dict[str, str]] = {"requests": {}, "limits": {}}
+        for metric, fmt in (("cpu", _cpu_quantity), ("memory", _mem_quantity)):
+            spec = specs.get((g, metric))
+            if spec is not None and spec.request is not None:
+                cur["requests"][metric] = fmt(spec.request)
+            if spec is not None and spec.limit is not None:
+                cur["limits"][metric] = fmt(spec.limit)
+        detail = {"containerName": container, "samples": {"cpu": cpu_n, "memory": mem_n}, "current": cur}
+        by_workload.setdefault((ns, kind, name), []).append({"rec": rec, "detail": detail})
+    for (ns, kind, name), recs in sorted(by_workload.items()):
+        items.append(
+            {
+                "namespace": ns,
+                "kind": kind,
+                "name": name,
+                "window": {"start": format_time(covered), "end": format_time(now)},
+                "status": {"recommendation": {"containerRecommendations": [r["rec"] for r in recs]}},
+                "containers": [r["detail"] for r in recs],
+            }
+        )
+    return {
+        "kind": "RecommendationList",
+        "window": {"start": format_time(covered), "end": format_time(now)},
+        "options": {"cpuPercentile": opts.cpu_percentile, "margin": opts.margin},
+        "items": items,
+    }
+
+
+def idle(store: HistoryStore, opts: IdleOptions, now: int) -> dict[str, Any]:
+    start = now - opts.duration
+    members = [m for m in _members(store, "pod", opts.namespace, start) if m.metric == "cpu"]
+    data, _ = window_data(store, start, now)
+    high = dict(zip(data.sid.tolist(), data.high.tolist(), strict=True))
+    total = dict(zip(data.sid.tolist(), data.total.tolist(), strict=True))
+    count = dict(zip(data.sid.tolist(), data.count.tolist(), strict=True))
+    workloads: dict[tuple[str, str, str], list[SeriesRow]] = {}
+    for m in members:
+        workloads.setdefault((m.namespace, m.owner_kind, m.owner_name), []).append(m)
+    threshold = opts.cpu_threshold * CPU_UNIT / 1000
+    items = []
+    for (ns, kind, name), pods in sorted(workloads.items()):
+        seen = [p for p in pods if p.id in count]
+        if not seen or min(p.first for p in pods) > start:
+            continue
+        peak = max(high[p.id] for p in seen)
+        if peak >= threshold:
+            continue
+        n = sum(count[p.id] for p in seen)
+        avg = sum(total[p.id] for p in seen) / n
+        items.append(
+            {
+                "namespace": ns, "kind": kind, "name": name,
+                "pods": len({p.uid for p in seen}),
+                "since": format_time(min(p.first for p in pods)),
+                "cpu": {"maximum": round(peak * 1000 / CPU_UNIT, 3), "average": round(avg * 1000 / CPU_UNIT, 3)},
+                "samples": n,
+            }
+        )  # fmt: skip
+    return {
+        "kind": "IdleList",
+        "window": {"start": format_time(start), "end": format_time(now)},
+        "options": {"cpuThreshold": opts.cpu_threshold, "duration": opts.duration},
+        "items": items,
+    }
