@@ -117,3 +117,18 @@ async def test_protobuf_create_over_http(api: Api) -> None:
         content_type="application/vnd.kubernetes.protobuf",
     )
     assert code == 415 and "missing the k8s protobuf magic number" in err["message"]
+
+
+def test_embedded_structs_are_inlined_as_go_json_inlines_them() -> None:
+    """A Volume's VolumeSource (field 2) and a ConfigMapKeySelector's LocalObjectReference (field 1)
+    are their own messages in protobuf, but their fields are the parent's in JSON."""
+    volume = s(1, "v") + field(2, field(19, field(1, s(1, "cm"))))  # VolumeSource.configMap = {name: cm}
+    selector = field(1, s(1, "cm")) + s(2, "k")  # ConfigMapKeySelector{LocalObjectReference{cm}, key}
+    env = s(1, "E") + field(3, field(3, selector))  # EnvVar.valueFrom.configMapKeyRef
+    container = s(1, "app") + s(2, "nginx") + field(7, env)
+    spec = field(1, volume) + field(2, container)
+    obj = decode_object(envelope("v1", "Pod", field(1, meta("p", "default")) + field(2, spec)))
+    assert obj["spec"]["volumes"] == [{"name": "v", "configMap": {"name": "cm"}}]
+    assert obj["spec"]["containers"][0]["env"] == [
+        {"name": "E", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k"}}}
+    ]

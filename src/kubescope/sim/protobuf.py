@@ -1,129 +1,41 @@
-"""Decode Kubernetes protobuf request bodies into the JSON form the simulator stores.
+"""Kubernetes protobuf bodies decoded into the JSON form the simulator stores.
 
 kubectl's typed clients (``kubectl create deployment/namespace/secret/...``) send
 ``application/vnd.kubernetes.protobuf``: the magic ``k8s\\x00``, then a ``runtime.Unknown`` whose
-``typeMeta`` names the kind and whose ``raw`` is the object's message. The messages are decoded with
-the field table in :mod:`.protoschema`; the types with a JSON form of their own are converted as
-apimachinery marshals them (Time and MicroTime as RFC 3339, IntOrString as a number or a string,
-Quantity as its string, Duration as Go's duration text, RawExtension and FieldsV1 as embedded JSON,
-bytes as base64).
+``typeMeta`` names the kind and whose ``raw`` is the object's message. The messages are read with the
+field table of :mod:`.protoschema`; the types with a JSON form of their own (:mod:`.protoforms`:
+Time, IntOrString, Quantity, Duration, RawExtension, ...) are converted as apimachinery marshals
+them, and embedded structs are inlined as Go's JSON inlines them.
 
 Go writes non-pointer scalar fields even when zero and its JSON omits them (``omitempty``), so zero
-values are dropped, except for the optional fields where zero or false means something
-(:data:`KEEP_ZERO`). Responses stay JSON: kubectl accepts them.
+values are dropped, except where Go's JSON keeps them: pointer fields (an explicit ``replicas: 0``)
+and fields without ``omitempty``.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import struct
 from typing import Any
 
-import msgspec
+from kubescope.sim import protoforms as forms
+from kubescope.sim.protoforms import MAGIC, ProtobufError, message_name
+from kubescope.sim.protoschema import SCHEMA
 
-from kubescope.model.gofmt import go_duration
-
-MAGIC = b"k8s\x00"
-
-
-def _fields_of(message: str, *names: str) -> set[str]:
-    return {f"{message}.{n}" for n in names}
-
-
-KEEP_ZERO = frozenset(
-    _fields_of("apps.v1.DeploymentSpec", "replicas", "revisionHistoryLimit", "progressDeadlineSeconds")
-    | _fields_of("apps.v1.ReplicaSetSpec", "replicas")
-    | _fields_of("apps.v1.StatefulSetSpec", "replicas", "revisionHistoryLimit")
-    | _fields_of("apps.v1.DaemonSetSpec", "revisionHistoryLimit")
-    | _fields_of("core.v1.ReplicationControllerSpec", "replicas")
-    | _fields_of(
-        "batch.v1.JobSpec",
-        "parallelism",
-        "completions",
-        "backoffLimit",
-        "activeDeadlineSeconds",
-        "ttlSecondsAfterFinished",
-        "suspend",
-    )
-    | _fields_of(
-        "batch.v1.CronJobSpec",
-        "startingDeadlineSeconds",
-        "successfulJobsHistoryLimit",
-        "failedJobsHistoryLimit",
-        "suspend",
-    )
-    | _fields_of(
-        "core.v1.PodSpec",
-        "terminationGracePeriodSeconds",
-        "activeDeadlineSeconds",
-        "automountServiceAccountToken",
-    )
-    | _fields_of("core.v1.ServiceAccount", "automountServiceAccountToken")
-    | _fields_of("core.v1.ConfigMap", "immutable")
-    | _fields_of("core.v1.Secret", "immutable")
-    | _fields_of("scheduling.v1.PriorityClass", "value")
-    | _fields_of(
-        "core.v1.SecurityContext",
-        "runAsUser",
-        "runAsGroup",
-        "runAsNonRoot",
-        "privileged",
-        "allowPrivilegeEscalation",
-        "readOnlyRootFilesystem",
-    )
-    | _fields_of("core.v1.PodSecurityContext", "runAsUser", "runAsGroup", "fsGroup", "runAsNonRoot")
-    | _fields_of("core.v1.ConfigMapVolumeSource", "defaultMode", "optional")
-    | _fields_of("core.v1.SecretVolumeSource", "defaultMode", "optional")
-    | _fields_of("autoscaling.v2.HorizontalPodAutoscalerSpec", "minReplicas")
-    | _fields_of("autoscaling.v1.HorizontalPodAutoscalerSpec", "minReplicas")
-    | _fields_of("meta.v1.DeleteOptions", "gracePeriodSeconds")
-)
-"""Go pointer fields (``message.field``) where an explicit zero or false is meaningful and kept."""
-
-GROUP_PACKAGES = {
-    "": "core",
-    "apps": "apps",
-    "batch": "batch",
-    "networking.k8s.io": "networking",
-    "policy": "policy",
-    "autoscaling": "autoscaling",
-    "authentication.k8s.io": "authentication",
-    "rbac.authorization.k8s.io": "rbac",
-    "scheduling.k8s.io": "scheduling",
-}
-
-
-class ProtobufError(ValueError):
-    """A body that is not a Kubernetes protobuf envelope this simulator can decode."""
+__all__ = ["MAGIC", "ProtobufError", "decode_object", "fields"]
 
 
 def decode_object(body: bytes) -> dict[str, Any]:
     """The JSON form of a protobuf-encoded object (with ``apiVersion`` and ``kind``)."""
-    from kubescope.sim.protoschema import SCHEMA
-
     if not body.startswith(MAGIC):
         raise ProtobufError("missing the k8s protobuf magic number")
-    unknown = _message(SCHEMA, "runtime.Unknown", memoryview(body)[len(MAGIC) :])
-    tm = unknown.get("typeMeta") or {}
-    api_version, kind = str(tm.get("apiVersion", "")), str(tm.get("kind", ""))
-    group, _, version = api_version.rpartition("/")
-    name = _message_name(SCHEMA, group, version, kind)
-    raw = base64.b64decode(unknown.get("raw", ""))
-    obj = _message(SCHEMA, name, memoryview(raw))
-    return {"apiVersion": api_version, "kind": kind, **obj}
-
-
-def _message_name(
-    schema: dict[str, dict[int, tuple[str, str, bool]]], group: str, version: str, kind: str
-) -> str:
-    if kind == "DeleteOptions":
-        return "meta.v1.DeleteOptions"
-    pkg = GROUP_PACKAGES.get(group)
-    name = f"{pkg}.{version}.{kind}"
-    if pkg is None or name not in schema:
+    # runtime.Unknown: its TypeMeta is inlined, as in JSON
+    unknown = _message("runtime.Unknown", memoryview(body)[len(MAGIC) :])
+    api_version, kind = str(unknown.get("apiVersion", "")), str(unknown.get("kind", ""))
+    name = message_name(api_version, kind)
+    if name is None:
+        group, _, version = api_version.rpartition("/")
         raise ProtobufError(f"cannot decode protobuf {kind} of {group or 'core'}/{version}; send JSON")
-    return name
+    obj = _message(name, memoryview(forms.b64decode(unknown.get("raw", ""))))
+    return {"apiVersion": api_version, "kind": kind, **obj}
 
 
 def _varint(buf: memoryview, i: int) -> tuple[int, int]:
@@ -141,7 +53,7 @@ def _varint(buf: memoryview, i: int) -> tuple[int, int]:
             raise ProtobufError("varint too long")
 
 
-def _fields(buf: memoryview) -> list[tuple[int, int, Any]]:
+def fields(buf: memoryview) -> list[tuple[int, int, Any]]:
     """(field number, wire type, value) triples; length-delimited values stay memoryviews."""
     out: list[tuple[int, int, Any]] = []
     i = 0
@@ -169,94 +81,65 @@ def _fields(buf: memoryview) -> list[tuple[int, int, Any]]:
     return out
 
 
-def _signed(v: int, bits: int = 64) -> int:
-    return v - (1 << 64) if v >= 1 << (bits - 1) and v < 1 << 64 else v
-
-
-def _scalar(typ: str, wt: int, v: Any) -> Any:
-    if typ == "string":
-        return bytes(v).decode("utf-8", errors="replace")
-    if typ == "bytes":
-        return base64.b64encode(bytes(v)).decode()
-    if typ == "bool":
-        return bool(v)
-    if typ in ("int32", "int64"):
-        return _signed(int(v))
-    if typ in ("uint32", "uint64"):
-        return int(v)
-    if typ == "double":
-        return struct.unpack("<d", v)[0] if wt == 1 else 0.0
-    if typ == "float":
-        return struct.unpack("<f", v)[0] if wt == 5 else 0.0
-    raise ProtobufError(f"unsupported scalar type {typ}")
-
-
 def _packed(typ: str, v: memoryview) -> list[Any]:
     if typ == "double":
-        return [struct.unpack_from("<d", v, k)[0] for k in range(0, len(v), 8)]
+        return [forms.unpack_double(bytes(v[k : k + 8])) for k in range(0, len(v), 8)]
     out = []
     i = 0
     while i < len(v):
         x, i = _varint(v, i)
-        out.append(_scalar(typ, 0, x))
+        out.append(forms.scalar_from_wire(typ, 0, x))
     return out
 
 
-def _value(schema: dict[str, dict[int, tuple[str, str, bool]]], typ: str, wt: int, v: Any) -> Any:
-    if typ in schema:
+def _value(typ: str, wt: int, v: Any) -> Any:
+    if typ in SCHEMA:
         if wt != 2:
             raise ProtobufError(f"message {typ} with wire type {wt}")
-        return _message(schema, typ, v)
-    return _scalar(typ, wt, v)
+        return _message(typ, v)
+    return forms.scalar_from_wire(typ, wt, v)
 
 
-def _message(schema: dict[str, dict[int, tuple[str, str, bool]]], name: str, buf: memoryview) -> Any:
-    table = schema[name]
+def _message(name: str, buf: memoryview) -> Any:
+    table = SCHEMA[name]
     out: dict[str, Any] = {}
-    for num, wt, v in _fields(buf):
+    for num, wt, v in fields(buf):
         spec = table.get(num)
         if spec is None:
             continue  # a field newer than our table: skip it, as protobuf readers do
         field, typ, repeated = spec
         if typ.startswith("map:"):
             vtyp = typ[4:]
-            entry = {n: (w, x) for n, w, x in _fields(v)}
-            key = _scalar("string", 2, entry[1][1]) if 1 in entry else ""
-            val = _value(schema, vtyp, *entry[2]) if 2 in entry else ({} if vtyp in schema else "")
+            entry = {n: (w, x) for n, w, x in fields(v)}
+            key = forms.scalar_from_wire("string", 2, entry[1][1]) if 1 in entry else ""
+            val = _value(vtyp, *entry[2]) if 2 in entry else ({} if vtyp in SCHEMA else "")
             out.setdefault(field, {})[key] = val
         elif repeated:
-            if wt == 2 and typ not in schema and typ not in ("string", "bytes"):
+            if wt == 2 and typ not in SCHEMA and typ not in ("string", "bytes"):
                 out.setdefault(field, []).extend(_packed(typ, v))
             else:
-                out.setdefault(field, []).append(_value(schema, typ, wt, v))
+                out.setdefault(field, []).append(_value(typ, wt, v))
+        elif not field:
+            # an embedded struct Go's JSON inlines (Volume's VolumeSource, Probe's handler)
+            inlined = _value(typ, wt, v)
+            if isinstance(inlined, dict):
+                out.update(inlined)
         else:
-            out[field] = _value(schema, typ, wt, v)
-    return _special(name, out)
+            out[field] = _value(typ, wt, v)
+    return _to_json(name, out)
 
 
-def _special(name: str, m: dict[str, Any]) -> Any:
-    """Types whose JSON form is not their message's."""
-    if name in ("meta.v1.Time", "meta.v1.MicroTime"):
-        secs = int(m.get("seconds", 0))
-        nanos = int(m.get("nanos", 0))
-        if not secs and not nanos:
-            return None
-        t = dt.datetime.fromtimestamp(secs, dt.UTC)
-        if name == "meta.v1.MicroTime":
-            return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos // 1000:06d}Z"
-        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if name == "util.intstr.IntOrString":
-        return str(m.get("strVal", "")) if int(m.get("type", 0)) == 1 else int(m.get("intVal", 0))
-    if name in ("api.resource.Quantity", "api.resource.QuantityValue"):
-        return str(m.get("string", ""))
-    if name == "meta.v1.Duration":
-        return go_duration(int(m.get("duration", 0)))
-    if name in ("runtime.RawExtension", "meta.v1.FieldsV1"):
-        raw = base64.b64decode(m.get("raw") or m.get("Raw") or "")
-        return msgspec.json.decode(raw) if raw else None
+def _to_json(name: str, m: dict[str, Any]) -> Any:
+    """A decoded message as Go's JSON writes it: its own form, or its fields without the zero values
+    Go's ``omitempty`` drops."""
+    special = forms.FROM_MESSAGE.get(name)
+    if special is not None:
+        return special(m)
+    if name in forms.ARRAYS:
+        return list(m.get("items") or [])
     return {
         k: v
         for k, v in m.items()
         if v is not None
-        and (not (v == "" or v is False or (type(v) is int and v == 0)) or f"{name}.{k}" in KEEP_ZERO)
+        and (not (v == "" or v is False or (type(v) is int and v == 0)) or forms.keeps_zero(name, k))
     }
