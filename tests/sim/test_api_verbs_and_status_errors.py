@@ -257,8 +257,8 @@ async def test_unknown_paths_and_methods(api: Api) -> None:
     assert code == 404 and doc["message"] == "the server could not find the requested resource"
     code, doc = await api.call("POST", CMS + "/a", configmap("a"))
     assert code == 405 and doc["reason"] == "MethodNotAllowed"
-    code, _ = await api.call("GET", "/nothing-here")
-    assert code == 404
+    code, body, _ = await api.raw("GET", "/nothing-here")
+    assert (code, body) == (404, b"404 page not found\n")
 
 
 async def test_yaml_bodies_are_accepted(api: Api) -> None:

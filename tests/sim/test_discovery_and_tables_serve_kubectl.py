@@ -256,6 +256,6 @@ async def test_custom_resources_are_served_once_defined(api: Api) -> None:
     items = (await api.ok("GET", "/apis/example.com/v1/widgets"))["items"]
     assert [i["metadata"]["name"] for i in items] == ["w"] and items[0]["kind"] == "Widget"
     await api.ok("DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com")
-    code, _ = await api.call("GET", "/apis/example.com/v1/widgets")
-    assert code == 404
+    code, body, _ = await api.raw("GET", "/apis/example.com/v1/widgets")
+    assert (code, body) == (404, b"404 page not found\n")
     assert api.sim.store.count("widgets.example.com") == 0

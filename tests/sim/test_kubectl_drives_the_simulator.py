@@ -206,6 +206,68 @@ def test_typed_create_subcommands_send_protobuf(kubectl: Kubectl) -> None:
     kubectl("delete", "namespace", "made-by-kubectl")
 
 
+def test_typed_create_decodes_protobuf_answers_and_errors(kubectl: Kubectl) -> None:
+    """kubectl's typed clients ask for protobuf first: the object they print, and the Status of a
+    refusal, come back in protobuf and read as kube-apiserver's."""
+    cm = json.loads(kubectl("create", "configmap", "pb-answer", "--from-literal=a=b", "-o", "json"))
+    assert cm["data"] == {"a": "b"} and cm["metadata"]["uid"] and cm["metadata"]["resourceVersion"]
+    again = kubectl.run("create", "configmap", "pb-answer", "--from-literal=a=b", check=False)
+    assert again.returncode != 0
+    assert again.stderr.strip() == 'error: failed to create configmap: configmaps "pb-answer" already exists'
+    d = json.loads(kubectl("create", "deployment", "pb-zero", "--image=nginx", "--replicas=0", "-o", "json"))
+    assert d["spec"]["replicas"] == 0 and d["metadata"]["generation"] == 1
+    kubectl("delete", "cm", "pb-answer")
+    kubectl("delete", "deploy", "pb-zero")
+
+
+def test_create_from_a_list_and_of_unknown_kinds(kubectl: Kubectl) -> None:
+    """kubectl validates a kind: List, and a kind it cannot find, against OpenAPI v2 in protobuf
+    (no v3 path declares them); then it creates the items, or says the CRD is missing."""
+    items = "".join(
+        f"- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: listed-{i}}}, data: {{a: '{i}'}}}}\n"
+        for i in (1, 2)
+    )
+    out = kubectl("create", "-f", "-", stdin="apiVersion: v1\nkind: List\nitems:\n" + items)
+    assert out.splitlines() == ["configmap/listed-1 created", "configmap/listed-2 created"]
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n"
+    p = kubectl.run("create", "-f", "-", stdin=widget, check=False)
+    assert p.returncode != 0
+    assert p.stderr.strip().splitlines() == [
+        'error: resource mapping not found for name: "w1" namespace: "" from "STDIN": no matches for kind '
+        '"Widget" in version "example.com/v1"',
+        "ensure CRDs are installed first",
+    ]
+    kubectl("delete", "cm", "listed-1", "listed-2")
+
+
+def test_invalid_objects_are_refused_as_kubectl_shows_it(kubectl: Kubectl) -> None:
+    bad_name = kubectl.run(
+        "create",
+        "-f",
+        "-",
+        stdin="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n",
+        check=False,
+    )
+    assert bad_name.returncode != 0
+    assert bad_name.stderr.startswith(
+        'The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 '
+        "subdomain must consist of"
+    )
+    bad_type = kubectl.run(
+        "create",
+        "-f",
+        "-",
+        stdin="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typed}\ndata: {a: 1}\n",
+        check=False,
+    )
+    assert bad_type.returncode != 0
+    assert bad_type.stderr.strip() == (
+        'Error from server (BadRequest): error when creating "STDIN": ConfigMap in version "v1" cannot be '
+        "handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string"
+    )
+    assert kubectl.run("get", "cm", "typed", check=False).returncode != 0
+
+
 def test_get_watch_prints_changes(kubectl: Kubectl, sim: SimulatorProcess) -> None:
     argv = [
         KUBECTL,

@@ -162,9 +162,9 @@ async def test_watch_list_sends_initial_events_then_the_end_bookmark(api: Api) -
 async def test_watch_list_needs_not_older_than(api: Api) -> None:
     code, doc = await api.call("GET", f"{CMS}?watch=true&sendInitialEvents=true&allowWatchBookmarks=true")
     assert code == 422 and doc["reason"] == "Invalid"
-    assert (
-        "sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan"
-        in doc["message"]
+    assert doc["message"] == (
+        'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents '
+        "requires setting resourceVersionMatch to NotOlderThan"
     )
 
 
@@ -176,13 +176,38 @@ async def test_watch_of_one_object_by_name(api: Api) -> None:
     assert [e["object"]["metadata"]["name"] for e in evs] == ["b"]
 
 
-async def test_too_new_version_waits_then_errors(api: Api) -> None:
+async def test_a_watch_list_from_a_too_new_version_waits_then_errors(api: Api) -> None:
     rv = api.sim.store.resource_version + 10
     t0 = time.monotonic()
-    evs = await api.watch(f"{CMS}?watch=true&resourceVersion={rv}", lambda e: False, timeout=6)
+    evs = await api.watch(
+        f"{CMS}?watch=true&resourceVersion={rv}&sendInitialEvents=true&resourceVersionMatch=NotOlderThan",
+        lambda e: False,
+        timeout=6,
+    )
     assert time.monotonic() - t0 >= 2.9
     assert evs[0]["type"] == "ERROR" and evs[0]["object"]["code"] == 504
     assert evs[0]["object"]["message"].startswith(f"Too large resource version: {rv}, current: ")
+
+
+async def test_a_plain_watch_from_a_too_new_version_waits_for_it_silently(api: Api) -> None:
+    """The watch cache accepts it at once and sends nothing, not even bookmarks, until it is there;
+    then only what comes after that version."""
+    rv = api.sim.store.resource_version + 2
+
+    async def make() -> None:
+        for name in ("a", "b", "c"):
+            await asyncio.sleep(0.4)
+            await api.ok("POST", CMS, configmap(name))
+
+    evs = await api.watch(
+        f"{CMS}?watch=true&allowWatchBookmarks=true&resourceVersion={rv}",
+        lambda e: any(x["type"] != "BOOKMARK" for x in e),
+        during=make,
+    )
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in evs if e["type"] != "BOOKMARK"] == [
+        ("ADDED", "c")
+    ]
+    assert all(int(e["object"]["metadata"]["resourceVersion"]) >= rv for e in evs)
 
 
 async def test_one_encoded_line_is_shared_by_every_watcher(api: Api) -> None:

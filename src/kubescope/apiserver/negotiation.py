@@ -1,9 +1,11 @@
-"""``Accept`` header negotiation for an API server that speaks JSON only.
+"""``Accept`` header negotiation for API servers.
 
 Clients ask for protobuf first (``application/vnd.kubernetes.protobuf, */*`` from client-go,
 kubectl and the HPA controller); a JSON-only server must answer JSON then, never 406, so anything we
 cannot produce falls back to plain JSON. Supported beyond plain JSON:
 
+* ``application/vnd.kubernetes.protobuf`` by an endpoint that can write it (``protobuf=True``: the
+  simulator's built-in kinds);
 * ``application/json;as=Table;g=meta.k8s.io;v=v1`` (or ``v1beta1``): server-side printing, what
   ``kubectl get nodemetrics`` asks for;
 * ``application/json;as=APIGroupDiscoveryList;g=apidiscovery.k8s.io;v=v2`` (or ``v2beta1``):
@@ -17,6 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 JSON = "application/json"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 
 class MediaType(NamedTuple):
@@ -27,7 +30,7 @@ class MediaType(NamedTuple):
 
 class Negotiated(NamedTuple):
     kind: str
-    """``json``, ``table`` or ``discovery``."""
+    """``json``, ``protobuf``, ``table`` or ``discovery``."""
     version: str = ""
     """Table (``v1``/``v1beta1``) or aggregated discovery (``v2``/``v2beta1``) version."""
 
@@ -37,6 +40,8 @@ class Negotiated(NamedTuple):
             return f"application/json;as=Table;v={self.version};g=meta.k8s.io"
         if self.kind == "discovery":
             return f"application/json;g=apidiscovery.k8s.io;v={self.version};as=APIGroupDiscoveryList"
+        if self.kind == "protobuf":
+            return PROTOBUF
         return JSON
 
 
@@ -68,14 +73,19 @@ def parse_accept(header: str) -> list[MediaType]:
     return out
 
 
-def negotiate(header: str | None, *, table: bool = False, discovery: bool = False) -> Negotiated:
-    """Pick the answer's form. ``table``/``discovery``: whether this endpoint can produce them."""
+def negotiate(
+    header: str | None, *, table: bool = False, discovery: bool = False, protobuf: bool = False
+) -> Negotiated:
+    """Pick the answer's form. ``table``/``discovery``/``protobuf``: whether this endpoint can
+    produce them."""
     if not header:
         return PLAIN
     for mt in parse_accept(header):
         if mt.q <= 0:
             continue
         as_ = mt.params.get("as", "")
+        if protobuf and mt.type == PROTOBUF and not as_:
+            return Negotiated("protobuf")
         if mt.type in ("application/json", "application/*", "*/*"):
             if not as_:
                 return PLAIN

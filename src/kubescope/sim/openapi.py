@@ -4,18 +4,30 @@
   changes when the served types do (kubectl caches by it);
 * ``/openapi/v3/<gv>``: every operation with its ``x-kubernetes-group-version-kind`` and the
   ``fieldValidation`` parameter, so kubectl validates on the server (``?fieldValidation=Strict``);
-* ``/openapi/v2``: a Swagger 2.0 document without definitions.
+* ``/openapi/v2``: a Swagger 2.0 document without definitions, in JSON or, as kube-openapi serves
+  it to kubectl (which falls back to it for ``kind: List`` and kinds it cannot find in v3), in the
+  protobuf of gnostic's ``openapi_v2.Document``.
 
-No schemas: ``kubectl explain`` shows nothing.
+No schemas: ``kubectl explain`` shows nothing, and kubectl's client-side validation of what it
+falls back to v2 for finds no schema to check against.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kubescope.sim.protoencode import length_delimited
 from kubescope.sim.resources import Registry
 
 GIT_VERSION = "v1.36.1-kubescope"
+
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+V2_ACCEPTED = {
+    "application/json": "application/json",
+    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf": V2_PROTOBUF,
+    V2_PROTOBUF: V2_PROTOBUF,
+}
+"""kube-openapi's v2 handler: what it answers for each media type asked (the ``@`` one deprecated)."""
 
 
 def v2() -> dict[str, Any]:
@@ -25,6 +37,18 @@ def v2() -> dict[str, Any]:
         "paths": {},
         "definitions": {},
     }
+
+
+def v2_protobuf() -> bytes:
+    """:func:`v2` as gnostic's ``openapi_v2.Document``: swagger (1), info (2: title 1, version 2),
+    paths (8), definitions (9)."""
+    info = length_delimited(1, b"Kubernetes") + length_delimited(2, GIT_VERSION.encode())
+    return (
+        length_delimited(1, b"2.0")
+        + length_delimited(2, info)
+        + length_delimited(8, b"")
+        + length_delimited(9, b"")
+    )
 
 
 def v3_index(registry: Registry, generation: int) -> dict[str, Any]:

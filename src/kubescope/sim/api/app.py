@@ -23,7 +23,7 @@ import yaml
 from aiohttp import web
 
 from kubescope.apiserver import status as st
-from kubescope.apiserver.negotiation import negotiate
+from kubescope.apiserver.negotiation import PLAIN, negotiate
 from kubescope.apiserver.requestinfo import RequestInfo, request_info
 from kubescope.apiserver.selectors import SelectorError
 from kubescope.errors import ConfigError
@@ -37,6 +37,7 @@ from kubescope.sim.auth import ANONYMOUS_USER, MASTERS, PUBLIC_PATHS, AuthConfig
 from kubescope.sim.defaults import ClusterIPs
 from kubescope.sim.faults import Faults
 from kubescope.sim.pki import ClusterPKI
+from kubescope.sim.resources import BUILTIN
 from kubescope.sim.store import BadRequest, ObjectStore, SimError
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ VERBS: dict[str, Handler] = {
     "deletecollection": writing.delete_collection,
 }
 READS = frozenset({"get", "list", "watch"})
+BUILTIN_GROUPS = frozenset(t.group for t in BUILTIN if t.group)
 HEALTH = ("/healthz", "/livez", "/readyz")
 
 
@@ -123,24 +125,27 @@ class SimAPI:
         self.ctx.counters.requests += 1
         try:
             return await self._serve(request)
-        except SimError as e:
-            return responses.error(e, self.ctx.faults.retry_after)
-        except SelectorError as e:
-            return responses.error(BadRequest(str(e)))
-        except (ValueError, msgspec.DecodeError, yaml.YAMLError) as e:
-            return responses.error(BadRequest(f"the request could not be decoded: {e}"))
-        except ConfigError as e:
-            return responses.error(BadRequest(str(e)))
         except asyncio.CancelledError:
             raise
         except Exception as e:
-            # a bug must not take the server down or leave the client with a bare 500
-            self.ctx.counters.internal_errors += 1
-            logger.exception(
-                "request failed",
-                extra=log_fields(method=request.method, path=request.path, error=repr(e)[:200]),
-            )
-            return responses.error(SimError(f"Internal error occurred: {type(e).__name__}: {e}"[:500]))
+            # the Status in the form the resource request negotiated (protobuf for built-in kinds)
+            media = request.get(responses.MEDIA, PLAIN)
+            return responses.error(self._status_error(request, e), media, self.ctx.faults.retry_after)
+
+    def _status_error(self, request: web.Request, e: Exception) -> SimError:
+        if isinstance(e, SimError):
+            return e
+        if isinstance(e, (SelectorError, ConfigError)):
+            return BadRequest(str(e))
+        if isinstance(e, (ValueError, msgspec.DecodeError, yaml.YAMLError)):
+            return BadRequest(f"the request could not be decoded: {e}")
+        # a bug must not take the server down or leave the client with a bare 500
+        self.ctx.counters.internal_errors += 1
+        logger.exception(
+            "request failed",
+            extra=log_fields(method=request.method, path=request.path, error=repr(e)[:200]),
+        )
+        return SimError(f"Internal error occurred: {type(e).__name__}: {e}"[:500])
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         path = request.path
@@ -169,16 +174,18 @@ class SimAPI:
             return discovering.root(ctx, request)
         if parts and parts[0] == "openapi":
             return discovering.openapi_doc(ctx, request)
-        if len(parts) == 2 and parts[0] == "apis":
-            return discovering.group(ctx, parts[1])
         if len(parts) == 2 and parts[0] == "api":
             return discovering.resource_list(ctx, "", parts[1])
-        if len(parts) == 3 and parts[0] == "apis":
-            backend = ctx.aggregator.backend(parts[1], parts[2])
+        if len(parts) in (2, 3) and parts[0] == "apis":
+            backend = ctx.aggregator.backend(parts[1], parts[2]) if len(parts) == 3 else None
             if backend is not None:
                 return await ctx.aggregator.proxy(request, user, backend)
+            if not self._serves_group(parts[1]):
+                return responses.not_found_page()
+            if len(parts) == 2:
+                return discovering.group(ctx, parts[1])
             return discovering.resource_list(ctx, parts[1], parts[2])
-        return responses.respond(*st.path_not_found())
+        return responses.not_found_page()
 
     async def _resource(self, request: web.Request, user: User, info: RequestInfo) -> web.StreamResponse:
         ctx = self.ctx
@@ -188,9 +195,14 @@ class SimAPI:
                 return await ctx.aggregator.proxy(request, user, backend)
         t = ctx.store.registry.lookup(info.group, info.version, info.resource)
         if t is None:
+            # kube-apiserver's own groups answer a path they do not serve with a 404 Status; under a
+            # CustomResourceDefinition's group or no group at all, it is Go's plain-text 404
+            if info.api_prefix == "apis" and info.group not in BUILTIN_GROUPS:
+                return responses.not_found_page()
             return responses.respond(*st.path_not_found())
-        accept = request.headers.get("Accept")
-        r = ResourceRequest(request, user, info, t, negotiate(accept, table=info.verb in READS))
+        media = negotiate(request.headers.get("Accept"), table=info.verb in READS, protobuf=True)
+        request[responses.MEDIA] = media
+        r = ResourceRequest(request, user, info, t, media)
         if t.create_only:
             return await reviews.review(ctx, r)
         if r.sub:
@@ -203,6 +215,12 @@ class SimAPI:
         if handler is None or (info.verb == "watch" and request.method != "GET"):
             raise writing.not_allowed()
         return await handler(ctx, r)
+
+    def _serves_group(self, group: str) -> bool:
+        """Whether anything answers under ``/apis/<group>`` (a served type or an APIService)."""
+        return group in self.ctx.store.registry.groups() or any(
+            g == group for g, _, _ in self.ctx.aggregator.services()
+        )
 
     # -- the edges: who is asking, and faults on demand -------------------------------------
 

@@ -49,6 +49,8 @@ class ApiContext:
     bookmark_interval: float = 60.0
     require_auth: bool = True
     server_address: str = "127.0.0.1:6443"
+    watch_list: bool = True
+    """kube-apiserver's WatchList feature (on by default since 1.34): ``sendInitialEvents`` is served."""
     counters: Counters = field(default_factory=Counters)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kubescope.apiserver.negotiation import parse_accept
 from kubescope.sim import discovery, openapi
 from kubescope.sim.api import responses
 from kubescope.sim.api.context import ApiContext
@@ -72,12 +73,27 @@ def openapi_doc(ctx: ApiContext, request: web.Request) -> web.Response:
     parts = [p for p in request.path.split("/") if p]
     doc: dict[str, Any]
     if len(parts) > 1 and parts[1] == "v2":
-        doc = openapi.v2()
-    elif len(parts) <= 2:
+        return _openapi_v2(request.headers.get("Accept") or "*/*")
+    if len(parts) <= 2:
         doc = openapi.v3_index(ctx.store.registry, ctx.store.registry_version)
     else:
         doc = openapi.v3_group_version(ctx.store.registry, "/".join(parts[2:]))
     return responses.respond_json(200, doc)
+
+
+def _openapi_v2(accept: str) -> web.Response:
+    """The v2 document in the first media type of ``Accept`` that kube-openapi serves, else 406."""
+    for mt in parse_accept(accept):
+        if mt.q <= 0:
+            continue
+        if mt.type in ("*/*", "application/*"):
+            mt = mt._replace(type="application/json")
+        served = openapi.V2_ACCEPTED.get(mt.type)
+        if served == openapi.V2_PROTOBUF:
+            return responses.respond(200, openapi.v2_protobuf(), served)
+        if served is not None:
+            return responses.respond_json(200, openapi.v2())
+    return web.Response(status=406)
 
 
 def _group_versions(ctx: ApiContext) -> dict[str, list[str]]:

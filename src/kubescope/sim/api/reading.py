@@ -11,6 +11,7 @@ from kubescope.sim.api import responses
 from kubescope.sim.api.context import ApiContext, ResourceRequest
 from kubescope.sim.api.options import integer, selectors
 from kubescope.sim.store import parse_resource_version
+from kubescope.sim.validation import check_list_options
 
 
 async def get(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
@@ -19,6 +20,7 @@ async def get(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
 
 async def list_collection(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
     q = r.query
+    check_list_options(q, watch=False)
     labels, flds = selectors(r.type, q)
     rv = q.get("resourceVersion", "")
     if rv not in ("", "0"):
@@ -31,7 +33,8 @@ async def list_collection(ctx: ApiContext, r: ResourceRequest) -> web.StreamResp
         r.namespace,
         labels=labels,
         fields=flds,
-        limit=integer(q, "limit"),
+        # resourceVersion=0 is served from kube-apiserver's watch cache, which ignores limit
+        limit=0 if rv == "0" else integer(q, "limit"),
         token=q.get("continue", ""),
         resource_version=rv,
         match=q.get("resourceVersionMatch", ""),

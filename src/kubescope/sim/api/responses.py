@@ -1,7 +1,9 @@
-"""How the simulator's answers are written: objects, lists, Tables and ``Status`` errors.
+"""How the simulator's answers are written: objects, lists, Tables and ``Status`` errors, in JSON or
+in Kubernetes protobuf, as the client's ``Accept`` header asks (protobuf for built-in kinds only,
+as kube-apiserver; custom resources are JSON).
 
-Lists are streamed: a page is a join of the stored objects' bytes, written in bounded chunks, so a
-list of 150,000 pods never becomes one buffer.
+Lists are streamed: a JSON page is a join of the stored objects' bytes, written in bounded chunks,
+so a list of 150,000 pods never becomes one buffer.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ import msgspec
 from aiohttp import web
 
 from kubescope.apiserver import status as st
-from kubescope.sim import tables
+from kubescope.apiserver.negotiation import PLAIN, PROTOBUF, Negotiated
+from kubescope.sim import protoencode, tables
 from kubescope.sim.api.context import ResourceRequest
+from kubescope.sim.protoforms import message_name
 from kubescope.sim.store import SimError
 
 JSON = "application/json"
 HEADERS = {"Content-Type": JSON, "Cache-Control": "no-cache, private"}
 WRITE_CHUNK = 1 << 20
 """Bytes joined per write of a list or watch stream."""
+MEDIA = web.RequestKey("kubescope.media", Negotiated)
+"""Where a resource request keeps its negotiated media (for its errors)."""
 
 _enc = msgspec.json.Encoder()
 _dec = msgspec.json.Decoder()
@@ -40,21 +46,30 @@ def respond_json(code: int, doc: Any) -> web.Response:
     return respond(code, _enc.encode(doc))
 
 
-def error(e: SimError, retry_after: int = 1) -> web.Response:
-    """A ``Status`` for ``e``; a 410 for an expired continue token carries its fresh token."""
-    code, body = st.status(e.code, e.reason, e.message, e.details or None)
-    if e.list_meta:
-        doc = _dec.decode(body)
-        doc["metadata"] = e.list_meta
-        body = _enc.encode(doc)
-    headers = {"Retry-After": str(retry_after)} if e.code == 429 else {}
-    return web.Response(status=code, body=body, content_type=JSON, headers=headers)
+def not_found_page() -> web.Response:
+    """Go's ``http.NotFound``: what kube-apiserver answers for a path no API group serves."""
+    return web.Response(
+        status=404,
+        body=b"404 page not found\n",
+        headers={"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
+    )
 
 
-def status_line(e: SimError) -> bytes:
-    """An in-stream ``ERROR`` watch event carrying ``e``'s Status."""
+def status_doc(e: SimError) -> dict[str, Any]:
     _, body = st.status(e.code, e.reason, e.message, e.details or None)
-    return b'{"type":"ERROR","object":' + body + b"}\n"
+    doc: dict[str, Any] = _dec.decode(body)
+    if e.list_meta:
+        doc["metadata"] = e.list_meta  # an expired continue carries a fresh token
+    return doc
+
+
+def error(e: SimError, media: Negotiated = PLAIN, retry_after: int = 1) -> web.Response:
+    """A ``Status`` for ``e``, in protobuf when the client asked a built-in kind's endpoint for it."""
+    doc = status_doc(e)
+    resp = _answer(media, e.code, doc)
+    if e.code == 429:
+        resp.headers["Retry-After"] = str(retry_after)
+    return resp
 
 
 def success(details: dict[str, Any] | None = None, code: int = 0) -> dict[str, Any]:
@@ -68,9 +83,15 @@ def success(details: dict[str, Any] | None = None, code: int = 0) -> dict[str, A
 
 
 def object_answer(r: ResourceRequest, obj: dict[str, Any], code: int = 200) -> web.Response:
-    """One object as the client asked for it (JSON, or a Table for GET)."""
+    """One object (or Status) as the client asked for it: JSON, protobuf, or a Table for reads."""
     if r.media.kind == "table":
         return respond_json(code, table(r, [obj]))
+    return _answer(r.media, code, obj)
+
+
+def _answer(media: Negotiated, code: int, obj: dict[str, Any]) -> web.Response:
+    if media.kind == "protobuf" and message_name(obj.get("apiVersion", ""), obj.get("kind", "")):
+        return respond(code, protoencode.encode_object(obj), PROTOBUF)
     return respond_json(code, obj)
 
 
@@ -86,10 +107,18 @@ def table(
 
 
 async def stream_list(r: ResourceRequest, items: Sequence[bytes], meta: dict[str, Any]) -> web.StreamResponse:
-    """A ``<Kind>List`` of stored objects, written as a join of their bytes in bounded chunks."""
+    """A ``<Kind>List`` of stored objects: a Table, a protobuf list, or JSON written as a join of
+    the objects' bytes in bounded chunks."""
+    t = r.type
     if r.media.kind == "table":
         return respond_json(200, table(r, [_dec.decode(i) for i in items], meta))
-    t = r.type
+    list_message = message_name(t.api_version, t.kind + "List")
+    if r.media.kind == "protobuf" and list_message is not None:
+        item_message = message_name(t.api_version, t.kind) or ""
+        body = protoencode.list_message(
+            meta, (protoencode.message(item_message, _dec.decode(i)) for i in items)
+        )
+        return respond(200, protoencode.envelope(t.api_version, t.kind + "List", body), PROTOBUF)
     head = (
         b'{"kind":"'
         + t.kind.encode()

@@ -33,7 +33,7 @@ async def review(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
         subject = r.user if t.plural == "selfsubjectaccessreviews" else _subject(spec)
         allowed, reason = ctx.auth.authorize(subject, _attributes(spec))
         out["status"] = {"allowed": allowed, **({"reason": reason} if reason else {})}
-    return responses.respond_json(201, out)
+    return responses.object_answer(r, out, 201)
 
 
 def _token_review(ctx: ApiContext, spec: dict[str, Any]) -> dict[str, Any]:

@@ -55,7 +55,7 @@ async def scale(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
     def set_replicas(o: dict[str, Any]) -> None:
         o.setdefault("spec", {})["replicas"] = replicas
 
-    return responses.respond_json(200, to_scale(ctx.store.modify(key, ns, name, set_replicas)))
+    return responses.object_answer(r, to_scale(ctx.store.modify(key, ns, name, set_replicas)))
 
 
 async def pod_log(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
@@ -81,7 +81,7 @@ async def pod_eviction(ctx: ApiContext, r: ResourceRequest) -> web.StreamRespons
         raise _no_streams(r)
     await bodies.read_object(r.http)
     ctx.store.delete("pods", r.namespace, r.name)
-    return responses.respond_json(201, responses.success(code=201))
+    return responses.object_answer(r, responses.success(code=201), 201)
 
 
 async def pod_binding(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
@@ -94,7 +94,7 @@ async def pod_binding(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse
     ctx.store.modify(
         "pods", r.namespace, r.name, lambda o: o.setdefault("spec", {}).__setitem__("nodeName", node)
     )
-    return responses.respond_json(201, responses.success(code=201))
+    return responses.object_answer(r, responses.success(code=201), 201)
 
 
 async def service_account_token(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
@@ -122,7 +122,7 @@ async def service_account_token(ctx: ApiContext, r: ResourceRequest) -> web.Stre
             "expirationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiry)),
         },
     }
-    return responses.respond_json(201, out)
+    return responses.object_answer(r, out, 201)
 
 
 async def node_proxy(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:

@@ -19,8 +19,12 @@ from kubescope.sim.api import bodies, responses
 from kubescope.sim.api.context import ApiContext, ResourceRequest
 from kubescope.sim.api.options import dry_run, selectors
 from kubescope.sim.defaults import apply_defaults
+from kubescope.sim.jsontypes import decode_error
 from kubescope.sim.patch import PATCH_TYPES, apply_patch
+from kubescope.sim.protoforms import message_name
+from kubescope.sim.resources import ResourceType
 from kubescope.sim.store import BadRequest, MethodNotAllowed, NotFound
+from kubescope.sim.validation import invalid, object_meta_errors
 
 RETURNS_DELETED_OBJECT = frozenset(
     {
@@ -54,10 +58,11 @@ async def create(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
             )
         if ("", ns) not in ctx.store.objects.get("namespaces", {}):
             raise NotFound(f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"})
+    admit(r.type, body)
     default(ctx, r, body)
     if dry_run(r.query):
-        return responses.respond_json(201, body)
-    return responses.respond_json(201, ctx.store.create(r.type.key, body))
+        return responses.object_answer(r, body, 201)
+    return responses.object_answer(r, ctx.store.create(r.type.key, body), 201)
 
 
 async def update(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
@@ -68,9 +73,10 @@ async def update(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
     meta.setdefault("name", r.name)
     if r.namespace:
         meta.setdefault("namespace", r.namespace)
+    admit(r.type, body)
     if not r.sub:
         default(ctx, r, body)
-    return responses.respond_json(200, ctx.store.update(r.type.key, body, subresource=r.sub))
+    return responses.object_answer(r, ctx.store.update(r.type.key, body, subresource=r.sub))
 
 
 async def patch(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
@@ -85,13 +91,15 @@ async def patch(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
             raise
         # server-side apply creates what is missing
         patch_body.setdefault("metadata", {}).update({"name": name, **({"namespace": ns} if ns else {})})
+        admit(r.type, patch_body)
         default(ctx, r, patch_body)
-        return responses.respond_json(201, ctx.store.create(key, patch_body))
+        return responses.object_answer(r, ctx.store.create(key, patch_body), 201)
     new = apply_patch(kind, current, patch_body)
     new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
     if isinstance(patch_body, dict) and (patch_body.get("metadata") or {}).get("resourceVersion"):
         new["metadata"]["resourceVersion"] = patch_body["metadata"]["resourceVersion"]
-    return responses.respond_json(200, ctx.store.update(key, new, subresource=r.sub))
+    admit(r.type, new)
+    return responses.object_answer(r, ctx.store.update(key, new, subresource=r.sub))
 
 
 async def read_patch(request: web.Request) -> tuple[str, Any]:
@@ -113,7 +121,7 @@ async def delete(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
     opts = await bodies.read_options(r.http)
     pre = opts.get("preconditions") or {}
     if dry_run(r.query) or opts.get("dryRun"):
-        return responses.respond_json(200, store.get(t.key, r.namespace, r.name))
+        return responses.object_answer(r, store.get(t.key, r.namespace, r.name))
     deleted = store.delete(
         t.key,
         r.namespace,
@@ -123,9 +131,9 @@ async def delete(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
     )
     if deleted["metadata"].get("deletionTimestamp") or t.key in RETURNS_DELETED_OBJECT:
         # still there (finalizers), or a kind whose registry answers with the object
-        return responses.respond_json(200, deleted)
+        return responses.object_answer(r, deleted)
     details = {"name": r.name, "group": t.group, "kind": t.plural, "uid": deleted["metadata"].get("uid", "")}
-    return responses.respond_json(200, responses.success({k: v for k, v in details.items() if v}))
+    return responses.object_answer(r, responses.success({k: v for k, v in details.items() if v}))
 
 
 async def delete_collection(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
@@ -135,7 +143,22 @@ async def delete_collection(ctx: ApiContext, r: ResourceRequest) -> web.StreamRe
         meta = _dec.decode(e.raw)["metadata"]
         with contextlib.suppress(NotFound):
             store.delete(t.key, meta.get("namespace", ""), meta["name"])
-    return responses.respond_json(200, responses.success({"kind": t.plural}))
+    return responses.object_answer(r, responses.success({"kind": t.plural}))
+
+
+def admit(t: ResourceType, obj: dict[str, Any]) -> None:
+    """What kube-apiserver checks of a written object before storing it: that it decodes into its
+    Go struct (400 with the decoder's message) and that its metadata validates (422)."""
+    message = message_name(t.api_version, t.kind)
+    err = decode_error(message, obj) if message else None
+    if err:
+        kind = str(obj.get("kind") or t.kind)
+        version = str(obj.get("apiVersion") or t.api_version).rpartition("/")[2]
+        raise BadRequest(f'{kind} in version "{version}" cannot be handled as a {t.kind}: {err}')
+    meta = obj.get("metadata") or {}
+    errs = object_meta_errors(t.key, t.namespaced, meta)
+    if errs:
+        raise invalid(t.kind, t.group, str(meta.get("name") or ""), errs)
 
 
 def default(ctx: ApiContext, r: ResourceRequest, obj: dict[str, Any]) -> None:
