@@ -132,8 +132,6 @@ def test_too_large_version_is_a_504_timeout() -> None:
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"match": "Exact"}, "resourceVersionMatch is forbidden unless resourceVersion is provided"),
-        ({"match": "Newest", "resource_version": "1"}, 'resourceVersionMatch: Unsupported value: "Newest"'),
         ({"resource_version": "abc"}, 'resourceVersion: Invalid value: "abc"'),
         (
             {"token": "x", "resource_version": "5"},

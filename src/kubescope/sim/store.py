@@ -767,19 +767,11 @@ class ObjectStore:
         """
         if limit < 0:
             raise BadRequest("limit must be non-negative")
-        if match and match not in ("Exact", "NotOlderThan"):
-            raise BadRequest(
-                f'resourceVersionMatch: Unsupported value: "{match}": supported values: "Exact", "NotOlderThan"'
-            )
-        if match and not resource_version:
-            raise BadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
-        if token and match:
-            raise BadRequest("resourceVersionMatch is forbidden when continue is provided")
+        # the ListOptions rules (resourceVersionMatch with a version, not with continue...) are the
+        # API's: kubescope.sim.validation answers them with kube-apiserver's 422
         if token and resource_version not in ("", "0"):
             raise BadRequest("specifying resource version is not allowed when using continue")
         rv_n = parse_resource_version(resource_version) if resource_version else 0
-        if match == "Exact" and rv_n == 0:
-            raise BadRequest('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"')
         if rv_n > self.resource_version:
             raise TooLargeResourceVersion(rv_n, self.resource_version)
         if token:
