@@ -3,9 +3,13 @@ list options, validation of names and field types, paths nothing serves."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from tests.sim.conftest import Api, configmap
+from tests.sim.conftest import Api, configmap, start_api
 
 CMS = "/api/v1/namespaces/default/configmaps"
 RFC1123_SUBDOMAIN = (
@@ -331,3 +335,55 @@ async def test_a_wrongly_typed_field_is_400_with_the_decoding_error(
     code, doc = await api.call("POST", path, body)
     assert (code, doc["reason"], doc["message"]) == (400, "BadRequest", message)
     assert api.sim.store.resource_version == rv  # nothing written
+
+
+async def test_metrics_tell_whether_the_server_serves_watch_list(api: Api) -> None:
+    """kube-apiserver advertises features in no discovery document; its /metrics tells."""
+    code, body, headers = await api.raw("GET", "/metrics")
+    assert code == 200 and headers["Content-Type"].startswith("text/plain")
+    assert 'kubernetes_feature_enabled{name="WatchList",stage="BETA"} 1' in body.decode().splitlines()
+
+
+async def test_without_the_watch_list_feature_a_watch_list_is_refused(tmp_path: Path) -> None:
+    """As kube-apiserver 1.33 (WatchList off by default) answers: the client falls back to list."""
+    sim, api = await start_api(tmp_path, feature_gates={"WatchList": False})
+    try:
+        q = "watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
+        code, doc = await api.call("GET", f"{CMS}?{q}")
+        assert (code, doc) == (
+            422,
+            list_options_invalid(
+                (
+                    "sendInitialEvents",
+                    FORBIDDEN,
+                    "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate "
+                    "is enabled",
+                )
+            ),
+        )
+        # the legacy list + watch is served as ever
+        await api.ok("GET", f"{CMS}?resourceVersion=0")
+        _, body, _ = await api.raw("GET", "/metrics")
+        assert 'kubernetes_feature_enabled{name="WatchList",stage="BETA"} 0' in body.decode()
+    finally:
+        await api.session.close()
+        await sim.stop()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("WatchList=maybe", "invalid value of WatchList=maybe"),
+        ("Nope=true", "unrecognized feature gate: Nope"),
+        ("WatchList", "missing bool value for WatchList"),
+    ],
+)
+def test_bad_feature_gates_exit_2_naming_the_flag(value: str, message: str) -> None:
+    p = subprocess.run(
+        [sys.executable, "-m", "kubescope", "simulate", f"--feature-gates={value}", "--port=0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 2
+    assert p.stderr.startswith(f"kubescope simulate: --feature-gates={value}: ") and message in p.stderr

@@ -9,6 +9,7 @@ import sys
 
 from kubescope.errors import ConfigError
 from kubescope.log import fields
+from kubescope.sim import features
 from kubescope.sim.faults import Faults
 from kubescope.sim.server import SimSettings, Simulator
 from kubescope.web.server import run as run_loop
@@ -99,6 +100,13 @@ def configure(p: argparse.ArgumentParser) -> None:
         default=100_000,
         help="events kept for watches to resume from; older resourceVersions get 410 Gone (default: %(default)s)",
     )
+    g.add_argument(
+        "--feature-gates",
+        default="",
+        metavar="NAME=BOOL,...",
+        help="kube-apiserver feature gates, in its syntax; WatchList=false serves no sendInitialEvents "
+        "watches, as a 1.33 server (default: 1.36's: WatchList=true)",
+    )
     g = p.add_argument_group("faults (also settable live: POST /_sim/faults)")
     g.add_argument(
         "--fault",
@@ -142,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
             kubelet_housekeeping=args.kubelet_housekeeping,
             app_metrics_port=args.app_metrics_port,
             faults=faults,
+            feature_gates=features.parse(args.feature_gates),
         )
     except ConfigError as e:
         print(f"kubescope simulate: {e}", file=sys.stderr)

@@ -41,7 +41,13 @@ def encode_object(obj: dict[str, Any]) -> bytes:
 
 def envelope(api_version: str, kind: str, raw: bytes) -> bytes:
     type_meta = length_delimited(1, api_version.encode()) + length_delimited(2, kind.encode())
-    return MAGIC + length_delimited(1, type_meta) + length_delimited(2, raw) + length_delimited(3, b"") + length_delimited(4, b"")
+    return (
+        MAGIC
+        + length_delimited(1, type_meta)
+        + length_delimited(2, raw)
+        + length_delimited(3, b"")
+        + length_delimited(4, b"")
+    )
 
 
 def list_message(list_meta: dict[str, Any], items: Iterable[bytes]) -> bytes:

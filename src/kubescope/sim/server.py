@@ -106,6 +106,9 @@ class SimSettings:
     """Where :mod:`kubescope.sim.appmetrics` listens (0: a free port)."""
     """Seconds between checks of registered APIServices' availability (the aggregator's
     availability controller, which polls too); default 2."""
+    feature_gates: dict[str, bool] = field(default_factory=dict)
+    """``--feature-gates``: kube-apiserver feature gates set otherwise than their 1.36 default
+    (:mod:`.features`); default none, WatchList on."""
 
 
 def _no_new_cluster_ip() -> str:
@@ -158,7 +161,12 @@ class Simulator:
         )
         self.pki = ClusterPKI.create(self.state_dir / "pki", hosts) if settings.tls else None
         self.api = SimAPI(
-            self.store, self.auth, self.faults, self.pki, bookmark_interval=settings.bookmark_interval
+            self.store,
+            self.auth,
+            self.faults,
+            self.pki,
+            bookmark_interval=settings.bookmark_interval,
+            feature_gates=settings.feature_gates,
         )
         self.runner: web.AppRunner | None = None
         self.tasks: list[asyncio.Task[None]] = []

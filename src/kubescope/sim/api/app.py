@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -70,6 +70,7 @@ class SimAPI:
         bookmark_interval: float = 60.0,
         require_auth: bool = True,
         server_address: str = "127.0.0.1:6443",
+        feature_gates: Mapping[str, bool] | None = None,
     ) -> None:
         self.ctx = ApiContext(
             store=store,
@@ -85,6 +86,7 @@ class SimAPI:
             bookmark_interval=bookmark_interval,
             require_auth=require_auth and pki is not None,
             server_address=server_address,
+            feature_gates=dict(feature_gates or {}),
         )
         self.control = ControlRoutes(self.ctx)
         self.crds = CRDServing(store)
@@ -174,6 +176,8 @@ class SimAPI:
             return discovering.root(ctx, request)
         if parts and parts[0] == "openapi":
             return discovering.openapi_doc(ctx, request)
+        if parts == ["metrics"]:
+            return discovering.metrics(ctx, request)
         if len(parts) == 2 and parts[0] == "api":
             return discovering.resource_list(ctx, "", parts[1])
         if len(parts) in (2, 3) and parts[0] == "apis":

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from kubescope.apiserver.negotiation import Negotiated
 from kubescope.apiserver.requestinfo import RequestInfo
+from kubescope.sim import features
 from kubescope.sim.aggregation import Aggregator
 from kubescope.sim.auth import AuthConfig, User
 from kubescope.sim.defaults import ClusterIPs
@@ -49,9 +50,14 @@ class ApiContext:
     bookmark_interval: float = 60.0
     require_auth: bool = True
     server_address: str = "127.0.0.1:6443"
-    watch_list: bool = True
-    """kube-apiserver's WatchList feature (on by default since 1.34): ``sendInitialEvents`` is served."""
+    feature_gates: dict[str, bool] = field(default_factory=dict)
+    """kube-apiserver feature gates set otherwise than their default (:mod:`kubescope.sim.features`)."""
     counters: Counters = field(default_factory=Counters)
+
+    @property
+    def watch_list(self) -> bool:
+        """kube-apiserver's WatchList feature (on by default since 1.34): ``sendInitialEvents``."""
+        return features.enabled(self.feature_gates, "WatchList")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from kubescope.apiserver.negotiation import parse_accept
-from kubescope.sim import discovery, openapi
+from kubescope.sim import discovery, features, openapi
 from kubescope.sim.api import responses
 from kubescope.sim.api.context import ApiContext
 from kubescope.sim.store import NotFound
@@ -79,6 +79,12 @@ def openapi_doc(ctx: ApiContext, request: web.Request) -> web.Response:
     else:
         doc = openapi.v3_group_version(ctx.store.registry, "/".join(parts[2:]))
     return responses.respond_json(200, doc)
+
+
+def metrics(ctx: ApiContext, request: web.Request) -> web.Response:
+    """``/metrics``: of kube-apiserver's families, the one that tells which features it serves."""
+    text = features.metrics_text(ctx.feature_gates)
+    return responses.respond(200, text, "text/plain; version=0.0.4; charset=utf-8")
 
 
 def _openapi_v2(accept: str) -> web.Response:
