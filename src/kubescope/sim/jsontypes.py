@@ -6,30 +6,40 @@ unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32
 struct, the JSON path from the root without list indexes, the field's Go type). The field types are
 the Go types of :mod:`.protoschema`; the types with their own ``UnmarshalJSON`` (Time, Quantity,
 IntOrString, RawExtension...) accept what theirs accepts and answer what theirs answers.
+
+Every write of the API goes through here, so each field type is compiled once into a checker and a
+struct's fields are checked by one dictionary lookup and one type comparison in the common case.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from kubescope.sim.protoforms import ARRAYS
 from kubescope.sim.protoschema import GO_TYPES, NAMED_TYPES, SCHEMA
 
-Field = tuple[str, bool, str]
-"""(protobuf type, repeated, Go type) of one JSON field."""
+Path = tuple[str, ...]
+Checker = Callable[[Any, str, Path], "str | None"]
+"""(JSON value, innermost Go struct, JSON path) -> Go's error, or None when the value fits."""
 
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
+_QUANTITY_ERROR = (
+    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+)
 _INT_RANGES = {
     "int32": (-(2**31), 2**31 - 1),
     "int64": (-(2**63), 2**63 - 1),
     "uint32": (0, 2**32 - 1),
     "uint64": (0, 2**64 - 1),
 }
-_ANY_JSON = frozenset({"runtime.RawExtension", "meta.v1.FieldsV1", "apiextensions.v1.JSON"})
-_UNIONS = frozenset(
+_ANY_JSON = frozenset(
     {
+        "runtime.RawExtension",
+        "meta.v1.FieldsV1",
+        "apiextensions.v1.JSON",
         "apiextensions.v1.JSONSchemaPropsOrArray",
         "apiextensions.v1.JSONSchemaPropsOrBool",
         "apiextensions.v1.JSONSchemaPropsOrStringArray",
@@ -42,98 +52,115 @@ def decode_error(message: str, obj: dict[str, Any]) -> str | None:
     return _struct(message, obj, ())
 
 
+def _struct(message: str, obj: dict[str, Any], path: Path) -> str | None:
+    fields = _fields(message)
+    for key, value in obj.items():
+        spec = fields.get(key)
+        if spec is None or value is None or type(value) is spec[0]:
+            continue  # unknown fields are not this check's; null is a zero value; most fit at once
+        err = spec[1](value, message.rsplit(".", 1)[1], (*path, key))
+        if err:
+            return err
+    return None
+
+
 @functools.cache
-def _fields(message: str) -> dict[str, Field]:
-    """A message's JSON fields, those of inlined embedded structs included (as Go promotes them)."""
-    out: dict[str, Field] = {}
+def _fields(message: str) -> dict[str, tuple[type | None, Checker]]:
+    """A message's JSON fields (inlined embedded structs' included, as Go promotes them): the Python
+    type that fits at once, if any, and the full check."""
+    out: dict[str, tuple[type | None, Checker]] = {}
     gotypes = GO_TYPES.get(message, {})
     for json, typ, repeated in SCHEMA[message].values():
         if not json:
             out.update(_fields(typ))
-        else:
-            out[json] = (typ, repeated, gotypes.get(json, ""))
+            continue
+        fast = {"string": str, "bytes": str, "bool": bool, "int64": int}.get(typ) if not repeated else None
+        out[json] = (fast, _checker(typ, repeated, gotypes.get(json, "").lstrip("*")))
     return out
 
 
-def _struct(message: str, obj: dict[str, Any], path: tuple[str, ...]) -> str | None:
-    fields = _fields(message)
-    struct = message.rsplit(".", 1)[1]
-    for key, value in obj.items():
-        spec = fields.get(key)
-        if spec is not None and value is not None:
-            err = _value(spec, value, struct, (*path, key))
-            if err:
-                return err
-    return None
-
-
-def _value(spec: Field, v: Any, struct: str, path: tuple[str, ...]) -> str | None:
-    typ, repeated, gotype = spec
-    gotype = gotype.lstrip("*")
+@functools.cache
+def _checker(typ: str, repeated: bool, gotype: str) -> Checker:
     if repeated:
-        if not isinstance(v, list):
-            return _mismatch(v, struct, path, gotype or "[]" + typ)
-        elem = (typ, False, _element(gotype))
-        return next((e for x in v if x is not None and (e := _value(elem, x, struct, path))), None)
+        return _sequence(_checker(typ, False, _element(gotype)), gotype or "[]" + typ, list)
     if typ.startswith("map:"):
-        if not isinstance(v, dict):
-            return _mismatch(v, struct, path, gotype or "map[string]" + typ[4:])
-        elem = (typ[4:], False, _element(gotype))
-        return next((e for x in v.values() if x is not None and (e := _value(elem, x, struct, path))), None)
+        return _sequence(_checker(typ[4:], False, _element(gotype)), gotype or "map[string]" + typ[4:], dict)
     if typ in SCHEMA:
-        return _message(typ, gotype, v, struct, path)
-    return _scalar(typ, gotype or typ, v, struct, path)
+        return _message(typ, gotype or typ)
+    return _scalar(typ, gotype or typ)
 
 
-def _message(typ: str, gotype: str, v: Any, struct: str, path: tuple[str, ...]) -> str | None:
-    if typ in _ANY_JSON or typ in _UNIONS:
+def _sequence(elem: Checker, gotype: str, kind: type) -> Checker:
+    def check(v: Any, struct: str, path: Path) -> str | None:
+        if type(v) is not kind:
+            return _mismatch(v, struct, path, gotype)
+        for x in _items(v):
+            if x is not None and (err := elem(x, struct, path)):
+                return err
         return None
+
+    return check
+
+
+def _items(v: Any) -> Any:
+    return v.values() if isinstance(v, dict) else v
+
+
+def _message(typ: str, gotype: str) -> Checker:
+    if typ in _ANY_JSON:
+        return lambda v, struct, path: None
     if typ in ("meta.v1.Time", "meta.v1.MicroTime"):
-        return (
+        return lambda v, struct, path: (
             None if isinstance(v, str) else f"json: cannot unmarshal {_kind(v)} into Go value of type string"
         )
     if typ == "util.intstr.IntOrString":
-        if isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)):
-            return None
-        return f"json: cannot unmarshal {_kind(v)} into Go value of type int32"
+        return lambda v, struct, path: (
+            None
+            if isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool))
+            else f"json: cannot unmarshal {_kind(v)} into Go value of type int32"
+        )
     if typ in ("api.resource.Quantity", "api.resource.QuantityValue"):
-        text = v if isinstance(v, str) else str(v) if isinstance(v, (int, float)) else ""
-        if isinstance(v, bool) or not _QUANTITY.match(text.strip()):
-            return (
-                "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-            )
-        return None
-    if typ in ARRAYS:
-        if not isinstance(v, list):
-            return _mismatch(v, struct, path, gotype or "[]string")
-        return next((_mismatch(x, struct, path, "string") for x in v if not isinstance(x, str)), None)
-    if not isinstance(v, dict):
-        return _mismatch(v, struct, path, gotype or typ)
-    return _struct(typ, v, path)
+        return _quantity
+    if typ in ARRAYS:  # a named string slice (ExtraValue)
+        return _sequence(_scalar("string", "string"), gotype, list)
+
+    def check(v: Any, struct: str, path: Path) -> str | None:
+        return _struct(typ, v, path) if type(v) is dict else _mismatch(v, struct, path, gotype)
+
+    return check
 
 
-def _scalar(typ: str, gotype: str, v: Any, struct: str, path: tuple[str, ...]) -> str | None:
+def _quantity(v: Any, struct: str, path: Path) -> str | None:
+    text = v if isinstance(v, str) else str(v) if isinstance(v, (int, float)) else ""
+    return _QUANTITY_ERROR if isinstance(v, bool) or not _QUANTITY.match(text.strip()) else None
+
+
+def _scalar(typ: str, gotype: str) -> Checker:
     if typ in ("string", "bytes"):
-        return None if isinstance(v, str) else _mismatch(v, struct, path, gotype)
+        return lambda v, struct, path: None if isinstance(v, str) else _mismatch(v, struct, path, gotype)
     if typ == "bool":
-        return None if isinstance(v, bool) else _mismatch(v, struct, path, gotype)
-    if typ in _INT_RANGES:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return _mismatch(v, struct, path, gotype)
-        lo, hi = _INT_RANGES[typ]
-        if isinstance(v, float) or not lo <= v <= hi:
-            # Go names the number that does not fit
-            return _mismatch(v, struct, path, gotype, f"number {_go_number(v)}")
-        return None
+        return lambda v, struct, path: None if isinstance(v, bool) else _mismatch(v, struct, path, gotype)
     if typ in ("double", "float"):
-        return (
+        return lambda v, struct, path: (
             None
             if isinstance(v, (int, float)) and not isinstance(v, bool)
             else _mismatch(v, struct, path, gotype)
         )
-    return None
+    if typ not in _INT_RANGES:
+        return lambda v, struct, path: None
+    lo, hi = _INT_RANGES[typ]
+
+    def check(v: Any, struct: str, path: Path) -> str | None:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return _mismatch(v, struct, path, gotype)
+        if isinstance(v, float) or not lo <= v <= hi:
+            return _mismatch(v, struct, path, gotype, f"number {v!r}")  # Go names what does not fit
+        return None
+
+    return check
 
 
+@functools.cache
 def _element(gotype: str) -> str:
     """The Go type of a slice's or map's elements (named types resolved: v1.ResourceList)."""
     gotype = NAMED_TYPES.get(gotype, gotype)
@@ -159,9 +186,5 @@ def _kind(v: Any) -> str:
     return "array" if isinstance(v, list) else "object"
 
 
-def _go_number(v: float) -> str:
-    return repr(v) if isinstance(v, float) and v != int(v) else str(int(v)) if isinstance(v, int) else repr(v)
-
-
-def _mismatch(v: Any, struct: str, path: tuple[str, ...], gotype: str, what: str = "") -> str:
+def _mismatch(v: Any, struct: str, path: Path, gotype: str, what: str = "") -> str:
     return f"json: cannot unmarshal {what or _kind(v)} into Go struct field {struct}.{'.'.join(path)} of type {gotype}"
