@@ -5,6 +5,7 @@ the address and port rules, the path annotation and the credentials metrics-serv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import logging
 import random
@@ -51,6 +52,8 @@ class Kubelet:
     connections: int = 0
     port: int = 0
     errors: int = 0
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    """Server ends of the connections, closed when the test ends (kept-alive ones stay open)."""
 
 
 async def start_kubelet(
@@ -60,6 +63,7 @@ async def start_kubelet(
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         k.connections += 1
+        k.writers.append(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -124,6 +128,7 @@ async def start_kubelet(
 @pytest.fixture
 async def kubelets() -> AsyncIterator[Callable[..., asyncio.Future[dict[str, Kubelet]]]]:
     servers: list[asyncio.AbstractServer] = []
+    made: list[Kubelet] = []
 
     async def make(behaviours: dict[str, str], ssl_ctx: ssl.SSLContext | None = None) -> dict[str, Kubelet]:
         out = {}
@@ -131,11 +136,20 @@ async def kubelets() -> AsyncIterator[Callable[..., asyncio.Future[dict[str, Kub
             k = Kubelet(b)
             servers.append(await start_kubelet(k, name, ssl_ctx))
             out[name] = k
+            made.append(k)
         return out
 
     yield make  # type: ignore[misc]
     for s in servers:
         s.close()
+    for k in made:
+        for w in k.writers:
+            w.close()
+    for k in made:
+        for w in k.writers:
+            with contextlib.suppress(Exception):
+                await w.wait_closed()
+    for s in servers:
         await s.wait_closed()
 
 
