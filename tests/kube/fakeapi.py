@@ -117,6 +117,11 @@ class FakeApi:
         """Serve watch-lists (``sendInitialEvents=true``); refuse them with 422 otherwise."""
         self.watch_cache = False
         """Answer ``resourceVersion=0`` lists in one response, whatever their ``limit``."""
+        self.discovery: dict[str, list[str]] = {"/api/v1": ["pods"]}
+        """Group-version path -> the resources its APIResourceList names (list and watch); other
+        group-versions answer kube-apiserver's plain-text 404."""
+        self.pods_answer: Fault | None = None
+        """Every pods request answered this (403 Forbidden, 404 NotFound) while set."""
         self._changed = asyncio.Event()
         self._watches: set[web.StreamResponse] = set()
         self._close = asyncio.Event()
@@ -131,6 +136,8 @@ class FakeApi:
         app = web.Application()
         app.router.add_get("/version", self._version)
         app.router.add_route("*", "/echo", self._echo)
+        app.router.add_get("/api/{version}", self._discovery)
+        app.router.add_get("/apis/{group}/{version}", self._discovery)
         app.router.add_get("/api/v1/pods", self._pods)
         app.router.add_get("/api/v1/namespaces/{ns}/pods", self._pods)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
@@ -261,12 +268,24 @@ class FakeApi:
             return self.faults["other"].pop(0).response()
         return web.json_response({"major": "1", "minor": "37", "gitVersion": "v1.37.0-fake"})
 
+    async def _discovery(self, request: web.Request) -> web.Response:
+        self.requests.append((request.path, dict(request.query), request.headers))
+        names = self.discovery.get(request.path)
+        if names is None:
+            return web.Response(status=404, text="404 page not found\n")
+        gv = request.path.removeprefix("/apis/").removeprefix("/api/")
+        resources = [{"name": n, "namespaced": True, "kind": "X", "verbs": ["get", "list", "watch"]} for n in names]
+        resources.append({"name": "pods/status", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
+        return web.json_response({"kind": "APIResourceList", "groupVersion": gv, "resources": resources})
+
     async def _pods(self, request: web.Request) -> web.StreamResponse:
         q = dict(request.query)
         self.requests.append((request.path, q, request.headers))
         denied = self._auth(request)
         if denied is not None:
             return denied
+        if self.pods_answer is not None:
+            return self.pods_answer.response()
         ns = request.match_info.get("ns", "")
         if q.get("watch") == "true":
             if "sendInitialEvents" in q and not self.watch_list:

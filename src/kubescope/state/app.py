@@ -40,6 +40,7 @@ from kubescope.log import fields
 from kubescope.state import exposition as ex
 from kubescope.state.crs import CRSConfig, CustomResourceSpec
 from kubescope.state.custom import CustomResources
+from kubescope.state.discovery import INTERVAL, Discovery, unavailable
 from kubescope.state.family import FamilyOptions, ResourceSpec
 from kubescope.state.registry import all_resources
 from kubescope.state.selfmetrics import ConfigState, ResourceView, SelfMetrics, register
@@ -95,6 +96,14 @@ class ResourceRuntime:
     def synced(self) -> bool:
         return bool(self.reflectors) and all(r.synced.is_set() for r in self.reflectors)
 
+    def settled(self) -> bool:
+        """Every watch synced or unable to list (403/404): what /readyz waits for."""
+        return bool(self.reflectors) and all(r.synced.is_set() or r.unavailable for r in self.reflectors)
+
+    def unavailable(self) -> set[str]:
+        """Why some of its watches cannot list (``forbidden``, ``not found``), if any."""
+        return {r.unavailable for r in self.reflectors if r.unavailable}
+
     async def stop(self, supervisor: core.Supervisor) -> None:
         for name in self.tasks:
             await supervisor.stop(name)
@@ -140,6 +149,7 @@ class StateExporter:
         self.web_config = web_config or core.load_web_config(settings.tls_config)
         self.authorizer = authorizer
         self.runtimes: dict[str, ResourceRuntime] = {}
+        self.discovery = Discovery(client)
         self._apply_lock = asyncio.Lock()
         # custom resources (Custom Resource State): discovered from CRDs, by KSM's store name
         self.custom_specs: dict[str, CustomResourceSpec] = {}
@@ -160,6 +170,7 @@ class StateExporter:
             shard=lambda: (self.settings.shard, self.settings.total_shards),
             configs=self.configs,
             flush_seconds=lambda: self.flusher.flush_seconds_total,
+            unavailable=self.unavailable,
         )
         self.collector.crs_events = self.custom.crds.events
         self.collector.crs_cache = self.custom.cache_size
@@ -183,7 +194,26 @@ class StateExporter:
         return spec if spec is not None else self.custom_specs[resource]
 
     def _wanted(self, s: StateSettings) -> list[str]:
-        return [*s.resources, *sorted(self.custom_specs)]
+        served = [r for r in s.resources if self.discovery.served(r)]
+        return [*served, *sorted(self.custom_specs)]
+
+    async def _rediscover(self) -> None:
+        """Read again the group-versions of resources not served and of those listed with 404."""
+        while True:
+            await asyncio.sleep(INTERVAL)
+            specs = {
+                r: self._spec(r)
+                for r in self.settings.resources
+                if not self.discovery.served(r)
+                or "not found" in (rt.unavailable() if (rt := self.runtimes.get(r)) else ())
+            }
+            if specs and await self.discovery.check(specs):
+                await self.apply_settings(self.settings)
+
+    def unavailable(self) -> list[tuple[str, str]]:
+        """(resource, reason) of every enabled resource that cannot be listed (self metrics)."""
+        states = [(name, u) for name, rt in sorted(self.runtimes.items()) for u in sorted(rt.unavailable())]
+        return unavailable(self.discovery, states)
 
     def _build(self, resource: str) -> ResourceRuntime:
         s = self.settings
@@ -242,12 +272,13 @@ class StateExporter:
         await self.apply_settings(self.settings)
 
     def ready(self) -> bool:
-        return self.custom.synced() and all(rt.synced() for rt in self.runtimes.values())
+        """Every resource that can be listed has been (not served or forbidden ones are not waited for)."""
+        return self.custom.synced() and all(rt.settled() for rt in self.runtimes.values())
 
     def _informer_sync(self) -> str | None:
         if not self._configured:
             return "starting"
-        pending = sorted(n for n, rt in self.runtimes.items() if not rt.synced())
+        pending = sorted(n for n, rt in self.runtimes.items() if not rt.settled())
         if not self.custom.synced():
             pending.insert(0, "customresourcedefinitions")
         return "waiting for the initial sync of: " + ", ".join(pending) if pending else None
@@ -346,7 +377,9 @@ class StateExporter:
         """Bind the listeners (a taken port fails first), start the watches, then serve."""
         s = self.settings
         await self.server.bind()
+        await self.discovery.check({r: self._spec(r) for r in s.resources}, startup=True)
         await self.apply_settings(s)
+        self.server.supervisor.start(core.Task("discovery", self._rediscover))
         for task in self.custom.tasks():
             self.server.supervisor.start(task)
         self._configured = True

@@ -157,6 +157,9 @@ async def _report_sync(exporter: StateExporter, t0: float) -> None:
             elif rt.synced():
                 pending.discard(name)
                 progress.info("synced", extra=fields(resource=name, objects=sum(len(s) for s in rt.stores)))
+            elif rt.settled():
+                pending.discard(name)
+                progress.info("not listed", extra=fields(resource=name, reason=",".join(rt.unavailable())))
         await asyncio.sleep(0.2)
     total = sum(len(s) for rt in exporter.runtimes.values() for s in rt.stores)
     progress.info(

@@ -69,6 +69,9 @@ class SelfMetrics(Collector):
     flush_seconds: Callable[[], float] = lambda: 0.0
     crs_events: dict[str, int] = field(default_factory=lambda: {"add": 0, "update": 0, "delete": 0})
     crs_cache: Callable[[], int] = lambda: 0
+    unavailable: Callable[[], Iterable[tuple[str, str]]] = lambda: ()
+    """(resource, reason) of enabled resources that cannot be listed: ``not_served``, ``forbidden``,
+    ``not_found``."""
 
     def collect(self) -> Iterator[Metric]:
         b = GaugeMetricFamily(
@@ -232,6 +235,16 @@ class SelfMetrics(Collector):
             value=self.crs_cache(),
         )
         yield from (applied, decode_err, render_err, held, count, synced, relists)
+        gone = GaugeMetricFamily(
+            "kubescope_state_resource_unavailable",
+            "1 for an enabled resource that cannot be listed: not served by the API server (skipped, "
+            "checked again every minute), or its list answered 403 or 404 (retried with backoff); "
+            "/readyz does not wait for these.",
+            labels=["resource", "reason"],
+        )
+        for resource, reason in self.unavailable():
+            gone.add_metric([resource, reason], 1)
+        yield gone
         yield CounterMetricFamily(
             "kubescope_state_flush_seconds",
             "Wall time spent folding changes into compressed blocks.",
