@@ -162,7 +162,7 @@ def test_without_one_permission_it_is_ready_and_says_why(tmp_path: Path) -> None
             assert len(refusals) == 1 and "resource=pods" in refusals[0], log
             assert _readyz(e.tport) == 200
             tel = urllib.request.urlopen(f"http://127.0.0.1:{e.tport}/metrics", timeout=10).read().decode()
-            assert 'kubescope_state_resource_unavailable{reason="forbidden",resource="pods"} 1.0' in tel
+            assert 'kubescope_state_resource_unavailable{reason="forbidden",resource="pods"} 1' in tel
             assert "kube_node_info{" in e.text() and "kube_pod_info{" not in e.text()
         finally:
             e.stop()

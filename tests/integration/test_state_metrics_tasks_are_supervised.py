@@ -114,6 +114,7 @@ async def test_each_task_killed_fails_readiness_then_restarts(
         "config-watch",
         "crs-config-watch",
         "crs-discovery",
+        "discovery",
         "flusher",
         "reflector/configmaps",
         "reflector/customresourcedefinitions",

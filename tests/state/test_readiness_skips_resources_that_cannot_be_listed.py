@@ -81,7 +81,7 @@ async def test_a_resource_not_served_is_skipped_and_watched_once_it_appears(
     assert [r.fields["resource"] for r in skipped] == ["mutatingadmissionpolicies", "pods"]  # type: ignore[attr-defined]
     assert [r.fields["group_version"] for r in skipped] == ["admissionregistration.k8s.io/v1", "v1"]  # type: ignore[attr-defined]
     tel = await telemetry(ex)
-    assert 'kubescope_state_resource_unavailable{reason="not_served",resource="pods"} 1.0' in tel
+    assert 'kubescope_state_resource_unavailable{reason="not_served",resource="pods"} 1' in tel
     assert not [q for p, q, _ in fake.requests if p == "/api/v1/pods"]  # never asked for
 
     # an upgrade: the API server serves pods now
@@ -109,7 +109,7 @@ async def test_a_forbidden_resource_is_not_waited_for_and_synced_once_allowed(
         await until(ex.ready, within=10, what="ready without pods")
     assert ex.unavailable() == [("pods", "forbidden")]
     assert await readyz(ex) == (200, "OK")
-    assert 'kubescope_state_resource_unavailable{reason="forbidden",resource="pods"} 1.0' in await telemetry(ex)
+    assert 'kubescope_state_resource_unavailable{reason="forbidden",resource="pods"} 1' in await telemetry(ex)
     failures = [r for r in caplog.records if "forbidden" in r.getMessage()]
     assert len(failures) == 1, [r.getMessage() for r in caplog.records]  # once, not at every retry
     assert "cannot list resource" in failures[0].fields["error"]  # type: ignore[attr-defined]
@@ -126,5 +126,5 @@ async def test_readiness_waits_for_resources_that_can_be_listed(fake: FakeApi, e
     fake.faults["list"] += [Fault(500, "InternalError", "etcd timeout")] * 2  # failing, not forbidden
     ex = await exporter("--resources=pods")
     status, text = await readyz(ex)
-    assert status == 503 and "pods" in text
+    assert status == 503 and "informer-sync failed" in text
     await until(ex.ready, within=15, what="ready after the retries")
