@@ -34,6 +34,19 @@ from kubescope.model.gofmt import go_duration
 from kubescope.model.timefmt import format_time
 
 
+def stamps(ts: np.ndarray) -> list[str]:
+    """Unix seconds as ``metav1.Time`` strings, all at once (one ``format_time`` per point cost
+    half of a 4,032-point answer)."""
+    if ts.size == 0:
+        return []
+    text = np.datetime_as_string(np.asarray(ts, np.int64).astype("datetime64[s]"), unit="s")
+    return [t + "Z" for t in text.tolist()]
+
+
+def _point_list(metric: str, ts: np.ndarray, vals: np.ndarray) -> list[dict[str, Any]]:
+    return [{"timestamp": t, "value": v} for t, v in zip(stamps(ts), scale(metric, vals), strict=True)]
+
+
 def _duration(seconds: int) -> str:
     return go_duration(seconds * 1_000_000_000)
 
@@ -66,7 +79,7 @@ def _common(name: str, unit: str, rng: Range, line: Line, gaps: list[tuple[int, 
 def points(engine: Engine, target: Target, metric_name: str, rng: Range) -> dict[str, Any]:
     metric, field, unit = parse_metric(metric_name, target)
     groups, labels = _groups(engine, target, metric, rng)
-    lines = engine.lines(target, rng, groups)
+    lines = engine.lines(target, rng, groups, quantiles=False)
     items = [_points_one(engine, metric_name, metric, field, unit, rng, line) for line in lines]
     return _wrap(target, labels, items)
 
@@ -86,10 +99,7 @@ def _points_one(
         gaps = intervals(ts, b.width)
     out = _common(name, unit, rng, line, gaps)
     out["step"] = _duration(rng.step) if rng.step else None
-    out["metricPoints"] = [
-        {"timestamp": format_time(t), "value": v}
-        for t, v in zip(ts.tolist(), scale(metric, vals), strict=True)
-    ]
+    out["metricPoints"] = _point_list(metric, ts, vals)
     return out
 
 
@@ -110,10 +120,7 @@ def _spec_points(name: str, metric: str, field: str, unit: str, rng: Range, line
     vals = np.array([values[t] for t in ts.tolist()], np.int64)
     out = _common(name, unit, rng, line, intervals(ts, step))
     out["step"] = _duration(step)
-    out["metricPoints"] = [
-        {"timestamp": format_time(t), "value": v}
-        for t, v in zip(ts.tolist(), scale(metric, vals), strict=True)
-    ]
+    out["metricPoints"] = _point_list(metric, ts, vals)
     return out
 
 
@@ -134,8 +141,8 @@ def aggregated(
         assert b is not None
         factor = 1000 / CPU_UNIT if metric == "cpu" else 1.0
         buckets = []
-        for t, row in zip(b.start.tolist(), stats, strict=True):
-            out: dict[str, Any] = {"timestamp": format_time(t)}
+        for t, row in zip(stamps(b.start), stats, strict=True):
+            out: dict[str, Any] = {"timestamp": t}
             pct: dict[str, float] = {}
             for k, v in row.items():
                 if v is None or (isinstance(v, float) and math.isnan(v)):

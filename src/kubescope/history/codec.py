@@ -205,8 +205,9 @@ def _read_varints(buf: bytes, off: int, k: int) -> tuple[list[int], int]:
     return out, off
 
 
-def decode_segment(blob: bytes, shape: tuple[int, ...]) -> list[list[np.ndarray]]:
-    """The tables of one blob; ``shape`` gives each table's column count."""
+def decode_segment(blob: bytes, shape: tuple[int, ...], tables: int | None = None) -> list[list[np.ndarray]]:
+    """The tables of one blob; ``shape`` gives each table's column count. With ``tables``, only
+    the first ``tables`` are decoded (a rollup's buckets without its sketch entries)."""
     try:
         if not blob or blob[0] != VERSION:
             raise DecodeError(f"chunk version {blob[0] if blob else None} is not {VERSION}")
@@ -215,8 +216,10 @@ def decode_segment(blob: bytes, shape: tuple[int, ...]) -> list[list[np.ndarray]
         body = isal_zlib.decompress(memoryview(blob)[start:], -15)
         off = 0
         pos = 0
-        tables: list[list[np.ndarray]] = []
-        for ncols in shape:
+        tables_out: list[list[np.ndarray]] = []
+        for k, ncols in enumerate(shape):
+            if tables is not None and k >= tables:
+                return tables_out
             n = int(meta[pos])
             pos += 1
             cols: list[np.ndarray] = []
@@ -231,12 +234,12 @@ def decode_segment(blob: bytes, shape: tuple[int, ...]) -> list[list[np.ndarray]
                 u[:, :width] = raw.T
                 d = unzigzag(u.view("<u8").reshape(n)) * g
                 cols.append(_undo(d, order, f0, f1))
-            tables.append(cols)
+            tables_out.append(cols)
         if off != len(body):
             raise DecodeError(f"corrupt chunk: {len(body) - off} bytes left over")
     except (_IsalError, ValueError, IndexError, TypeError) as e:
         raise DecodeError(f"corrupt chunk: {e}") from e
-    return tables
+    return tables_out
 
 
 def _undo(d: np.ndarray, order: int, f0: int, f1: int) -> np.ndarray:

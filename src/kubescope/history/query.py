@@ -126,16 +126,19 @@ class Engine:
         members = self.members(target, metric, rng) if members is None else members
         return self.lines(target, rng, [members])[0]
 
-    def lines(self, target: Target, rng: Range, groups: list[list[SeriesRow]]) -> list[Line]:
+    def lines(
+        self, target: Target, rng: Range, groups: list[list[SeriesRow]], *, quantiles: bool = True
+    ) -> list[Line]:
         """One line per group of members, from one read of all their data (a ``pod-list`` page
-        costs one pass over the head and one chunk query, not one per pod)."""
+        costs one pass over the head and one chunk query, not one per pod). Without
+        ``quantiles`` (points), rollups are read without their sketches."""
         sids = np.array(sorted({m.id for g in groups for m in g}), I64)
         level, split = self._plan(rng)
         sources: list[tuple[int, int, str]] = []
         old: Rollup | None = None
         if level and split > rng.start and sids.size:
             width = FIVE_MIN if level == 1 else HOUR
-            old = self.store.rollups(level, sids, rng.start - rng.start % width, split)
+            old = self.store.rollups(level, sids, rng.start - rng.start % width, split, sketches=quantiles)
             sources.append((rng.start, split, _fmt_level(level)))
         if sids.size:
             s, ts, v = self.store.raw_samples(sids, split, rng.end)
@@ -230,10 +233,13 @@ def _sum_by_start(
 
 
 def scale(metric: str, values: np.ndarray) -> list[float] | list[int]:
-    """Stored units to the API's: CPU micro-cores to millicores, memory bytes unchanged."""
+    """Stored units to the API's: CPU micro-cores to millicores (3 decimals), memory bytes (integers)."""
+    v = values.astype(np.float64)
     if metric == "cpu":
-        return [round(x, 3) for x in (values.astype(np.float64) * (1000 / CPU_UNIT)).tolist()]
-    return [round(x) for x in values.astype(np.float64).tolist()]
+        out: list[float] = np.round(v * (1000 / CPU_UNIT), 3).tolist()
+        return out
+    ints: list[int] = np.rint(v).astype(np.int64).tolist()
+    return ints
 
 
 def intervals(starts: np.ndarray, width: int) -> list[tuple[int, int]]:

@@ -177,7 +177,14 @@ def encode(r: Rollup) -> bytes:
     return encode_per_series(r)[0][4]
 
 
-def decode(blob: bytes, sid: int, width: int) -> Rollup:
+def decode(blob: bytes, sid: int, width: int, *, sketches: bool = True) -> Rollup:
+    """One series' chunk; without ``sketches`` its buckets only (no percentiles asked)."""
+    if not sketches:
+        ((start, count, total, low, high),) = codec.decode_segment(blob, (5, 3), tables=1)
+        z = np.zeros(0, I64)
+        return Rollup(
+            width, np.full(start.size, sid, I64), start * width, count, total, low, high, z, z, z, z
+        )
     (start, count, total, low, high), (pos, sk_idx, sk_count) = codec.decode_segment(blob, (5, 3))
     start = start * width
     if pos.size and (pos.min() < 0 or pos.max() >= start.size):

@@ -508,12 +508,15 @@ class HistoryStore:
         order = np.lexsort((ts, s))
         return s[order], ts[order], v[order]
 
-    def rollups(self, level: int, sids: np.ndarray, t0: int, t1: int) -> Rollup:
+    def rollups(self, level: int, sids: np.ndarray, t0: int, t1: int, *, sketches: bool = True) -> Rollup:
         """Level 1 (5-minute) or 2 (1-hour) buckets of ``sids`` starting in ``[t0, t1)``, from the
-        chunks of closed days (up to :meth:`days_until`)."""
+        chunks of closed days (up to :meth:`days_until`); without ``sketches``, no sketch entries."""
         width = FIVE_MIN if level == 1 else HOUR
         c = self.conn()
-        parts = [rollup.decode(blob, s, width) for s, blob in self._chunks(c, level, sids, t0, t1)]
+        parts = [
+            rollup.decode(blob, s, width, sketches=sketches)
+            for s, blob in self._chunks(c, level, sids, t0, t1)
+        ]
         merged = rollup.merge(parts, width)
         if not len(merged):
             return merged
