@@ -38,7 +38,7 @@ from kubescope.history.api import HistoryAPI
 from kubescope.history.backfill import backfill
 from kubescope.history.query import Engine
 from kubescope.history.series import CPU_UNIT, PodInfo, SeriesKey
-from kubescope.history.store import DAY, HistoryStore
+from kubescope.history.store import BLOCK, DAY, HistoryStore
 from kubescope.sim import fleet as simfleet
 
 FLOORS = {
@@ -163,7 +163,12 @@ def recommend_all(d: Path, workloads: int, per_workload: int) -> tuple[float, in
         s = np.tile(sids, 96)
         v = (np.tile(base, 96) * rng.lognormal(0, 0.2, s.size)).astype(np.int64)
         r = rollup.from_samples(s, ts, v, DAY)
-        c.execute("INSERT OR REPLACE INTO summary VALUES(3, ?, ?)", (d0, rollup.encode_many(r)))
+        for blk in np.unique(r.sid // BLOCK).tolist():
+            part = r.take(r.sid // BLOCK == blk, r.sk_sid // BLOCK == blk)
+            c.execute(
+                "INSERT OR REPLACE INTO summary(level, start, block, data) VALUES(3, ?, ?, ?)",
+                (d0, blk, rollup.encode_many(part)),
+            )
     c.execute("INSERT OR REPLACE INTO meta VALUES('days', ?)", (str(now - now % DAY),))
     c.execute("INSERT OR REPLACE INTO meta VALUES('compacted', ?)", (str(now - now % DAY),))
     opts = questions.RecommendOptions()

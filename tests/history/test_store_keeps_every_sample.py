@@ -72,8 +72,11 @@ def test_samples_come_back_from_head_and_chunks_across_a_restart(tmp_path: Path)
             ):
                 vals = pts[starts == b, 1]
                 assert (cnt, tot, lo, hi) == (vals.size, vals.sum(), vals.min(), vals.max())
-    (day,) = store.summaries(3, T0, T0 + DAY)
-    assert int(day[1].count.sum()) == sum(1 for pts in truth.values() for t, _ in pts if t < T0 + DAY)
+    days = [r for blk in store.blocks() for r in store.summaries(3, T0, T0 + DAY, blk)]
+    assert {start for start, _ in days} == {T0}
+    assert sum(int(r.count.sum()) for _, r in days) == sum(
+        1 for pts in truth.values() for t, _ in pts if t < T0 + DAY
+    )
     assert store.last_samples()[int(sids[0])] == truth[int(sids[0])][-1][0]
 
 

@@ -276,6 +276,7 @@ class HistoryServer:
         self.metrics.samples.inc(stats.samples)
         for reason, n in (
             ("duplicate", stats.duplicates),
+            ("stale", stats.stale),
             ("unknown_pod", stats.unknown_pods),
             ("bad_item", stats.bad_items),
         ):

@@ -146,14 +146,27 @@ class Engine:
             s = ts = v = np.zeros(0, I64)
         if split <= rng.end:
             sources.append((split, rng.end, "raw"))
+        if len(groups) == 1:
+            return [self._build(target, rng, groups[0], old, s, ts, v, sources)]
+        # several groups (a pod-list page): rows split by group with one stable sort (each group's
+        # rows stay in (series, time) order), not a scan of every sample per group
+        group_of = np.full(int(sids.max()) + 1 if sids.size else 1, len(groups), I64)
+        for k, members in enumerate(groups):
+            group_of[[m.id for m in members]] = k
+        raw_at, (s, ts, v) = _by_group(group_of[s], len(groups), s, ts, v)
+        olds: list[Rollup | None] = [None] * len(groups)
+        if old is not None:
+            b_at, cols = _by_group(group_of[old.sid], len(groups), old.sid, old.start, old.count, old.total,
+                                   old.low, old.high)  # fmt: skip
+            k_at, sk = _by_group(group_of[old.sk_sid], len(groups), old.sk_sid, old.sk_start, old.sk_idx,
+                                 old.sk_count)  # fmt: skip
+            for k in range(len(groups)):
+                (a0, a1), (k0, k1) = b_at[k], k_at[k]
+                olds[k] = Rollup(old.width, *(c[a0:a1] for c in cols), *(c[k0:k1] for c in sk))
         out: list[Line] = []
-        for members in groups:
-            g = np.array([m.id for m in members], I64)
-            m = np.isin(s, g)
-            part = None
-            if old is not None:
-                part = old.take(np.isin(old.sid, g), np.isin(old.sk_sid, g))
-            out.append(self._build(target, rng, members, part, s[m], ts[m], v[m], sources))
+        for k, members in enumerate(groups):
+            a0, a1 = raw_at[k]
+            out.append(self._build(target, rng, members, olds[k], s[a0:a1], ts[a0:a1], v[a0:a1], sources))
         return out
 
     def _build(
@@ -177,14 +190,21 @@ class Engine:
         order = np.argsort(ts, kind="stable")
         ts, v = ts[order], v[order]
         fresh = rollup.from_samples(np.zeros(ts.size, I64), ts, v, rng.step)
-        parts = [fresh]
-        if old is not None and len(old):
-            parts.append(_as_one(old))
-        b = rollup.merge(parts, rng.step)
-        exact = np.ones(len(b), bool)
-        if len(parts) > 1:
-            exact = ~np.isin(b.start, rollup.merge(parts[1:], rng.step).start)
+        if old is None or not len(old):
+            return Line(members, ts, v, fresh, np.ones(len(fresh), bool), self.resolution, sources)
+        older = rollup.merge([_as_one(old)], rng.step)
+        b = rollup.merge([fresh, older], rng.step)
+        exact = ~np.isin(b.start, older.start)
         return Line(members, ts, v, b, exact, self.resolution, sources)
+
+
+def _by_group(group: np.ndarray, n: int, *cols: np.ndarray) -> tuple[list[tuple[int, int]], list[np.ndarray]]:
+    """``cols`` reordered by ``group`` (stable) and each group's ``(first, end)`` rows (groups
+    ``0 .. n-1``; rows of group ``n``, no group, are dropped)."""
+    order = np.argsort(group, kind="stable")
+    ends = np.cumsum(np.bincount(group, minlength=n + 1))
+    starts = np.r_[0, ends[:-1]]
+    return list(zip(starts[:n].tolist(), ends[:n].tolist(), strict=True)), [c[order] for c in cols]
 
 
 def _is_sum(target: Target) -> bool:

@@ -25,7 +25,7 @@ import numpy as np
 from kubescope.errors import DecodeError
 from kubescope.history.pods import PodCatalog
 from kubescope.history.series import CPU_UNIT, PodInfo, SeriesKey
-from kubescope.history.store import HistoryStore
+from kubescope.history.store import LAG, HistoryStore
 from kubescope.model.meta import ObjectMeta, Wire
 from kubescope.model.quantity import QuantityError, parse_quantity
 from kubescope.model.timefmt import rfc3339_unix
@@ -75,6 +75,8 @@ class CycleStats:
     nodes: int = 0
     pods: int = 0
     duplicates: int = 0
+    stale: int = 0
+    """Samples more than :data:`~kubescope.history.store.LAG` from the cycle (a stuck source)."""
     unknown_pods: int = 0
     bad_items: int = 0
     errors: list[str] = field(default_factory=list)
@@ -165,18 +167,30 @@ class Recorder:
     def write(self, t: int, batch: Batch, stats: CycleStats) -> None:
         if not batch.keys:
             return
-        sids = np.array(self.store.series_ids(batch.keys, min(batch.ts)), I64)
         ts = np.array(batch.ts, I64)
+        off = np.abs(ts - t) > LAG
+        if off.any():
+            stats.stale += int(off.sum())
+            keep_items = np.flatnonzero(~off).tolist()
+            batch = Batch(
+                [batch.keys[i] for i in keep_items], [batch.ts[i] for i in keep_items],
+                [batch.values[i] for i in keep_items],
+            )  # fmt: skip
+            ts = ts[~off]
+            if not batch.keys:
+                return
+        sids = np.array(self.store.series_ids(batch.keys, min(batch.ts)), I64)
         values = np.array(batch.values, I64)
         last = self.last
         keep = np.fromiter(
             (ts_ > last.get(s, 0) for s, ts_ in zip(sids.tolist(), batch.ts, strict=True)), bool, sids.size
         )
-        # a series may appear twice in one batch (a list answered with a duplicate item): first wins
-        _, first = np.unique(sids, return_index=True)
-        once = np.zeros(sids.size, bool)
-        once[first] = True
-        keep &= once
+        # a series may appear twice in one batch (a list answered with a duplicate item): the
+        # first new sample wins
+        cand = np.flatnonzero(keep)
+        _, first = np.unique(sids[cand], return_index=True)
+        keep[:] = False
+        keep[cand[first]] = True
         stats.duplicates += int(sids.size - keep.sum())
         sids, ts, values = sids[keep], ts[keep], values[keep]
         if sids.size:

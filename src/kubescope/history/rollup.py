@@ -18,6 +18,10 @@ from kubescope.errors import DecodeError
 from kubescope.history import codec, sketch
 
 I64 = np.int64
+FIVE_MIN = 300
+HOUR = 3600
+DAY = 86400
+"""The widths rollups are kept at (and the daily summaries')."""
 
 
 @dataclass(slots=True)

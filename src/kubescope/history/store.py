@@ -3,36 +3,35 @@
 Tables::
 
     series    id, kind, metric, namespace, pod, uid, container, node, owner, request, limit, first, last
-    head_map  id, ids                   the series of a run of head rows (sorted int64 ids)
-    head      id, t, map, data          one row per recording cycle: per series of its map, the
-                                        sample's time (int32 offset from t) and value (int64, -1 = none)
+    head_map  id, block, ids            the series of a block a run of head rows covers (sorted ids)
+    head      id, t, block, map, data   one row per recording cycle and block (:mod:`.head`)
     chunk     level, series, start, end, n, data   (WITHOUT ROWID, primary key level, series, start)
               level 0: raw samples of one window (codec.encode_raw)
               level 1: 5-minute rollups of one day (rollup.encode_per_series: 288 buckets)
               level 2: 1-hour rollups of one day (24 buckets)
-    summary   level, start, data        every series' rollups of one window at 5 minutes (level 1)
+    summary   level, start, block, data  a block's rollups of one window at 5 minutes (level 1)
                                         and 1 hour (level 2), until its day closes; of one day (level 3)
     meta      key, value
 
-**Writing.** A cycle is one INSERT of one head row, in one transaction: 120,000 samples cost one
-row and a few milliseconds, which is what makes 50,000 samples/s on one core easy where a row per
-sample tops out near 225,000 rows/s and then has to be read back sample by sample. A crash loses at
-most the cycle being written; WAL with ``synchronous=NORMAL`` survives a killed process (the WAL
-is in the page cache) and a power cut may lose the last commits, never the file.
+**Writing.** A cycle is one transaction of a few head rows per thousand series: 120,000 samples
+cost ~940 rows and a few milliseconds, which is what makes 50,000 samples/s on one core easy where
+a row per sample tops out near 225,000 rows/s and then has to be read back sample by sample. A
+crash loses at most the cycle being written; WAL with ``synchronous=NORMAL`` survives a killed
+process (the WAL is in the page cache) and a power cut may lose the last commits, never the file.
 
-**Compaction.** When a cycle of a new window (default two hours, Prometheus' block) arrives, the
-closed window's head rows are read, split per series and written as one raw chunk per series (120
-samples at a one-minute resolution: ~1.8 bytes per sample on the simulator's noisy usage), plus
-the window's 5-minute and 1-hour rollups of every series as two all-series summaries, and the head
-rows are deleted: one transaction, so a crash leaves either the head rows or the chunks. When a day
-closes, its summaries become one 5-minute and one 1-hour rollup chunk per series (a whole day per
-row, so the fixed cost of a row is spread over 288 buckets) and one all-series daily summary; until
-then, questions about the open day are answered from raw samples (kept at least 26 hours). Samples belong to the window of
+**Compaction** (:mod:`.compaction`). When a cycle of a new window (default two hours, Prometheus'
+block) arrives, the closed window is compacted block by block (memory bounded by one block's
+window): per series one raw chunk (120 samples at a one-minute resolution), per block the
+window's 5-minute and 1-hour rollups as two summaries; the head rows go in the same transaction,
+so a crash leaves either the head rows or the chunks. When a day closes, each block's summaries
+become one 5-minute and one 1-hour rollup chunk per series (a whole day per row, so the fixed
+cost of a row is spread over 288 buckets) and one daily summary; until then, questions about the
+open day are answered from raw samples (kept at least 26 hours). Samples belong to the window of
 the cycle that recorded them (a sample taken at 09:59:40 and recorded at 10:00:05 is in the
 10:00 window), so no sample is ever split or counted twice; rollups merge by bucket time.
 
-**Retention** (``Retention``): raw 48 h, 5-minute 14 d, 1-hour and daily summaries 90 d, hourly
-summaries 48 h; expired rows are deleted after each compaction.
+**Retention** (``Retention``): raw 48 h, 5-minute 14 d, 1-hour and daily summaries 90 d;
+expired rows are deleted after each compaction.
 
 Connections are per thread (:meth:`HistoryStore.conn`); writes take :attr:`HistoryStore.lock`.
 """
@@ -43,26 +42,26 @@ import contextlib
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from kubescope.errors import ConfigError, DecodeError
-from kubescope.history import codec, rollup
-from kubescope.history.rollup import Rollup
+from kubescope.errors import ConfigError
+from kubescope.history import codec, compaction, rollup
+from kubescope.history.head import BLOCK, Head
+from kubescope.history.rollup import DAY, FIVE_MIN, HOUR, Rollup
 from kubescope.history.series import PodInfo, SeriesKey, SeriesRow, series_row
-from kubescope.log import fields
 
 logger = logging.getLogger(__name__)
 
 I64 = np.int64
-HOUR = 3600
-DAY = 86400
-FIVE_MIN = 300
-SCHEMA_VERSION = "1"
+LAG = 600
+"""How far a sample's time may be from the cycle that records it (seconds, either way): the
+recorder skips samples further off (a source that stopped refreshing), so a query reads the head
+rows of its range and this much around it, not the whole head."""
+SCHEMA_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,16 +74,19 @@ CREATE INDEX IF NOT EXISTS series_pod ON series(namespace, pod);
 CREATE INDEX IF NOT EXISTS series_uid ON series(uid);
 CREATE INDEX IF NOT EXISTS series_owner ON series(namespace, owner_kind, owner_name);
 CREATE INDEX IF NOT EXISTS series_node ON series(kind, node);
-CREATE TABLE IF NOT EXISTS head_map(id INTEGER PRIMARY KEY, ids BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS head(id INTEGER PRIMARY KEY, t INTEGER NOT NULL, map INTEGER NOT NULL,
-  data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS head_map(id INTEGER PRIMARY KEY, block INTEGER NOT NULL, ids BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS head(id INTEGER PRIMARY KEY, t INTEGER NOT NULL, block INTEGER NOT NULL,
+  map INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS head_block ON head(block, t);
 CREATE INDEX IF NOT EXISTS head_t ON head(t);
 CREATE TABLE IF NOT EXISTS chunk(level INTEGER NOT NULL, series INTEGER NOT NULL, start INTEGER NOT NULL,
   end INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
   PRIMARY KEY(level, series, start)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunk_end ON chunk(level, end);
-CREATE TABLE IF NOT EXISTS summary(level INTEGER NOT NULL, start INTEGER NOT NULL, data BLOB NOT NULL,
-  PRIMARY KEY(level, start)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS summary(id INTEGER PRIMARY KEY, level INTEGER NOT NULL, start INTEGER NOT NULL,
+  block INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS summary_key ON summary(level, block, start);
+CREATE INDEX IF NOT EXISTS summary_start ON summary(level, start);
 """
 
 _SERIES_COLS = "id, kind, metric, namespace, pod, uid, container, node, owner_kind, owner_name, request, lim, first, last"
@@ -105,21 +107,7 @@ class Retention:
             )
 
 
-@dataclass
-class CompactionStats:
-    windows: int = 0
-    days: int = 0
-    samples: int = 0
-    series: int = 0
-    seconds: float = 0.0
-    expired_rows: int = 0
-
-
-@dataclass
-class _HeadMap:
-    id: int
-    ids: np.ndarray
-    index: dict[int, int] = field(default_factory=dict)
+CompactionStats = compaction.CompactionStats
 
 
 def _row(r: tuple[object, ...]) -> SeriesRow:
@@ -162,9 +150,8 @@ class HistoryStore:
                     )
                 conn.commit()
         self.keys: dict[SeriesKey, int] = {}
-        self.pods: dict[int, str] = {}
         self._next_id = 1
-        self._map: _HeadMap | None = None
+        self.head = Head(self.path)
         self._pending: list[SeriesRow] = []
         self._head_end = 0
         """End of the oldest head row's window (0: unknown or empty head)."""
@@ -253,8 +240,11 @@ class HistoryStore:
     # -- the head --------------------------------------------------------------------------
 
     def append(self, t: int, sids: np.ndarray, ts: np.ndarray, values: np.ndarray) -> None:
-        """One recording cycle at time ``t``: samples (series id, Unix seconds, value), one transaction."""
+        """One recording cycle at time ``t``: samples (series id, Unix seconds, value), one
+        transaction. Sample times must be within :data:`LAG` of ``t``."""
         sids = np.asarray(sids, I64)
+        if sids.size and int(np.abs(np.asarray(ts, I64) - t).max()) > LAG:
+            raise ValueError(f"a sample is more than {LAG}s away from its cycle at {t}")
         order = np.argsort(sids, kind="stable")
         sids, ts, values = sids[order], np.asarray(ts, I64)[order], np.asarray(values, I64)[order]
         with self.lock:
@@ -262,93 +252,48 @@ class HistoryStore:
             c.execute("BEGIN IMMEDIATE")
             try:
                 self._flush_series(c)
-                m = self._map
-                if m is None or (sids.size and not np.isin(sids, m.ids, assume_unique=False).all()):
-                    ids = np.unique(np.concatenate([m.ids, sids])) if m is not None else np.unique(sids)
-                    cur = c.execute("INSERT INTO head_map(ids) VALUES(?)", (ids.astype("<i8").tobytes(),))
-                    m = self._map = _HeadMap(int(cur.lastrowid or 0), ids)
-                pos = np.searchsorted(m.ids, sids)
-                offs = np.zeros(m.ids.size, "<i4")
-                vals = np.full(m.ids.size, -1, "<i8")
-                offs[pos] = ts - t
-                vals[pos] = values
-                c.execute(
-                    "INSERT INTO head(t, map, data) VALUES(?,?,?)",
-                    (int(t), m.id, offs.tobytes() + vals.tobytes()),
-                )
+                self.head.append(c, int(t), sids, ts, values)
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")
+                self.head.reset()  # maps written in the rolled-back transaction are gone
                 raise
             self.latest = max(self.latest, int(t))
             if not self._head_end:
                 self._head_end = int(t) - int(t) % self.window + self.window
 
-    def _maps(self, c: sqlite3.Connection, ids: Iterable[int]) -> dict[int, np.ndarray]:
-        want = sorted(set(ids))
-        out: dict[int, np.ndarray] = {}
-        if self._map is not None and self._map.id in want:
-            out[self._map.id] = self._map.ids
-        rest = [i for i in want if i not in out]
-        for k in range(0, len(rest), 500):
-            part = rest[k : k + 500]
-            q = ",".join("?" * len(part))
-            for mid, blob in c.execute(f"SELECT id, ids FROM head_map WHERE id IN ({q})", part):  # noqa: S608
-                out[int(mid)] = np.frombuffer(blob, "<i8")
-        return out
-
     def head_samples(
-        self, t_lo: int, t_hi: int | None, sids: np.ndarray | None = None, *, by_row_time: bool = False
+        self, t_lo: int, t_hi: int | None, sids: np.ndarray | None = None, *, block: int | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Head samples ``(sid, ts, value)`` of ``sids`` (all when None), sorted by (sid, ts).
-
-        With ``by_row_time`` the bounds select head rows by their cycle time ``[t_lo, t_hi)``;
-        otherwise samples by their own time ``[t_lo, t_hi]`` (rows up to a window early or late).
-        """
+        """Head samples ``(sid, ts, value)`` of ``sids`` (or of a ``block``, or all) taken in
+        ``[t_lo, t_hi]``, sorted by (sid, ts). Rows are selected by cycle time, up to :data:`LAG`
+        around the bounds (a sample is recorded after it was taken)."""
         c = self.conn()
-        want = None if sids is None else np.unique(np.asarray(sids, I64))
-        if by_row_time:
-            rows = c.execute(
-                "SELECT t, map, data FROM head WHERE t >= ? AND t < ? ORDER BY t",
-                (t_lo, 1 << 62 if t_hi is None else t_hi),
-            ).fetchall()
+        lo = t_lo - LAG
+        hi = t_hi + LAG if t_hi is not None else 1 << 62
+        if block is not None:
+            s, ts, v = self.head.read(c, "block = ? AND t >= ? AND t <= ?", (block, lo, hi), None)
+        elif sids is None:
+            s, ts, v = self.head.read(c, "t >= ? AND t <= ?", (lo, hi), None)
         else:
-            hi = t_hi + self.window if t_hi is not None else 1 << 62
-            rows = c.execute(
-                "SELECT t, map, data FROM head WHERE t >= ? AND t <= ? ORDER BY t", (t_lo - self.window, hi)
-            ).fetchall()
-        maps = self._maps(c, (r[1] for r in rows))
-        parts_s: list[np.ndarray] = []
-        parts_t: list[np.ndarray] = []
-        parts_v: list[np.ndarray] = []
-        for t, mid, data in rows:
-            ids = maps.get(int(mid))
-            if ids is None:
-                raise DecodeError(f"{self.path}: head row at {t} names a missing series map {mid}")
-            n = ids.size
-            if len(data) != 12 * n:
-                raise DecodeError(f"{self.path}: head row at {t} has {len(data)} bytes for {n} series")
-            offs = np.frombuffer(data, "<i4", count=n)
-            vals = np.frombuffer(data, "<i8", count=n, offset=4 * n)
-            if want is not None:
-                pos = np.searchsorted(ids, want)
-                pos = pos[pos < n]
-                pos = pos[ids[pos] == want[: pos.size]] if pos.size else pos
-                keep = pos[vals[pos] >= 0]
-            else:
-                keep = np.flatnonzero(vals >= 0)
-            parts_s.append(ids[keep])
-            parts_t.append(offs[keep].astype(I64) + int(t))
-            parts_v.append(vals[keep])
-        if not parts_s:
-            z = np.zeros(0, I64)
-            return z, z, z
-        s, ts, v = np.concatenate(parts_s), np.concatenate(parts_t), np.concatenate(parts_v)
-        if not by_row_time:
-            lo = ts >= t_lo
-            if t_hi is not None:
-                lo &= ts <= t_hi
-            s, ts, v = s[lo], ts[lo], v[lo]
+            want = np.unique(np.asarray(sids, I64))
+            blocks = np.unique(want // BLOCK).tolist()
+            parts = [
+                self.head.read(
+                    c, f"block IN ({','.join('?' * len(part))}) AND t >= ? AND t <= ?", (*part, lo, hi), want
+                )
+                for part in (blocks[k : k + 500] for k in range(0, len(blocks), 500))
+            ]
+            if not parts:
+                z = np.zeros(0, I64)
+                return z, z, z
+            s = np.concatenate([p[0] for p in parts])
+            ts = np.concatenate([p[1] for p in parts])
+            v = np.concatenate([p[2] for p in parts])
+        keep = ts >= t_lo
+        if t_hi is not None:
+            keep &= ts <= t_hi
+        s, ts, v = s[keep], ts[keep], v[keep]
         order = np.lexsort((ts, s))
         return s[order], ts[order], v[order]
 
@@ -363,127 +308,18 @@ class HistoryStore:
         return int(row[0]) if row else 0
 
     def compact(self, upto: int | None = None) -> CompactionStats:
-        """Compact every closed window (ending at or before ``upto``, default: the newest head
-        row's window start), close finished days, then apply retention."""
-        stats = CompactionStats()
-        t0 = time.perf_counter()
+        """Compact every closed window, close finished days, apply retention
+        (:func:`.compaction.compact`); nothing to do while the oldest head window is open."""
         limit = self.latest if upto is None else upto
         if self._head_end and limit < self._head_end:
-            return stats  # the oldest head window is still open: nothing to do (the common case)
+            return CompactionStats()  # the common case: one call per cycle
         with self.lock:
-            c = self.conn()
-            while True:
-                row = c.execute("SELECT min(t) FROM head").fetchone()
-                if not row or row[0] is None:
-                    break
-                w0 = int(row[0]) - int(row[0]) % self.window
-                w1 = w0 + self.window
-                if w1 > limit:
-                    break
-                self._compact_window(c, w0, w1, stats)
-            self._close_days(c, stats)
-            stats.expired_rows += self._expire(c, limit)
-            row = c.execute("SELECT min(t) FROM head").fetchone()
+            stats = compaction.compact(self, upto)
+            row = self.conn().execute("SELECT min(t) FROM head").fetchone()
             self._head_end = (
                 int(row[0]) - int(row[0]) % self.window + self.window if row and row[0] is not None else 0
             )
-        stats.seconds = time.perf_counter() - t0
-        if stats.windows:
-            logger.info(
-                "compacted",
-                extra=fields(windows=stats.windows, days=stats.days, samples=stats.samples,
-                             series=stats.series, seconds=f"{stats.seconds:.2f}"),
-            )  # fmt: skip
         return stats
-
-    def _compact_window(self, c: sqlite3.Connection, w0: int, w1: int, stats: CompactionStats) -> None:
-        sid, ts, v = self.head_samples(0, w1, by_row_time=True)
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            if sid.size:
-                self._write_window(c, w0, sid, ts, v)
-                stats.samples += int(sid.size)
-                stats.series += int(np.unique(sid).size)
-            c.execute("DELETE FROM head WHERE t < ?", (w1,))
-            c.execute("DELETE FROM head_map WHERE id NOT IN (SELECT DISTINCT map FROM head)")
-            c.execute("INSERT OR REPLACE INTO meta VALUES('compacted', ?)", (str(w1),))
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        self._map = None  # the next cycle starts a map of the series still alive
-        stats.windows += 1
-
-    def _write_window(
-        self, c: sqlite3.Connection, w0: int, sid: np.ndarray, ts: np.ndarray, v: np.ndarray
-    ) -> None:
-        raw = codec.encode_raw_many(sid, ts, v)
-        c.executemany("INSERT OR REPLACE INTO chunk VALUES(0,?,?,?,?,?)", raw)
-        five = rollup.from_samples(sid, ts, v, FIVE_MIN)
-        c.execute("INSERT OR REPLACE INTO summary VALUES(1, ?, ?)", (w0, rollup.encode_many(five)))
-        hour = rollup.merge([five], HOUR)
-        c.execute("INSERT OR REPLACE INTO summary VALUES(2, ?, ?)", (w0, rollup.encode_many(hour)))
-        last_rows = [(r[2], r[0]) for r in raw]
-        c.executemany("UPDATE series SET last = max(coalesce(last, 0), ?) WHERE id = ?", last_rows)
-
-    def _close_days(self, c: sqlite3.Connection, stats: CompactionStats) -> None:
-        """Each finished day: its windows' all-series rollups become one 5-minute and one 1-hour
-        chunk per series (288 and 24 buckets) and one all-series daily summary."""
-        until = self.compacted_until()
-        first = c.execute("SELECT min(start) FROM summary WHERE level=1").fetchone()
-        if not until or not first or first[0] is None:
-            return
-        d0 = int(first[0]) - int(first[0]) % DAY
-        while d0 + DAY <= until:
-            d1 = d0 + DAY
-            parts = {
-                level: [rollup.decode_many(blob, width) for (blob,) in c.execute(
-                    "SELECT data FROM summary WHERE level=? AND start >= ? AND start < ? ORDER BY start",
-                    (level, d0, d1),
-                )]
-                for level, width in ((1, FIVE_MIN), (2, HOUR))
-            }  # fmt: skip
-            five = rollup.merge(parts[1], FIVE_MIN)
-            hour = rollup.merge(parts[2], HOUR)
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                c.executemany(
-                    "INSERT OR REPLACE INTO chunk VALUES(1,?,?,?,?,?)", rollup.encode_per_series(five)
-                )
-                c.executemany(
-                    "INSERT OR REPLACE INTO chunk VALUES(2,?,?,?,?,?)", rollup.encode_per_series(hour)
-                )
-                if len(hour):
-                    c.execute(
-                        "INSERT OR REPLACE INTO summary VALUES(3, ?, ?)",
-                        (d0, rollup.encode_many(rollup.merge([hour], DAY))),
-                    )
-                c.execute("DELETE FROM summary WHERE level IN (1, 2) AND start < ?", (d1,))
-                c.execute("INSERT OR REPLACE INTO meta VALUES('days', ?)", (str(d1),))
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-            stats.days += 1
-            d0 = d1
-
-    def _expire(self, c: sqlite3.Connection, now: int) -> int:
-        r = self.retention
-        n = 0
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            for level, keep in ((0, r.raw), (1, r.five_min), (2, r.hour)):
-                n += c.execute("DELETE FROM chunk WHERE level=? AND end < ?", (level, now - keep)).rowcount
-            n += c.execute("DELETE FROM summary WHERE level=3 AND start < ?", (now - r.hour,)).rowcount
-            n += c.execute(
-                "DELETE FROM series WHERE last IS NOT NULL AND last < ? AND id NOT IN (SELECT series FROM chunk)",
-                (now - r.hour,),
-            ).rowcount
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        return n
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -537,14 +373,19 @@ class HistoryStore:
                 (level, *part, t1, t0),
             )
 
-    def summaries(self, level: int, t0: int, t1: int) -> list[tuple[int, Rollup]]:
-        """All-series summaries (level 2: hours, 3: days) starting in ``[t0, t1)``."""
+    def blocks(self) -> range:
+        """Every block that may hold a series (ids are given in order from 1)."""
+        return range((self._next_id - 1) // BLOCK + 1)
+
+    def summaries(self, level: int, t0: int, t1: int, block: int) -> list[tuple[int, Rollup]]:
+        """A block's summaries (level 2: hours of a window, 3: a day) starting in ``[t0, t1)``."""
         width = HOUR if level == 2 else DAY
         rows = (
             self.conn()
             .execute(
-                "SELECT start, data FROM summary WHERE level=? AND start >= ? AND start < ? ORDER BY start",
-                (level, t0, t1),
+                "SELECT start, data FROM summary WHERE level=? AND block=? AND start >= ? AND start < ? "
+                "ORDER BY start",
+                (level, block, t0, t1),
             )
             .fetchall()
         )
@@ -558,12 +399,20 @@ class HistoryStore:
         for s, end in c.execute("SELECT series, max(end) FROM chunk WHERE level=0 GROUP BY series"):
             out[int(s)] = int(end)
         if self.latest:
-            s, ts, _ = self.head_samples(0, None, by_row_time=True)
-            ends = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.size - 1] if s.size else s
-            for a, b in zip(s[ends].tolist(), ts[ends].tolist(), strict=True):
-                out[a] = max(out.get(a, 0), b)
+            for blk in self.blocks():
+                s, ts, _ = self.head.read(c, "block = ?", (blk,), None)
+                if not s.size:
+                    continue
+                order = np.lexsort((ts, s))
+                s, ts = s[order], ts[order]
+                ends = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.size - 1]
+                for a, b in zip(s[ends].tolist(), ts[ends].tolist(), strict=True):
+                    out[a] = max(out.get(a, 0), b)
         return out
 
     def size_bytes(self) -> int:
         p = Path(self.path)
         return sum(q.stat().st_size for q in (p, Path(self.path + "-wal")) if q.exists())
+
+
+__all__ = ["BLOCK", "DAY", "FIVE_MIN", "HOUR", "LAG", "CompactionStats", "HistoryStore", "Retention"]
