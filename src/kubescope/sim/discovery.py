@@ -194,12 +194,12 @@ def aggregated(
     """The APIGroupDiscoveryList of ``/api`` (``core=True``) or ``/apis``.
 
     ``backends``: aggregated group-versions with their last known resources (None: not read yet)."""
-    items = []
+    items: list[dict[str, Any]] = []
     if core:
         types = registry.in_group_version("", "v1")
         items.append(
             {
-                "metadata": {"name": "", "creationTimestamp": None},
+                "metadata": {},
                 "versions": [
                     {
                         "version": "v1",
@@ -234,7 +234,7 @@ def aggregated(
                             "freshness": "Current" if known is not None else "Stale",
                         }
                     )
-            items.append({"metadata": {"name": g, "creationTimestamp": None}, "versions": vdocs})
+            items.append({"metadata": {"name": g}, "versions": vdocs})
     return {
         "kind": "APIGroupDiscoveryList",
         "apiVersion": "apidiscovery.k8s.io/v2",

@@ -5,7 +5,8 @@
   ``IntOrString`` (a number or a string), ``Quantity`` (a string), ``Duration`` (Go's duration text),
   ``RawExtension``/``FieldsV1``/apiextensions' ``JSON`` (embedded JSON), named string slices
   (``ExtraValue``: an array), and apiextensions' ``JSONSchemaPropsOr*`` unions;
-* which zero values Go's JSON keeps (pointers, fields without ``omitempty``).
+* which zero values Go's JSON keeps (pointers, fields without ``omitempty``), and so what Go
+  writes for a zero struct (:func:`go_zero`: the body of a watch BOOKMARK).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import msgspec
 
 from kubescope.model.gofmt import go_duration
-from kubescope.sim.protoschema import GO_TYPES, NOT_OMITTED, SCHEMA
+from kubescope.sim.protoschema import GO_TYPES, NAMED_TYPES, NOT_OMITTED, SCHEMA
 
 MAGIC = b"k8s\x00"
 
@@ -66,6 +67,45 @@ def message_name(api_version: str, kind: str) -> str | None:
 def keeps_zero(message: str, field: str) -> bool:
     """Whether Go's JSON writes ``field`` of ``message`` when it holds its zero value."""
     return GO_TYPES.get(message, {}).get(field, "").startswith("*") or f"{message}.{field}" in NOT_OMITTED
+
+
+def go_zero(message: str) -> dict[str, Any]:
+    """The JSON Go writes for the zero value of ``message``'s struct, in its fields' order: structs
+    are written (``omitempty`` does not omit them), slices, maps and pointers without ``omitempty``
+    as ``null``, scalars without it as their zero; ``creationTimestamp`` is ``omitzero`` (1.33+)."""
+    out: dict[str, Any] = {}
+    fields = {json: typ for json, typ, _ in SCHEMA.get(message, {}).values()}
+    for json, gotype in GO_TYPES.get(message, {}).items():
+        typ = fields.get(json, "")
+        if not json:
+            out.update(go_zero(typ))
+            continue
+        kept = f"{message}.{json}" in NOT_OMITTED
+        underlying = NAMED_TYPES.get(gotype, gotype)
+        if gotype.startswith("*") or underlying.startswith(("[]", "map[")):
+            if kept:
+                out[json] = None
+        elif typ in SCHEMA and typ not in ARRAYS:
+            if typ in _ZERO_FORMS:
+                if json != "creationTimestamp":
+                    out[json] = _ZERO_FORMS[typ]
+            else:
+                out[json] = go_zero(typ)
+        elif kept:
+            out[json] = {"string": "", "bool": False}.get(underlying, 0)
+    return out
+
+
+_ZERO_FORMS: dict[str, Any] = {
+    "meta.v1.Time": None,
+    "meta.v1.MicroTime": None,
+    "util.intstr.IntOrString": 0,
+    "api.resource.Quantity": "0",
+    "runtime.RawExtension": None,
+    "meta.v1.FieldsV1": None,
+    "apiextensions.v1.JSON": None,
+}
+"""The JSON of zero values of the types with a JSON form of their own."""
 
 
 ARRAYS = frozenset(

@@ -24,7 +24,7 @@ async def review(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
     out: dict[str, Any] = {
         "kind": t.kind,
         "apiVersion": t.api_version,
-        "metadata": {"creationTimestamp": None},
+        "metadata": {},
         "spec": spec,
     }
     if t.plural == "tokenreviews":

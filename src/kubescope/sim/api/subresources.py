@@ -115,7 +115,7 @@ async def service_account_token(ctx: ApiContext, r: ResourceRequest) -> web.Stre
     out = {
         "kind": "TokenRequest",
         "apiVersion": "authentication.k8s.io/v1",
-        "metadata": {"name": name, "namespace": ns, "creationTimestamp": None},
+        "metadata": {"name": name, "namespace": ns},
         "spec": {**spec, "expirationSeconds": seconds},
         "status": {
             "token": token,

@@ -33,7 +33,7 @@ from kubescope.sim import protoencode
 from kubescope.sim.api import responses
 from kubescope.sim.api.context import MIN_REQUEST_TIMEOUT, ApiContext, ResourceRequest
 from kubescope.sim.api.options import flag, integer, selectors
-from kubescope.sim.protoforms import message_name
+from kubescope.sim.protoforms import go_zero, message_name
 from kubescope.sim.store import (
     Expired,
     SimError,
@@ -228,9 +228,11 @@ def _format(r: ResourceRequest) -> _Events:
 
 
 def _bookmark(r: ResourceRequest, rv: str, initial_end: bool) -> dict[str, Any]:
-    """The object of a BOOKMARK: the watched kind with only its resourceVersion (and the WatchList
-    annotation)."""
-    meta: dict[str, Any] = {"resourceVersion": rv, "creationTimestamp": None}
+    """The object of a BOOKMARK: the watched kind's zero value as Go writes it, with only its
+    resourceVersion (and the WatchList annotation) set; a custom resource's has only metadata."""
+    meta: dict[str, Any] = {"resourceVersion": rv}
     if initial_end:
         meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-    return {"kind": r.type.kind, "apiVersion": r.type.api_version, "metadata": meta}
+    message = message_name(r.type.api_version, r.type.kind)
+    zero = go_zero(message) if message else {}
+    return {"kind": r.type.kind, "apiVersion": r.type.api_version, **zero, "metadata": meta}
