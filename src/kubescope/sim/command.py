@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 
-from kubescope.errors import ConfigError
+from kubescope.errors import BindError, ConfigError
 from kubescope.log import fields
 from kubescope.sim import features
 from kubescope.sim.faults import Faults
@@ -169,10 +169,10 @@ async def _main(settings: SimSettings) -> int:
         return 2
     try:
         await sim.start()
-    except OSError as e:
-        print(f"kubescope simulate: cannot listen on {settings.host}:{settings.port}: {e}", file=sys.stderr)
+    except BindError as e:
+        print(f"kubescope simulate: {e}", file=sys.stderr)
         await sim.stop()
-        return 1
+        return 2
     print(json.dumps({"url": sim.url, "kubeconfig": sim.kubeconfig}), flush=True)
     sig = await wait_for_signal()
     logger.info("shutting down", extra=fields(signal=sig))

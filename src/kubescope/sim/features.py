@@ -13,7 +13,9 @@ tested against it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+
+from prometheus_client.core import GaugeMetricFamily
 
 from kubescope.errors import ConfigError
 
@@ -46,15 +48,19 @@ def enabled(gates: Mapping[str, bool], name: str) -> bool:
     return gates.get(name, GATES[name][1])
 
 
-def metrics_text(gates: Mapping[str, bool]) -> bytes:
-    """kube-apiserver's ``kubernetes_feature_enabled`` family for the emulated gates."""
-    lines = [
-        "# HELP kubernetes_feature_enabled [BETA] This metric records the data about the stage and "
-        "enablement of a k8s feature.",
-        "# TYPE kubernetes_feature_enabled gauge",
-    ]
-    for name, (stage, _) in sorted(GATES.items()):
-        lines.append(
-            f'kubernetes_feature_enabled{{name="{name}",stage="{stage}"}} {int(enabled(gates, name))}'
+class FeatureCollector:
+    """kube-apiserver's ``kubernetes_feature_enabled`` family for the emulated gates (a collector
+    of the simulator's self metrics, served on ``/metrics``)."""
+
+    def __init__(self, gates: Mapping[str, bool]) -> None:
+        self.gates = dict(gates)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "kubernetes_feature_enabled",
+            "[BETA] This metric records the data about the stage and enablement of a k8s feature.",
+            labels=["name", "stage"],
         )
-    return ("\n".join(lines) + "\n").encode()
+        for name, (stage, _) in sorted(GATES.items()):
+            family.add_metric([name, stage], float(enabled(self.gates, name)))
+        yield family

@@ -1,6 +1,12 @@
 """The simulator process: settings, start-up (cluster generation and loading, PKI, kubeconfig),
 the API listener, background loops (APIService availability, churn, kubelets) and shutdown.
 
+Serving is the web core's (:class:`kubescope.web.Server`): the API listener (``--port``, TLS from
+the cluster PKI, kube-style ``/healthz``, ``/livez``, ``/readyz``), the supervised APIService
+availability loop, self metrics (behind the API's authorization on ``/metrics``) and one graceful
+shutdown, in which open watches are closed before in-flight requests drain. Parts that serve HTTP
+themselves run their listeners on the same core (:meth:`Simulator.serve_listener`).
+
 Plug-in parts (SIM-CLUSTER's ``kubescope.sim.kubelet`` and ``kubescope.sim.churn``, and
 ``kubescope.sim.appmetrics``) are imported when present and wanted (kubelets unless ``--no-kubelets``
 and the cluster has nodes; churn when ``--churn-rate`` > 0; application metrics always). Each module provides::
@@ -14,7 +20,9 @@ may use: ``sim.store`` (:class:`~kubescope.sim.store.ObjectStore`, its documente
 to honour), ``sim.pki`` (None with ``--insecure-http``; else ``sim.pki.ca.issue(...)`` signs
 kubelet serving certificates and ``sim.pki.ca.pem`` verifies the API server's
 ``kube-apiserver-kubelet-client`` certificate), ``sim.auth.authenticate_token`` (bearer tokens),
-and ``sim.api.add_control(name, fn)`` to expose ``GET /_sim/<name>`` (admin only). Kubelets make
+``sim.api.add_control(name, fn)`` to expose ``GET /_sim/<name>`` (admin only), and
+``await sim.serve_listener(web.Listener(...))`` to serve HTTP of their own on the web core (stopped
+with the simulator). Kubelets make
 the node proxy work by listening on loopback and writing their address and port into the node's
 ``status.addresses`` (InternalIP) and ``status.daemonEndpoints.kubeletEndpoint.Port``; the node proxy
 speaks HTTPS to them when the simulator runs TLS, plain HTTP with ``--insecure-http``.
@@ -31,6 +39,7 @@ import importlib.util
 import json
 import logging
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -39,9 +48,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from aiohttp import web
+from aiohttp import web as aioweb
 
+from kubescope import web
 from kubescope.log import fields
+from kubescope.sim import features
 from kubescope.sim.api import SimAPI
 from kubescope.sim.auth import AuthConfig
 from kubescope.sim.defaults import apply_defaults
@@ -49,6 +60,7 @@ from kubescope.sim.faults import Faults
 from kubescope.sim.pki import ClusterPKI
 from kubescope.sim.scenario import ScenarioConfig, generate
 from kubescope.sim.store import ObjectStore, SimError
+from kubescope.web.listeners import bind_sockets
 
 logger = logging.getLogger(__name__)
 progress = logging.getLogger("kubescope.progress")
@@ -160,6 +172,28 @@ class Simulator:
             )
         )
         self.pki = ClusterPKI.create(self.state_dir / "pki", hosts) if settings.tls else None
+        self.server = web.Server(
+            "simulate",
+            listeners=[
+                web.Listener(
+                    "api",
+                    host=settings.host,
+                    port=settings.port,
+                    port_flag="--port",
+                    host_flag="--host",
+                    tls=self.pki.server_context() if self.pki else None,
+                    health=("healthz", "livez", "readyz"),
+                    client_max_size=64 << 20,
+                    setup=self._mount_api,
+                )
+            ],
+            tasks=[web.Task("apiservice-availability", self._apiservice_loop)],
+            collectors=[features.FeatureCollector(settings.feature_gates)],
+            # open watches are closed first, so nothing long is in flight when requests drain
+            drain_timeout=2.0,
+            before_drain=[self._close_watches],
+            on_stop=[self._stop_parts],
+        )
         self.api = SimAPI(
             self.store,
             self.auth,
@@ -167,12 +201,12 @@ class Simulator:
             self.pki,
             bookmark_interval=settings.bookmark_interval,
             feature_gates=settings.feature_gates,
+            metrics=self.server.metrics,
         )
-        self.runner: web.AppRunner | None = None
-        self.tasks: list[asyncio.Task[None]] = []
         self.url = ""
         self.kubeconfig = settings.write_kubeconfig or str(self.state_dir / "kubeconfig")
         self._extra_stop: list[Callable[[], Awaitable[None]]] = []
+        self._part_listeners: list[web.RunningListener] = []
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -245,20 +279,19 @@ class Simulator:
                 lambda o: o.update(data=data),
             )
 
+    def _mount_api(self, app: aioweb.Application) -> None:
+        """Every path the health endpoints do not take goes to the API (which authenticates)."""
+        app.router.add_route("*", "/{tail:.*}", self.api.handle)
+
     async def start(self) -> None:
+        """Bind the API's port (a taken one is a :class:`~kubescope.errors.BindError` naming
+        ``--port``, before the cluster is generated), load the cluster, serve, start the parts."""
         s = self.settings
+        await self.server.bind()
         self.load_cluster()
-        ctx = self.pki.server_context() if self.pki else None
-        app = self.api.app()
-        # a short shutdown grace: open watches are closed first, so nothing long is in flight
-        self.runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, s.host, s.port, ssl_context=ctx, reuse_address=True)
-        await site.start()
-        server = site._server  # aiohttp exposes the bound socket only here
-        socks = getattr(server, "sockets", None) or []
-        port = int(socks[0].getsockname()[1]) if socks else s.port
-        scheme = "https" if ctx else "http"
+        await self.server.start()
+        port = self.server.port("api")
+        scheme = "https" if self.pki else "http"
         self.url = f"{scheme}://{s.host}:{port}"
         self.api.server_address = f"{s.host}:{port}"
         await self._start_extras()
@@ -268,7 +301,6 @@ class Simulator:
                 kubeconfig_doc(self.url, self.pki.ca.pem if self.pki else None, self.auth.admin_token)
             ),
         )
-        self.tasks.append(asyncio.create_task(self._apiservice_loop(), name="apiservice-availability"))
         if s.ready_file:
             _write_private(
                 s.ready_file,
@@ -309,7 +341,21 @@ class Simulator:
             if stop is not None:
                 self._extra_stop.append(stop)
 
+    async def serve_listener(
+        self, spec: web.Listener, sockets: list[socket.socket] | None = None
+    ) -> web.RunningListener:
+        """Serve a part's listener on the web core (bound now unless ``sockets`` are given, an empty
+        list for one that adds its sockets as it goes: the kubelets); stopped with the simulator."""
+        running = web.RunningListener(
+            spec, sockets if sockets is not None else bind_sockets(spec.host, spec.port, spec.port_flag)
+        )
+        await running.serve(running.app(self.server.health, self.server.metrics, self.server.stats), 1.0)
+        self._part_listeners.append(running)
+        return running
+
     async def _apiservice_loop(self) -> None:
+        """kube-aggregator's availability controller, supervised: a failing pass is logged, the
+        loop goes on."""
         while True:
             try:
                 await self.api.aggregator.check()
@@ -317,16 +363,21 @@ class Simulator:
                 logger.warning("apiservice availability check failed", extra=fields(error=repr(e)))
             await asyncio.sleep(self.settings.apiservice_check_interval)
 
-    async def stop(self) -> None:
+    async def _close_watches(self) -> None:
         self.store.close_watchers("shutting down", for_good=True)
-        for t in self.tasks:
-            t.cancel()
-        for t in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        for running in self._part_listeners:
+            await running.stop_accepting()
+
+    async def _stop_parts(self) -> None:
         for stop in reversed(self._extra_stop):
             with contextlib.suppress(Exception):
                 await stop()
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
+        for running in self._part_listeners:
+            await running.drain()
+        self._part_listeners.clear()
+        await self.api.close()
+
+    async def stop(self) -> None:
+        """The web core's graceful shutdown (idempotent): watches closed, requests drained, tasks
+        cancelled, parts stopped."""
+        await self.server.stop()

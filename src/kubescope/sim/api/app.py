@@ -36,9 +36,11 @@ from kubescope.sim.api.crds import CRDServing
 from kubescope.sim.auth import ANONYMOUS_USER, MASTERS, PUBLIC_PATHS, AuthConfig, User
 from kubescope.sim.defaults import ClusterIPs
 from kubescope.sim.faults import Faults
+from kubescope.sim.features import FeatureCollector
 from kubescope.sim.pki import ClusterPKI
 from kubescope.sim.resources import BUILTIN
 from kubescope.sim.store import BadRequest, ObjectStore, SimError
+from kubescope.web.selfmetrics import SelfMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +58,6 @@ VERBS: dict[str, Handler] = {
 }
 READS = frozenset({"get", "list", "watch"})
 BUILTIN_GROUPS = frozenset(t.group for t in BUILTIN if t.group)
-HEALTH = ("/healthz", "/livez", "/readyz")
 
 
 class SimAPI:
@@ -71,6 +72,7 @@ class SimAPI:
         require_auth: bool = True,
         server_address: str = "127.0.0.1:6443",
         feature_gates: Mapping[str, bool] | None = None,
+        metrics: SelfMetrics | None = None,
     ) -> None:
         self.ctx = ApiContext(
             store=store,
@@ -87,6 +89,7 @@ class SimAPI:
             require_auth=require_auth and pki is not None,
             server_address=server_address,
             feature_gates=dict(feature_gates or {}),
+            metrics=metrics or _own_metrics(feature_gates or {}),
         )
         self.control = ControlRoutes(self.ctx)
         self.crds = CRDServing(store)
@@ -112,13 +115,8 @@ class SimAPI:
         """Expose ``GET /_sim/<name>`` (admin only), and ``POST`` with ``post``: see :mod:`.control`."""
         self.control.add(name, fn, post)
 
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 << 20)
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        app.on_cleanup.append(self._cleanup)
-        return app
-
-    async def _cleanup(self, app: web.Application) -> None:
+    async def close(self) -> None:
+        """Close the aggregation layer's client (at shutdown)."""
         await self.ctx.aggregator.close()
 
     # -- one request ----------------------------------------------------------------------
@@ -151,8 +149,6 @@ class SimAPI:
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         path = request.path
-        if path in HEALTH or path.startswith(tuple(h + "/" for h in HEALTH)):
-            return web.Response(text="ok")
         user = self._authenticate(request)
         if user is None:
             return responses.respond(*st.unauthorized())
@@ -256,6 +252,13 @@ class SimAPI:
                     "Too many requests, please try again later.", {"retryAfterSeconds": f.retry_after}
                 )
             raise _ServerError(f.error_code, "simulated failure (kubescope simulate fault injection)")
+
+
+def _own_metrics(gates: Mapping[str, bool]) -> SelfMetrics:
+    """Self metrics for an API served without the simulator's server (tests)."""
+    metrics = SelfMetrics()
+    metrics.register(FeatureCollector(gates))
+    return metrics
 
 
 class _TooMany(SimError):

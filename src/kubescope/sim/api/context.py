@@ -24,6 +24,7 @@ from kubescope.sim.faults import Faults
 from kubescope.sim.pki import ClusterPKI
 from kubescope.sim.resources import ResourceType
 from kubescope.sim.store import ObjectStore
+from kubescope.web.selfmetrics import SelfMetrics
 
 MIN_REQUEST_TIMEOUT = 1800.0
 """kube-apiserver's --min-request-timeout: watches without timeoutSeconds last 1-2x this."""
@@ -52,6 +53,8 @@ class ApiContext:
     server_address: str = "127.0.0.1:6443"
     feature_gates: dict[str, bool] = field(default_factory=dict)
     """kube-apiserver feature gates set otherwise than their default (:mod:`kubescope.sim.features`)."""
+    metrics: SelfMetrics = field(default_factory=SelfMetrics)
+    """The server's self metrics, served on ``/metrics`` behind authorization."""
     counters: Counters = field(default_factory=Counters)
 
     @property

@@ -9,10 +9,11 @@ from typing import Any
 from aiohttp import web
 
 from kubescope.apiserver.negotiation import parse_accept
-from kubescope.sim import discovery, features, openapi
+from kubescope.sim import discovery, openapi
 from kubescope.sim.api import responses
 from kubescope.sim.api.context import ApiContext
 from kubescope.sim.store import NotFound
+from kubescope.web.selfmetrics import CONTENT_TYPE
 
 KUBE_VERSION = {
     "major": "1",
@@ -82,9 +83,9 @@ def openapi_doc(ctx: ApiContext, request: web.Request) -> web.Response:
 
 
 def metrics(ctx: ApiContext, request: web.Request) -> web.Response:
-    """``/metrics``: of kube-apiserver's families, the one that tells which features it serves."""
-    text = features.metrics_text(ctx.feature_gates)
-    return responses.respond(200, text, "text/plain; version=0.0.4; charset=utf-8")
+    """``/metrics``: the server's self metrics, with kube-apiserver's ``kubernetes_feature_enabled``
+    (which tells which features it serves)."""
+    return responses.respond(200, ctx.metrics.render(), CONTENT_TYPE)
 
 
 def _openapi_v2(accept: str) -> web.Response:
