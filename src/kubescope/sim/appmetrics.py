@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from kubescope import web as core
+
 if TYPE_CHECKING:
     from kubescope.sim.server import Simulator
 
@@ -327,8 +329,8 @@ class AppMetrics:
             },
         }
 
-    def app(self) -> web.Application:
-        app = web.Application()
+    def routes(self) -> list[web.AbstractRouteDef]:
+        """The listener's routes: the service discovery and each pod's metrics."""
 
         async def targets(request: web.Request) -> web.Response:
             return web.json_response(self.targets())
@@ -339,9 +341,7 @@ class AppMetrics:
                 return web.Response(status=404, text="no such pod serves application metrics\n")
             return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
-        app.router.add_get("/targets", targets)
-        app.router.add_get("/pods/{ns}/{pod}/metrics", metrics)
-        return app
+        return [web.get("/targets", targets), web.get("/pods/{ns}/{pod}/metrics", metrics)]
 
 
 def _histogram(st: PodState) -> str:
@@ -382,13 +382,17 @@ async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]]:
         model.dirty = True
 
     removes = [store.add_hook(PODS, mark), store.add_hook(DEPLOYMENTS, mark)]
-    runner = web.AppRunner(model.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
-    await runner.setup()
     host = sim.settings.host
-    site = web.TCPSite(runner, host, sim.settings.app_metrics_port)
-    await site.start()
-    sock = site._server.sockets[0]  # type: ignore[union-attr]
-    model.address = f"{host}:{sock.getsockname()[1]}"
+    listener = await sim.serve_listener(
+        core.Listener(
+            "app-metrics",
+            routes=model.routes(),
+            host=host,
+            port=sim.settings.app_metrics_port,
+            port_flag="--app-metrics-port",
+        )
+    )
+    model.address = f"{host}:{listener.port}"
 
     async def truth() -> Any:
         return model.truth()
@@ -397,7 +401,6 @@ async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]]:
 
     async def stop() -> None:
         for r in removes:
-            r()
-        await runner.cleanup()
+            r()  # the listener is drained with the simulator
 
     return stop

@@ -76,6 +76,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from kubescope import web as core
 from kubescope.apiserver.requestinfo import RequestInfo
 from kubescope.errors import DecodeError
 from kubescope.log import fields
@@ -368,7 +369,7 @@ class KubeletFarm:
         self._contexts: dict[int, ssl.SSLContext] = {}
         self._fault_key: tuple[Any, ...] | None = None
         self._faulty: dict[str, frozenset[str]] = {f: frozenset() for f in KUBELET_FAULTS}
-        self._runner: web.AppRunner | None = None
+        self._listener: core.RunningListener | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self.closed = False
         self._garbage = random.Random(seed).randbytes(3000)
@@ -429,7 +430,7 @@ class KubeletFarm:
         if node is None:
             node = self._add_node(o)
             self._fault_key = None  # a "share of nodes" fault may cover the new node
-            if self._runner is not None:
+            if self._listener is not None:
                 node.ip, node.port = self.address_of(node.index), self.port
                 self.by_address[(node.ip, node.port)] = node
                 if node.ready:
@@ -439,7 +440,7 @@ class KubeletFarm:
         ready = _ready(o)
         if ready != node.ready:
             node.ready = ready
-            if self._runner is not None:
+            if self._listener is not None:
                 if ready:
                     self._listen(node)
                 else:
@@ -749,12 +750,14 @@ class KubeletFarm:
     def address_of(self, index: int) -> str:
         return f"127.{self.block}.{index // BLOCK + 1}.{index % BLOCK + 1}"
 
-    async def start(self, state_dir: Path) -> None:
+    def listener_spec(self) -> core.Listener:
+        """The web core's listener the kubelets are served by: one application, a socket per node
+        added and removed as nodes come and go (:meth:`start` takes it running, without sockets)."""
+        return core.Listener("kubelets", routes=[core.route("*", "/{tail:.*}", self.handle)])
+
+    async def start(self, state_dir: Path, listener: core.RunningListener) -> None:
         self._state_dir = state_dir
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
+        self._listener = listener
         self._choose_block()
         pending = []
         for node in self.nodes.values():
@@ -822,7 +825,7 @@ class KubeletFarm:
 
     def _listen(self, node: Node) -> asyncio.Task[asyncio.AbstractServer] | None:
         """Open the node's listener (the socket is bound and listening on return)."""
-        if node.server is not None or self._runner is None or self.closed:
+        if node.server is not None or self._listener is None or self.closed:
             return None
         if not node.ip:
             node.ip = self.address_of(node.index)
@@ -840,10 +843,8 @@ class KubeletFarm:
         self.by_address.pop((node.ip, node.port), None)
         node.port = int(sock.getsockname()[1])
         self.by_address[(node.ip, node.port)] = node
-        loop = asyncio.get_running_loop()
-        server = self._runner.server
-        assert server is not None
-        task = loop.create_task(loop.create_server(server, sock=sock, ssl=self._context(node.index)))
+        listener = self._listener
+        task = asyncio.get_running_loop().create_task(listener.add_socket(sock, self._context(node.index)))
         task.add_done_callback(functools.partial(self._listening, node))
         return task
 
@@ -860,6 +861,9 @@ class KubeletFarm:
     def _unlisten(self, node: Node) -> None:
         if node.server is not None:
             node.server.close()
+            if self._listener is not None:
+                with contextlib.suppress(ValueError):
+                    self._listener.extra.remove(node.server)  # a node that flaps must not pile up
             node.server = None
 
     def _advertise(self, node: Node) -> None:
@@ -903,9 +907,7 @@ class KubeletFarm:
                 await self._loop_task
         for node in self.nodes.values():
             self._unlisten(node)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        self._listener = None  # the simulator's server drains and closes it
 
     # -- the HTTP side ---------------------------------------------------------------------------
 
@@ -1120,7 +1122,7 @@ async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]] |
     )
     farm.load()
     directory = sim.pki.directory if sim.pki is not None else sim.state_dir
-    await farm.start(Path(directory))
+    await farm.start(Path(directory), await sim.serve_listener(farm.listener_spec(), sockets=[]))
 
     async def truth() -> Any:
         return farm.truth()
