@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "kubescope.resource.command",
         "serve metrics.k8s.io from kubelet resource metrics (metrics-server compatible)",
     ),
+    "custom-metrics": (
+        "kubescope.custom_metrics.command",
+        "serve custom and external metrics from Prometheus (prometheus-adapter compatible)",
+    ),
     "history": (
         "kubescope.history.command",
         "record resource usage over time and serve a historical metrics API (recommendations, idle workloads)",

@@ -73,6 +73,8 @@ class Relister:
         self.series: dict[str, list[SeriesShape]] = {}
         self.complete = asyncio.Event()
         """Set after the first discovery in which every selector answered."""
+        self.attempted = asyncio.Event()
+        """Set after the first discovery round, whatever its outcome (readiness: see the app)."""
         self.last_error = ""
         self._reported_unresolved: set[str] = set()
 
@@ -154,5 +156,6 @@ class Relister:
                 self.metrics.discovery_errors.inc()
                 self.last_error = str(e)
                 logger.warning("series discovery failed", extra=fields(error=str(e)))
+            self.attempted.set()
             delay = self.relist_interval if self.complete.is_set() else min(5.0, self.relist_interval)
             await asyncio.sleep(delay)

@@ -23,9 +23,13 @@ REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 
 class SelfMetrics:
-    def __init__(self) -> None:
-        r = self.registry = CollectorRegistry(auto_describe=True)
-        ProcessCollector(registry=r)
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        """Metrics in ``registry`` (the web core's server registry), or in a private one with the
+        process collector."""
+        if registry is None:
+            registry = CollectorRegistry(auto_describe=True)
+            ProcessCollector(registry=registry)
+        r = self.registry = registry
         self.requests = Counter(P + "requests", "API requests served.", ["group", "rule", "code"], registry=r)
         self.request_seconds = Histogram(
             P + "request_duration_seconds", "API request latency.", ["group", "rule"], buckets=REQUEST_BUCKETS,
