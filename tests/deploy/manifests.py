@@ -172,6 +172,10 @@ def _settings(command: str, ns: argparse.Namespace) -> Any:
         from kubescope.resource import settings as rs
 
         return rs.from_args(ns)
+    if command == "custom-metrics":
+        from kubescope.custom_metrics import command as cm
+
+        return cm.from_args(ns)
     raise AssertionError(f"no settings known for {command!r}: teach tests/deploy/manifests.py")
 
 
@@ -188,7 +192,7 @@ def listeners(p: Parsed) -> list[Listener]:
     if p.command == "state-metrics":
         scheme = "HTTPS" if s.tls_config else "HTTP"
         return [Listener(s.port, scheme, "metrics"), Listener(s.telemetry_port, scheme, "telemetry")]
-    if p.command == "resource-metrics":
+    if p.command in ("resource-metrics", "custom-metrics"):
         return [Listener(s.serving.secure_port, "HTTPS", "api")]
     raise AssertionError(p.command)
 
@@ -198,6 +202,9 @@ def written_paths(p: Parsed) -> list[str]:
     s = p.settings
     if p.command == "resource-metrics" and not s.serving.tls_cert_file:
         d = s.serving.cert_dir
+        return [d if d.startswith("/") else "/" + d]
+    if p.command == "custom-metrics" and not s.serving.tls.cert_file:
+        d = s.serving.tls.cert_dir
         return [d if d.startswith("/") else "/" + d]
     return []
 
@@ -254,6 +261,16 @@ def requests_at_start(p: Parsed, workload: Doc) -> list[Request]:
             Request("create", "authorization.k8s.io", "subjectaccessreviews"),
         ]
         if not s.auth.skip_lookup:  # the front-proxy CA and header names
+            out.append(Request("get", "", "configmaps", "kube-system", "extension-apiserver-authentication"))
+        return out
+    if p.command == "custom-metrics":
+        # custom_metrics/aggregated.py: delegated authentication and authorization; API discovery for
+        # the REST mapper is open to every authenticated user; objects are listed per request only
+        out = [
+            Request("create", "authentication.k8s.io", "tokenreviews"),
+            Request("create", "authorization.k8s.io", "subjectaccessreviews"),
+        ]
+        if s.auth.needs_lookup:
             out.append(Request("get", "", "configmaps", "kube-system", "extension-apiserver-authentication"))
         return out
     raise AssertionError(p.command)

@@ -9,8 +9,8 @@ What the pod gets, from its manifests: the args (``$(VAR)`` expanded from its en
 fields), ``KUBERNETES_SERVICE_HOST``/``_PORT`` and the service-account token, CA and namespace at
 /var/run/secrets/kubernetes.io/serviceaccount only when the token is mounted
 (``automountServiceAccountToken`` of the pod, else of its ServiceAccount), a read-only root
-filesystem when its securityContext asks for one, an empty tmpfs at each emptyDir mount, working
-directory /. The simulator enforces exactly the RBAC that deploy/ binds to the ServiceAccount (and
+filesystem when its securityContext asks for one, an empty tmpfs at each emptyDir mount, the
+files of its ConfigMap at each configMap mount, working directory /. The simulator enforces exactly the RBAC that deploy/ binds to the ServiceAccount (and
 the bootstrap roles it names). Then the probes are run as the kubelet runs them: readiness until it
 passes, then liveness; then every Service port that selects the pod is connected to.
 """
@@ -109,16 +109,47 @@ def _uid(sim: SimulatorProcess, path: str) -> str:
         return ""
 
 
-def _mount_script(docs: list[m.Doc], workload: m.Doc, container: dict[str, Any], token_dir: Path) -> str:
-    """Shell lines that give this (new) mount namespace the pod's filesystem view."""
+def _config_map_dir(docs: list[m.Doc], workload: m.Doc, volume: dict[str, Any], tmp: Path) -> Path:
+    """A ConfigMap volume's files (one per data key), as the kubelet projects them."""
+    name = volume["configMap"]["name"]
+    cm = m.find(docs, "ConfigMap", name, workload.namespace)
+    assert cm is not None, f"ConfigMap {workload.namespace}/{name} is not under deploy/"
+    d = tmp / f"configmap-{name}"
+    d.mkdir(exist_ok=True)
+    for key, value in (cm.obj.get("data") or {}).items():
+        (d / key).write_text(value)
+    return d
+
+
+def _mount_script(
+    docs: list[m.Doc],
+    workload: m.Doc,
+    container: dict[str, Any],
+    token_dir: Path,
+    tmp: Path,
+    created: list[Path],
+) -> str:
+    """Shell lines that give this (new) mount namespace the pod's filesystem view. Mount points the
+    image has but this machine lacks are created (in ``created``, removed after the run)."""
     lines = ["set -e", "mount -t tmpfs tmpfs /run", f"mkdir -p {SA_DIR}"]
     if m.token_mounted(docs, workload):
         lines.append(f"mount --bind {shlex.quote(str(token_dir))} {SA_DIR}")
     volumes = {v["name"]: v for v in m.pod_spec(workload).get("volumes", [])}
-    for vm in container.get("volumeMounts", []):
+    # ConfigMaps first: their files live in this run's temp dir, which an emptyDir at /tmp would hide
+    mounts = sorted(container.get("volumeMounts", []), key=lambda vm: "configMap" not in volumes[vm["name"]])
+    for vm in mounts:
         v = volumes[vm["name"]]
+        target = Path(vm["mountPath"])
+        if "configMap" in v:
+            missing = [p for p in (target, *target.parents) if not p.exists()]
+            created.extend(missing)
+            for p in reversed(missing):
+                p.mkdir()
+            src = _config_map_dir(docs, workload, v, tmp)
+            lines.append(f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(target))}")
+            continue
         assert "emptyDir" in v, f"volume {v} not emulated"
-        assert Path(vm["mountPath"]).is_dir(), f"mountPath {vm['mountPath']} must exist here to emulate it"
+        assert target.is_dir(), f"mountPath {vm['mountPath']} must exist here to emulate it"
         lines.append(f"mount -t tmpfs tmpfs {shlex.quote(vm['mountPath'])}")
     ctx = {**m.pod_spec(workload).get("securityContext", {}), **container.get("securityContext", {})}
     if ctx.get("readOnlyRootFilesystem"):
@@ -181,6 +212,8 @@ def run(kind: str, name: str) -> dict[str, Any]:
         }
         kubescope = str(Path(sys.executable).parent / "kubescope")  # the image's entrypoint
         log = tmp / "container.log"
+        created: list[Path] = []
+        script = _mount_script(docs, workload, container, token_dir, tmp, created)
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [
@@ -189,7 +222,7 @@ def run(kind: str, name: str) -> dict[str, Any]:
                     "--propagation=private",
                     "sh",
                     "-c",
-                    _mount_script(docs, workload, container, token_dir),
+                    script,
                     "pod",
                     kubescope,
                     *argv,
@@ -223,6 +256,8 @@ def run(kind: str, name: str) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            for p in created:
+                p.rmdir()
         result["exit_code"] = proc.returncode
         result["log"] = log.read_text(errors="replace")[-4000:]
     return result
