@@ -16,6 +16,7 @@ PAGES = {
     "simulate": "simulate.md",
     "state-metrics": "state-metrics.md",
     "resource-metrics": "resource-metrics.md",
+    "custom-metrics": "custom-metrics.md",
     "render": "state-metrics.md",
 }
 

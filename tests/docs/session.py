@@ -11,9 +11,10 @@ The session gets its own empty /tmp (a tmpfs) and HOME, a working directory that
 1024, as an ordinary user.
 
 * Assignments (``export X=...``, ``X=$(...)``) are kept and replayed before every later command.
-* A server (``kubescope demo|simulate|state-metrics|resource-metrics``, ``scripts/demo``; a trailing
-  ``&`` is allowed) is started in the background and waited for: its readiness endpoint, found from
-  its flags as kubescope's own parser reads them, or the demo's banner. It runs until a later server
+* A server (``kubescope demo|simulate|state-metrics|resource-metrics|custom-metrics``,
+  ``scripts/demo``, ``prometheus``; a trailing ``&`` is allowed) is started in the background and
+  waited for: its readiness endpoint, found from its flags as kubescope's own parser reads them
+  (Prometheus': ``/-/ready`` at ``--web.listen-address``), or the demo's banner. It runs until a later server
   of the same kind or needing one of its ports replaces it, or the session ends (then Ctrl-C: SIGINT
   to its process group, and it must stop).
 * Any other command must exit 0 (retried for a few seconds while servers run); a pipeline must print something; where the doc
@@ -45,7 +46,7 @@ from tests.docs import commands as dc
 from tests.docs.allowlist import ALLOWED
 
 REPO = dc.REPO
-SERVER_KINDS = ("demo", "simulate", "state-metrics", "resource-metrics")
+SERVER_KINDS = ("demo", "simulate", "state-metrics", "resource-metrics", "custom-metrics")
 ONE_SHOT_FLAGS = ("--help", "-h", "--version", "--print-rbac", "--exit-after")
 READY_TIMEOUT = 300.0
 COMMAND_TIMEOUT = 180.0
@@ -212,6 +213,8 @@ class Session:
         exe = argv[0]
         if exe.endswith("scripts/demo"):
             kind, args = "demo", argv[1:]
+        elif Path(exe).name == "prometheus":
+            kind, args = "prometheus", argv[1:]
         elif Path(exe).name == "kubescope" and len(argv) > 1 and argv[1] in SERVER_KINDS:
             kind, args = argv[1], argv[2:]
         else:
@@ -224,7 +227,11 @@ class Session:
     def start(self, cmd: dc.Command, kind: str, args: list[str], body: str) -> Outcome:
         from kubescope import cli
 
-        ns = cli.build_parser(only=kind).parse_args([kind, *args])
+        ns = (
+            _prometheus_flags(args)
+            if kind == "prometheus"
+            else cli.build_parser(only=kind).parse_args([kind, *args])
+        )
         ports = _ports(kind, ns)
         for s in list(self.servers):
             if s.kind == kind or s.ports & ports:
@@ -277,8 +284,10 @@ class Session:
         if server.kind == "state-metrics":
             scheme = "https" if ns.tls_config else "http"
             return _get(f"{scheme}://{_host(ns.telemetry_host)}:{ns.telemetry_port}/readyz") == 200
-        if server.kind == "resource-metrics":
+        if server.kind in ("resource-metrics", "custom-metrics"):
             return _get(f"https://{_host(ns.bind_address)}:{ns.secure_port}/readyz") == 200
+        if server.kind == "prometheus":
+            return _get(f"http://{ns.listen}/-/ready") == 200
         raise AssertionError(server.kind)
 
     def alive_servers(self) -> list[Server]:
@@ -344,7 +353,23 @@ def _ports(kind: str, ns: Any) -> set[int]:
         return {ns.port} - {0}
     if kind == "state-metrics":
         return {ns.port, ns.telemetry_port}
+    if kind == "prometheus":
+        return {int(ns.listen.rsplit(":", 1)[1])}
     return {ns.secure_port}
+
+
+def _prometheus_flags(args: list[str]) -> Any:
+    """The listen address of a ``prometheus`` command line (Debian's package; default 0.0.0.0:9090)."""
+    import argparse
+
+    listen = "127.0.0.1:9090"
+    for i, a in enumerate(args):
+        if a.startswith("--web.listen-address="):
+            listen = a.split("=", 1)[1]
+        elif a == "--web.listen-address" and i + 1 < len(args):
+            listen = args[i + 1]
+    host, _, port = listen.rpartition(":")
+    return argparse.Namespace(listen=f"{_host(host)}:{port}")
 
 
 def _host(host: str) -> str:
