@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,10 @@ from kubescope.demo import _port_free
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
+# with Prometheus installed the demo also runs it and kubescope custom-metrics (its autoscaling part)
+SERVER_LOGS = {"simulator.log", "state-metrics.log", "resource-metrics.log"} | (
+    {"prometheus.log", "custom-metrics.log"} if shutil.which("prometheus") else set()
+)
 
 
 def free_port() -> int:
@@ -88,7 +93,7 @@ class Demo:
     def logs(self) -> str:
         """The servers' logs."""
         logs = sorted(self.logdir().glob("*.log"))
-        assert {p.name for p in logs} == {"simulator.log", "state-metrics.log", "resource-metrics.log"}, logs
+        assert {p.name for p in logs} == SERVER_LOGS, logs
         return "".join(p.read_text(errors="replace") for p in logs)
 
     def stop(self) -> None:
@@ -197,11 +202,7 @@ def test_a_failed_server_leaves_its_logs_and_says_where(tmp_path: Path) -> None:
         victim.kill()
         assert d.proc.wait(60) == 1, d.text()
         assert f"logs kept in {logdir}" in d.text()
-        assert {p.name for p in logdir.iterdir()} == {
-            "simulator.log",
-            "state-metrics.log",
-            "resource-metrics.log",
-        }
+        assert {p.name for p in logdir.iterdir()} == SERVER_LOGS
         assert [p for p in d.tmpdir.iterdir() if p != logdir] == []  # the simulator's state went
     finally:
         d.stop()
