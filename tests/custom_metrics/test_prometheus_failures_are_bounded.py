@@ -43,6 +43,7 @@ class FakePrometheus:
         self.mode = "ok"
         self.delay = 0.0
         self.seen: list[dict[str, str]] = []
+        self.methods: list[str] = []
         app = web.Application()
         app.router.add_route("*", "/prefix/api/v1/series", self.series)
         app.router.add_route("*", "/prefix/api/v1/query", self.query)
@@ -63,6 +64,7 @@ class FakePrometheus:
     async def query(self, request: web.Request) -> web.Response:
         params = dict(request.query) if request.method == "GET" else dict(await request.post())
         self.seen.append({k: str(v) for k, v in params.items()})
+        self.methods.append(request.method)
         await asyncio.sleep(self.delay)
         if self.mode == "500":
             return web.Response(status=500, text="boom")
@@ -260,3 +262,19 @@ async def test_tls_ca_client_certificate_token_file_and_headers(tmp_path: Path) 
         await runner.cleanup()
     with pytest.raises(Exception, match="prometheus-ca-file"):
         await PrometheusClient.connect(PrometheusSettings(url="https://x", ca_file=str(tmp_path / "missing")))
+
+
+async def test_long_queries_are_posted_even_with_get(cluster: Api) -> None:
+    fake = FakePrometheus()
+    url = await fake.start()
+    client = await PrometheusClient.connect(PrometheusSettings(url=url, verb="GET"))
+    try:
+        names = "|".join(f"pod-{i:05d}" for i in range(2000))
+        await client.query(f'sum(x{{pod=~"{names}"}}) by (pod)')
+        assert fake.seen[-1]["query"].startswith("sum(x{") and len(fake.seen[-1]["query"]) > 8000
+        assert fake.methods[-1] == "POST"
+        await client.query("up")
+        assert fake.methods[-1] == "GET"
+    finally:
+        await client.close()
+        await fake.runner.cleanup()

@@ -3,7 +3,8 @@
 As prometheus-adapter's client (``pkg/client/api.go`` and ``cmd/adapter``):
 
 * ``--prometheus-url`` may carry a path prefix (``https://thanos/api/prom``); endpoints are joined to it;
-* ``--prometheus-verb``: parameters in the query string (GET) or a form body (POST, for long queries);
+* ``--prometheus-verb``: parameters in the query string (GET) or a form body (POST); queries longer
+  than 8 kB are POSTed whatever the verb (the original sends them as GET, and Prometheus refuses);
 * ``--prometheus-ca-file`` (plus ``--prometheus-client-tls-cert-file``/``-key-file``) for TLS, else the
   TLS and credentials of ``--prometheus-auth-config`` (a kubeconfig; exec plugins work) or of the pod's
   service account (``--prometheus-auth-incluster``), else none;
@@ -44,6 +45,8 @@ logger = logging.getLogger(__name__)
 QUERY_PATH = "/api/v1/query"
 SERIES_PATH = "/api/v1/series"
 _JSON_CODES = frozenset({400, 422, 503})
+MAX_GET_QUERY = 8000
+"""Query parameters longer than this (bytes, before encoding) go as a POST form whatever the verb."""
 
 
 class PrometheusError(KubescopeError):
@@ -240,19 +243,24 @@ class PrometheusClient:
         """POST or GET ``path``; return the ``data`` of a successful answer."""
         url = self.base.with_path(self.base.path.rstrip("/") + path)
         headers = await self._auth()
-        what = f"{self.settings.verb} {url.path}"
+        verb = self.settings.verb
+        if verb == "GET" and sum(len(k) + len(v) for k, v in params) > MAX_GET_QUERY:
+            # a "*" request over thousands of objects names them all in the query; URLs that long
+            # are refused by Prometheus (and proxies) where a form body is not
+            verb = "POST"
+        what = f"{verb} {url.path}"
         session = self._session_for()
         kwargs: dict[str, Any] = {"headers": headers}
         if self.ssl_context is not None and url.scheme == "https":
             kwargs["ssl"] = self.ssl_context
-        if self.settings.verb == "GET":
+        if verb == "GET":
             kwargs["params"] = params
         else:
             kwargs["data"] = params
         self.requests += 1
         try:
             async with asyncio.timeout(timeout):
-                async with session.request(self.settings.verb, url, **kwargs) as resp:
+                async with session.request(verb, url, **kwargs) as resp:
                     code = resp.status
                     if code // 100 != 2 and code not in _JSON_CODES:
                         raise PrometheusError("http", f"{what}: unknown response code {code}")
