@@ -278,3 +278,49 @@ async def test_long_queries_are_posted_even_with_get(cluster: Api) -> None:
     finally:
         await client.close()
         await fake.runner.cleanup()
+
+
+async def test_auth_config_kubeconfig_gives_tls_and_token(tmp_path: Path) -> None:
+    """--prometheus-auth-config: a kubeconfig's CA and credentials are used for Prometheus (its server
+    field is not: --prometheus-url is)."""
+    import base64
+    import ssl
+
+    import yaml
+
+    from tests.apiserver.certs import issue, make_ca
+
+    ca = make_ca("prom-ca")
+    scert, skey = issue(ca, "prometheus", client=False, ips=("127.0.0.1",)).write(tmp_path, "server")
+    seen: list[str] = []
+
+    async def query(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization", ""))
+        return web.json_response({"status": "success", "data": {"resultType": "scalar", "result": [1, "2"]}})
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(scert, skey)
+    app = web.Application()
+    app.router.add_get("/api/v1/query", query)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    kubeconfig = tmp_path / "prom.kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "p",
+        "clusters": [{"name": "p", "cluster": {"server": "https://unused.example:1",
+                      "certificate-authority-data": base64.b64encode(ca.pem).decode()}}],
+        "users": [{"name": "p", "user": {"token": "from-kubeconfig"}}],
+        "contexts": [{"name": "p", "context": {"cluster": "p", "user": "p"}}],
+    }))  # fmt: skip
+    client = await PrometheusClient.connect(
+        PrometheusSettings(url=f"https://127.0.0.1:{port}", auth_config=str(kubeconfig))
+    )
+    try:
+        assert (await client.query("x"))[0] == "scalar"
+        assert seen == ["Bearer from-kubeconfig"]
+    finally:
+        await client.close()
+        await runner.cleanup()
