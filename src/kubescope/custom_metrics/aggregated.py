@@ -33,6 +33,7 @@ from kubescope.apiserver.authn import (
 from kubescope.apiserver.authz import Authorizer
 from kubescope.apiserver.server import Pipeline, RequestObserver
 from kubescope.custom_metrics.settings import go_duration
+from kubescope.custom_metrics.settings import parse_bool as _bool
 from kubescope.errors import ConfigError, KubeError, NotFoundError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
@@ -78,15 +79,6 @@ class AuthSettings:
     @property
     def needs_lookup(self) -> bool:
         return not self.skip_lookup and not (self.client_ca_file and self.requestheader_client_ca_file)
-
-
-def _bool(v: str) -> bool:
-    s = v.strip().lower()
-    if s in ("1", "t", "true", "yes", "y"):
-        return True
-    if s in ("0", "f", "false", "no", "n"):
-        return False
-    raise argparse.ArgumentTypeError(f"invalid boolean {v!r}: use true or false")
 
 
 def _list(value: str) -> tuple[str, ...]:

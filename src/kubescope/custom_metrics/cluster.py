@@ -50,26 +50,37 @@ class _List(msgspec.Struct):
 _decode_list = msgspec.json.Decoder(_List)
 
 
+async def _list_all(client: KubeClient, path: str, params: dict[str, str], decoder: Any) -> list[Any]:
+    """Every item of a list, page by page (``limit``/``continue``); decode errors are KubeErrors."""
+    items: list[Any] = []
+    cont = ""
+    while True:
+        page_params = {"limit": str(PAGE), **params}
+        if cont:
+            page_params["continue"] = cont
+        try:
+            page = decoder.decode(await client.get(path, page_params))
+        except msgspec.DecodeError as e:
+            raise KubeError(f"GET {path}: undecodable list: {e}") from None
+        items.extend(page.items or ())
+        cont = page.metadata.cont
+        if not cont:
+            return items
+
+
+def _selectors(label_selector: str, field_selector: str = "") -> dict[str, str]:
+    out = {}
+    if label_selector:
+        out["labelSelector"] = label_selector
+    if field_selector:
+        out["fieldSelector"] = field_selector
+    return out
+
+
 def object_lister(client: KubeClient) -> ObjectLister:
     async def list_names(info: ResourceInfo, namespace: str, label_selector: str) -> list[str]:
-        path = info.list_path(namespace)
-        names: list[str] = []
-        cont = ""
-        while True:
-            params = {"limit": str(PAGE)}
-            if label_selector:
-                params["labelSelector"] = label_selector
-            if cont:
-                params["continue"] = cont
-            body = await client.get(path, params)
-            try:
-                page = _decode_list.decode(body)
-            except msgspec.DecodeError as e:
-                raise KubeError(f"GET {path}: undecodable list: {e}") from None
-            names.extend(i.metadata.name for i in page.items or () if i.metadata.name)
-            cont = page.metadata.cont
-            if not cont:
-                return names
+        items = await _list_all(client, info.list_path(namespace), _selectors(label_selector), _decode_list)
+        return [i.metadata.name for i in items if i.metadata.name]
 
     return list_names
 
@@ -133,25 +144,7 @@ def metadata_lister(client: KubeClient) -> MetaLister:
 
     async def list_meta(resource: str, namespace: str, label_selector: str, field_selector: str) -> list[Obj]:
         path = f"/api/v1/namespaces/{namespace}/{resource}" if namespace else f"/api/v1/{resource}"
-        out: list[Obj] = []
-        cont = ""
-        while True:
-            params = {"limit": str(PAGE)}
-            if label_selector:
-                params["labelSelector"] = label_selector
-            if field_selector:
-                params["fieldSelector"] = field_selector
-            if cont:
-                params["continue"] = cont
-            try:
-                page = _decode_full.decode(await client.get(path, params))
-            except msgspec.DecodeError as e:
-                raise KubeError(f"GET {path}: undecodable list: {e}") from None
-            out.extend(
-                (i.metadata.namespace, i.metadata.name, i.metadata.labels or {}) for i in page.items or ()
-            )
-            cont = page.metadata.cont
-            if not cont:
-                return out
+        items = await _list_all(client, path, _selectors(label_selector, field_selector), _decode_full)
+        return [(i.metadata.namespace, i.metadata.name, i.metadata.labels or {}) for i in items]
 
     return list_meta

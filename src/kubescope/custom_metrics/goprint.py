@@ -15,6 +15,7 @@ from typing import Any
 
 from kubescope.apiserver.status import go_quote
 from kubescope.model.gofmt import go_float
+from kubescope.model.govalue import go_string
 
 
 class _NoValue:
@@ -46,27 +47,18 @@ def go_type(v: Any) -> str:
 
 
 def format_v(v: Any) -> str:
-    """``%v``."""
-    if isinstance(v, str):
-        return v
-    if v is None:
-        return "<nil>"
+    """``%v``: Go's value printing (:func:`kubescope.model.govalue.go_string`), plus what templates
+    add: a missing map key and structs."""
     if v is NO_VALUE:
         return "<no value>"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return go_float(v)
     if isinstance(v, list | tuple):
         return "[" + " ".join(format_v(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "map[" + " ".join(f"{format_v(k)}:{format_v(v[k])}" for k in sorted(v)) + "]"
+        return "map[" + " ".join(f"{format_v(k)}:{format_v(v[k])}" for k in sorted(v, key=format_v)) + "]"
     fields = getattr(v, "fields", None)
     if isinstance(fields, dict):
         return "{" + " ".join(format_v(x) for x in fields.values()) + "}"
-    return str(v)
+    return go_string(v)
 
 
 def go_sprint(args: Sequence[Any]) -> str:

@@ -66,7 +66,8 @@ class AdapterSettings:
     resource_metrics: bool = False
 
 
-def _bool(v: str) -> bool:
+def parse_bool(v: str) -> bool:
+    """Go's ``strconv.ParseBool`` spellings, for ``--flag=BOOL``."""
     s = v.strip().lower()
     if s in ("1", "t", "true", "yes", "y"):
         return True
@@ -76,7 +77,9 @@ def _bool(v: str) -> bool:
 
 
 def _flag_bool(g: argparse._ArgumentGroup, name: str, help_text: str) -> None:
-    g.add_argument(name, nargs="?", const=True, default=False, type=_bool, metavar="BOOL", help=help_text)
+    g.add_argument(
+        name, nargs="?", const=True, default=False, type=parse_bool, metavar="BOOL", help=help_text
+    )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -141,7 +144,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a.add_argument("--cache-max-stale", default="30s",
                    help="while Prometheus or the Kubernetes API fails, answer with the last good answer if it is "
                    "at most this old (its age is exported); older answers are never served (default: %(default)s)")  # fmt: skip
-    a.add_argument("--resource-metrics", nargs="?", const=True, default=False, type=_bool, metavar="BOOL",
+    a.add_argument("--resource-metrics", nargs="?", const=True, default=False, type=parse_bool, metavar="BOOL",
                    help="also serve metrics.k8s.io from the configuration's resourceRules (for clusters without "
                    "kubelet scraping; prometheus-adapter serves it whenever resourceRules are present)")  # fmt: skip
     _flag_bool(
