@@ -8,12 +8,10 @@ import logging
 import sys
 
 from kubescope.errors import BindError, ConfigError
-from kubescope.log import fields
 from kubescope.sim import features
 from kubescope.sim.faults import Faults
 from kubescope.sim.server import SimSettings, Simulator
 from kubescope.web.server import run as run_loop
-from kubescope.web.server import wait_for_signal
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +172,5 @@ async def _main(settings: SimSettings) -> int:
         await sim.stop()
         return 2
     print(json.dumps({"url": sim.url, "kubeconfig": sim.kubeconfig}), flush=True)
-    sig = await wait_for_signal()
-    logger.info("shutting down", extra=fields(signal=sig))
-    await sim.stop()
-    return 0
+    # the web core's lifecycle: until SIGINT/SIGTERM, then the graceful stop (a second signal hurries it)
+    return await sim.server.serve()
