@@ -233,3 +233,31 @@ def test_registry_lists_all_metrics(registry) -> None:  # type: ignore[no-untype
         i("", "nodes", False, "node_gigawatts"), i("", "persistentvolumes", False, "volume_claims"),
         i("", "nodes", False, "node_fan"),
     }  # fmt: skip
+
+
+def test_cluster_scoped_kinds_are_served_at_cluster_scope() -> None:
+    """A cluster-scoped resource (a CRD here) named by a label is listed as not namespaced and
+    answers at cluster scope; prometheus-adapter lists it namespaced whenever the series has another
+    label, and then no request path reaches it."""
+    from kubescope.custom_metrics.config import DiscoveryRule, GroupResourceRef, ResourceMapping
+
+    mapper = RESTMapper([*MAPPER.resources, ResourceInfo("example.io", "v1", "clusterwidgets", "clusterwidget",
+                                                         "ClusterWidget", False)])  # fmt: skip
+    rule = DiscoveryRule(
+        where="rules[0]",
+        series_query="widget_load",
+        metrics_query="sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
+        resources=ResourceMapping(overrides={"widget": GroupResourceRef("example.io", "clusterwidget")}),
+    )
+    reg = build_registry(
+        mapper, [namer_from_rule(rule)], [[("widget_load", frozenset({"widget", "instance"}))]], [], []
+    )
+    assert set(reg.custom) == {
+        CustomMetricInfo(GroupResource("example.io", "clusterwidgets"), False, "widget_load")
+    }
+    b = reg.lookup_custom(GroupResource("example.io", "clusterwidgets"), False, "widget_load")
+    assert b is not None
+    promql, _ = build_query(
+        b.namer.query, b.conv, b.series, GroupResource("example.io", "clusterwidgets"), "", [], ["w1"]
+    )
+    assert promql == 'sum(widget_load{widget="w1"}) by (widget)'
