@@ -50,6 +50,7 @@ class FakeCluster:
         self.by_node: dict[str, dict[tuple[str, str], FakePod]] = {}
         self.events: dict[str, list[tuple[int, bytes]]] = {"nodes": [], "pods": []}
         self.configmap: dict[str, str] | None = None
+        self.configmap_reads = 0
         self.tokens: dict[str, tuple[str, list[str]]] = {}
         """token -> (user, groups)."""
         self.allowed: set[tuple[str, str]] = set()
@@ -235,6 +236,7 @@ class FakeCluster:
         return resp
 
     async def _configmap(self, request: web.Request) -> web.Response:
+        self.configmap_reads += 1
         if self.configmap is None:
             return web.json_response(
                 {

@@ -18,13 +18,14 @@ import aiohttp
 import pytest
 from multidict import CIMultiDict
 
-from kubescope.apiserver import health
-from kubescope.apiserver.authn import AuthConfig, Authenticator, RequestHeaderConfig, TokenReviewer, UserInfo
-from kubescope.apiserver.authz import Authorizer
-from kubescope.apiserver.server import HTTPSListener, Pipeline
-from kubescope.apiserver.tls import ensure_serving_cert, server_context
-from kubescope.resource.app import make_app
+from kubescope import web
+from kubescope.apiserver.authn import TokenReviewer, UserInfo
+from kubescope.apiserver.options import APIServerOptions, AuthOptions, ServingOptions
+from kubescope.apiserver.server import AggregatedAPI
+from kubescope.resource.api import routes
+from kubescope.resource.openapi import OpenAPI
 from kubescope.resource.selfmetrics import SelfMetrics
+from kubescope.web.tls import TLSOptions
 from tests.apiserver.certs import issue, make_ca
 from tests.apiserver.test_delegated_auth import FakeAPIServer
 from tests.resource.test_metrics_api_answers import make_api
@@ -55,35 +56,42 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
         {"good": UserInfo("carol")},
         {("bob", "nodes"), ("carol", "nodes"), ("alice", "pods"), ("bob", "/metrics"), ("bob", "/apis")},
     )
-    cfg = AuthConfig(
-        client_ca=(CLIENT_CA.cert,),
-        client_ca_pem=CLIENT_CA.pem.decode(),
-        requestheader=RequestHeaderConfig(
-            ca=(FRONT_CA.cert,), ca_pem=FRONT_CA.pem.decode(), allowed_names=("front-proxy-client",)
+    (tmp_path / "client-ca.crt").write_bytes(CLIENT_CA.pem)
+    (tmp_path / "front-ca.crt").write_bytes(FRONT_CA.pem)
+    options = APIServerOptions(
+        ServingOptions(
+            bind_address="127.0.0.1", secure_port=0, tls=TLSOptions(cert_dir=str(tmp_path / "certs"))
+        ),
+        AuthOptions(
+            client_ca_file=str(tmp_path / "client-ca.crt"),
+            requestheader_client_ca_file=str(tmp_path / "front-ca.crt"),
+            requestheader_allowed_names=("front-proxy-client",),
         ),
     )
+    # the TokenReview/SubjectAccessReview endpoint is the fake's (the review clients are not used)
+    kit = AggregatedAPI(options, None)  # type: ignore[arg-type]
     metrics = SelfMetrics(15.0)
-    pipeline = Pipeline(
-        Authenticator(cfg, tokens=TokenReviewer(api.poster())),
-        Authorizer(api.poster()),
-        observe=metrics.request,
-    )
-    checks = health.HealthChecks()
-    checks.add("ping", health.ping)
-    checks.add("log", health.log_check)
-    checks.add("metric-storage-ready", lambda: None, "readyz")
-    checks.add("shutdown", lambda: None, "readyz")
-    checks.add("metric-collection-timely", lambda: "metric collection didn't finish on time", "livez")
     metrics_api = make_api(freshness=metrics.freshness)
-    app = make_app(pipeline, metrics_api, checks, metrics)
-    cert = ensure_serving_cert("", "", str(tmp_path / "certs"))
-    ctx = server_context(cert, cfg.all_ca_pem)
-    listener = HTTPSListener(app, "127.0.0.1", 0, ctx)
-    await listener.start()
+    srv = web.Server(
+        "t",
+        listeners=[kit.listener(routes(metrics_api, OpenAPI()))],
+        checks=[
+            web.HealthCheck("metric-storage-ready", lambda: None, ("readyz",)),
+            web.HealthCheck(
+                "metric-collection-timely", lambda: "metric collection didn't finish on time", ("livez",)
+            ),
+        ],
+        collectors=[metrics, *kit.collectors()],
+    )
+    await srv.bind()
+    await kit.prepare()
+    kit.auth.authenticator.tokens = TokenReviewer(api.poster())
+    kit.auth.authorizer.post = api.poster()
+    await srv.start()
     try:
-        yield Server(f"https://127.0.0.1:{listener.bound_port}", tmp_path, api, metrics)
+        yield Server(f"https://127.0.0.1:{srv.port('https')}", tmp_path, api, metrics)
     finally:
-        await listener.stop()
+        await srv.stop()
 
 
 async def get(
@@ -275,8 +283,9 @@ async def test_self_metrics(server: Server) -> None:
     }
     assert "metrics_server_api_metric_freshness_seconds_count 2\n" in text
     assert (
-        'apiserver_request_total{code="200",component="apiserver",dry_run="",verb="LIST",group="metrics.k8s.io",'
-        'version="v1beta1",resource="nodes",subresource="",scope="cluster"} 1\n'
+        # label pairs sorted by name, as metrics-server (client_golang) writes them
+        'apiserver_request_total{code="200",component="apiserver",dry_run="",group="metrics.k8s.io",'
+        'resource="nodes",scope="cluster",subresource="",verb="LIST",version="v1beta1"} 1\n'
     ) in text
     assert "process_resident_memory_bytes" in text
     code, _, _ = await get(server, "/metrics")

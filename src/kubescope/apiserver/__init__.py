@@ -1,10 +1,20 @@
-"""What every aggregated API server needs, as k8s.io/apiserver provides it to Go servers.
+"""What every aggregated API server needs, as k8s.io/apiserver provides it to Go servers, built on
+the serving core (:mod:`kubescope.web`).
 
-* :mod:`.tls`: serving certificate (given, or self-signed into ``--cert-dir``) and the TLS context;
-* :mod:`.authn`: front-proxy (requestheader), client-certificate and delegated TokenReview authentication;
-* :mod:`.authz`: delegated SubjectAccessReview authorization with always-allow paths and groups;
-* :mod:`.server`: the request pipeline (request info, max-in-flight, authn, authz, metrics) and listener;
+* :mod:`.server`: :class:`~.server.AggregatedAPI`, everything below put together for a
+  :class:`kubescope.web.Server` (the HTTPS listener with the pipeline, TLS with the delegated client
+  CAs, ``/version``, tasks, checks and self metrics);
+* :mod:`.options`: the generic apiserver's flags (secure serving, authentication, authorization);
+* :mod:`.pipeline`: the request pipeline (request info, max-in-flight, authn, authz, request
+  metrics) as a middleware of the core; :mod:`.metrics`: ``apiserver_request_*``;
+* :mod:`.delegation`: delegated authentication set-up (the ``extension-apiserver-authentication``
+  ConfigMap, review clients); :mod:`.authn`: front-proxy (requestheader), client-certificate and
+  TokenReview authentication; :mod:`.authz`: SubjectAccessReview authorization with always-allow
+  paths and groups;
 * :mod:`.requestinfo`, :mod:`.selectors`, :mod:`.negotiation`, :mod:`.status`: request attributes,
-  label/field selectors, ``Accept`` handling and ``Status`` error bodies;
-* :mod:`.discovery`, :mod:`.health`: discovery documents and ``/healthz``, ``/livez``, ``/readyz``.
+  label/field selectors, ``Accept`` handling and ``Status`` error bodies; :mod:`.discovery`:
+  discovery documents.
+
+Serving TLS, health endpoints and self metrics are the core's (:mod:`kubescope.web.tls`,
+:mod:`kubescope.web.health`, :mod:`kubescope.web.selfmetrics`).
 """

@@ -1,172 +1,117 @@
-"""The request pipeline every aggregated API server shares, as aiohttp middleware.
+"""What an aggregated API server adds to a :class:`kubescope.web.Server`, in one object.
 
-For each request, in k8s.io/apiserver's filter order: request info (verb, group, resource...),
-max-in-flight (429 beyond ``--max-requests-inflight``), authentication (401), authorization (403),
-then the handler; the outcome is counted in ``apiserver_request_total`` and
-``apiserver_request_duration_seconds``. Answers carry ``Cache-Control: no-cache, private`` as the
-generic apiserver's do. Health endpoints and ``/metrics`` are plain routes added by the caller; the
-always-allow paths of the authorizer keep probes working without credentials.
+:class:`AggregatedAPI` takes the parsed :mod:`.options` (the generic apiserver's flags) and the
+server's Kubernetes client, and provides:
+
+* :meth:`~AggregatedAPI.listener`: the HTTPS listener (``--bind-address``/``--secure-port``) with
+  the request pipeline (request info, max-in-flight, delegated authentication and authorization,
+  request metrics) as its middleware, kube-style ``/healthz``, ``/livez``, ``/readyz``, self
+  metrics on ``/metrics`` (authorized like any non-resource path) and ``/version``;
+* :meth:`~AggregatedAPI.prepare`: reads the authentication configuration and builds the TLS
+  context (given certificate or self-signed into ``--cert-dir``, trusting the client CAs); call it
+  after :meth:`web.Server.bind` and before :meth:`web.Server.start`;
+* :meth:`~AggregatedAPI.tasks`, :meth:`~AggregatedAPI.checks`, :meth:`~AggregatedAPI.collectors`
+  to declare with the server, and :meth:`~AggregatedAPI.close` for its stop hooks.
+
+See the :mod:`kubescope.web` package docstring for a whole server built this way.
 """
 
 from __future__ import annotations
 
-import logging
-import ssl
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
-from aiohttp import web
-from aiohttp.typedefs import Middleware
+import msgspec
+from aiohttp import web as aioweb
 
-from kubescope.apiserver import status
-from kubescope.apiserver.authn import AuthenticationError, Authenticator, UserInfo
-from kubescope.apiserver.authz import AuthorizationError, Authorizer
-from kubescope.apiserver.requestinfo import RequestInfo, request_info
-from kubescope.log import fields
-
-logger = logging.getLogger(__name__)
-
-INFO = web.RequestKey("kubescope.request_info", RequestInfo)
-"""The :class:`RequestInfo` of the request (set before authentication)."""
-USER = web.RequestKey("kubescope.user", UserInfo)
-"""The authenticated user (set before the handler runs)."""
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-RequestObserver = Callable[[tuple[str, ...], int, float], None]
-
-JSON = "application/json"
+from kubescope import __version__, web
+from kubescope.apiserver.delegation import DelegatedAuth
+from kubescope.apiserver.metrics import RequestMetrics
+from kubescope.apiserver.options import APIServerOptions
+from kubescope.apiserver.pipeline import Pipeline
+from kubescope.kube.client import KubeClient
 
 
-def json_response(code: int, body: bytes, content_type: str = JSON) -> web.Response:
-    return web.Response(status=code, body=body, headers={"Content-Type": content_type})
+def version_document() -> bytes:
+    """``/version`` as the generic apiserver answers it (kubescope's version)."""
+    major, minor, *_ = [*__version__.split("."), "0", "0"][:3]
+    return msgspec.json.encode(
+        {
+            "major": major,
+            "minor": minor,
+            "gitVersion": f"v{__version__}",
+            "gitCommit": "",
+            "gitTreeState": "",
+            "buildDate": "",
+            "goVersion": "",
+            "compiler": "cpython",
+            "platform": "linux/amd64",
+        }
+    )
 
 
-def status_response(answer: tuple[int, bytes]) -> web.Response:
-    return json_response(*answer)
-
-
-def peer_certificate(request: web.Request) -> bytes | None:
-    transport = request.transport
-    if transport is None:
-        return None
-    ssl_object = transport.get_extra_info("ssl_object")
-    if ssl_object is None:
-        return None
-    der: bytes | None = ssl_object.getpeercert(binary_form=True)
-    return der
-
-
-def metric_labels(info: RequestInfo) -> tuple[str, ...]:
-    """``verb, group, version, resource, subresource, scope`` as apiserver metrics label requests."""
-    if not info.is_resource_request:
-        return (info.verb.upper(), "", "", "", "", "")
-    verb = info.verb.upper()
-    if info.name:
-        scope = "resource"
-    elif info.namespace:
-        scope = "namespace"
-    else:
-        scope = "cluster"
-    return (verb, info.group, info.version, info.resource, info.subresource, scope)
-
-
-@dataclass
-class Pipeline:
-    authenticator: Authenticator
-    authorizer: Authorizer
-    observe: RequestObserver | None = None
-    max_inflight: int = 400
-    inflight: int = 0
-    rejected: dict[int, int] = field(default_factory=dict)
-
-    def middleware(self) -> Middleware:
-        @web.middleware
-        async def mw(request: web.Request, handler: Handler) -> web.StreamResponse:
-            t0 = time.perf_counter()
-            info = request_info(request.method, request.path, request.query)
-            request[INFO] = info
-            resp: web.StreamResponse
-            if self.max_inflight and self.inflight >= self.max_inflight:
-                resp = status_response(status.too_many_requests())
-                resp.headers["Retry-After"] = "1"
-            else:
-                self.inflight += 1
-                try:
-                    resp = await self._handle(request, handler, info)
-                finally:
-                    self.inflight -= 1
-            resp.headers.setdefault("Cache-Control", "no-cache, private")
-            if resp.status >= 400:
-                self.rejected[resp.status] = self.rejected.get(resp.status, 0) + 1
-            if self.observe is not None:
-                self.observe(metric_labels(info), resp.status, time.perf_counter() - t0)
-            return resp
-
-        return mw
-
-    async def _handle(self, request: web.Request, handler: Handler, info: RequestInfo) -> web.StreamResponse:
-        try:
-            user = await self.authenticator.authenticate(request.headers, peer_certificate(request))
-        except AuthenticationError as e:
-            logger.debug("unable to authenticate the request", extra=fields(path=request.path, error=str(e)))
-            return status_response(status.unauthorized())
-        try:
-            decision = await self.authorizer.authorize(user, info)
-        except AuthorizationError as e:
-            logger.warning("authorization failed", extra=fields(path=request.path, error=str(e)))
-            return status_response(status.internal_error(str(e)))
-        if not decision.allowed:
-            logger.debug(
-                "forbidden",
-                extra=fields(user=user.name, verb=info.verb, path=request.path, reason=decision.reason),
-            )
-            return status_response(status.forbidden(info, user.name, decision.reason))
-        request[USER] = user
-        try:
-            return await handler(request)
-        except web.HTTPNotFound:
-            return web.Response(status=404, text="404 page not found\n")
-        except web.HTTPMethodNotAllowed:
-            return status_response(status.method_not_allowed())
-
-
-class HTTPSListener:
-    """Serve one app on one address with TLS; :meth:`stop` stops accepting, lets in-flight requests
-    finish within ``shutdown_timeout`` seconds, then closes."""
+class AggregatedAPI:
+    """See the module docstring."""
 
     def __init__(
-        self,
-        app: web.Application,
-        host: str,
-        port: int,
-        ssl_context: ssl.SSLContext | None,
-        *,
-        shutdown_timeout: float = 10.0,
-        keepalive_timeout: float = 75.0,
+        self, options: APIServerOptions, client: KubeClient, *, metric_prefix: str = "kubescope_apiserver"
     ) -> None:
-        self.app = app
-        self.host = None if host in ("", "0.0.0.0", "::") else host
-        self.port = port
-        self.ssl_context = ssl_context
-        self._runner = web.AppRunner(
-            app,
-            access_log=None,
-            handle_signals=False,
-            shutdown_timeout=shutdown_timeout,
-            keepalive_timeout=keepalive_timeout,
+        self.options = options
+        self.auth = DelegatedAuth(options.auth, client, metric_prefix=metric_prefix)
+        self.requests = RequestMetrics()
+        self.pipeline = Pipeline(
+            self.auth.authenticator,
+            self.auth.authorizer,
+            observe=self.requests.observe,
+            max_inflight=options.serving.max_requests_inflight,
         )
-        self.bound_port = 0
+        self._listener: web.Listener | None = None
 
-    async def start(self) -> None:
-        await self._runner.setup()
-        site = web.TCPSite(
-            self._runner, self.host, self.port, ssl_context=self.ssl_context, reuse_address=True
+    def listener(
+        self,
+        routes: Sequence[aioweb.AbstractRouteDef],
+        *,
+        name: str = "https",
+        client_max_size: int = 1 << 20,
+    ) -> web.Listener:
+        """The HTTPS listener serving ``routes`` behind the pipeline (its TLS is set by :meth:`prepare`)."""
+        s = self.options.serving
+        body = version_document()
+
+        async def version(request: aioweb.Request) -> aioweb.Response:
+            return aioweb.Response(body=body, headers={"Content-Type": "application/json"})
+
+        self._listener = web.Listener(
+            name,
+            routes=[*routes, web.get("/version", version)],
+            host=s.bind_address,
+            port=s.secure_port,
+            host_flag="--bind-address",
+            port_flag="--secure-port",
+            middlewares=[self.pipeline.middleware()],
+            health=("healthz", "livez", "readyz"),
+            metrics=True,
+            client_max_size=client_max_size,
         )
-        await site.start()
-        for addr in self._runner.addresses:
-            if isinstance(addr, tuple) and len(addr) >= 2:
-                self.bound_port = int(addr[1])
-                break
+        return self._listener
 
-    async def stop(self) -> None:
-        await self._runner.cleanup()
+    async def prepare(self) -> None:
+        """Read the authentication configuration (the ConfigMap, or the flags) and build the TLS context."""
+        cfg = await self.auth.load()
+        ctx = self.options.serving.tls.context(cfg.all_ca_pem)
+        self.auth.ssl_context = ctx
+        if self._listener is not None:
+            self._listener.tls = ctx
+
+    def tasks(self) -> list[web.Task]:
+        return self.auth.tasks()
+
+    def checks(self) -> list[web.HealthCheck]:
+        # a post-start hook: the max-in-flight filter is part of the pipeline, so it runs as soon as
+        # the server serves, which a probe reaching this check proves
+        return [web.HealthCheck("poststarthook/max-in-flight-filter", lambda: None)]
+
+    def collectors(self) -> list[object]:
+        return [self.requests, self.auth]
+
+    async def close(self) -> None:
+        await self.auth.close()

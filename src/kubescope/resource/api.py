@@ -31,6 +31,7 @@ from aiohttp import web
 from kubescope.apiserver import status
 from kubescope.apiserver.discovery import APIGroupSpec, APIResource, Discovery
 from kubescope.apiserver.negotiation import JSON, negotiate
+from kubescope.apiserver.pipeline import INFO
 from kubescope.apiserver.selectors import (
     EVERYTHING,
     FieldSelector,
@@ -40,7 +41,6 @@ from kubescope.apiserver.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
-from kubescope.apiserver.server import INFO
 from kubescope.model.timefmt import format_time
 from kubescope.resource.inventory import NodeCache, PodCache
 from kubescope.resource.openapi import OpenAPI

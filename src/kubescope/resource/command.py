@@ -12,14 +12,13 @@ import logging
 import resource
 import sys
 
-from kubescope.errors import ConfigError, KubeError
+from kubescope.errors import BindError, ConfigError, KubeError
 from kubescope.kube.client import KubeClient
 from kubescope.log import fields
 from kubescope.memory import fix_mmap_threshold
 from kubescope.resource import settings as rs
 from kubescope.resource.app import ResourceMetricsServer
-from kubescope.web.server import run as run_loop
-from kubescope.web.server import wait_for_signal
+from kubescope.web import run as run_loop
 
 logger = logging.getLogger(__name__)
 
@@ -71,13 +70,12 @@ async def _main(settings: rs.Settings) -> int:
     try:
         try:
             await server.start()
+        except BindError:
+            raise  # a flag's fault: the command line answers it with exit code 2
         except (ConfigError, KubeError, OSError) as e:
             print(f"kubescope resource-metrics: {e}", file=sys.stderr)
-            await server.stop()
             return 1
-        await wait_for_signal()
-        logger.info("shutting down")
-        await server.stop()
+        return await server.server.serve()
     finally:
+        await server.stop()
         await client.close()
-    return 0
