@@ -3,6 +3,16 @@
 Each subcommand lives in its own package and exposes ``configure(parser)`` (add its flags) and
 ``run(args) -> int`` (build a settings object from the flags, then run). Packages are imported
 only when their subcommand runs, so ``kubescope simulate`` never pays for state-metrics code.
+
+What every subcommand gets from here, present and future (``tests/test_cli_walks_every_command.py``
+checks each):
+
+* ``--help`` states every flag's default (:class:`kubescope.web.flags.DefaultsHelpFormatter`);
+* a bad flag or value exits 2 with a line naming the flag: argparse's own checks, and any
+  :class:`~kubescope.errors.ConfigError` that leaves ``run`` (``kubescope <command>: <message>``);
+* the ports of listeners declared with :func:`kubescope.web.flags.add_listen_flags` are checked
+  before ``run``: one already in use exits 2 naming its flag (and if it is taken in between, the
+  server's own bind fails the same way).
 """
 
 from __future__ import annotations
@@ -14,6 +24,8 @@ from collections.abc import Sequence
 
 from kubescope import __version__
 from kubescope import log as _log
+from kubescope.errors import ConfigError
+from kubescope.web.flags import DefaultsHelpFormatter, check_listen_ports
 
 # subcommand -> (module providing configure/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -66,7 +78,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kubescope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=DefaultsHelpFormatter)
         if only is None or only == name:
             mod = importlib.import_module(module)
             mod.configure(p)
@@ -92,7 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _log.setup(args.log_level, args.log_format)
     mod = importlib.import_module(COMMANDS[args.command][0])
     try:
+        check_listen_ports(args)
         rc: int = mod.run(args)
+    except ConfigError as e:  # a flag's value, wherever it was found wrong (a port in use included)
+        print(f"kubescope {args.command}: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     return rc

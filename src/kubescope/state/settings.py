@@ -24,6 +24,7 @@ from kubescope.state.allowlist import MAX_PARTIAL_WILDCARDS, KeyAllowList
 from kubescope.state.family import Family, FamilyOptions, ResourceSpec
 from kubescope.state.registry import all_resources, default_resource_names
 from kubescope.state.sharding import Sharding
+from kubescope.web import flags as web_flags
 
 LABELS_FORMAT = "resource=[key,key2],resource2=[*],*=[key] (e.g. pods=[app,app.kubernetes.io/name])"
 
@@ -406,16 +407,26 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
 
     g = p.add_argument_group("serving")
-    g.add_argument("--host", default=d.host, help='Host to expose metrics on. (default "::")')
-    g.add_argument("--port", type=int, default=d.port, help="Port to expose metrics on. (default 8080)")
-    g.add_argument(
-        "--telemetry-host", default=d.telemetry_host, help='Host to expose self metrics on. (default "::")'
+    # the listeners' flags come from the serving core: a taken port stops the command naming the flag
+    web_flags.add_listen_flags(
+        g,
+        host_flag="--host",
+        port_flag="--port",
+        host=d.host,
+        port=d.port,
+        what="metrics",
+        host_help='Host to expose metrics on. (default "::")',
+        port_help="Port to expose metrics on. (default 8080)",
     )
-    g.add_argument(
-        "--telemetry-port",
-        type=int,
-        default=d.telemetry_port,
-        help="Port to expose self metrics on. (default 8081)",
+    web_flags.add_listen_flags(
+        g,
+        host_flag="--telemetry-host",
+        port_flag="--telemetry-port",
+        host=d.telemetry_host,
+        port=d.telemetry_port,
+        what="self metrics",
+        host_help='Host to expose self metrics on. (default "::")',
+        port_help="Port to expose self metrics on. (default 8081)",
     )
     g.add_argument(
         "--enable-gzip-encoding",

@@ -222,7 +222,7 @@ def add_shutdown_flags(group: Any) -> None:
 
 # -- help ----------------------------------------------------------------------------------------
 
-_STATES_DEFAULT = re.compile(r"\(default[ :]|\bdefault: ")
+_STATES_DEFAULT = re.compile(r"\(default[ :]|\bdefault: |\bdefaults to\b", re.IGNORECASE)
 
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):
