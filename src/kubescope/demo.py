@@ -40,6 +40,7 @@ from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.log import fields
 from kubescope.sim.process import die_with_parent
+from kubescope.web import flags as web_flags
 
 logger = logging.getLogger(__name__)
 progress = logging.getLogger("kubescope.progress")
@@ -75,15 +76,15 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="write the servers' logs here and keep them (default: a temporary directory, removed on exit "
         "unless a server failed)",
     )
-    p.add_argument(
-        "--state-port", type=int, default=8080, help="state-metrics /metrics port (default: %(default)s)"
-    )
-    p.add_argument(
-        "--state-telemetry-port",
-        type=int,
-        default=8081,
-        help="state-metrics telemetry port (default: %(default)s)",
-    )
+    # declared through the serving core's flags: a port in use stops the demo at once, naming the flag
+    web_flags.add_listen_flags(
+        p, host_flag=None, host="127.0.0.1", port_flag="--state-port", port=8080, what="state-metrics /metrics",
+        port_help="state-metrics /metrics port (default: %(default)s)",
+    )  # fmt: skip
+    web_flags.add_listen_flags(
+        p, host_flag=None, host="127.0.0.1", port_flag="--state-telemetry-port", port=8081,
+        what="state-metrics telemetry", port_help="state-metrics telemetry port (default: %(default)s)",
+    )  # fmt: skip
     p.add_argument(
         "--metric-resolution",
         default="15s",
@@ -101,18 +102,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _port_free(port: int) -> bool:
-    """Whether a server could listen on the port: SO_REUSEADDR as the servers set it, so the
-    TIME_WAIT connections of a demo that just stopped do not count as taking it."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 class Child:
@@ -255,13 +244,6 @@ def run(args: argparse.Namespace) -> int:
 
     old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for port, flag in (
-            (args.state_port, "--state-port"),
-            (args.state_telemetry_port, "--state-telemetry-port"),
-        ):
-            if not _port_free(port):
-                print(f"kubescope demo: port {port} is taken; pick another with {flag}", file=sys.stderr)
-                return 2
         progress.info(
             "starting the simulator", extra=fields(nodes=args.nodes, pods_per_node=args.pods_per_node)
         )

@@ -5,6 +5,7 @@ stops everything with exit status 0, and ``--exit-after`` stops it by itself."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -20,7 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from kubescope.demo import _port_free
+from kubescope.errors import BindError
+from kubescope.web.flags import LISTEN, ListenFlags, check_listen_ports
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
@@ -206,6 +208,17 @@ def test_a_failed_server_leaves_its_logs_and_says_where(tmp_path: Path) -> None:
         assert [p for p in d.tmpdir.iterdir() if p != logdir] == []  # the simulator's state went
     finally:
         d.stop()
+
+
+def _port_free(port: int) -> bool:
+    """The command line's check of a declared listen port (the demo's --state-port among them)."""
+    try:
+        check_listen_ports(
+            argparse.Namespace(state_port=port, **{LISTEN: [ListenFlags(None, "--state-port", "127.0.0.1")]})
+        )
+    except BindError:
+        return False
+    return True
 
 
 def test_a_port_in_time_wait_is_free_for_the_demo() -> None:

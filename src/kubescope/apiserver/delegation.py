@@ -63,12 +63,12 @@ class DelegatedAuth:
     """See the module docstring. ``await load()`` before serving; ``close()`` at the end."""
 
     def __init__(
-        self, options: AuthOptions, client: KubeClient, *, metric_prefix: str = "kubescope_apiserver"
+        self, options: AuthOptions, client: KubeClient | None, *, metric_prefix: str = "kubescope_apiserver"
     ) -> None:
         self.options = options
         self.client = client
-        self.authn_client = client
-        self.authz_client = client
+        self.authn_client: KubeClient | None = client
+        self.authz_client: KubeClient | None = client
         self.metric_prefix = metric_prefix
         self.authenticator = Authenticator(anonymous=options.anonymous)
         self.authorizer = Authorizer(
@@ -89,8 +89,12 @@ class DelegatedAuth:
             self.authn_client = await KubeClient.connect(KubeSettings(kubeconfig=o.authentication_kubeconfig))
         if o.authorization_kubeconfig:
             self.authz_client = await KubeClient.connect(KubeSettings(kubeconfig=o.authorization_kubeconfig))
-        self.authenticator.tokens = TokenReviewer(_poster(self.authn_client), cache_ttl=o.token_cache_ttl)
-        self.authorizer.post = _poster(self.authz_client)
+        # without a connection (a server that only serves a file) bearer tokens are not reviewed and
+        # nothing is authorized beyond the always-allowed paths and groups
+        if self.authn_client is not None:
+            self.authenticator.tokens = TokenReviewer(_poster(self.authn_client), cache_ttl=o.token_cache_ttl)
+        if self.authz_client is not None:
+            self.authorizer.post = _poster(self.authz_client)
         self.authenticator.config = await self._read(initial=True)
         return self.authenticator.config
 
@@ -99,12 +103,14 @@ class DelegatedAuth:
 
     async def close(self) -> None:
         for c in {id(x): x for x in (self.authn_client, self.authz_client)}.values():
-            if c is not self.client:
+            if c is not None and c is not self.client:
                 await c.close()
 
     # -- the configuration ---------------------------------------------------------------------
 
     async def _fetch_configmap(self) -> dict[str, str]:
+        if self.authn_client is None:
+            raise ConfigError("no connection to the Kubernetes API to read it from")
         raw = await self.authn_client.get(AUTH_CONFIGMAP)
         return msgspec.json.decode(raw, type=_ConfigMap).data
 

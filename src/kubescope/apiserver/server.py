@@ -53,7 +53,11 @@ class AggregatedAPI:
     """See the module docstring."""
 
     def __init__(
-        self, options: APIServerOptions, client: KubeClient, *, metric_prefix: str = "kubescope_apiserver"
+        self,
+        options: APIServerOptions,
+        client: KubeClient | None,
+        *,
+        metric_prefix: str = "kubescope_apiserver",
     ) -> None:
         self.options = options
         self.auth = DelegatedAuth(options.auth, client, metric_prefix=metric_prefix)

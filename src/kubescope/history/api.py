@@ -29,7 +29,7 @@ import msgspec
 from aiohttp import web
 
 from kubescope.apiserver import status
-from kubescope.apiserver.server import json_response, status_response
+from kubescope.apiserver.pipeline import json_response, status_response
 from kubescope.history import answers, questions
 from kubescope.history.query import Engine
 from kubescope.history.request import (

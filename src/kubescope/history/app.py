@@ -12,34 +12,24 @@
 5. health: ``/livez`` fails when no cycle started for 3 resolutions; ``/readyz`` until the
    watches synced and the store is open.
 
-The serving pieces are :mod:`kubescope.apiserver`'s, as resource-metrics uses them; this wiring moves
-onto the web core's aggregated-API layer once that lands.
+It is a :class:`kubescope.web.Server` with an :class:`~kubescope.apiserver.server.AggregatedAPI`
+(as resource-metrics): the watches and the recording loop are supervised tasks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from kubescope.apiserver import health
-from kubescope.apiserver.authn import (
-    AuthConfig,
-    Authenticator,
-    RequestHeaderConfig,
-    TokenReviewer,
-    load_pem_certificates,
-)
-from kubescope.apiserver.authz import Authorizer
-from kubescope.apiserver.server import HTTPSListener, Pipeline
-from kubescope.apiserver.tls import ensure_serving_cert, server_context
-from kubescope.errors import ConfigError, DecodeError, KubeError
+from kubescope import web
+from kubescope.apiserver.options import APIServerOptions, AuthOptions, ServingOptions
+from kubescope.apiserver.server import AggregatedAPI
+from kubescope.errors import DecodeError, KubeError
 from kubescope.history.api import HistoryAPI, routes
 from kubescope.history.pods import Owned, Owners, Pod, PodCatalog
 from kubescope.history.query import Engine
@@ -48,6 +38,7 @@ from kubescope.history.store import HistoryStore, Retention
 from kubescope.kube.client import KubeClient
 from kubescope.kube.reflector import Reflector
 from kubescope.log import fields
+from kubescope.web.tls import TLSOptions
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +57,27 @@ class ServeSettings:
     anonymous: bool = True
     max_requests_inflight: int = 400
 
+    def options(self) -> APIServerOptions:
+        """As the generic apiserver's options (no ConfigMap lookup: the CAs come from the flags)."""
+        return APIServerOptions(
+            ServingOptions(
+                bind_address=self.bind_address,
+                secure_port=self.secure_port,
+                tls=TLSOptions(
+                    cert_file=self.tls_cert_file, key_file=self.tls_private_key_file, cert_dir=self.cert_dir
+                ),
+                max_requests_inflight=self.max_requests_inflight,
+            ),
+            AuthOptions(
+                skip_lookup=True,
+                client_ca_file=self.client_ca_file,
+                requestheader_client_ca_file=self.requestheader_client_ca_file,
+                requestheader_allowed_names=self.requestheader_allowed_names,
+                always_allow_paths=self.always_allow_paths,
+                anonymous=self.anonymous,
+            ),
+        )
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -79,8 +91,7 @@ class Settings:
 
 
 class SelfMetrics:
-    def __init__(self) -> None:
-        self.registry = r = CollectorRegistry(auto_describe=True)
+    def __init__(self, r: CollectorRegistry) -> None:
         self.cycles = Counter(
             "kubescope_history_cycles", "Recording cycles by outcome", ["outcome"], registry=r
         )
@@ -112,92 +123,62 @@ class HistoryServer:
         self.client = client
         self.store = HistoryStore(settings.db, retention=settings.retention, window=settings.window)
         self.engine = Engine(self.store, resolution=int(settings.resolution))
-        self.metrics = SelfMetrics()
-        self.api = HistoryAPI(self.engine, observe=self.metrics.request)
         self.replicasets = Owners()
         self.jobs = Owners()
         self.catalog = PodCatalog(self.replicasets, self.jobs)
         self.recorder = Recorder(self.store)
-        self.health = health.HealthChecks()
-        self.listener: HTTPSListener | None = None
-        self.port = 0
         self.last_cycle = 0.0
         self.cycles = 0
-        self.shutting_down = False
         self._reflectors: list[Reflector[Any]] = []
-        self._tasks: list[asyncio.Task[Any]] = []
+        tasks: list[web.Task] = []
+        if settings.record and client is not None:
+            self._reflectors = [
+                Reflector(client, api_path="/api/v1", resource="pods", item_type=Pod, sink=self.catalog, name="pods"),
+                Reflector(client, api_path="/apis/apps/v1", resource="replicasets", item_type=Owned,
+                          sink=self.replicasets, name="replicasets"),
+                Reflector(client, api_path="/apis/batch/v1", resource="jobs", item_type=Owned, sink=self.jobs,
+                          name="jobs"),
+            ]  # fmt: skip
+            tasks = [web.Task(f"reflector/{r.name}", r.run) for r in self._reflectors]
+            tasks.append(web.Task("recording-loop", self._loop))
+        self.apiserver = AggregatedAPI(settings.serve.options(), client, metric_prefix="kubescope_history")
+        self.server = web.Server(
+            "history",
+            tasks=tasks,
+            checks=[
+                web.HealthCheck("informer-sync", self._synced, ("readyz",)),
+                web.HealthCheck("recording-timely", self._timely, ("livez",)),
+            ],
+            collectors=self.apiserver.collectors(),
+            on_stop=[self._close],
+        )
+        self.metrics = SelfMetrics(self.server.metrics.registry)
+        self.metrics.store_bytes.set_function(self.store.size_bytes)
+        self.api = HistoryAPI(self.engine, observe=self.metrics.request)
+        self.server.listeners.append(self.apiserver.listener(routes(self.api)))
+
+    @property
+    def port(self) -> int:
+        return self.server.port("https")
 
     # -- start and stop --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        s = self.settings.serve
-        authn = Authenticator(anonymous=s.anonymous)
-        authz = Authorizer(post=None, always_allow_paths=s.always_allow_paths)
-        if self.client is not None:
-            authn.tokens = TokenReviewer(self._post)
-            authz.post = self._post
-        authn.config = self._auth_config()
-        cert = ensure_serving_cert(s.tls_cert_file, s.tls_private_key_file, s.cert_dir)
-        ctx = server_context(cert, authn.config.all_ca_pem)
-        self._register_checks()
-        pipeline = Pipeline(authn, authz, max_inflight=s.max_requests_inflight)
-        app = web.Application(middlewares=[pipeline.middleware()])
-        app.add_routes([web.get("/metrics", self._metrics), *self._health_routes(), *routes(self.api)])
-        self.listener = HTTPSListener(app, s.bind_address, s.secure_port, ctx)
-        await self.listener.start()
-        self.port = self.listener.bound_port
-        if self.settings.record and self.client is not None:
-            self._reflectors = [
-                Reflector(self.client, api_path="/api/v1", resource="pods", item_type=Pod, sink=self.catalog, name="pods"),
-                Reflector(self.client, api_path="/apis/apps/v1", resource="replicasets", item_type=Owned,
-                          sink=self.replicasets, name="replicasets"),
-                Reflector(self.client, api_path="/apis/batch/v1", resource="jobs", item_type=Owned, sink=self.jobs,
-                          name="jobs"),
-            ]  # fmt: skip
-            for r in self._reflectors:
-                self._tasks.append(asyncio.create_task(r.run(), name=f"reflector {r.name}"))
-            self._tasks.append(asyncio.create_task(self._loop(), name="recording loop"))
+        await self.server.bind()
+        await self.apiserver.prepare()
+        await self.server.start()
         logger.info(
             "serving history", extra=fields(port=self.port, db=self.settings.db, record=self.settings.record)
         )
 
-    async def _post(self, path: str, body: bytes) -> bytes:
-        assert self.client is not None
-        return await self.client.request("POST", path, body=body)
-
-    def _auth_config(self) -> AuthConfig:
-        s = self.settings.serve
-        client_ca_pem = _read(s.client_ca_file, "--client-ca-file") if s.client_ca_file else ""
-        rh = None
-        if s.requestheader_client_ca_file:
-            pem = _read(s.requestheader_client_ca_file, "--requestheader-client-ca-file")
-            rh = RequestHeaderConfig(
-                ca=tuple(load_pem_certificates(pem, "--requestheader-client-ca-file")), ca_pem=pem,
-                allowed_names=s.requestheader_allowed_names,
-            )  # fmt: skip
-        ca = tuple(load_pem_certificates(client_ca_pem, "--client-ca-file")) if client_ca_pem.strip() else ()
-        return AuthConfig(client_ca=ca, client_ca_pem=client_ca_pem, requestheader=rh)
-
     async def stop(self) -> None:
-        self.shutting_down = True
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
-        if self.listener is not None:
-            await self.listener.stop()
+        await self.server.stop()
+
+    async def _close(self) -> None:
+        await self.apiserver.close()
         self.store.close()
 
-    # -- health and metrics ------------------------------------------------------------------------
-
-    def _register_checks(self) -> None:
-        h = self.health
-        h.add("ping", health.ping)
-        h.add("log", health.log_check)
-        h.add("informer-sync", self._synced, "readyz")
-        h.add("recording-timely", self._timely, "livez")
-        h.add("shutdown", lambda: "process is shutting down" if self.shutting_down else None, "readyz")
+    # -- health ------------------------------------------------------------------------------------
 
     def _synced(self) -> str | None:
         for r in self._reflectors:
@@ -209,21 +190,6 @@ class HistoryServer:
         if self.last_cycle and time.time() - self.last_cycle > 3 * self.settings.resolution + 30:
             return "no recording cycle started for 3 resolutions"
         return None
-
-    def _health_routes(self) -> list[web.RouteDef]:
-        out = []
-        for ep in ("healthz", "livez", "readyz"):
-
-            async def handler(request: web.Request, ep: str = ep) -> web.Response:
-                code, text = self.health.run(ep, request.match_info.get("sub", ""), request.query)
-                return web.Response(status=code, text=text)
-
-            out += [web.get(f"/{ep}", handler), web.get(f"/{ep}/{{sub}}", handler)]
-        return out
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        self.metrics.store_bytes.set(self.store.size_bytes())
-        return web.Response(body=generate_latest(self.metrics.registry), content_type="text/plain")
 
     # -- recording ---------------------------------------------------------------------------------
 
@@ -286,11 +252,3 @@ class HistoryServer:
         self.metrics.cycle_seconds.observe(time.perf_counter() - t0)
         self.cycles += 1
         return stats
-
-
-def _read(path: str, flag: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except OSError as e:
-        raise ConfigError(f"{flag}={path}: {e.strerror}") from e

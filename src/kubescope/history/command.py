@@ -14,15 +14,15 @@ import sys
 import time
 from typing import Any
 
-from kubescope.errors import ConfigError, KubeError
+from kubescope.errors import BindError, ConfigError, KubeError
 from kubescope.history.api import GROUP, VERSION
 from kubescope.history.app import HistoryServer, ServeSettings, Settings
 from kubescope.history.request import BadRequest, parse_duration
 from kubescope.history.store import HistoryStore, Retention
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings, add_kube_flags
-from kubescope.web.server import run as run_loop
-from kubescope.web.server import wait_for_signal
+from kubescope.web import flags as web_flags
+from kubescope.web import run as run_loop
 
 
 def _duration(value: str) -> int:
@@ -79,8 +79,10 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--no-record", action="store_true", help="only serve the store (a read replica or a backfilled file)"
     )
     s = p.add_argument_group("serving")
-    s.add_argument("--bind-address", default="0.0.0.0", help="listening address (default: %(default)s)")
-    s.add_argument("--secure-port", type=int, default=443, help="HTTPS port (default: %(default)s)")
+    web_flags.add_listen_flags(
+        s, host_flag="--bind-address", port_flag="--secure-port", host="0.0.0.0", port=443, what="the API",
+        host_help="listening address (default: %(default)s)", port_help="HTTPS port (default: %(default)s)",
+    )  # fmt: skip
     s.add_argument("--cert-dir", default="apiserver.local.config/certificates",
                    help="where a self-signed certificate is written without --tls-cert-file")  # fmt: skip
     s.add_argument("--tls-cert-file", default="", help="serving certificate (PEM)")
@@ -141,16 +143,16 @@ async def _serve(settings: Settings, kube: KubeSettings) -> int:
     try:
         try:
             await server.start()
+        except BindError:
+            raise  # a flag's fault: the command line answers it with exit code 2
         except (ConfigError, KubeError, OSError) as e:
             print(f"kubescope history: {e}", file=sys.stderr)
-            await server.stop()
             return 1
-        await wait_for_signal()
-        await server.stop()
+        return await server.server.serve()
     finally:
+        await server.stop()
         if client is not None:
             await client.close()
-    return 0
 
 
 def _question(args: argparse.Namespace) -> int:

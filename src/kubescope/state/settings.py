@@ -408,6 +408,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
     g = p.add_argument_group("serving")
     # the listeners' flags come from the serving core: a taken port stops the command naming the flag
+    # (when the server binds, first thing: --config may move a listener, so no check before that)
     web_flags.add_listen_flags(
         g,
         host_flag="--host",
@@ -417,6 +418,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         what="metrics",
         host_help='Host to expose metrics on. (default "::")',
         port_help="Port to expose metrics on. (default 8080)",
+        precheck=False,
     )
     web_flags.add_listen_flags(
         g,
@@ -427,6 +429,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         what="self metrics",
         host_help='Host to expose self metrics on. (default "::")',
         port_help="Port to expose self metrics on. (default 8081)",
+        precheck=False,
     )
     g.add_argument(
         "--enable-gzip-encoding",

@@ -104,38 +104,46 @@ def split(value: str) -> tuple[str, ...]:
 class ListenFlags:
     """One listener's flags: recorded on the parser for the start-up port check."""
 
-    host_flag: str
+    host_flag: str | None
+    """None: the listener's address is fixed (``host``)."""
     port_flag: str
-
-    @property
-    def host_dest(self) -> str:
-        return _dest(self.host_flag)
+    host: str = ""
+    precheck: bool = True
+    """Checked by the command line before the command runs (False when a configuration file may
+    move the listener: then the server's own bind, first thing it does, names the flag)."""
 
     @property
     def port_dest(self) -> str:
         return _dest(self.port_flag)
 
+    def address(self, args: argparse.Namespace) -> tuple[str, int]:
+        host = getattr(args, _dest(self.host_flag)) if self.host_flag else self.host
+        return host, getattr(args, self.port_dest)
+
 
 def add_listen_flags(
     group: Any,
     *,
-    host_flag: str,
+    host_flag: str | None,
     port_flag: str,
     host: str,
     port: int,
     what: str,
     host_help: str = "",
     port_help: str = "",
+    precheck: bool = True,
 ) -> ListenFlags:
-    """Add ``host_flag`` and ``port_flag`` for a listener serving ``what``."""
-    group.add_argument(host_flag, default=host, help=host_help or f"Address to serve {what} on.")
+    """Add ``host_flag`` (unless None: then ``host`` is fixed) and ``port_flag`` for a listener
+    serving ``what``."""
+    if host_flag is not None:
+        group.add_argument(host_flag, default=host, help=host_help or f"Address to serve {what} on.")
     group.add_argument(
         port_flag,
         type=port_number,
         default=port,
         help=port_help or f"Port to serve {what} on (0: any free port).",
     )
-    spec = ListenFlags(host_flag, port_flag)
+    spec = ListenFlags(host_flag, port_flag, host, precheck)
     declared = list(group.get_default(LISTEN) or [])
     group.set_defaults(**{LISTEN: [*declared, spec]})
     return spec
@@ -148,9 +156,11 @@ def listen_flags(args: argparse.Namespace) -> list[ListenFlags]:
 def check_listen_ports(args: argparse.Namespace) -> None:
     """Bind (and release) every declared listener's address: BindError naming the flag if taken."""
     for spec in listen_flags(args):
-        port_value = getattr(args, spec.port_dest)
+        if not spec.precheck:
+            continue
+        host, port_value = spec.address(args)
         if port_value:
-            for s in bind_sockets(getattr(args, spec.host_dest), port_value, spec.port_flag):
+            for s in bind_sockets(host, port_value, spec.port_flag):
                 s.close()
 
 
