@@ -5,6 +5,7 @@ port already in use exits 2 naming its flag, before the command does anything sl
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,19 @@ PENDING = {
     ("simulate", "--port"): "the simulator moves onto the serving core next (sim-api)",
     ("simulate", "--app-metrics-port"): "the simulator moves onto the serving core next (sim-api)",
 }
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """cli.main configures the process' logging (a handler on the test's captured stderr, no
+    propagation): put it back for the tests that follow."""
+    loggers = [logging.getLogger(n) for n in ("kubescope", "kubescope.progress")]
+    saved = [(lg.handlers[:], lg.propagate, lg.level) for lg in loggers]
+    yield
+    for lg, (handlers, propagate, level) in zip(loggers, saved, strict=True):
+        lg.handlers[:] = handlers
+        lg.propagate = propagate
+        lg.setLevel(level)
 
 
 def subparsers() -> Iterator[tuple[str, argparse.ArgumentParser]]:

@@ -200,7 +200,7 @@ def listeners(p: Parsed) -> list[Listener]:
 def written_paths(p: Parsed) -> list[str]:
     """Directories the process writes at start-up (relative ones from the image's working dir /)."""
     s = p.settings
-    if p.command == "resource-metrics" and not s.serving.tls_cert_file:
+    if p.command == "resource-metrics" and not s.serving.tls.cert_file:
         d = s.serving.cert_dir
         return [d if d.startswith("/") else "/" + d]
     if p.command == "custom-metrics" and not s.serving.tls.cert_file:

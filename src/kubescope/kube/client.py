@@ -41,6 +41,7 @@ from kubescope.errors import (
 )
 from kubescope.kube.config import Connection, KubeSettings
 from kubescope.kube.credentials import Credentials
+from kubescope.kube.neterrors import describe
 from kubescope.log import redact
 from kubescope.model.meta import Status
 
@@ -89,8 +90,8 @@ def _transport_error(e: BaseException, what: str) -> TransportError:
         return TransportTimeout(
             f"{what}: timed out ({e.__class__.__name__}{': ' + str(e) if str(e) else ''})"
         )
-    # aiohttp's messages name host and port, never headers: safe to show
-    return TransportError(f"{what}: {e.__class__.__name__}: {redact(str(e)) or 'connection failed'}")
+    # the peer and the reason only (aiohttp's own text shows the SSLContext object); never headers
+    return TransportError(f"{what}: {redact(describe(e))}")
 
 
 _TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)

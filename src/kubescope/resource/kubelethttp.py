@@ -43,6 +43,8 @@ from dataclasses import dataclass
 
 import httptools
 
+from kubescope.kube.neterrors import describe
+
 Sink = Callable[[bytes], None]
 _READ = 64 << 10
 _INFLATE_STEP = 64 << 10
@@ -303,15 +305,15 @@ class KubeletHTTP:
                 await self._handshake(tls)
             except ssl.SSLCertVerificationError as e:
                 conn.close()
-                raise HTTPError("connect", f"certificate verification failed: {e.verify_message}") from None
+                raise HTTPError("connect", f"TLS handshake with {describe(e, host, port)}") from None
             except (ssl.SSLError, OSError) as e:
                 conn.close()
-                raise HTTPError("connect", f"TLS handshake failed: {e.__class__.__name__}: {e}") from None
+                raise HTTPError("connect", f"TLS handshake with {describe(e, host, port)}") from None
             except BaseException:
                 conn.close()
                 raise
             return conn
-        raise HTTPError("connect", f"cannot connect to {host}:{port}: {last}")
+        raise HTTPError("connect", f"cannot connect to {describe(last, host, port) if last else host}")
 
     @staticmethod
     async def _handshake(tls: ssl.SSLSocket) -> None:
