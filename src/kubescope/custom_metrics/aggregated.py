@@ -31,7 +31,7 @@ from kubescope.apiserver.authn import (
     load_pem_certificates,
 )
 from kubescope.apiserver.authz import Authorizer
-from kubescope.apiserver.server import Pipeline, RequestObserver
+from kubescope.apiserver.pipeline import Pipeline, RequestObserver
 from kubescope.custom_metrics.settings import go_duration
 from kubescope.custom_metrics.settings import parse_bool as _bool
 from kubescope.errors import ConfigError, KubeError, NotFoundError
