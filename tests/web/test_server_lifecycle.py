@@ -83,6 +83,30 @@ async def test_plain_and_tls_listeners_and_many_sockets(tmp_path: Path) -> None:
             await fetch(f"http://127.0.0.2:{port}/")
 
 
+async def test_a_listener_serving_only_added_sockets(tmp_path: Path) -> None:
+    """As the simulator's kubelets: one application, no address of its own, one socket per node,
+    each with its own TLS context, opened and closed while the server runs."""
+    pki = PKI.create(tmp_path)
+    ctx = web.TLSOptions(cert_file=pki.server[0], key_file=pki.server[1]).context()
+    srv = web.Server("t", listeners=[web.Listener("kubelets", routes=[web.get("/", hello)], bind=False)])
+    async with running(srv):
+        assert srv.listener("kubelets").sockets == []
+        node_a, node_b = bind_sockets("127.0.0.3", 0)[0], bind_sockets("127.0.0.4", 0)[0]
+        a = await srv.listener("kubelets").add_socket(node_a, ctx)
+        await srv.listener("kubelets").add_socket(node_b, None)
+        port_a, port_b = node_a.getsockname()[1], node_b.getsockname()[1]
+        client = pki.client_ssl()
+        client.check_hostname = False  # the test certificate names 127.0.0.1 only
+        assert (await fetch(f"https://127.0.0.3:{port_a}/", ssl_ctx=client))[0::2] == (200, b"hello")
+        assert (await fetch(f"http://127.0.0.4:{port_b}/"))[0::2] == (200, b"hello")
+        a.close()  # a node goes away
+        await a.wait_closed()
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await fetch(f"https://127.0.0.3:{port_a}/", ssl_ctx=client)
+    with pytest.raises(aiohttp.ClientConnectionError):  # the others close with the server
+        await fetch(f"http://127.0.0.4:{port_b}/")
+
+
 async def test_health_endpoints_in_kube_and_ksm_words() -> None:
     bad: list[str] = []
 

@@ -8,7 +8,8 @@ the flag), serving started later, stopped in two steps (stop accepting, then dra
 Binding follows asyncio's ``create_server``: a host of ``""``, ``::`` or ``0.0.0.0`` means every
 address (one socket per family, IPv6 sockets IPv6-only); port 0 picks a free port, the same one for
 every family. Extra sockets can be added to a running listener (:meth:`RunningListener.add_socket`),
-e.g. one per simulated kubelet, all served by the same application.
+e.g. one per simulated kubelet, all served by the same application (a listener declared with
+``bind=False`` has no address of its own).
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class Listener:
     """Mount ``GET /metrics`` with the server's self metrics."""
     port_flag: str = ""
     """The flag that set the port (``--secure-port``), named in bind errors."""
+    bind: bool = True
+    """False: no address of its own; it serves only the sockets given to
+    :meth:`RunningListener.add_socket` (one per simulated kubelet, say)."""
     host_flag: str = ""
     client_max_size: int = 1 << 20
     keepalive_timeout: float = 75.0

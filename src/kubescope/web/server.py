@@ -112,7 +112,7 @@ class Server:
         self.started_at = time.monotonic()
         try:
             for spec in self.listeners:
-                socks = bind_sockets(spec.host, spec.port, spec.port_flag)
+                socks = bind_sockets(spec.host, spec.port, spec.port_flag) if spec.bind else []
                 self.running[spec.name] = RunningListener(spec, socks)
         except BaseException:
             for r in self.running.values():
