@@ -16,7 +16,10 @@ Steps (progress on stderr):
    with floors: serving the same bytes from memory over the same loopback HTTP, from a process of
    its own on the exporter's stack (``floor_send_plain_s``, ``floor_send_gzip_s``), and gzipping
    the body once as KSM does per scrape (``ksm_gzip_level6_s``);
-4. update throughput of the exporter's own ingest path (decode + render + compressed store, paced by
+4. issue 15's bound on plain scrapes: RSS while ``--burst`` (200) plain scrapes run at once
+   (``burst_peak_rss_mib``, answers by status) and while ``--stalled`` (100) clients send a plain
+   request and never read (``stalled_peak_rss_mib``, ``after_stalled_rss_mib``), against steady;
+5. update throughput of the exporter's own ingest path (decode + render + compressed store, paced by
    the flusher as the reflector is) fed with pod MODIFIED events in-process while full scrapes run (``updates_per_s``, and
    ``scrape_gzip_under_updates_p50_s``), with its floor: decoding the same events alone
    (``floor_decode_per_s``).
@@ -63,8 +66,14 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.proc = psutil.Process(pid)
         self.peak = 0
+        self.window_peak = 0
         self.last = 0
         self.stop_evt = threading.Event()
+
+    def window(self) -> int:
+        """The highest RSS since the last call."""
+        peak, self.window_peak = self.window_peak, self.last
+        return max(peak, self.last)
 
     def run(self) -> None:
         while not self.stop_evt.is_set():
@@ -74,6 +83,7 @@ class RssSampler(threading.Thread):
                 return
             self.last = rss
             self.peak = max(self.peak, rss)
+            self.window_peak = max(self.window_peak, rss)
             time.sleep(0.05)
 
 
@@ -124,7 +134,8 @@ async def timed_scrape(session: aiohttp.ClientSession, url: str, gz: bool) -> fl
 def floor_server_main(port_file: str, plain_file: str, gzip_file: str) -> int:
     """The floor's server (``--floor-server``): the same two bodies from memory, in a process of its
     own on the exporter's stack (uvloop, :class:`kubescope.web.Server`,
-    :func:`kubescope.web.stream_response`, 1 MiB chunks), so that floor and exporter are measured alike."""
+    :func:`kubescope.web.stream_response`, 1 MiB chunks, ``Content-Length``), so that floor and exporter
+    are measured alike."""
     from kubescope import web
 
     bodies = {False: Path(plain_file).read_bytes(), True: Path(gzip_file).read_bytes()}
@@ -136,11 +147,11 @@ def floor_server_main(port_file: str, plain_file: str, gzip_file: str) -> int:
 
     async def handler(request: web.Request) -> web.StreamResponse:
         gz = "gzip" in request.headers.get("Accept-Encoding", "")
+        headers = {"Content-Length": str(len(bodies[gz]))}  # as the exporter answers
+        if gz:
+            headers["Content-Encoding"] = "gzip"
         return await web.stream_response(
-            request,
-            chunks(bodies[gz]),
-            content_type="text/plain",
-            headers={"Content-Encoding": "gzip"} if gz else {},
+            request, chunks(bodies[gz]), content_type="text/plain", headers=headers
         )
 
     def announce(port: int) -> None:
@@ -297,6 +308,56 @@ async def update_throughput(nodes: int, ppn: int, seconds: float, seed: int) -> 
     }
 
 
+PLAIN_REQUEST = b"GET /metrics HTTP/1.1\r\nHost: bench\r\nAccept-Encoding: identity\r\n\r\n"
+
+
+async def plain_burst(url: str, n: int) -> dict[str, int]:
+    """``n`` plain scrapes at once, each read as a scraper reads it; answers counted by status."""
+    statuses: dict[int, int] = {}
+
+    async def one(s: aiohttp.ClientSession) -> None:
+        async with s.get(url, headers={"Accept-Encoding": "identity"}, auto_decompress=False) as r:
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+            async for _ in r.content.iter_chunked(1 << 20):
+                pass
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s:
+        await asyncio.gather(*(one(s) for _ in range(n)))
+    return statuses
+
+
+def abuse(port: int, sampler: RssSampler, steady_mib: float, burst: int, stalled: int) -> dict[str, Any]:
+    """Issue 15's bound on plain scrapes: RSS while ``burst`` plain scrapes run at once, while
+    ``stalled`` clients send a plain request and never read (held 15 s, beyond the exporter's 10 s
+    stall deadline), and 5 s after they closed; each against the steady RSS."""
+    out: dict[str, Any] = {}
+    log(f"{burst} plain scrapes at once")
+    sampler.window()
+    t0 = time.perf_counter()
+    statuses = asyncio.run(plain_burst(f"http://127.0.0.1:{port}/metrics", burst))
+    out["burst_s"] = time.perf_counter() - t0
+    out["burst_ok"], out["burst_refused"] = statuses.get(200, 0), statuses.get(503, 0)
+    out["burst_peak_rss_mib"] = sampler.window() / 2**20
+    out["burst_peak_over_steady"] = out["burst_peak_rss_mib"] / steady_mib
+    log(f"{stalled} stalled plain readers for 15 s")
+    time.sleep(2)
+    sampler.window()
+    socks = []
+    for _ in range(stalled):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(PLAIN_REQUEST)
+        socks.append(sock)
+    time.sleep(15)
+    out["stalled_peak_rss_mib"] = sampler.window() / 2**20
+    out["stalled_peak_over_steady"] = out["stalled_peak_rss_mib"] / steady_mib
+    for sock in socks:
+        sock.close()
+    time.sleep(5)
+    out["after_stalled_rss_mib"] = sampler.last / 2**20
+    return out
+
+
 def calibration_loop_s() -> float:
     """Seconds for a fixed pure-Python loop (20 million additions): how fast this machine runs
     Python right now. On a shared VM it varies by up to 2x within an hour; compare runs by it."""
@@ -314,6 +375,10 @@ def main() -> int:
     ap.add_argument("--scrapes", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--update-seconds", type=float, default=10.0)
+    ap.add_argument("--burst", type=int, default=200, help="plain scrapes at once (default %(default)s)")
+    ap.add_argument(
+        "--stalled", type=int, default=100, help="plain readers that never read (default %(default)s)"
+    )
     ap.add_argument("--skip-e2e", action="store_true", help="only the in-process update throughput part")
     ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--floor-server", nargs=3, help=argparse.SUPPRESS)
@@ -397,6 +462,7 @@ def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
             out["steady_rss_mib"] = statistics.median(window) / 2**20
             out["peak_rss_mib"] = sampler.peak / 2**20
             out["peak_over_steady"] = out["peak_rss_mib"] / out["steady_rss_mib"]
+            out.update(abuse(port, sampler, out["steady_rss_mib"], args.burst, args.stalled))
         finally:
             sampler.stop_evt.set()
             proc.terminate()
@@ -440,6 +506,13 @@ def print_table(f: dict[str, Any]) -> None:
         ("steady RSS", "steady_rss_mib", "MiB", None),
         ("peak RSS", "peak_rss_mib", "MiB", None),
         ("peak / steady", "peak_over_steady", "x", None),
+        ("plain scrapes at once: answered 200", "burst_ok", "", None),
+        ("  answered 503 (Retry-After)", "burst_refused", "", None),
+        ("  RSS peak meanwhile", "burst_peak_rss_mib", "MiB", None),
+        ("  peak / steady", "burst_peak_over_steady", "x", None),
+        ("stalled plain readers: RSS peak", "stalled_peak_rss_mib", "MiB", None),
+        ("  peak / steady", "stalled_peak_over_steady", "x", None),
+        ("  RSS 5 s after they closed", "after_stalled_rss_mib", "MiB", None),
         ("body (plain)", "body_bytes", "B", None),
         ("body (gzip)", "gzip_body_bytes", "B", None),
         ("scrape plain p50", "scrape_plain_p50_s", "s", "floor_send_plain_s"),

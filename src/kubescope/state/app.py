@@ -43,6 +43,7 @@ from kubescope.state.custom import CustomResources
 from kubescope.state.discovery import INTERVAL, Discovery, unavailable
 from kubescope.state.family import FamilyOptions, ResourceSpec
 from kubescope.state.registry import all_resources
+from kubescope.state.scrapes import STALL, ScrapeLimiter, deadlines
 from kubescope.state.selfmetrics import ConfigState, ResourceView, SelfMetrics, register
 from kubescope.state.settings import StateSettings
 from kubescope.state.store import Flusher, ResourceStore, Snapshot
@@ -178,6 +179,8 @@ class StateExporter:
             self.configs.append(self.custom.state)
         self.server = self._server()
         self.http_hist, self.scrape_hist = register(self.server.metrics, self.collector)
+        self.scrapes = ScrapeLimiter(max_plain=settings.max_plain_scrapes)
+        self.server.metrics.register(self.scrapes)
         self.started = time.monotonic()
 
     # -- stores and watches ----------------------------------------------------------------
@@ -309,15 +312,25 @@ class StateExporter:
             sorted(self.runtimes),
             {k: request.query.getall(k) for k in ("resources", "exclude_resources") if k in request.query},
         )
-        await self.flusher.flush_now()
-        snaps = [self.runtimes[n].snapshot() for n in names if n in self.runtimes]
-        headers = {"Content-Encoding": "gzip"} if gz else {}
-        resp = await core.stream_response(
-            request,
-            ex.scrape_chunks(snaps, openmetrics=neg.openmetrics, gz=gz, executor=self.scrape_pool),
-            content_type=neg.content_type,
-            headers=headers,
-        )
+        admission = self.scrapes.admit(gz)
+        if admission is None:
+            return self.scrapes.refusal(gz)
+        with admission:
+            await self.flusher.flush_now()
+            snaps = [self.runtimes[n].snapshot() for n in names if n in self.runtimes]
+            headers = {"Content-Length": str(ex.body_length(snaps, openmetrics=neg.openmetrics, gz=gz))}
+            if gz:
+                headers["Content-Encoding"] = "gzip"
+            chunks = ex.scrape_chunks(snaps, openmetrics=neg.openmetrics, gz=gz, executor=self.scrape_pool)
+            write_timeout = self.settings.server_write_timeout
+            resp = await core.stream_response(
+                request,
+                deadlines(
+                    request, chunks, admission, stall=min(STALL, write_timeout), deadline=write_timeout
+                ),
+                content_type=neg.content_type,
+                headers=headers,
+            )
         dt = time.perf_counter() - t0
         # a plain scrape inflated the whole body chunk by chunk
         self.flusher.trimmer.note(resp.body_length)

@@ -117,9 +117,7 @@ class Discovery:
         return changed
 
 
-def unavailable(
-    discovery: Discovery, reflector_states: Iterable[tuple[str, str]]
-) -> list[tuple[str, str]]:
+def unavailable(discovery: Discovery, reflector_states: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """(resource, reason) of every enabled resource that cannot be listed, for self metrics:
     ``not_served`` from discovery, ``forbidden`` / ``not_found`` from reflectors' last lists."""
     out = [(r, NOT_SERVED) for r in sorted(discovery.not_served)]

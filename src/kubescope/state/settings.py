@@ -245,14 +245,18 @@ class StateSettings:
     """``--server-read-timeout``: seconds, default 60 (KSM's). Accepted and validated for
     compatibility with KSM's command lines; the listener does not enforce it yet."""
     server_write_timeout: float = 60.0
-    """``--server-write-timeout``: seconds, default 60 (KSM's). Accepted and validated for
-    compatibility; not enforced yet (write deadlines for stalled readers are issue 15's)."""
+    """``--server-write-timeout``: seconds, default 60 (KSM's): a /metrics response still being
+    written after this long is aborted (a client that reads nothing for 10 s sooner)."""
     server_idle_timeout: float = 300.0
     """``--server-idle-timeout``: seconds an idle keep-alive connection stays open; default 300,
     KSM's."""
     server_read_header_timeout: float = 5.0
     """``--server-read-header-timeout``: seconds, default 5 (KSM's, after hangs under concurrent
     scrapes, KSM #2412). Accepted and validated for compatibility; not enforced yet."""
+    max_plain_scrapes: int = 4
+    """``--max-plain-scrapes`` (ours): uncompressed /metrics responses in flight at once; more are
+    answered 503 with Retry-After. Each holds ~6 MiB of inflated text while it is sent (gzip ones
+    nothing of their own: at most 64 scrapes in all are in flight)."""
     block_size: int = 128
     """``--block-size`` (ours): objects per compressed block; default 128. Bigger compresses better
     and splices more per change, smaller re-compresses less per change (measured in
@@ -463,8 +467,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         (
             "server-write-timeout",
             "1m0s",
-            "KSM's maximum duration for writing a response; accepted and validated, not applied (a "
-            "slow scraper is throttled by backpressure and costs no memory)",
+            "Maximum duration for writing a /metrics response; longer ones are aborted, and so is one whose "
+            "client reads nothing for 10s (or this, if shorter)",
         ),
         (
             "server-idle-timeout",
@@ -545,6 +549,13 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--print-rbac",
         action="store_true",
         help="print the least-privilege ClusterRole for the selected --resources (and --auth-filter) and exit",
+    )
+    g.add_argument(
+        "--max-plain-scrapes",
+        type=int,
+        default=d.max_plain_scrapes,
+        help="uncompressed /metrics responses in flight at once, ~6 MiB each; more are answered 503 with "
+        "Retry-After (gzip ones hold no memory of their own: 64 scrapes in all) (default %(default)s)",
     )
     g.add_argument(
         "--block-size",
@@ -704,6 +715,9 @@ def from_args(args: argparse.Namespace, overrides: Mapping[str, Any] | None = No
     if olimit < 0:
         raise ConfigError(f"--object-limit={olimit}: must be equal or greater than 0")
     bs = int(a.get("block_size") or 128)
+    max_plain = int(a.get("max_plain_scrapes") or 4)
+    if not 1 <= max_plain <= 64:
+        raise ConfigError(f"--max-plain-scrapes={max_plain}: expected 1..64")
     if not 1 <= bs <= 65536:
         raise ConfigError(f"--block-size={bs}: expected 1..65536")
 
@@ -747,6 +761,7 @@ def from_args(args: argparse.Namespace, overrides: Mapping[str, Any] | None = No
             "--server-read-header-timeout", a.get("server_read_header_timeout", "5s")
         ),
         block_size=bs,
+        max_plain_scrapes=max_plain,
         flush_interval=float(a.get("flush_interval") or 1.0),
         watch_list=_yaml_bool("--watch-list", a.get("watch_list", True)),
     )
