@@ -6,11 +6,11 @@ through ``kubescope simulate --churn-rate`` as a watcher sees them.
 
 One command, progress on stderr, a table on stdout:
 
-1. **Engine ceiling** (in-process): :meth:`ChurnEngine.step` against an
-   :class:`~kubescope.sim.store.ObjectStore` holding the generated cluster, no watchers, as fast as
-   it goes for ``--seconds``: writes/s, CPU µs per write, writes per change; the time to index
-   the cluster once.
-2. **Engine task** (in-process): :meth:`ChurnEngine.run` at each ``--rate`` for ``--seconds``:
+1. **Engine ceiling** (in-process): :meth:`LiveCluster.step` (churn and the control plane reacting)
+   against an :class:`~kubescope.sim.store.ObjectStore` holding the generated cluster, no watchers,
+   as fast as it goes for ``--seconds``: writes/s, CPU µs per write, writes per change; the time
+   to index the cluster once (the controllers' caches and the world's).
+2. **Engine task** (in-process): :meth:`LiveCluster.run` at each ``--rate`` for ``--seconds``:
    the write rate achieved and the CPU it took (share of one core).
 3. **Simulator process** (``--insecure-http --no-kubelets``): this process watches every
    resource the churn writes (one raw watch each, from one resourceVersion, lines counted, not
@@ -19,6 +19,7 @@ One command, progress on stderr, a table on stdout:
    its ``behind`` counter (writes dropped because it could not keep up). A rate is **met** when
    the events received reach 95 % of it.
 
+``--mix`` picks the churn's mix (``realistic``, the simulator's default, or ``lively``).
 The simulator and this watcher share the machine's cores: run it on a quiet machine.
 """
 
@@ -73,8 +74,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def in_process(args: argparse.Namespace, rates: list[float]) -> dict[str, Any]:
-    from kubescope.sim.churn import WEIGHTS, ChurnEngine
+    from kubescope.sim.churn import HAZARDS, WEIGHTS
     from kubescope.sim.defaults import apply_defaults
+    from kubescope.sim.live import LiveCluster
     from kubescope.sim.scenario import ScenarioConfig, generate
     from kubescope.sim.server import _no_new_cluster_ip
     from kubescope.sim.store import ObjectStore
@@ -95,21 +97,21 @@ def in_process(args: argparse.Namespace, rates: list[float]) -> dict[str, Any]:
     gc.collect()
     gc.freeze()
 
-    engine = ChurnEngine(store, args.seed, 0)
+    engine = LiveCluster(store, args.seed, 0, weights=WEIGHTS if args.mix == "lively" else None)
     t = time.perf_counter()
-    engine.index()
+    engine.start_up()
     res["index_s"] = time.perf_counter() - t
     progress(f"{res['objects']} objects, {res['pods']} pods; indexed in {res['index_s']:.2f}s")
 
     # 1. the ceiling: step() as fast as it goes
     engine.step(2000)  # warm up: the first rollouts and pods are not typical
-    w0, c0, s0 = engine.counts["writes"], sum(engine.counts[k] for k in WEIGHTS), engine.steps
+    w0, c0, s0 = engine.counts["writes"], sum(engine.counts[k] for k in HAZARDS), engine.steps
     cpu0, t0 = time.process_time(), time.perf_counter()
     while time.perf_counter() - t0 < args.seconds:
         engine.step(200)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     writes = engine.counts["writes"] - w0
-    changes = sum(engine.counts[k] for k in WEIGHTS) - c0
+    changes = sum(engine.counts[k] for k in HAZARDS) - c0
     res.update(
         ceiling_writes_per_s=writes / wall,
         ceiling_us_per_write=cpu / writes * 1e6,
@@ -122,33 +124,34 @@ def in_process(args: argparse.Namespace, rates: list[float]) -> dict[str, Any]:
         f"{writes / max(1, changes):.2f} writes per change), {cpu / writes * 1e6:.1f} µs CPU per write"
     )
 
-    # 2. the task at each rate
-    async def task(rate: float) -> dict[str, Any]:
-        engine.set_rate(rate)
-        w0, behind0 = engine.counts["writes"], engine.counts["behind"]
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        engine._task_stopped = False
+    # 2. the task at each rate (one task, paused between the rates)
+    async def tasks() -> list[dict[str, Any]]:
+        out = []
         engine.start()
-        await asyncio.sleep(args.seconds)
+        for rate in rates:
+            w0, behind0 = engine.counts["writes"], engine.counts["behind"]
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            engine.set_rate(rate)
+            await asyncio.sleep(args.seconds)
+            engine.set_rate(0)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            writes = engine.counts["writes"] - w0
+            r = {
+                "rate": rate,
+                "writes_per_s": writes / wall,
+                "cpu_share": cpu / wall,
+                "behind": engine.counts["behind"] - behind0,
+                "met": writes / wall >= 0.95 * rate,
+            }
+            out.append(r)
+            progress(
+                f"engine task at {rate:,.0f}/s: {r['writes_per_s']:,.0f} writes/s, "
+                f"CPU {r['cpu_share'] * 100:.0f}% of a core, behind {r['behind']}"
+            )
         await engine.stop()
-        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        writes = engine.counts["writes"] - w0
-        return {
-            "rate": rate,
-            "writes_per_s": writes / wall,
-            "cpu_share": cpu / wall,
-            "behind": engine.counts["behind"] - behind0,
-            "met": writes / wall >= 0.95 * rate,
-        }
+        return out
 
-    res["task"] = []
-    for rate in rates:
-        r = asyncio.run(task(rate))
-        res["task"].append(r)
-        progress(
-            f"engine task at {rate:,.0f}/s: {r['writes_per_s']:,.0f} writes/s, "
-            f"CPU {r['cpu_share'] * 100:.0f}% of a core, behind {r['behind']}"
-        )
+    res["task"] = asyncio.run(tasks())
     gc.unfreeze()
     return res
 
@@ -193,7 +196,13 @@ async def through_simulator(args: argparse.Namespace, rates: list[float]) -> dic
     t0 = time.perf_counter()
     # a tiny rate to start with (0 would not start the engine), paused at once below
     sim = SimulatorProcess(
-        args.nodes, args.pods_per_node, seed=args.seed, churn_rate=0.001, tls=False, kubelets=False
+        args.nodes,
+        args.pods_per_node,
+        seed=args.seed,
+        churn_rate=0.001,
+        tls=False,
+        kubelets=False,
+        extra_args=[f"--churn-mix={args.mix}"],
     ).start()
     try:
         assert sim.proc is not None
@@ -284,6 +293,7 @@ def main() -> int:
     )
     ap.add_argument("--seconds", type=float, default=10.0, help="per measurement (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--mix", choices=("realistic", "lively"), default="realistic", help="the churn's mix")
     ap.add_argument("--no-simulator", action="store_true", help="only the in-process figures")
     ap.add_argument("--json", metavar="OUT", help="write the figures here")
     args = ap.parse_args()
@@ -291,6 +301,7 @@ def main() -> int:
     if not rates or any(not x > 0 for x in rates):
         ap.error("--rate: positive numbers, comma-separated")
     r: dict[str, Any] = {
+        "mix": args.mix,
         "nodes": args.nodes,
         "pods_per_node": args.pods_per_node,
         "seconds": args.seconds,

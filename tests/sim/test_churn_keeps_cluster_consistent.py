@@ -1,6 +1,7 @@
-"""The churn engine against the real ObjectStore: deterministic for a seed, every kind of change
-happens, and after a flush the controllers' view holds (owners count their pods, endpoints list
-exactly the live pods with their readiness, totals stay where they started)."""
+"""The live cluster (control plane and churn) against the real ObjectStore: deterministic for a
+seed, every kind of change happens, and once the controllers caught up their view holds (owners
+count their pods, endpoints list exactly the live pods with their readiness, totals stay near
+where they started)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from kubescope.sim.churn import _OBJECTS_KEPT, WEIGHTS, ChurnEngine
+from kubescope.sim.churn import OBJECTS_KEPT, WEIGHTS
+from kubescope.sim.live import LiveCluster
 from kubescope.sim.scenario import ScenarioConfig, generate
 from kubescope.sim.store import ObjectStore
 from tests.sim.consistency import check_controllers, is_ready
@@ -30,12 +32,18 @@ class Clock:
         return self.t
 
 
-def cluster(seed: int = 3, nodes: int = 12, pods_per_node: int = 15) -> ObjectStore:
-    store = ObjectStore(history=500)
+def cluster(seed: int = 3, nodes: int = 12, pods_per_node: int = 15, clock: bool = True) -> ObjectStore:
+    """A generated cluster in a store; on a test clock unless ``clock`` is False (wall time)."""
+    store = ObjectStore(history=500, clock=Clock()) if clock else ObjectStore(history=500)
     store.bulk_create(
         generate(ScenarioConfig(seed=seed, nodes=nodes, pods_per_node=pods_per_node, start=START))
     )
     return store
+
+
+def live(store: ObjectStore, seed: int, weights: dict[str, int] | None = None, **kw: Any) -> LiveCluster:
+    """A live cluster on the store's clock, with every kind of change frequent unless ``weights``."""
+    return LiveCluster(store, seed=seed, rate=100, weights=weights or WEIGHTS, **kw)
 
 
 def everything(store: ObjectStore) -> dict[str, dict[tuple[str, str], Obj]]:
@@ -50,22 +58,32 @@ def test_same_seed_same_cluster_different_seed_different() -> None:
     runs = []
     for seed in (7, 7, 8):
         store = cluster()
-        engine = ChurnEngine(store, seed=seed, rate=100, clock=Clock())
-        assert engine.step(1500) == 1500
+        engine = live(store, seed)
+        assert engine.step(600) == 600
         runs.append((everything(store), dict(engine.counts)))
     assert runs[0] == runs[1]
     assert runs[0][0] != runs[2][0]
 
 
 def test_every_kind_happens_and_counts_add_up() -> None:
-    engine = ChurnEngine(cluster(), seed=1, rate=100, clock=Clock())
-    made = engine.step(3000)
-    assert made == 3000
+    engine = live(cluster(), 1)
+    made = engine.step(1500)
+    assert made == 1500
     assert all(engine.counts[k] > 0 for k in WEIGHTS), {k: engine.counts[k] for k in WEIGHTS}
     assert sum(engine.counts[k] for k in WEIGHTS) == made
-    # the draws follow the weights (leases and readiness dominate, node outages are rare)
-    assert engine.counts["lease_renew"] > engine.counts["node_readiness"] * 4
-    assert engine.counts["pod_start"] > 0 and engine.counts["owner_sync"] > 0
+    # the draws follow the weights (readiness dominates, node outages are rare)
+    assert engine.counts["pod_readiness"] > engine.counts["node_readiness"] * 4
+    # and every part of the control plane wrote
+    for part in (
+        "kubelet",
+        "lease_renew",
+        "node_status",
+        "scheduler",
+        "replicaset",
+        "deployment",
+        "endpoints",
+    ):
+        assert engine.counts[part] > 0, part
     assert engine.counts["writes"] >= made
 
 
@@ -73,20 +91,35 @@ def test_owners_endpoints_and_totals_follow_the_pods() -> None:
     store = cluster()
     before = collections.Counter(res for res in store.objects for _ in store.keys(res))
     running_before = sum(1 for p in objs(store, "pods") if (p.get("status") or {}).get("phase") == "Running")
-    engine = ChurnEngine(store, seed=11, rate=100, clock=Clock())
-    engine.step(4000)
+    serving_before = sum(1 for p in objs(store, "pods") if _serving(p))
+    engine = live(store, 11)
+    engine.step(2000)
 
     checked = check_controllers(lambda res: objs(store, res))
     assert checked["owner references"] > 150 and checked["replicasets"] > 20, checked
     assert checked["endpointslices"] > 20 and checked["endpoints"] > 20, checked
+    assert checked["deployments at rest"] > 10, checked
 
-    # totals stay near where they started
+    # totals stay near where they started: the workloads' running pods (not counting those a
+    # rollout surges or that terminate), the namespaces
+    serving = sum(1 for p in objs(store, "pods") if _serving(p))
+    assert abs(serving - serving_before) <= max(8, serving_before // 10), (serving_before, serving)
     after = collections.Counter(res for res in store.objects for _ in store.keys(res))
-    for res in ("pods", "replicasets.apps", "namespaces"):
-        assert abs(after[res] - before[res]) <= max(8, before[res] // 10), (res, before[res], after[res])
+    assert abs(after["namespaces"] - before["namespaces"]) <= 2
+    # a Deployment keeps revisionHistoryLimit old ReplicaSets at most
+    by_deployment = collections.Counter(
+        ref["uid"]
+        for rs in objs(store, "replicasets.apps")
+        for ref in rs["metadata"].get("ownerReferences") or ()
+        if ref.get("kind") == "Deployment"
+    )
+    for d in objs(store, "deployments.apps"):
+        assert by_deployment[d["metadata"]["uid"]] <= d["spec"]["revisionHistoryLimit"] + 1, d["metadata"][
+            "name"
+        ]
     # objects the churn creates (ConfigMaps, Secrets, Events) are deleted past a bounded backlog
     made = sum(after[r] - before[r] for r in ("configmaps", "secrets", "events"))
-    assert 0 <= made <= _OBJECTS_KEPT, made
+    assert 0 <= made <= OBJECTS_KEPT, made
     # a CronJob keeps at most its history limits of finished Jobs, plus the ones running
     by_cronjob = collections.Counter(
         ref["uid"]
@@ -102,6 +135,16 @@ def test_owners_endpoints_and_totals_follow_the_pods() -> None:
     assert abs(running_after - running_before) <= max(10, running_before // 10)
 
 
+def _serving(p: Obj) -> bool:
+    """A workload's (not a Job's) running pod that is not being deleted."""
+    owner = (p["metadata"].get("ownerReferences") or [{}])[0].get("kind")
+    return (
+        owner in ("ReplicaSet", "StatefulSet", "DaemonSet")
+        and p["status"].get("phase") == "Running"
+        and not p["metadata"].get("deletionTimestamp")
+    )
+
+
 def test_restarts_only_count_up_and_keep_the_last_termination() -> None:
     store = cluster()
     restarts = {
@@ -109,9 +152,7 @@ def test_restarts_only_count_up_and_keep_the_last_termination() -> None:
         for p in objs(store, "pods")
         for c in (p.get("status") or {}).get("containerStatuses") or ()
     }
-    engine = ChurnEngine(
-        store, seed=5, rate=100, clock=Clock(), weights={"pod_restart": 1, "pod_crashloop": 1}
-    )
+    engine = live(store, 5, {"pod_restart": 1, "pod_crashloop": 1})
     engine.step(400)
     grew = 0
     for p in objs(store, "pods"):
@@ -149,13 +190,7 @@ def test_containers_of_never_restart_pods_do_not_restart() -> None:
         }
 
     # CronJobs run (their Jobs' pods are restartPolicy Never) and nothing completes them
-    engine = ChurnEngine(
-        store,
-        seed=8,
-        rate=100,
-        clock=Clock(),
-        weights={"pod_restart": 4, "pod_crashloop": 2, "cronjob_run": 1},
-    )
+    engine = live(store, 8, {"pod_restart": 4, "pod_crashloop": 2, "cronjob_run": 1})
     engine.step(50)
     before = restarts()
     assert sum(1 for policy, _, _ in before.values() if policy == "Never") >= 3
@@ -166,8 +201,8 @@ def test_containers_of_never_restart_pods_do_not_restart() -> None:
 
 def test_autoscaled_deployments_scale_within_their_hpa_bounds() -> None:
     store = cluster()
-    engine = ChurnEngine(store, seed=3, rate=100, clock=Clock(), weights={"scale": 1})
-    engine.step(6000)
+    engine = live(store, 3, {"scale": 1})
+    engine.step(1500)
     hpas = [
         h
         for h in objs(store, "horizontalpodautoscalers.autoscaling")
@@ -183,17 +218,27 @@ def test_autoscaled_deployments_scale_within_their_hpa_bounds() -> None:
 
 def test_node_outage_marks_its_pods_not_ready_and_recovery_restores_them() -> None:
     store = cluster()
-    engine = ChurnEngine(store, seed=2, rate=100, clock=Clock(), weights={"node_readiness": 1})
+    engine = live(store, 2, {"node_readiness": 1})
     engine.step(1)
-    (down,) = list(engine.down_nodes)
+    assert engine.world is not None
+    (down,) = list(engine.world.down_nodes)
+    held = [p.key for p in engine.cluster.pods.on_node(down) if p.ready]
+    assert held
+    # its kubelet stopped renewing the Lease: 40 s later the node lifecycle controller marks it
+    engine.settle(30)
+    assert (
+        next(c for c in store.get("nodes", "", down)["status"]["conditions"] if c["type"] == "Ready")[
+            "status"
+        ]
+        == "True"
+    )
+    engine.settle(30)
     node = store.get("nodes", "", down)
     ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "Unknown" and ready["reason"] == "NodeStatusUnknown"
     assert {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"} in node["spec"]["taints"]
-    held = list(engine.nodes[down].held)
-    assert held
     assert not any(is_ready(store.get("pods", *k)) for k in held)
-    while engine.down_nodes:
+    while engine.world.down_nodes:
         engine.step(1)
     node = store.get("nodes", "", down)
     assert next(c for c in node["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
@@ -201,35 +246,42 @@ def test_node_outage_marks_its_pods_not_ready_and_recovery_restores_them() -> No
     assert all(is_ready(store.get("pods", *k)) for k in held if store.exists("pods", *k))
 
 
-def test_pods_deleted_by_someone_else_leave_owners_and_endpoints() -> None:
+def test_pods_deleted_by_someone_else_are_replaced_and_leave_endpoints() -> None:
     store = cluster()
-    engine = ChurnEngine(store, seed=4, rate=100, clock=Clock(), weights={"hpa_status": 1})
-    engine.index()
-    victims = [k for k in sorted(engine.pods) if engine.pods[k].services][:10]
+    engine = live(store, 4, {"hpa_status": 1})
+    engine.start_up()
+    victims = [
+        p.key
+        for p in sorted(engine.cluster.pods.pods.values(), key=lambda p: p.key)
+        if p.owner and p.owner[0] == "ReplicaSet" and p.ready
+    ][:10]
+    before = len(store.keys("pods"))
     for ns, name in victims:
-        store.delete("pods", ns, name)
-    assert engine.counts["pod_deleted_elsewhere"] == 10
+        store.delete("pods", ns, name, grace_period=0)  # kubectl delete --force
     engine.step(1)
     gone = {name for _, name in victims}
     for sl in objs(store, "endpointslices.discovery.k8s.io"):
         assert not gone & {ep["targetRef"]["name"] for ep in sl.get("endpoints") or ()}
+    # their ReplicaSets made new ones at once
+    assert len(store.keys("pods")) == before
+    check_controllers(lambda res: objs(store, res))
 
 
 def test_writes_count_what_watchers_see() -> None:
     # one write = one resourceVersion = one watch event; updates that change nothing are not writes
     store = cluster()
-    engine = ChurnEngine(store, seed=6, rate=100, clock=Clock())
-    engine.index()
+    engine = live(store, 6)
+    engine.start_up()
     rv = store.resource_version
-    engine.step(3000)
+    engine.step(1000)
     assert engine.counts["writes"] == store.resource_version - rv
-    assert engine.counts["writes"] > 3000
+    assert engine.counts["writes"] > 1000
 
 
 async def test_task_keeps_its_write_rate_and_stops() -> None:
-    store = cluster(nodes=6, pods_per_node=10)
-    engine = ChurnEngine(store, seed=9, rate=400)
-    engine.index()
+    store = cluster(nodes=6, pods_per_node=10, clock=False)
+    engine = LiveCluster(store, seed=9, rate=400)
+    engine.start_up()
     rv = store.resource_version
     engine.start()
     await asyncio.sleep(0.6)
@@ -238,15 +290,17 @@ async def test_task_keeps_its_write_rate_and_stops() -> None:
     writes = engine.counts["writes"]
     assert 120 <= writes <= 300, writes
     assert store.resource_version - rv == writes
-    assert sum(engine.counts[k] for k in WEIGHTS) < writes
+    # by default the world's changes follow real rates: HPAs report most often
+    assert sum(engine.counts[k] for k in WEIGHTS) <= writes
+    assert engine.counts["hpa_status"] > 0
     done = store.resource_version
     await asyncio.sleep(0.2)
     assert store.resource_version == done
 
 
 async def test_rate_changes_live_and_zero_pauses() -> None:
-    store = cluster(nodes=6, pods_per_node=10)
-    engine = ChurnEngine(store, seed=9, rate=400)
+    store = cluster(nodes=6, pods_per_node=10, clock=False)
+    engine = LiveCluster(store, seed=9, rate=400)
     engine.start()
     try:
         await asyncio.sleep(0.3)
@@ -265,17 +319,19 @@ async def test_rate_changes_live_and_zero_pauses() -> None:
 
 
 async def test_a_failing_change_does_not_stop_the_task() -> None:
-    class Broken(ChurnEngine):
-        def _configmap(self) -> bool:
-            raise RuntimeError("a bug in one kind of change")
+    store = cluster(nodes=6, pods_per_node=10, clock=False)
+    engine = LiveCluster(store, seed=9, rate=400, weights={"configmap": 1, "pod_readiness": 1})
+    assert engine.world is not None
 
-    store = cluster(nodes=6, pods_per_node=10)
-    engine = Broken(store, seed=9, rate=400, weights={"configmap": 1, "lease_renew": 1})
+    def broken() -> bool:
+        raise RuntimeError("a bug in one kind of change")
+
+    engine.world._actions["configmap"] = broken
     task = engine.start()
     await asyncio.sleep(0.4)
     try:
         assert not task.done()
-        assert engine.counts["errors"] >= 5 and engine.counts["lease_renew"] >= 20
+        assert engine.counts["errors"] >= 5 and engine.counts["pod_readiness"] >= 20
     finally:
         await engine.stop()
 
@@ -296,9 +352,7 @@ def test_cronjob_history_keeps_succeeded_and_failed_jobs_apart() -> None:
 
     failed_before = {cj: n["failed"] for cj, n in history().items() if n["failed"]}
     assert failed_before, "the scenario has a CronJob with a failed Job"
-    engine = ChurnEngine(
-        store, seed=12, rate=100, clock=Clock(), weights={"cronjob_run": 1, "job_complete": 1}
-    )
+    engine = live(store, 12, {"cronjob_run": 1, "job_complete": 1})
     engine.step(600)
     assert engine.counts["cronjob_run"] >= 100
     limits = {
@@ -317,7 +371,7 @@ def test_cronjob_history_keeps_succeeded_and_failed_jobs_apart() -> None:
 
 def test_a_rollout_is_observed_at_once() -> None:
     store = cluster()
-    engine = ChurnEngine(store, seed=13, rate=100, clock=Clock(), weights={"rollout": 1, "scale": 1})
+    engine = live(store, 13, {"rollout": 1, "scale": 1})
     for _ in range(300):
         engine.step(1)
         for d in objs(store, "deployments.apps"):
@@ -328,6 +382,6 @@ def test_a_rollout_is_observed_at_once() -> None:
 def test_bad_settings_are_refused() -> None:
     store = cluster(nodes=3, pods_per_node=5)
     with pytest.raises(ValueError, match="must be >= 0"):
-        ChurnEngine(store, seed=1, rate=-1)
+        LiveCluster(store, seed=1, rate=-1)
     with pytest.raises(ValueError, match="unknown churn kinds"):
-        ChurnEngine(store, seed=1, rate=1, weights={"meteor_strike": 1})
+        LiveCluster(store, seed=1, rate=1, weights={"meteor_strike": 1})

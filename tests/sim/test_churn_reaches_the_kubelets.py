@@ -57,11 +57,11 @@ def test_kubelets_report_the_pods_churn_makes_and_drop_those_it_deletes() -> Non
         seed=7,
         churn_rate=300,
         tls=False,
-        extra_args=[f"--kubelet-housekeeping={HOUSEKEEPING}"],
+        extra_args=[f"--kubelet-housekeeping={HOUSEKEEPING}", "--churn-mix=lively"],
     ) as sim:
         before = {key(p): p for p in sim.request("GET", "/api/v1/pods")["items"]}
         restarts_before = restarts(list(before.values()))
-        time.sleep(2.5)
+        time.sleep(5)  # new pods start 1-4 s after they are made
         sim.churn(rate=0)
         # every pod started before the pause is in a sample: startedAt has whole seconds and a
         # kubelet samples each container up to a second after it, every HOUSEKEEPING seconds

@@ -216,6 +216,9 @@ def test_a_bound_pod_is_terminated_gracefully_as_kube_apiserver_does() -> None:
     assert s.exists("pods", "default", "bound") and events == ["MODIFIED"]
     # deleting again with the default period changes nothing (the deletion is pending)
     assert s.delete("pods", "default", "bound") == marked and events == ["MODIFIED"]
+    # its kubelet reports the containers stopping: the pod stays until the kubelet deletes it
+    s.modify("pods", "default", "bound", lambda o: o["status"].update(containerStatuses=[]))
+    assert s.exists("pods", "default", "bound") and events == ["MODIFIED", "MODIFIED"]
     # a shorter period moves the deadline earlier; the kubelet's final delete (0) removes it
     shorter = s.delete("pods", "default", "bound", grace_period=5)["metadata"]
     assert (
@@ -223,7 +226,8 @@ def test_a_bound_pod_is_terminated_gracefully_as_kube_apiserver_does() -> None:
         and shorter["deletionTimestamp"] < meta["deletionTimestamp"]
     )
     s.delete("pods", "default", "bound", grace_period=0)
-    assert not s.exists("pods", "default", "bound") and events == ["MODIFIED", "MODIFIED", "DELETED"]
+    assert not s.exists("pods", "default", "bound")
+    assert events == ["MODIFIED", "MODIFIED", "MODIFIED", "DELETED"]
 
 
 def test_unscheduled_finished_and_forced_pods_go_at_once() -> None:

@@ -37,6 +37,21 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="writes per second the churn makes: status changes, restarts, rollouts, scaling, jobs, "
         "objects created and deleted; each one watch event (default: %(default)s, a still cluster)",
     )
+    g.add_argument(
+        "--churn-mix",
+        choices=("realistic", "lively"),
+        default="realistic",
+        help="what the churn changes: realistic (each kind at a real cluster's rate per object: most "
+        "pods run for days, a few crash-loop) or lively (fixed shares: rollouts, scaling, jobs, "
+        "restarts all the time) (default: %(default)s)",
+    )
+    g.add_argument(
+        "--controllers",
+        action="store_true",
+        help="run the control plane (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, "
+        "endpoints, scheduler, node lifecycle, garbage collection, the kubelets' pod and node "
+        "status) without churn; --churn-rate > 0 runs it anyway",
+    )
     g.add_argument("--no-kubelets", action="store_true", help="do not run the simulated kubelets")
     g.add_argument(
         "--kubelet-housekeeping",
@@ -134,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
             pods_per_node=args.pods_per_node,
             seed=args.seed,
             churn_rate=args.churn_rate,
+            churn_mix=args.churn_mix,
+            controllers=args.controllers,
             host=args.host,
             port=args.port,
             tls=not args.insecure_http,

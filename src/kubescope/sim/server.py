@@ -7,9 +7,10 @@ availability loop, self metrics (behind the API's authorization on ``/metrics``)
 shutdown, in which open watches are closed before in-flight requests drain. Parts that serve HTTP
 themselves run their listeners on the same core (:meth:`Simulator.serve_listener`).
 
-Plug-in parts (SIM-CLUSTER's ``kubescope.sim.kubelet`` and ``kubescope.sim.churn``, and
-``kubescope.sim.appmetrics``) are imported when present and wanted (kubelets unless ``--no-kubelets``
-and the cluster has nodes; churn when ``--churn-rate`` > 0; application metrics always). Each module provides::
+Plug-in parts (``kubescope.sim.kubelet``, ``kubescope.sim.live`` and ``kubescope.sim.appmetrics``)
+are imported when present and wanted (kubelets unless ``--no-kubelets`` and the cluster has nodes;
+the live cluster, control plane and churn, when ``--churn-rate`` > 0 or ``--controllers``;
+application metrics always). Each module provides::
 
     async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]] | None
 
@@ -78,8 +79,14 @@ class SimSettings:
     """``--seed``: seed of the generated cluster and of the churn; default 1. The same seed gives the
     same objects, so tests and benchmarks compare like with like."""
     churn_rate: float = 0.0
-    """``--churn-rate``: writes per second the churn makes (status changes, restarts, rollouts,
-    scaling, jobs, objects created and deleted), each one watch event; default 0, a still cluster."""
+    """``--churn-rate``: writes per second the churn makes (its changes and the controllers' and
+    kubelets' reactions), each one watch event; default 0, a still cluster."""
+    churn_mix: str = "realistic"
+    """``--churn-mix``: ``realistic``, changes at real clusters' rates per object; ``lively``, fixed
+    shares, every kind often (see :mod:`kubescope.sim.churn`)."""
+    controllers: bool = False
+    """``--controllers``: run the control plane (controllers, the kubelets' API side) without churn;
+    churn runs it anyway; default off, a still cluster."""
     host: str = "127.0.0.1"
     """``--host``: listen address; default loopback, since the simulator hands out admin tokens."""
     port: int = 6443
@@ -324,8 +331,8 @@ class Simulator:
         wanted = []
         if s.kubelets and s.nodes:
             wanted.append("kubescope.sim.kubelet")
-        if s.churn_rate > 0:
-            wanted.append("kubescope.sim.churn")
+        if s.churn_rate > 0 or s.controllers:
+            wanted.append("kubescope.sim.live")
         wanted.append("kubescope.sim.appmetrics")  # pods of annotated Deployments serve app metrics
         for name in wanted:
             if importlib.util.find_spec(name) is None:

@@ -109,8 +109,8 @@ class MethodNotAllowed(SimError):
     code, reason = 405, "MethodNotAllowed"
 
 
-def now_rfc3339() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def now_rfc3339(clock: Callable[[], float] = time.time) -> str:
+    return dt.datetime.fromtimestamp(int(clock()), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def qualified(t: ResourceType) -> str:
@@ -258,8 +258,17 @@ def _matches(e: Entry, labels: LabelSelector | None, flds: FieldSelector | None)
 class ObjectStore:
     """See the module docstring."""
 
-    def __init__(self, registry: Registry | None = None, history: int = 100_000) -> None:
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        history: int = 100_000,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.registry = registry or Registry()
+        self.clock = clock
+        """The time the store stamps by (creation, deletion): the simulator's clock, which the
+        control plane's timers follow too (tests pass one they move)."""
         self.objects: dict[str, dict[tuple[str, str], Entry]] = {}
         self.resource_version = 1
         self.history: collections.deque[Event] = collections.deque()
@@ -417,7 +426,7 @@ class ObjectStore:
         meta = obj["metadata"]
         meta["uid"] = meta.get("uid") or str(uuid.uuid4())
         if not meta.get("creationTimestamp"):
-            meta["creationTimestamp"] = now_rfc3339()
+            meta["creationTimestamp"] = now_rfc3339(self.clock)
         meta["generation"] = meta.get("generation") or 1
         meta.pop("deletionTimestamp", None)
         meta.pop("deletionGracePeriodSeconds", None)
@@ -438,7 +447,7 @@ class ObjectStore:
             ns, name = self._prepare_new(t, obj)
             meta = obj["metadata"]
             meta["uid"] = meta.get("uid") or str(uuid.uuid4())
-            meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339()
+            meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339(self.clock)
             meta["generation"] = meta.get("generation") or 1
             entry = self._entry(t, obj, self._next_rv())
             table = self._table(res)
@@ -490,14 +499,21 @@ class ObjectStore:
             # kube-apiserver short-circuits no-op updates: same resourceVersion, no event
             return old
         nm = new["metadata"]
-        if nm.get("deletionTimestamp") and not nm.get("finalizers"):
-            # the last finalizer is gone: the deletion that was waiting for it happens now
+        if (
+            nm.get("deletionTimestamp")
+            and not nm.get("finalizers")
+            and not nm.get("deletionGracePeriodSeconds")
+        ):
+            # the last finalizer is gone: the deletion that was waiting for it happens now (a pod
+            # terminating gracefully waits for its kubelet's final delete instead)
             return self._remove(t, res, ns, name, new, old_entry)
         entry = self._entry(t, new, self._next_rv())
         self.objects[res][(ns, name)] = entry
         self._reindex(res, (ns, name), old_entry, entry)
         self._record("MODIFIED", res, ns, (ns, name), entry, old_entry)
-        return _dec.decode(entry.raw)  # type: ignore[no-any-return]
+        # ``new`` is what was encoded (hooks got their own copy): a fresh dict for the caller
+        # without decoding the bytes again
+        return new
 
     def _merge_update(self, t: ResourceType, old: Obj, obj: Obj, subresource: str) -> Obj:
         has_status = "status" in t.subresources
@@ -590,7 +606,7 @@ class ObjectStore:
         if res == "pods" and self.graceful_pods:
             period = _pod_grace_period(obj, grace_period)
             if period > 0 or meta.get("deletionGracePeriodSeconds"):
-                marked = _graceful(obj, period)
+                marked = _graceful(obj, period, self.clock())
                 if marked is None:
                     return obj  # type: ignore[no-any-return]  # pending: only a shorter period counts
                 if marked:
@@ -598,7 +614,7 @@ class ObjectStore:
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
                 return obj  # type: ignore[no-any-return]
-            meta["deletionTimestamp"] = now_rfc3339()
+            meta["deletionTimestamp"] = now_rfc3339(self.clock)
             meta["deletionGracePeriodSeconds"] = 0
             return self._mark(t, res, ns, name, obj, old_entry)
         if res == "namespaces":
@@ -928,7 +944,7 @@ def _pod_grace_period(pod: Obj, requested: int | None) -> int:
     return 1 if period < 0 else period
 
 
-def _graceful(obj: Obj, period: int) -> bool | None:
+def _graceful(obj: Obj, period: int, now: float) -> bool | None:
     """apiserver's ``BeforeDelete`` for a graceful kind: mark ``obj`` for deletion in ``period``
     seconds (True), or, when it is being deleted already, only shorten the period (True), leave it
     pending (None) or, at a period of 0, let the deletion happen now (False)."""
@@ -944,7 +960,7 @@ def _graceful(obj: Obj, period: int) -> bool | None:
         at = dt.datetime.fromtimestamp(parse_time(stamp), dt.UTC)
         at += dt.timedelta(seconds=period - int(current))
     else:
-        at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=period)
+        at = dt.datetime.fromtimestamp(int(now), dt.UTC) + dt.timedelta(seconds=period)
         if int(meta.get("generation") or 0) > 0:
             # controllers of an object being deleted must stop acting on it: generation says so
             meta["generation"] = int(meta["generation"]) + 1

@@ -53,9 +53,12 @@ def pod_from_template(
     generate_name: str = "",
 ) -> Obj:
     """A pod as a controller creates it from its template (``labels`` added to the template's),
-    as stored: defaults filled in, ``Pending`` with its QoS class, not yet scheduled."""
+    as stored: defaults filled in, ``Pending`` with its QoS class, not yet scheduled.
+
+    The pod shares the template's nested parts (a deep copy per pod costs more than the write):
+    pass a template decoded for this purpose, and change what the pod shares only on copies."""
     tmeta = template.get("metadata") or {}
-    spec = fill_spec(deep(template.get("spec") or {}))
+    spec = fill_spec(dict(template.get("spec") or {}))
     meta = object_meta(
         name,
         namespace,

@@ -28,13 +28,18 @@ def pod_template_hash(template: Obj, collisions: int = 0) -> str:
     return "".join(SUFFIX_ALPHABET[ord(ch) % len(SUFFIX_ALPHABET)] for ch in str(h))
 
 
-def without_hash(template: Obj) -> Obj:
-    """The template without its ``pod-template-hash`` label (what ``EqualIgnoreHash`` compares)."""
-    t = deep(template)
-    labels = (t.get("metadata") or {}).get("labels")
-    if labels:
-        labels.pop(HASH_LABEL, None)
-    return t
+def equal_ignoring_hash(a: Obj, b: Obj) -> bool:
+    """Whether two pod templates are the same but for the ``pod-template-hash`` label (the
+    deployment controller's ``EqualIgnoreHash``), without copying either."""
+    if a.get("spec") != b.get("spec"):
+        return False
+    am, bm = a.get("metadata") or {}, b.get("metadata") or {}
+    if any(am.get(k) != bm.get(k) for k in set(am) | set(bm) if k != "labels"):
+        return False
+    al, bl = am.get("labels") or {}, bm.get("labels") or {}
+    return {k: v for k, v in al.items() if k != HASH_LABEL} == {
+        k: v for k, v in bl.items() if k != HASH_LABEL
+    }
 
 
 def replica_set(
@@ -71,12 +76,19 @@ def replica_set(
 
 
 def new_replica_set(
-    deployment: Obj, *, uid: str, created: str, revision: int, replicas: int, max_replicas: int
+    deployment: Obj,
+    *,
+    uid: str,
+    created: str,
+    revision: int,
+    replicas: int,
+    max_replicas: int,
+    collisions: int = 0,
 ) -> Obj:
     """The ReplicaSet the deployment controller creates for the Deployment's current template:
     named after the template's hash, labelled and selected with it."""
     meta, spec = deployment["metadata"], deployment.get("spec") or {}
-    pth = pod_template_hash(spec.get("template") or {})
+    pth = pod_template_hash(spec.get("template") or {}, collisions)
     template = deep(spec.get("template") or {})
     tmeta = template.setdefault("metadata", {})
     tmeta["labels"] = dict(tmeta.get("labels") or {}, **{HASH_LABEL: pth})
