@@ -37,7 +37,9 @@ RESOURCES = {
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(nodes=6, pods_per_node=12, seed=21, churn_rate=800, kubelets=False) as s:
+    with SimulatorProcess(
+        nodes=6, pods_per_node=12, seed=21, churn_rate=800, kubelets=False, extra_args=["--churn-mix=lively"]
+    ) as s:
         yield s
 
 

@@ -68,6 +68,7 @@ def sim() -> Iterator[SimulatorProcess]:
         kubelets=False,
         bookmark_interval=0.3,
         watch_history=600,
+        extra_args=["--churn-mix=lively"],  # every kind of change, deletions included, in seconds
     ) as s:
         yield s
 
@@ -119,7 +120,9 @@ async def test_mirrors_equal_the_server_after_churn_and_faults(sim: SimulatorPro
     counts = Counter({k: end["counts"].get(k, 0) - start["counts"].get(k, 0) for k in end["counts"]})
     assert counts["writes"] >= WRITES
     # the churn made, changed and deleted pods, ReplicaSets, Jobs and ConfigMaps meanwhile
-    assert all(counts[k] > 0 for k in ("rollout", "scale", "cronjob_run", "job_complete", "object_churn"))
+    assert all(counts[k] > 0 for k in ("rollout", "scale", "cronjob_run", "job_complete", "object_churn")), (
+        counts
+    )
     assert used["drop_watches"] >= 2 and used["gone_next_watches"] >= 1 and used["malformed_event"] >= 1
     total = Counter[str]()
     for resource, r in refls.items():

@@ -82,18 +82,19 @@ the steady shares are hazard / recovery (about 0.4 % of pods crash-looping, 0.05
 
 WEIGHTS: dict[str, int] = {
     "node_readiness": 1,
-    "pod_readiness": 18,
-    "pod_restart": 10,
-    "pod_crashloop": 5,
-    "rollout": 12,
-    "scale": 8,
-    "job_complete": 4,
-    "cronjob_run": 4,
+    "pod_readiness": 8,
+    "pod_restart": 5,
+    "pod_crashloop": 3,
+    "rollout": 4,
+    "scale": 6,
+    "job_complete": 8,
+    "cronjob_run": 8,
     "hpa_status": 8,
     "configmap": 5,
     "object_churn": 5,
 }
-"""Fixed shares for a lively test cluster (``weights=WEIGHTS``): every kind happens often."""
+"""Fixed shares for a lively cluster (``--churn-mix lively``, ``weights=WEIGHTS``): every kind
+happens often; rollouts and scaling, which move many pods each, a little less."""
 
 OBJECTS_KEPT = 60
 """Namespaced objects of ``object_churn`` alive at once; beyond, each creation deletes the oldest."""
@@ -365,6 +366,7 @@ class World:
             name = self.down_nodes.choice(self.rng)
             self.down_nodes.discard(name)
             self.machines.kubelet(name, alive=True)
+            self._refresh(name)
             return True
         up = [n for n in nodes.values() if n.ready and n.schedulable and n.name not in self.machines.dead]
         if len(up) <= 1:
@@ -372,7 +374,13 @@ class World:
         name = up[int(self.rng.random() * len(up))].name
         self.down_nodes.add(name)
         self.machines.kubelet(name, alive=False)
+        self._refresh(name)
         return True
+
+    def _refresh(self, node: str) -> None:
+        """A node's kubelet died or came back: what can happen to its pods changed with it."""
+        for p in self.cluster.pods.on_node(node):
+            self._pod_changed("", p, p)
 
     def _job_complete(self) -> bool:
         if not self.job_pods:
@@ -384,8 +392,9 @@ class World:
 
     # -- users --------------------------------------------------------------------------------
 
-    def _idle_deployment(self) -> Obj | None:
-        """A Deployment that is not rolling out (a few draws, not a scan: most are idle)."""
+    def _idle_deployment(self, rolling_ok: bool = False) -> Obj | None:
+        """A Deployment that is not rolling out (a few draws, not a scan: most are idle); with
+        ``rolling_ok`` any (users scale whenever they like)."""
         keys = self.deployments
         for _ in range(8):
             if not keys:
@@ -399,7 +408,7 @@ class World:
                 continue
             spec, st = d.get("spec") or {}, d.get("status") or {}
             want = int(spec.get("replicas", 1))
-            if (
+            if rolling_ok or (
                 st.get("observedGeneration") == d["metadata"].get("generation")
                 and int(st.get("updatedReplicas", 0)) == int(st.get("replicas", 0)) == want
             ):
@@ -420,7 +429,7 @@ class World:
 
     def _scale(self) -> bool:
         up = self._scale_net < 0 or (self._scale_net == 0 and self.rng.random() < 0.5)
-        d = self._idle_deployment()
+        d = self._idle_deployment(rolling_ok=True)
         if d is None:
             return False
         key = _key(d)

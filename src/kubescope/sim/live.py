@@ -139,6 +139,7 @@ class LiveCluster:
             if budget > cap:
                 self.counts["behind"] += int(budget - cap)
                 budget = cap
+            budget = max(budget, -cap)  # a debt of more than a second is forgiven
             before = self.counts["writes"]
             # the control plane first, within the budget (a rate too low for what it has to do
             # leaves work queued, as an API client's QPS limit would); the world gets the rest
@@ -147,7 +148,7 @@ class LiveCluster:
             while self.world is not None and budget >= 1 and self.rate > 0 and self.paused_since is None:
                 before = self.counts["writes"]
                 n = max(1, min(batch, int(budget / per_change)))
-                made = self._guard(functools.partial(self._batch, n, budget))
+                made = self._guard(functools.partial(self._batch, n))
                 spent = self.counts["writes"] - before
                 if made and spent:
                     per_change += (spent / made - per_change) * 0.2
@@ -161,15 +162,15 @@ class LiveCluster:
             while len(self._window) > 2 and self._window[1][0] <= t - WINDOW:
                 self._window.popleft()
 
-    def _batch(self, n: int, budget: float) -> int:
+    def _batch(self, n: int) -> int:
         assert self.world is not None
         made = 0
-        before = self.counts["writes"]
         for _ in range(n):
             self.steps += 1
             if self.world.change():
                 made += 1
-        self.plane.tick(max(0.0, budget - (self.counts["writes"] - before)))
+        # the controllers react to the batch at once, whatever it costs (the next ticks pay)
+        self.plane.tick()
         return made
 
     def _guard(self, fn: Callable[[], int]) -> int:
