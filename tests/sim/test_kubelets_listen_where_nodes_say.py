@@ -73,6 +73,22 @@ def test_nodes_advertise_where_their_kubelets_listen(sim: SimulatorProcess, kube
         assert "InternalDNS" in types  # what the scenario gave the node is kept
 
 
+def test_pods_report_their_nodes_address(sim: SimulatorProcess, kubelets: Kubelets) -> None:
+    """A kubelet reports its node's address as its pods' ``hostIP`` (the pods the simulator
+    starts with too), and as the pod IP of ``hostNetwork`` pods."""
+    advertised = kubelets.advertised()
+    pods = [p for p in sim.request("GET", "/api/v1/pods")["items"] if p["spec"].get("nodeName")]
+    assert pods
+    for p in pods:
+        ip = advertised[p["spec"]["nodeName"]][0]
+        status = p["status"]
+        if "hostIP" in status:
+            assert status["hostIP"] == ip and status["hostIPs"] == [{"ip": ip}], p["metadata"]["name"]
+        if p["spec"].get("hostNetwork") and "podIP" in status:
+            assert status["podIP"] == ip and status["podIPs"] == [{"ip": ip}], p["metadata"]["name"]
+    assert any(p["spec"].get("hostNetwork") for p in pods)
+
+
 def test_the_node_proxy_reaches_the_kubelet(sim: SimulatorProcess, kubelets: Kubelets) -> None:
     """``kubectl get --raw /api/v1/nodes/N/proxy/metrics/resource``, the debugging path."""
     for name in kubelets.advertised():

@@ -69,7 +69,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -331,6 +331,51 @@ class FarmStats:
     faults: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KUBELET_FAULTS, 0))
 
 
+# -- where they listen ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where the kubelets listen: loopback block ``127.<block>.0.0/16`` on ``port`` (0: free ports)."""
+
+    block: int
+    port: int
+
+    def address(self, index: int) -> str:
+        """Node ``index``'s address (nodes indexed in name order)."""
+        return f"127.{self.block}.{index // BLOCK + 1}.{index % BLOCK + 1}"
+
+    def addresses(self, names: Iterable[str]) -> dict[str, str]:
+        return {name: self.address(i) for i, name in enumerate(sorted(names))}
+
+
+def plan(nodes: int) -> Plan:
+    """The second octet: the first block (from one the process id picks) where every address of
+    ``nodes`` nodes can be bound on 10250; else free ports."""
+    first = os.getpid() % 240
+    if not nodes:
+        return Plan(10 + first, KUBELET_PORT)
+    for attempt in range(24):
+        block = 10 + (first + attempt * 37) % 240
+        socks: list[socket.socket] = []
+        try:
+            for i in range(nodes):
+                socks.append(_bind(Plan(block, KUBELET_PORT).address(i), KUBELET_PORT))
+        except OSError as e:
+            if e.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            continue
+        finally:
+            for s in socks:
+                s.close()
+        return Plan(block, KUBELET_PORT)
+    logger.warning(
+        "no loopback block is free on the kubelet port; kubelets listen on free ports",
+        extra=fields(port=KUBELET_PORT),
+    )
+    return Plan(10 + first, 0)
+
+
 # -- the farm ---------------------------------------------------------------------------------------
 
 
@@ -348,8 +393,11 @@ class KubeletFarm:
         pki: ClusterPKI | None = None,
         host: str = "127.0.0.1",
         clock: Callable[[], float] = time.time,
+        plan: Plan | None = None,
     ) -> None:
         self.store = store
+        self.plan = plan
+        """Where to listen, when decided before the cluster was generated (:func:`plan`)."""
         self.seed = seed
         self.period = max(0.05, float(housekeeping))
         self.auth = auth
@@ -748,7 +796,7 @@ class KubeletFarm:
     # -- serving -------------------------------------------------------------------------------
 
     def address_of(self, index: int) -> str:
-        return f"127.{self.block}.{index // BLOCK + 1}.{index % BLOCK + 1}"
+        return Plan(self.block, self.port).address(index)
 
     def listener_spec(self) -> core.Listener:
         """The web core's listener the kubelets are served by: one application, a socket per node
@@ -773,34 +821,10 @@ class KubeletFarm:
         self._loop_task = asyncio.create_task(self._housekeeping(), name="kubelet-housekeeping")
 
     def _choose_block(self) -> None:
-        """The second octet: the first block (from one the process id picks) where every planned
-        address can be bound on 10250; else free ports."""
-        if not self.nodes:
-            self.block = 10 + os.getpid() % 240
-            return
-        first = os.getpid() % 240
-        for attempt in range(24):
-            block = 10 + (first + attempt * 37) % 240
-            socks: list[socket.socket] = []
-            try:
-                for node in self.nodes.values():
-                    socks.append(
-                        _bind(f"127.{block}.{node.index // BLOCK + 1}.{node.index % BLOCK + 1}", KUBELET_PORT)
-                    )
-            except OSError as e:
-                if e.errno not in (errno.EADDRINUSE, errno.EACCES):
-                    raise
-                continue
-            finally:
-                for s in socks:
-                    s.close()
-            self.block, self.port = block, KUBELET_PORT
-            return
-        self.block, self.port = 10 + first, 0
-        logger.warning(
-            "no loopback block is free on the kubelet port; kubelets listen on free ports",
-            extra=fields(port=KUBELET_PORT),
-        )
+        """Where the kubelets listen: the plan made before the cluster was generated (its nodes
+        and pods carry those addresses), else a new one."""
+        chosen = self.plan or plan(len(self.nodes))
+        self.block, self.port = chosen.block, chosen.port
 
     def _context(self, index: int) -> ssl.SSLContext | None:
         if self.pki is None:
@@ -1119,6 +1143,7 @@ async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]] |
         auth=sim.auth,
         faults=sim.faults,
         pki=sim.pki,
+        plan=getattr(sim, "kubelet_plan", None),
     )
     farm.load()
     directory = sim.pki.directory if sim.pki is not None else sim.state_dir

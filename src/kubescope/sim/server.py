@@ -44,7 +44,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,8 @@ from kubescope.sim.api import SimAPI
 from kubescope.sim.auth import AuthConfig
 from kubescope.sim.defaults import apply_defaults
 from kubescope.sim.faults import Faults
+from kubescope.sim.kubelet import Plan as KubeletPlan
+from kubescope.sim.kubelet import plan as kubelet_plan
 from kubescope.sim.pki import ClusterPKI
 from kubescope.sim.scenario import ScenarioConfig, generate
 from kubescope.sim.store import ObjectStore, SimError
@@ -214,6 +216,7 @@ class Simulator:
         self.kubeconfig = settings.write_kubeconfig or str(self.state_dir / "kubeconfig")
         self._extra_stop: list[Callable[[], Awaitable[None]]] = []
         self._part_listeners: list[web.RunningListener] = []
+        self.kubelet_plan: KubeletPlan | None = None
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -221,6 +224,11 @@ class Simulator:
         s = self.settings
         t0 = time.monotonic()
         cfg = ScenarioConfig(seed=s.seed, nodes=s.nodes, pods_per_node=s.pods_per_node)
+        if s.kubelets and s.nodes > 0:
+            # where the kubelets will listen, decided now: the generated nodes and pods carry
+            # those addresses, as real kubelets report them
+            self.kubelet_plan = kubelet_plan(s.nodes)
+            cfg = replace(cfg, node_ips=self.kubelet_plan.addresses(cfg.node_names()))
         total = 0
         batch: list[tuple[str, dict[str, Any]]] = []
         last_report = t0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,19 @@ class ScenarioConfig:
     current time; tests pin it so timestamps do not move."""
     control_planes: int = 0
     """Control-plane nodes; 0 picks 1 for small clusters, 3 from 50 nodes."""
+    node_ips: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """Node addresses by name (where the simulated kubelets will listen); the others get
+    ``172.20.x.y``. Nodes' InternalIP and their pods' ``hostIP`` (``podIP`` with ``hostNetwork``)."""
+
+    def control_plane_count(self) -> int:
+        n = self.nodes
+        cps = self.control_planes or (1 if n < 50 else 3)
+        return min(cps, max(1, n - 1)) if n > 1 else 1
+
+    def node_names(self) -> list[str]:
+        """The nodes' names, in the order they are generated."""
+        cps = self.control_plane_count()
+        return [f"control-plane-{i + 1}" if i < cps else f"node-{i - cps + 1:04d}" for i in range(self.nodes)]
 
     def now(self) -> float:
         return float(int(self.start or time.time()))

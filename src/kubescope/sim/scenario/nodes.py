@@ -16,16 +16,13 @@ Obj = dict[str, Any]
 
 
 def node_objects(g: Gen) -> Iterator[tuple[str, Obj]]:
-    n = g.cfg.nodes
-    cps = g.cfg.control_planes or (1 if n < 50 else 3)
-    cps = min(cps, max(1, n - 1)) if n > 1 else 1
-    for i in range(n):
+    cps = g.cfg.control_plane_count()
+    for i, name in enumerate(g.cfg.node_names()):
         control = i < cps
-        name = f"control-plane-{i + 1}" if control else f"node-{i - cps + 1:04d}"
         g.node_names.append(name)
         itype, cpus, mem_gi = INSTANCE_TYPES[0] if control else g.rng.choice(INSTANCE_TYPES)
         zone = ZONES[i % len(ZONES)]
-        ip = f"172.20.{(i >> 8) & 255}.{i & 255}"
+        ip = g.cfg.node_ips.get(name) or f"172.20.{(i >> 8) & 255}.{i & 255}"
         g.node_ip[name] = ip
         g.node_zone[name] = zone
         labels = {
