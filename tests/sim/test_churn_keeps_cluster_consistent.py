@@ -13,32 +13,16 @@ import pytest
 
 from kubescope.sim.churn import OBJECTS_KEPT, WEIGHTS
 from kubescope.sim.live import LiveCluster
-from kubescope.sim.scenario import ScenarioConfig, generate
 from kubescope.sim.store import ObjectStore
+from tests.sim.clusters import Clock, generated, objs
 from tests.sim.consistency import check_controllers, is_ready
 
 Obj = dict[str, Any]
-START = 1_800_000_000.0
-
-
-class Clock:
-    """A clock the test moves: one second per change keeps every timestamp distinct."""
-
-    def __init__(self) -> None:
-        self.t = START
-
-    def __call__(self) -> float:
-        self.t += 0.25
-        return self.t
 
 
 def cluster(seed: int = 3, nodes: int = 12, pods_per_node: int = 15, clock: bool = True) -> ObjectStore:
     """A generated cluster in a store; on a test clock unless ``clock`` is False (wall time)."""
-    store = ObjectStore(history=500, clock=Clock()) if clock else ObjectStore(history=500)
-    store.bulk_create(
-        generate(ScenarioConfig(seed=seed, nodes=nodes, pods_per_node=pods_per_node, start=START))
-    )
-    return store
+    return generated(seed, nodes, pods_per_node, clock=Clock() if clock else None)
 
 
 def live(store: ObjectStore, seed: int, weights: dict[str, int] | None = None, **kw: Any) -> LiveCluster:
@@ -48,10 +32,6 @@ def live(store: ObjectStore, seed: int, weights: dict[str, int] | None = None, *
 
 def everything(store: ObjectStore) -> dict[str, dict[tuple[str, str], Obj]]:
     return {res: {k: store.get(res, *k) for k in sorted(store.keys(res))} for res in sorted(store.objects)}
-
-
-def objs(store: ObjectStore, res: str) -> list[Obj]:
-    return [store.get(res, *k) for k in store.keys(res)]
 
 
 def test_same_seed_same_cluster_different_seed_different() -> None:

@@ -9,11 +9,11 @@ a change finds the cache already up to date.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kubescope.sim.control.runtime import ControlPlane, Key
+from kubescope.sim.control.runtime import LISTED, ControlPlane, Key
 
 Obj = dict[str, Any]
 _intern = sys.intern
@@ -104,6 +104,26 @@ class PodCache:
     def on_change(self, fn: PodHandler) -> None:
         """Call ``fn(type, old, new)`` after each pod change (see :data:`PodHandler`)."""
         self._handlers.append(fn)
+
+    def on_owned(
+        self,
+        kinds: tuple[str, ...],
+        view: Callable[[PodRecord], Hashable],
+        fn: Callable[[str, str, str], None],
+    ) -> None:
+        """Call ``fn(kind, namespace, owner name)`` when a pod a controller of one of ``kinds`` owns
+        comes, goes, or changes what ``view`` shows of it (what the owner counts); not for what
+        existed at start."""
+
+        def handler(typ: str, old: PodRecord | None, new: PodRecord | None) -> None:
+            p = new or old
+            if typ == LISTED or p is None or p.owner is None or p.owner[0] not in kinds:
+                return
+            if old is not None and new is not None and view(old) == view(new):
+                return
+            fn(p.owner[0], p.ns, p.owner[1])
+
+        self._handlers.append(handler)
 
     def get(self, key: Key) -> PodRecord | None:
         return self.pods.get(key)

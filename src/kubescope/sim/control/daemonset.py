@@ -65,6 +65,7 @@ class DaemonSetController(Controller):
         self._pinned: dict[Key, str] = {}
         """Pods not yet bound, by the node they are made for."""
         pods.on_change(self._pod_changed)
+        pods.on_owned(("DaemonSet",), lambda p: (p.active, p.ready, p.node), self._owner_changed)
         nodes.on_change(self._node_changed)
 
     def observe(self, typ: str, res: str, obj: Obj) -> None:
@@ -88,26 +89,12 @@ class DaemonSetController(Controller):
             self.queue.add(key)
 
     def _pod_changed(self, typ: str, old: PodRecord | None, new: PodRecord | None) -> None:
-        if typ == LISTED:
-            return
-        p = new or old
-        assert p is not None
-        if p.owner is None or p.owner[0] != "DaemonSet" or (p.ns, p.owner[1]) not in self.sets:
-            return
-        if new is None or new.node:
-            self._pinned.pop(p.key, None)
-        if (
-            old is not None
-            and new is not None
-            and (old.active, old.ready, old.node)
-            == (
-                new.active,
-                new.ready,
-                new.node,
-            )
-        ):
-            return
-        self.queue.add((p.ns, p.owner[1]))
+        if old is not None and (new is None or new.node):
+            self._pinned.pop(old.key, None)  # bound or gone: found through its node now
+
+    def _owner_changed(self, kind: str, ns: str, name: str) -> None:
+        if (ns, name) in self.sets:
+            self.queue.add((ns, name))
 
     def _node_changed(self, typ: str, old: NodeRecord | None, new: NodeRecord | None) -> None:
         if typ == LISTED:

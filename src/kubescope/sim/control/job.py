@@ -43,7 +43,7 @@ class JobController(Controller):
         super().__init__(plane)
         self.pods = pods
         self.jobs: dict[Key, JobRecord] = {}
-        pods.on_change(self._pod_changed)
+        pods.on_owned(("Job",), lambda p: (p.phase, p.ready, p.deleting), self._owner_changed)
 
     def observe(self, typ: str, res: str, obj: Obj) -> None:
         meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
@@ -70,25 +70,9 @@ class JobController(Controller):
         if typ != LISTED and (old is None or old.suspended != self.jobs[key].suspended):
             self.queue.add(key)
 
-    def _pod_changed(self, typ: str, old: PodRecord | None, new: PodRecord | None) -> None:
-        if typ == LISTED:
-            return
-        p = new or old
-        assert p is not None
-        if p.owner is None or p.owner[0] != "Job" or (p.ns, p.owner[1]) not in self.jobs:
-            return
-        if (
-            old is not None
-            and new is not None
-            and (old.phase, old.ready, old.deleting)
-            == (
-                new.phase,
-                new.ready,
-                new.deleting,
-            )
-        ):
-            return
-        self.queue.add((p.ns, p.owner[1]))
+    def _owner_changed(self, kind: str, ns: str, name: str) -> None:
+        if (ns, name) in self.jobs:
+            self.queue.add((ns, name))
 
     def sync(self, key: Key) -> None:
         job = self.jobs.get(key)

@@ -49,7 +49,9 @@ class ReplicaSetController(Controller):
         super().__init__(plane)
         self.pods = pods
         self.sets: dict[tuple[str, Key], ReplicaSetRecord] = {}
-        pods.on_change(self._pod_changed)
+        pods.on_owned(
+            ("ReplicaSet", "ReplicationController"), lambda p: (p.active, p.ready), self._owner_changed
+        )
 
     def observe(self, typ: str, res: str, obj: Obj) -> None:
         meta, spec = obj["metadata"], obj.get("spec") or {}
@@ -75,18 +77,10 @@ class ReplicaSetController(Controller):
         if old is None or (old.replicas, old.generation, old.uid) != (rec.replicas, rec.generation, rec.uid):
             self.queue.add((res, key))
 
-    def _pod_changed(self, typ: str, old: PodRecord | None, new: PodRecord | None) -> None:
-        if typ == LISTED:
-            return
-        p = new or old
-        assert p is not None
-        if p.owner is None or p.owner[0] not in ("ReplicaSet", "ReplicationController"):
-            return
-        if old is not None and new is not None and (old.active, old.ready) == (new.active, new.ready):
-            return
-        res = "replicasets.apps" if p.owner[0] == "ReplicaSet" else "replicationcontrollers"
-        if (res, (p.ns, p.owner[1])) in self.sets:
-            self.queue.add((res, (p.ns, p.owner[1])))
+    def _owner_changed(self, kind: str, ns: str, name: str) -> None:
+        res = "replicasets.apps" if kind == "ReplicaSet" else "replicationcontrollers"
+        if (res, (ns, name)) in self.sets:
+            self.queue.add((res, (ns, name)))
 
     def sync(self, item: tuple[str, Key]) -> None:
         res, key = item

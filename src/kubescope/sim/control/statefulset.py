@@ -43,7 +43,7 @@ class StatefulSetController(Controller):
         super().__init__(plane)
         self.pods = pods
         self.sets: dict[Key, StatefulSetRecord] = {}
-        pods.on_change(self._pod_changed)
+        pods.on_owned(("StatefulSet",), lambda p: (p.active, p.ready, p.running), self._owner_changed)
 
     def observe(self, typ: str, res: str, obj: Obj) -> None:
         meta, spec = obj["metadata"], obj.get("spec") or {}
@@ -68,25 +68,9 @@ class StatefulSetController(Controller):
         ):
             self.queue.add(key)
 
-    def _pod_changed(self, typ: str, old: PodRecord | None, new: PodRecord | None) -> None:
-        if typ == LISTED:
-            return
-        p = new or old
-        assert p is not None
-        if p.owner is None or p.owner[0] != "StatefulSet" or (p.ns, p.owner[1]) not in self.sets:
-            return
-        if (
-            old is not None
-            and new is not None
-            and (old.active, old.ready, old.running)
-            == (
-                new.active,
-                new.ready,
-                new.running,
-            )
-        ):
-            return
-        self.queue.add((p.ns, p.owner[1]))
+    def _owner_changed(self, kind: str, ns: str, name: str) -> None:
+        if (ns, name) in self.sets:
+            self.queue.add((ns, name))
 
     def sync(self, key: Key) -> None:
         sts = self.sets.get(key)
