@@ -74,7 +74,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def in_process(args: argparse.Namespace, rates: list[float]) -> dict[str, Any]:
-    from kubescope.sim.churn import HAZARDS, WEIGHTS
+    from kubescope.sim.churn import KINDS, WEIGHTS
     from kubescope.sim.defaults import apply_defaults
     from kubescope.sim.live import LiveCluster
     from kubescope.sim.scenario import ScenarioConfig, generate
@@ -105,13 +105,13 @@ def in_process(args: argparse.Namespace, rates: list[float]) -> dict[str, Any]:
 
     # 1. the ceiling: step() as fast as it goes
     engine.step(2000)  # warm up: the first rollouts and pods are not typical
-    w0, c0, s0 = engine.counts["writes"], sum(engine.counts[k] for k in HAZARDS), engine.steps
+    w0, c0, s0 = engine.counts["writes"], sum(engine.counts[k] for k in KINDS), engine.steps
     cpu0, t0 = time.process_time(), time.perf_counter()
     while time.perf_counter() - t0 < args.seconds:
         engine.step(200)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     writes = engine.counts["writes"] - w0
-    changes = sum(engine.counts[k] for k in HAZARDS) - c0
+    changes = sum(engine.counts[k] for k in KINDS) - c0
     res.update(
         ceiling_writes_per_s=writes / wall,
         ceiling_us_per_write=cpu / writes * 1e6,

@@ -56,8 +56,8 @@ def test_every_kind_happens_and_counts_add_up() -> None:
     # and every part of the control plane wrote
     for part in (
         "kubelet",
-        "lease_renew",
-        "node_status",
+        "kubelet-lease",
+        "kubelet-status",
         "scheduler",
         "replicaset",
         "deployment",

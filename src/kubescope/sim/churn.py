@@ -16,18 +16,22 @@ of these kinds:
 ``job_complete``    a Job's pod finishes its work (exit 0)
 ``cronjob_run``     a user runs a CronJob (``kubectl create job --from=cronjob/NAME``; at most
                     two unfinished runs each)
-``hpa_status``      an HPA's reported metrics move (and its replica counts follow its target)
+``hpa_status``      an HPA's reported metrics move, and its replica counts follow its target (for
+                    HPAs the HPA controller does not manage: their metrics APIs are not served)
+``lease_renew``     a kubelet renews its node's Lease early
 ``configmap``       a user edits an application ConfigMap
 ``object_churn``    a user creates a ConfigMap, Secret or Event (the oldest such goes beyond
                     60), now and then a namespace (at most 2 at once)
 ==================  ================================================================================
 
-**How often.** By default each kind has a rate per object, as in a real cluster: a container dies
-about once a week, one in a few hundred crash-loops for hours, a Deployment rolls out every few
-days, an HPA reports every 15 s (:data:`HAZARDS`); a change is drawn with a probability
-proportional to its kind's rate times how many objects it can happen to now. So most pods run for
-days and a few crash-loop whatever the write rate: a faster rate makes time pass faster for the
-world, it does not make it more violent. ``weights`` fixes the kinds' shares instead (tests).
+**How often** (``realistic``, the default). What users and machines do happens in real time at a
+real cluster's rate per object: a container dies about once a week, one in a few hundred
+crash-loops for hours, a Deployment rolls out every few days, a node is lost once a month
+(:data:`HAZARDS`; the next event is drawn from their sum times how many objects each can happen
+to, as a Poisson process). Whatever the write rate leaves over goes to status heartbeats (a
+simulated HPA's status, a kubelet renewing its Lease early): writes that move no pod. So most pods
+run for days and a few crash-loop whatever the rate. ``lively`` (``weights``) draws every change
+from fixed shares instead, so every kind happens within seconds (tests, stress).
 
 **Deterministic for a seed.** The world draws every choice, name and uid from
 ``random.Random(seed)``, reads the cluster once at start in name order and then follows it through
@@ -66,12 +70,15 @@ HAZARDS: dict[str, float] = {
     "scale": 1 / (2 * 24 * HOUR),
     "job_complete": 1 / 300,
     "cronjob_run": 1 / HOUR,
-    "hpa_status": 1 / 15,
     "configmap": 1 / (7 * 24 * HOUR),
     "object_churn": 1 / (12 * HOUR),
 }
 """Per second, per object a kind can happen to (healthy pods, Ready nodes, Deployments, running
-Job pods, CronJobs, HPAs, application ConfigMaps, namespaces)."""
+Job pods, CronJobs, application ConfigMaps, namespaces)."""
+HEARTBEATS: dict[str, float] = {"hpa_status": 1 / 15, "lease_renew": 1 / 10}
+"""The status writes that fill the rest of the rate, in proportion to their real period per HPA
+(a sync every 15 s) and per node (a Lease renewed every 10 s)."""
+KINDS = (*HAZARDS, *HEARTBEATS)
 RECOVERY: dict[str, float] = {
     "pod_crashloop": 1 / (4 * HOUR),
     "pod_readiness": 1 / 120,
@@ -90,6 +97,7 @@ WEIGHTS: dict[str, int] = {
     "job_complete": 8,
     "cronjob_run": 8,
     "hpa_status": 8,
+    "lease_renew": 4,
     "configmap": 5,
     "object_churn": 5,
 }
@@ -102,6 +110,8 @@ NAMESPACES_KEPT = 2
 CRON_RUNNING = 2
 """Unfinished runs a CronJob may have before another is skipped."""
 WORLD = "world"
+REDRAWS = 8
+"""Draws of a change before giving up (a drawn kind may find nothing to act on)."""
 
 
 class IndexedSet(Generic[K]):
@@ -146,9 +156,9 @@ class World:
     """See the module docstring."""
 
     def __init__(self, cluster: Cluster, seed: int, *, weights: dict[str, int] | None = None) -> None:
-        unknown = set(weights or ()) - set(HAZARDS)
+        unknown = set(weights or ()) - set(KINDS)
         if unknown:
-            raise ValueError(f"unknown churn kinds {sorted(unknown)}; known: {', '.join(HAZARDS)}")
+            raise ValueError(f"unknown churn kinds {sorted(unknown)}; known: {', '.join(KINDS)}")
         self.cluster = cluster
         self.store = cluster.plane.store
         self.machines: Machines = cluster.machines
@@ -158,7 +168,9 @@ class World:
         self.rng = random.Random(seed)
         self.names = Names(f"{seed}/world")
         self.weights = {k: w for k, w in (weights or {}).items() if w > 0} if weights is not None else None
-        self._actions: dict[str, Callable[[], bool]] = {k: getattr(self, f"_{k}") for k in HAZARDS}
+        self._actions: dict[str, Callable[[], bool]] = {k: getattr(self, f"_{k}") for k in KINDS}
+        self._next_event: float | None = None
+        """When the next user or machine event is due (realistic mix)."""
         self._counter = itertools.count(1)
         self.healthy: IndexedSet[Key] = IndexedSet()
         self.job_pods: IndexedSet[Key] = IndexedSet()
@@ -242,7 +254,7 @@ class World:
     # -- drawing ------------------------------------------------------------------------------
 
     def _rates(self) -> list[tuple[str, float]]:
-        """Each kind's rate now: per-object hazards times what they can happen to."""
+        """Each user and machine kind's rate now: per-object hazards times what they can happen to."""
         pods = len(self.healthy)
         nodes = len(self.cluster.nodes.nodes) - len(self.machines.dead)
         return [
@@ -263,17 +275,15 @@ class World:
             ("scale", HAZARDS["scale"] * len(self.deployments)),
             ("job_complete", HAZARDS["job_complete"] * len(self.job_pods)),
             ("cronjob_run", HAZARDS["cronjob_run"] * len(self.cronjobs)),
-            ("hpa_status", HAZARDS["hpa_status"] * len(self.hpas)),
             ("configmap", HAZARDS["configmap"] * len(self.configmaps)),
             ("object_churn", HAZARDS["object_churn"] * len(self._namespaces)),
         ]
 
     def natural_rate(self) -> float:
-        """Changes per second the world makes in real time (the rates' sum)."""
+        """User and machine events per second, in real time."""
         return sum(r for _, r in self._rates())
 
-    def _draw(self) -> str:
-        table = list(self.weights.items()) if self.weights is not None else self._rates()
+    def _pick(self, table: list[tuple[str, float]]) -> str:
         total = sum(w for _, w in table)
         if total <= 0:
             return ""
@@ -285,10 +295,24 @@ class World:
         return table[-1][0]
 
     def change(self) -> str:
-        """Make one change (up to 4 draws when a drawn kind finds nothing to act on); returns its
-        kind, or "" when nothing could be done."""
-        for _ in range(4):
-            kind = self._draw()
+        """Make one change; returns its kind, or "" when nothing could be done. Lively: a kind drawn
+        by its share (redrawn when it finds nothing to act on, :data:`REDRAWS` times at most). Realistic: the next
+        user or machine event if it is due, else a heartbeat."""
+        if self.weights is not None:
+            return self._try(list(self.weights.items()))
+        now = self.clock()
+        if self._next_event is None:
+            self._next_event = now + self._gap()
+        if now >= self._next_event:
+            self._next_event = now + self._gap()
+            kind = self._try(self._rates())
+            if kind:
+                return kind
+        return self._try(self._heartbeats())
+
+    def _try(self, table: list[tuple[str, float]]) -> str:
+        for _ in range(REDRAWS):
+            kind = self._pick(table)
             if not kind:
                 return ""
             if self._actions[kind]():
@@ -296,6 +320,19 @@ class World:
                 return kind
             self.counts["skipped"] += 1
         return ""
+
+    def _gap(self) -> float:
+        """Seconds to the next user or machine event (exponential: a Poisson process)."""
+        rate = self.natural_rate()
+        return self.rng.expovariate(rate) if rate > 0 else 3600.0
+
+    def _heartbeats(self) -> list[tuple[str, float]]:
+        hpas = sum(1 for k in self.hpas if not self.cluster.hpa_managed(k))
+        nodes = len(self.cluster.nodes.nodes) - len(self.machines.dead)
+        return [
+            ("hpa_status", HEARTBEATS["hpa_status"] * hpas),
+            ("lease_renew", HEARTBEATS["lease_renew"] * nodes),
+        ]
 
     def _recovers(self, kind: str, broken: int, cap: int) -> bool:
         """Whether a two-way kind recovers something now: always at its cap, else by the rates."""
@@ -305,11 +342,9 @@ class World:
             return True
         if self.weights is not None:
             return self.rng.random() < 0.5
-        healthy = HAZARDS[kind] * (
-            len(self.healthy) if kind != "node_readiness" else len(self.cluster.nodes.nodes)
-        )
+        exposed = len(self.healthy) if kind != "node_readiness" else len(self.cluster.nodes.nodes)
         back = RECOVERY[kind] * broken
-        return self.rng.random() * (healthy + back) < back
+        return self.rng.random() * (HAZARDS[kind] * exposed + back) < back
 
     def _now(self) -> float:
         return self.clock()
@@ -446,7 +481,7 @@ class World:
             return False
         self._scale_net += delta
         hpa = next((h for h, t in self._hpa_target.items() if t == key), None)
-        if hpa is not None:
+        if hpa is not None and not self.cluster.hpa_managed(hpa):
             self._hpa_write(hpa, replicas + delta)
         return True
 
@@ -471,10 +506,17 @@ class World:
         defaults.apply_defaults("jobs.batch", job, lambda: "")
         return self.writes.create("jobs.batch", job, WORLD) is not None
 
-    def _hpa_status(self) -> bool:
-        if not self.hpas:
+    def _lease_renew(self) -> bool:
+        nodes = [n for n in self.cluster.nodes.nodes if n not in self.machines.dead]
+        if not nodes:
             return False
-        key = self.hpas[int(self.rng.random() * len(self.hpas))]
+        return self.cluster.kubelets.renew(nodes[int(self.rng.random() * len(nodes))])
+
+    def _hpa_status(self) -> bool:
+        hpas = [k for k in self.hpas if not self.cluster.hpa_managed(k)]
+        if not hpas:
+            return False
+        key = hpas[int(self.rng.random() * len(hpas))]
         replicas = None
         target = self._hpa_target.get(key)
         if target is not None:

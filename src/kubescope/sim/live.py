@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubescope.errors import ConfigError
 from kubescope.log import fields
-from kubescope.sim.churn import HAZARDS, WEIGHTS, World
+from kubescope.sim.churn import KINDS, WEIGHTS, World
 from kubescope.sim.control.plane import Cluster
 from kubescope.sim.control.runtime import Store
 
@@ -230,7 +230,7 @@ class LiveCluster:
             "paused": self.paused_since is not None,
             "achieved": round(self.achieved(), 1),
             "steps": self.steps,
-            "changes": sum(self.counts[k] for k in HAZARDS),
+            "changes": sum(self.counts[k] for k in KINDS),
             "writes": self.counts["writes"],
             "counts": dict(sorted(self.counts.items())),
             "pods": len(self.cluster.pods.pods),

@@ -89,6 +89,13 @@ class NodeAgent(Controller):
             self._report(node, back=False)
             self.queue.add_after(item, STATUS_EVERY)
 
+    def renew(self, node: str) -> bool:
+        """Renew a running kubelet's Lease now (besides its own period)."""
+        if not self.alive(node):
+            return False
+        self._renew(node)
+        return True
+
     def _renew(self, node: str) -> None:
         stamp = rfc3339_micro(self.now())
 
@@ -97,7 +104,7 @@ class NodeAgent(Controller):
             spec["renewTime"] = stamp
             spec["holderIdentity"] = node
 
-        if self.writes.modify(LEASES, (LEASE_NAMESPACE, node), renew, "lease_renew") is None:
+        if self.writes.modify(LEASES, (LEASE_NAMESPACE, node), renew, "kubelet-lease") is None:
             self._create_lease(node, stamp)
 
     def _create_lease(self, node: str, stamp: str) -> None:
@@ -117,7 +124,7 @@ class NodeAgent(Controller):
             ),
             "spec": {"holderIdentity": node, "leaseDurationSeconds": LEASE_SECONDS, "renewTime": stamp},
         }
-        self.writes.create(LEASES, lease, "lease_renew")
+        self.writes.create(LEASES, lease, "kubelet-lease")
 
     def _report(self, node: str, *, back: bool) -> None:
         """Post the node's status: its conditions' heartbeat, and after a restart their healthy
@@ -137,4 +144,4 @@ class NodeAgent(Controller):
                 else:
                     c["lastHeartbeatTime"] = now
 
-        self.writes.modify("nodes", ("", node), report, "node_status")
+        self.writes.modify("nodes", ("", node), report, "kubelet-status")

@@ -59,9 +59,13 @@ class Cluster:
         self.cronjobs = plane.add(CronJobController(plane))
         plane.add(Scheduler(plane, self.pods, self.nodes))
         plane.add(PodAgent(plane, self.pods, self.nodes, self.machines))
-        plane.add(NodeAgent(plane, self.nodes, self.machines))
+        self.kubelets = plane.add(NodeAgent(plane, self.nodes, self.machines))
         plane.add(NodeLifecycleController(plane, self.nodes, self.pods))
         plane.add(EndpointsController(plane, self.pods, self.nodes))
+
+    def hpa_managed(self, key: tuple[str, str]) -> bool:
+        """Whether the HPA controller manages this HPA (its metrics APIs are served)."""
+        return False
 
     def start(self) -> None:
         """Show the controllers the cluster as it is, and take the kubelets' part in pod
