@@ -48,7 +48,7 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any, Generic, TypeVar
 
 from kubescope.sim import defaults
-from kubescope.sim.control.cache import PodRecord
+from kubescope.sim.control.cache import NodeRecord, PodRecord
 from kubescope.sim.control.cri import Machines
 from kubescope.sim.control.plane import Cluster
 from kubescope.sim.objects.meta import object_meta, rfc3339
@@ -187,7 +187,9 @@ class World:
         self._made_objects: collections.deque[tuple[str, Key]] = collections.deque()
         self._made_namespaces: collections.deque[str] = collections.deque()
         self._scale_net = 0
+        self._nodes: IndexedSet[str] = IndexedSet()
         cluster.pods.on_change(self._pod_changed)
+        cluster.nodes.on_change(self._node_changed)
 
     # -- what it can act on -------------------------------------------------------------------
 
@@ -218,6 +220,14 @@ class World:
             self.crashing.add(key)
         for p in sorted(self.cluster.pods.pods.values(), key=lambda p: p.key):
             self._pod_changed("", None, p)
+        for name in sorted(self.cluster.nodes.nodes):
+            self._nodes.add(name)
+
+    def _node_changed(self, typ: str, old: NodeRecord | None, new: NodeRecord | None) -> None:
+        if new is None and old is not None:
+            self._nodes.discard(old.name)
+        elif new is not None:
+            self._nodes.add(new.name)
 
     def _keys(self, res: str) -> list[Key]:
         return sorted(self.store.keys(res))
@@ -327,8 +337,8 @@ class World:
         return self.rng.expovariate(rate) if rate > 0 else 3600.0
 
     def _heartbeats(self) -> list[tuple[str, float]]:
-        hpas = sum(1 for k in self.hpas if not self.cluster.hpa_managed(k))
-        nodes = len(self.cluster.nodes.nodes) - len(self.machines.dead)
+        hpas = max(0, len(self.hpas) - self.cluster.hpas_managed())
+        nodes = len(self._nodes) - len(self.machines.dead)
         return [
             ("hpa_status", HEARTBEATS["hpa_status"] * hpas),
             ("lease_renew", HEARTBEATS["lease_renew"] * nodes),
@@ -507,16 +517,17 @@ class World:
         return self.writes.create("jobs.batch", job, WORLD) is not None
 
     def _lease_renew(self) -> bool:
-        nodes = [n for n in self.cluster.nodes.nodes if n not in self.machines.dead]
-        if not nodes:
+        if not self._nodes:
             return False
-        return self.cluster.kubelets.renew(nodes[int(self.rng.random() * len(nodes))])
+        name = self._nodes.choice(self.rng)
+        return name not in self.machines.dead and self.cluster.kubelets.renew(name)
 
     def _hpa_status(self) -> bool:
-        hpas = [k for k in self.hpas if not self.cluster.hpa_managed(k)]
-        if not hpas:
+        if not self.hpas:
             return False
-        key = hpas[int(self.rng.random() * len(hpas))]
+        key = self.hpas[int(self.rng.random() * len(self.hpas))]
+        if self.cluster.hpa_managed(key):
+            return False  # its controller writes its status (redrawn)
         replicas = None
         target = self._hpa_target.get(key)
         if target is not None:

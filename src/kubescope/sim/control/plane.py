@@ -67,6 +67,10 @@ class Cluster:
         """Whether the HPA controller manages this HPA (its metrics APIs are served)."""
         return False
 
+    def hpas_managed(self) -> int:
+        """How many HPAs the HPA controller manages."""
+        return 0
+
     def start(self) -> None:
         """Show the controllers the cluster as it is, and take the kubelets' part in pod
         deletion (graceful termination) from now on."""
