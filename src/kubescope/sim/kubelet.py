@@ -60,16 +60,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import functools
 import logging
-import os
 import random
-import socket
 import ssl
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,6 +82,7 @@ from kubescope.model.quantity import cpu_cores, int_value
 from kubescope.model.timefmt import parse_time
 from kubescope.sim.auth import AuthConfig, User
 from kubescope.sim.faults import Faults
+from kubescope.sim.kubeletplan import KUBELET_PORT, Plan, bind, plan
 from kubescope.sim.pki import ClusterPKI, write_private
 from kubescope.sim.store import NotFound, ObjectStore, SimError
 from kubescope.sim.usage import (
@@ -103,9 +101,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-KUBELET_PORT = 10250
-BLOCK = 250
-"""Addresses per third octet."""
 CERT_GROUP = 8
 """Nodes per serving certificate. A real kubelet's certificate names its own node (a few SANs); a
 client pays for every SAN of the certificate it gets (parsing, hostname matching, asyncio's
@@ -329,51 +324,6 @@ class FarmStats:
     unauthorized: int = 0
     forbidden: int = 0
     faults: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KUBELET_FAULTS, 0))
-
-
-# -- where they listen ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Where the kubelets listen: loopback block ``127.<block>.0.0/16`` on ``port`` (0: free ports)."""
-
-    block: int
-    port: int
-
-    def address(self, index: int) -> str:
-        """Node ``index``'s address (nodes indexed in name order)."""
-        return f"127.{self.block}.{index // BLOCK + 1}.{index % BLOCK + 1}"
-
-    def addresses(self, names: Iterable[str]) -> dict[str, str]:
-        return {name: self.address(i) for i, name in enumerate(sorted(names))}
-
-
-def plan(nodes: int) -> Plan:
-    """The second octet: the first block (from one the process id picks) where every address of
-    ``nodes`` nodes can be bound on 10250; else free ports."""
-    first = os.getpid() % 240
-    if not nodes:
-        return Plan(10 + first, KUBELET_PORT)
-    for attempt in range(24):
-        block = 10 + (first + attempt * 37) % 240
-        socks: list[socket.socket] = []
-        try:
-            for i in range(nodes):
-                socks.append(_bind(Plan(block, KUBELET_PORT).address(i), KUBELET_PORT))
-        except OSError as e:
-            if e.errno not in (errno.EADDRINUSE, errno.EACCES):
-                raise
-            continue
-        finally:
-            for s in socks:
-                s.close()
-        return Plan(block, KUBELET_PORT)
-    logger.warning(
-        "no loopback block is free on the kubelet port; kubelets listen on free ports",
-        extra=fields(port=KUBELET_PORT),
-    )
-    return Plan(10 + first, 0)
 
 
 # -- the farm ---------------------------------------------------------------------------------------
@@ -855,7 +805,7 @@ class KubeletFarm:
             node.ip = self.address_of(node.index)
         port = node.port or self.port
         try:
-            sock = _bind(node.ip, port)
+            sock = bind(node.ip, port)
         except OSError as e:
             if port == 0:
                 raise
@@ -863,7 +813,7 @@ class KubeletFarm:
                 "kubelet address taken; using a free port",
                 extra=fields(node=node.name, address=f"{node.ip}:{port}", error=str(e)),
             )
-            sock = _bind(node.ip, 0)
+            sock = bind(node.ip, 0)
         self.by_address.pop((node.ip, node.port), None)
         node.port = int(sock.getsockname()[1])
         self.by_address[(node.ip, node.port)] = node
@@ -1115,19 +1065,6 @@ def _subpath(path: str, prefix: str) -> bool:
 
 def _plain(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text, content_type="text/plain", charset="utf-8")
-
-
-def _bind(ip: str, port: int) -> socket.socket:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((ip, port))
-        s.listen(512)
-        s.setblocking(False)
-    except OSError:
-        s.close()
-        raise
-    return s
 
 
 # -- the simulator's hook ----------------------------------------------------------------------------

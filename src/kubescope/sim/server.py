@@ -58,8 +58,8 @@ from kubescope.sim.api import SimAPI
 from kubescope.sim.auth import AuthConfig
 from kubescope.sim.defaults import apply_defaults
 from kubescope.sim.faults import Faults
-from kubescope.sim.kubelet import Plan as KubeletPlan
-from kubescope.sim.kubelet import plan as kubelet_plan
+from kubescope.sim.kubeletplan import Plan as KubeletPlan
+from kubescope.sim.kubeletplan import plan as kubelet_plan
 from kubescope.sim.pki import ClusterPKI
 from kubescope.sim.scenario import ScenarioConfig, generate
 from kubescope.sim.store import ObjectStore, SimError
