@@ -192,8 +192,10 @@ def listeners(p: Parsed) -> list[Listener]:
     if p.command == "state-metrics":
         scheme = "HTTPS" if s.tls_config else "HTTP"
         return [Listener(s.port, scheme, "metrics"), Listener(s.telemetry_port, scheme, "telemetry")]
-    if p.command in ("resource-metrics", "custom-metrics"):
+    if p.command == "resource-metrics":
         return [Listener(s.serving.secure_port, "HTTPS", "api")]
+    if p.command == "custom-metrics":
+        return [Listener(s.apiserver.serving.secure_port, "HTTPS", "api")]
     raise AssertionError(p.command)
 
 
@@ -203,8 +205,8 @@ def written_paths(p: Parsed) -> list[str]:
     if p.command == "resource-metrics" and not s.serving.tls.cert_file:
         d = s.serving.cert_dir
         return [d if d.startswith("/") else "/" + d]
-    if p.command == "custom-metrics" and not s.serving.tls.cert_file:
-        d = s.serving.tls.cert_dir
+    if p.command == "custom-metrics" and not s.apiserver.serving.tls.cert_file:
+        d = s.apiserver.serving.tls.cert_dir
         return [d if d.startswith("/") else "/" + d]
     return []
 
@@ -264,13 +266,13 @@ def requests_at_start(p: Parsed, workload: Doc) -> list[Request]:
             out.append(Request("get", "", "configmaps", "kube-system", "extension-apiserver-authentication"))
         return out
     if p.command == "custom-metrics":
-        # custom_metrics/aggregated.py: delegated authentication and authorization; API discovery for
+        # apiserver/ (AggregatedAPI): delegated authentication and authorization; API discovery for
         # the REST mapper is open to every authenticated user; objects are listed per request only
         out = [
             Request("create", "authentication.k8s.io", "tokenreviews"),
             Request("create", "authorization.k8s.io", "subjectaccessreviews"),
         ]
-        if s.auth.needs_lookup:
+        if s.apiserver.auth.needs_lookup:
             out.append(Request("get", "", "configmaps", "kube-system", "extension-apiserver-authentication"))
         return out
     raise AssertionError(p.command)

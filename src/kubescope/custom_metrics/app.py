@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from aiohttp import web as aioweb
 
 from kubescope import web
-from kubescope.custom_metrics.aggregated import AuthSettings, DelegatedAuth, ServingSettings
+from kubescope.apiserver.options import APIServerOptions
+from kubescope.apiserver.server import AggregatedAPI
 from kubescope.custom_metrics.api import MetricsAPI
 from kubescope.custom_metrics.cache import AnswerCache
 from kubescope.custom_metrics.cluster import load_mapper, metadata_lister, object_lister
@@ -44,10 +45,10 @@ from kubescope.custom_metrics.selfmetrics import SelfMetrics
 from kubescope.custom_metrics.service import MetricsService
 from kubescope.custom_metrics.settings import AdapterSettings
 from kubescope.custom_metrics.upstream import Upstream
+from kubescope.errors import ConfigError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.log import fields
-from kubescope.web.tls import add_client_cas
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,7 @@ JSON = "application/json"
 @dataclass(frozen=True)
 class Settings:
     adapter: AdapterSettings
-    serving: ServingSettings
-    auth: AuthSettings
+    apiserver: APIServerOptions
     kube: KubeSettings
 
 
@@ -84,17 +84,24 @@ class CustomMetricsServer:
         self.lister_kube = kube
         self.prom: PrometheusClient | None = None
         self.upstream: Upstream | None = None
-        self.auth = DelegatedAuth(settings.auth, kube)
+        self.apiserver = AggregatedAPI(
+            settings.apiserver, kube, metric_prefix="kubescope_custom_metrics_apiserver"
+        )
         self.server: web.Server | None = None
 
     async def build(self) -> web.Server:
-        s = self.settings
-        a = s.adapter
+        a = self.settings.adapter
         if a.lister_kubeconfig:
             self.lister_kube = await KubeClient.connect(KubeSettings(kubeconfig=a.lister_kubeconfig))
         self.prom = prom = await PrometheusClient.connect(a.prometheus)
-        await self.auth.start()
-        server = web.Server("custom-metrics", shutdown_delay=s.serving.shutdown_delay, on_stop=[self.close])
+        server = web.Server(
+            "custom-metrics",
+            tasks=self.apiserver.tasks(),
+            checks=self.apiserver.checks(),
+            collectors=self.apiserver.collectors(),
+            shutdown_delay=self.settings.apiserver.serving.shutdown_delay,
+            on_stop=[self.close],
+        )
         metrics = SelfMetrics(server.metrics.registry)
         if a.upstream.url:
             self.upstream = Upstream(a.upstream)
@@ -132,8 +139,6 @@ class CustomMetricsServer:
         rr = self.rules.config.resource_rules
         if a.resource_metrics:
             if rr is None:
-                from kubescope.errors import ConfigError
-
                 raise ConfigError("--resource-metrics: the configuration has no resourceRules")
             resource = ResourceMetrics(
                 rr, prom.query, metadata_lister(self.lister_kube), lambda: relister.mapper or EMPTY_MAPPER,
@@ -149,10 +154,6 @@ class CustomMetricsServer:
             external=bool(self.rules.external) or upstream is not None,
             resource=resource,
         )
-        ctx = s.serving.tls.context(self.auth.authenticator.config.all_ca_pem)
-        if ctx is not None:
-            self.auth.on_ca_change = lambda pem: add_client_cas(ctx, pem)
-        pipeline = self.auth.pipeline(None, s.serving.max_requests_inflight)
 
         async def handle(request: aioweb.Request) -> aioweb.Response:
             if request.method not in ("GET", "HEAD"):
@@ -164,21 +165,12 @@ class CustomMetricsServer:
             ctype = JSON if body[:1] == b"{" else "text/plain; charset=utf-8"
             return aioweb.Response(status=code, body=body, headers={"Content-Type": ctype})
 
-        listener = web.Listener(
-            "api",
-            routes=[aioweb.route("*", "/apis", handle), aioweb.route("*", "/apis/{tail:.*}", handle)],
-            host=s.serving.bind_address,
-            port=s.serving.secure_port,
-            tls=ctx,
-            middlewares=[pipeline.middleware()],
-            health=("healthz", "livez", "readyz"),
-            metrics=True,
-            port_flag="--secure-port",
+        server.listeners.append(
+            self.apiserver.listener(
+                [aioweb.route("*", "/apis", handle), aioweb.route("*", "/apis/{tail:.*}", handle)]
+            )
         )
-        server.listeners.append(listener)
         server.tasks.append(web.Task("series-discovery", relister.run))
-        if s.auth.needs_lookup:
-            server.tasks.append(web.Task("auth-config", self.auth.refresh_loop))
         if upstream is not None:
             server.tasks.append(web.Task("upstream-discovery", upstream.run))
         server.health.add(
@@ -194,11 +186,19 @@ class CustomMetricsServer:
         )  # fmt: skip
         return server
 
+    async def start(self) -> web.Server:
+        """Build, bind (a taken port fails first), read the authentication configuration, serve."""
+        server = await self.build()
+        await server.bind()
+        await self.apiserver.prepare()
+        await server.start()
+        return server
+
     async def close(self) -> None:
         if self.prom is not None:
             await self.prom.close()
         if self.upstream is not None:
             await self.upstream.close()
-        await self.auth.close()
+        await self.apiserver.close()
         if self.lister_kube is not self.kube:
             await self.lister_kube.close()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kubescope.custom_metrics import aggregated
+from kubescope.apiserver import options as apiserver_options
 from kubescope.custom_metrics import settings as adapter_settings
-from kubescope.custom_metrics.app import CustomMetricsServer, Settings, compile_rules
+from kubescope.custom_metrics.app import CustomMetricsServer, Rules, Settings, compile_rules
 from kubescope.custom_metrics.config import load_config
 from kubescope.custom_metrics.defaults import default_config, default_config_yaml
 from kubescope.errors import BindError, ConfigError, KubeError
@@ -32,15 +32,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     adapter_settings.configure(p)
     k = p.add_argument_group("kubernetes")
     add_kube_flags(k)
-    aggregated.configure(p)
+    apiserver_options.add_flags(p, secure_port=443, cert_dir="apiserver.local.config/certificates")
 
 
 def from_args(args: argparse.Namespace) -> Settings:
-    serving, auth = aggregated.from_args(args)
     return Settings(
         adapter=adapter_settings.from_args(args),
-        serving=serving,
-        auth=auth,
+        apiserver=apiserver_options.from_args(args),
         kube=KubeSettings.from_args(args),
     )
 
@@ -59,10 +57,7 @@ def run(args: argparse.Namespace) -> int:
     return run_loop(_main(settings, rules))
 
 
-async def _main(settings: Settings, rules: object) -> int:
-    from kubescope.custom_metrics.app import Rules
-
-    assert isinstance(rules, Rules)
+async def _main(settings: Settings, rules: Rules) -> int:
     try:
         client = await KubeClient.connect(settings.kube)
     except (ConfigError, KubeError) as e:
@@ -71,8 +66,7 @@ async def _main(settings: Settings, rules: object) -> int:
     app = CustomMetricsServer(settings, rules, client)
     try:
         try:
-            server = await app.build()
-            await server.bind()
+            server = await app.start()
         except BindError as e:
             print(f"{NAME}: {e}", file=sys.stderr)
             await app.close()
