@@ -85,7 +85,7 @@ class CustomMetricsServer:
         self.prom: PrometheusClient | None = None
         self.upstream: Upstream | None = None
         self.apiserver = AggregatedAPI(
-            settings.apiserver, kube, metric_prefix="kubescope_custom_metrics_apiserver"
+            settings.apiserver, kube, metric_prefix="kubescope_custom_metrics"
         )
         self.server: web.Server | None = None
 
