@@ -4,14 +4,18 @@ self-signed into --cert-dir (and reused), --tls-min-version, --tls-cipher-suites
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import ssl
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from kubescope import web
 from kubescope.errors import ConfigError
+from tests.apiserver.certs import issue
 from tests.web.helpers import PKI, fetch, running, url
 
 
@@ -84,3 +88,58 @@ def test_errors_name_the_flag(tmp_path: Path) -> None:
     ):
         with pytest.raises(ConfigError, match=flag):
             opts.context()
+
+
+async def peer_name(port: int, client: ssl.SSLContext) -> str:
+    _reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client)
+    cert = writer.get_extra_info("peercert")
+    writer.close()
+    await writer.wait_closed()
+    return str(dict(x[0] for x in cert["subject"])["commonName"])
+
+
+@pytest.mark.parametrize("source", ["flags", "web-config"])
+async def test_a_rotated_certificate_is_served_without_a_restart(
+    tmp_path: Path, source: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    pki = PKI.create(tmp_path)
+    cert, key = pki.server
+    if source == "flags":
+        tls: ssl.SSLContext | web.WebConfig | None = web.TLSOptions(cert_file=cert, key_file=key).context()
+    else:
+        (tmp_path / "web.yml").write_text(f"tls_server_config: {{cert_file: {cert}, key_file: {key}}}\n")
+        tls = web.load_web_config(str(tmp_path / "web.yml"))
+    srv = web.Server("t", listeners=[web.Listener("main", host="127.0.0.1", tls=tls)])
+    srv.cert_check_interval = 0.02
+    caplog.set_level(logging.INFO, "kubescope")
+    async with running(srv):
+        port = srv.port("main")
+        assert await peer_name(port, pki.client_ssl()) == "server"
+        # a broken pair is refused: the old certificate stays, one error line says why
+        corrupt(cert)
+        await until(lambda: any("not reloaded" in r.getMessage() for r in caplog.records))
+        assert await peer_name(port, pki.client_ssl()) == "server"
+        # cert-manager writes the renewed pair
+        issue(pki.server_ca, "server-renewed", client=False, ips=("127.0.0.1",)).write(tmp_path, "server")
+
+        async def renewed() -> bool:
+            return await peer_name(port, pki.client_ssl()) == "server-renewed"
+
+        for _ in range(500):
+            if await renewed():
+                break
+            await asyncio.sleep(0.02)
+        assert await renewed()
+    assert len([r for r in caplog.records if "not reloaded" in r.getMessage()]) == 1
+
+
+def corrupt(path: str) -> None:
+    Path(path).write_text("not a certificate")
+
+
+async def until(cond: Any) -> None:
+    for _ in range(500):
+        if cond():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("not reached")

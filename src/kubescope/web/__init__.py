@@ -28,7 +28,9 @@ What the core gives every server:
 
 * listeners (:mod:`.listeners`): bind first (a taken port exits 2 naming the flag), plain HTTP or
   TLS from apiserver-style flags (:class:`TLSOptions`) or a Prometheus web-config file
-  (:class:`WebConfig`: TLS, basic auth, headers, rate limit), many sockets per application;
+  (:class:`WebConfig`: TLS, basic auth, headers, rate limit), serving certificates reloaded when
+  their files change; many sockets per application (``RunningListener.add_socket``; a listener
+  declared with ``bind=False`` serves only those, e.g. one per simulated kubelet);
 * health endpoints in kube style (:mod:`.health`): ``/healthz``, ``/livez``, ``/readyz`` with named
   checks, ``?verbose``, ``?exclude=``, ``/readyz/<check>``; ``ping``, ``log``, the supervisor's
   ``task/<name>`` and ``shutdown`` are built in;
@@ -43,8 +45,14 @@ What the core gives every server:
 * command-line flag groups (:mod:`.flags`) so every server gets the same serving and TLS flags,
   defaults and validation.
 
-An aggregated API server adds :mod:`kubescope.apiserver` on top (its request pipeline is a
-middleware here). ``web`` imports only ``model``, ``log`` and ``errors`` from kubescope.
+Flags: ``web.flags.add_listen_flags(group, host_flag=..., port_flag=..., host=..., port=..., what=...)``
+for each listener, ``web.flags.add_tls_flags(group)`` + ``web.flags.tls_options(args)`` for TLS,
+``web.flags.add_shutdown_flags(group)``. A command's ``run`` may raise ConfigError (exit 2).
+
+An aggregated API server adds :class:`kubescope.apiserver.server.AggregatedAPI` on top (the generic
+apiserver's flags, delegated authn/authz, the request pipeline as middleware, ``/version``); see
+``docs/architecture.md`` for both kinds of server. ``web`` imports only ``model``, ``log`` and
+``errors`` from kubescope.
 """
 
 from aiohttp.web import Request, Response, StreamResponse, delete, get, patch, post, put, route

@@ -4,7 +4,8 @@ graceful lifecycle (see the package docstring for how to build one).
 Start-up (:meth:`Server.start`): bind every listener (a taken port fails here, naming the flag,
 before anything slow happens), then serve them, then start the tasks. :meth:`Server.bind` alone
 lets a server bind first and do its own slow set-up (reading an authentication ConfigMap) before
-serving. Once ``/readyz`` first passes, one line says so (with the time since start).
+serving. Once ``/readyz`` first passes, one line says so (with the time since start). Serving
+certificates loaded from files are reloaded when the files change (the ``tls-reload`` task).
 
 Shutdown (:meth:`Server.stop`, or a signal in :meth:`Server.serve`): ``/readyz`` fails at once
 (the ``shutdown`` check), requests are still served for ``shutdown_delay`` seconds (load balancers
@@ -24,17 +25,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kubescope.errors import ConfigError
 from kubescope.log import fields
 from kubescope.web.health import Check, HealthChecks, log_check, ping
 from kubescope.web.listeners import Listener, RunningListener, bind_sockets
 from kubescope.web.selfmetrics import SelfMetrics
 from kubescope.web.streaming import ServingStats
 from kubescope.web.supervisor import Supervisor, Task
+from kubescope.web.tls import ServingContext
 
 logger = logging.getLogger(__name__)
 progress = logging.getLogger("kubescope.progress")
 
 Hook = Callable[[], Awaitable[None]]
+CERT_CHECK_SECONDS = 10.0
+"""How often serving certificate files are checked for rotation."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class Server:
         self._serving = False
         self._stopped = False
         self._force = asyncio.Event()
+        self.cert_check_interval = CERT_CHECK_SECONDS
 
     # -- what a server reads -----------------------------------------------------------------
 
@@ -130,11 +136,39 @@ class Server:
         self._serving = True
         for t in self.tasks:
             self.supervisor.start(t)
+        if self._reloadable():
+            self.supervisor.start(Task("tls-reload", self._reload_certificates))
         self.supervisor.start(Task("announce-ready", self._announce_ready, oneshot=True))
         progress.info(
             "serving",
             extra=fields(server=self.name, **{r.spec.name: _shown(r) for r in self.running.values()}),
         )
+
+    def _reloadable(self) -> list[tuple[str, ServingContext]]:
+        return [
+            (r.spec.name, ctx)
+            for r in self.running.values()
+            if isinstance(ctx := r.spec.ssl_context, ServingContext) and ctx.cert_file
+        ]
+
+    async def _reload_certificates(self) -> None:
+        """Load rotated serving certificates (a supervised task; a bad new pair keeps the old one)."""
+        failing: dict[str, str] = {}
+        while True:
+            await asyncio.sleep(self.cert_check_interval)
+            for name, ctx in self._reloadable():
+                try:
+                    if ctx.reload_if_changed():
+                        logger.warning(
+                            "serving certificate reloaded", extra=fields(listener=name, cert=ctx.cert_file)
+                        )
+                    failing.pop(name, None)
+                except ConfigError as e:
+                    if failing.get(name) != str(e):
+                        logger.error(
+                            "serving certificate not reloaded", extra=fields(listener=name, error=str(e))
+                        )
+                    failing[name] = str(e)
 
     async def _announce_ready(self) -> None:
         while await self.health.failures("readyz"):  # noqa: ASYNC110 - checks are functions, polled

@@ -8,6 +8,8 @@ valid one year; ``<cert-dir>/<pair>.crt`` holds the certificate then the CA, ``<
 (0600). Existing files are reused, so restarts keep the same certificate. (An APIService then needs
 ``insecureSkipTLSVerify: true`` or the CA as ``caBundle``, as metrics-server's does.)
 
+The certificate and key files are loaded again when they change (:class:`ServingContext`).
+
 Client certificates are requested (not required) once client CAs are known, and verified when
 given, as the generic apiserver does: authentication (the certificate's user) is the request
 pipeline's business. The Prometheus web-config file (:mod:`.webconfig`) is the other way to
@@ -61,6 +63,46 @@ def openssl_ciphers(names: tuple[str, ...] | list[str], what: str = "--tls-ciphe
             )
         out.append(GO_CIPHERS[n])
     return ":".join(dict.fromkeys(out))
+
+
+class ServingContext(ssl.SSLContext):
+    """A server context that remembers its certificate and key files, so that a rotated pair
+    (cert-manager, a renewed Secret) is loaded again while serving (:meth:`reload_if_changed`;
+    the serving core checks every few seconds), as k8s.io/apiserver and exporter-toolkit do.
+    Connections already open keep the certificate they were made with."""
+
+    cert_file: str = ""
+    key_file: str = ""
+    _stamp: tuple[float, int, float, int] | None = None
+
+    def load_pair(self, cert_file: str, key_file: str) -> None:
+        stamp = _stamp(cert_file, key_file)
+        self.load_cert_chain(cert_file, key_file)
+        self.cert_file, self.key_file, self._stamp = cert_file, key_file, stamp
+
+    def reload_if_changed(self) -> bool:
+        """Load the pair again if either file changed; ConfigError (the old pair kept) if unusable."""
+        if not self.cert_file:
+            return False
+        try:
+            stamp = _stamp(self.cert_file, self.key_file)
+        except OSError as e:
+            raise ConfigError(f"cannot read the serving certificate {self.cert_file}: {e.strerror}") from e
+        if stamp == self._stamp:
+            return False
+        try:
+            self.load_cert_chain(self.cert_file, self.key_file)
+        except (ssl.SSLError, OSError) as e:
+            raise ConfigError(
+                f"cannot load the new serving certificate {self.cert_file} / {self.key_file}: {e}"
+            ) from e
+        self._stamp = stamp
+        return True
+
+
+def _stamp(cert_file: str, key_file: str) -> tuple[float, int, float, int]:
+    c, k = os.stat(cert_file), os.stat(key_file)
+    return c.st_mtime, c.st_size, k.st_mtime, k.st_size
 
 
 @dataclass(frozen=True)
@@ -229,14 +271,14 @@ def ensure_serving_cert(
 
 def server_context(
     cert: ServingCert, client_ca_pem: str = "", min_version: str = "VersionTLS12", ciphers: str = ""
-) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+) -> ServingContext:
+    ctx = ServingContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         ctx.minimum_version = TLS_VERSIONS[min_version]
     except KeyError:
         raise ConfigError(f"--tls-min-version={min_version}: use one of {', '.join(TLS_VERSIONS)}") from None
     try:
-        ctx.load_cert_chain(cert.cert_file, cert.key_file)
+        ctx.load_pair(cert.cert_file, cert.key_file)
     except (ssl.SSLError, OSError) as e:
         raise ConfigError(
             f"cannot load the serving certificate {cert.cert_file} / {cert.key_file}: {e}"

@@ -38,6 +38,9 @@ Client CAs without a policy that uses them, and ``client_allowed_sans`` without 
 requires a certificate, are refused as exporter-toolkit refuses them. SANs match the client
 certificate's DNS names, e-mail addresses, IP addresses and URIs.
 
+The certificate and key files are loaded again when they change (exporter-toolkit reads them on
+every new connection); the rest of the file is read at start-up.
+
 Basic auth: a failed check answers 401 with ``WWW-Authenticate: Basic``; bcrypt (slow by design)
 runs in a thread, one at a time, with verdicts cached; an unknown user costs a bcrypt too, so
 timing does not reveal user names. Configured headers go on every answer, refusals included.
@@ -61,7 +64,7 @@ from typing import Any
 
 from kubescope.errors import ConfigError
 from kubescope.log import fields
-from kubescope.web.tls import GO_CIPHERS
+from kubescope.web.tls import GO_CIPHERS, ServingContext
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +264,7 @@ def _tls_context(where: str, base: Path, tls: Mapping[str, Any], auth: str) -> s
     if auth not in CLIENT_AUTH_TYPES and auth != "RequireClientCert":
         raise ConfigError(f"{where}: client_auth_type {auth!r} is not one of {', '.join(CLIENT_AUTH_TYPES)}")
     auth = "RequireAnyClientCert" if auth == "RequireClientCert" else auth  # kept by exporter-toolkit
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx = ServingContext(ssl.PROTOCOL_TLS_SERVER)
     _load_pair(where, ctx, tls, rel)
     ctx.minimum_version = _version(where, "min_version", tls.get("min_version") or "TLS12")
     ctx.maximum_version = _version(where, "max_version", tls.get("max_version") or "TLS13")
@@ -324,10 +327,10 @@ def _tls_context(where: str, base: Path, tls: Mapping[str, Any], auth: str) -> s
     return ctx
 
 
-def _load_pair(where: str, ctx: ssl.SSLContext, tls: Mapping[str, Any], rel: Any) -> None:
+def _load_pair(where: str, ctx: ServingContext, tls: Mapping[str, Any], rel: Any) -> None:
     try:
         if tls.get("cert_file") and tls.get("key_file"):
-            ctx.load_cert_chain(rel(tls["cert_file"]), rel(tls["key_file"]))
+            ctx.load_pair(rel(tls["cert_file"]), rel(tls["key_file"]))  # reloaded when they change
             return
         # inline PEM (cert/key): ssl loads a pair from files only; a private temporary file, removed at once
         with tempfile.TemporaryDirectory(prefix="kubescope-tls-") as d:
