@@ -96,7 +96,13 @@ async def test_each_task_killed_fails_readiness_then_restarts(
     await eventually(ready, "two cycles stored")
     sup = server.server.supervisor
     await eventually(lambda: _true("announce-ready" not in sup.states), "ready announced")
-    assert sorted(sup.states) == ["auth-config-refresh", "reflector/nodes", "reflector/pods", "scrape-loop"]
+    assert sorted(sup.states) == [
+        "auth-config-refresh",
+        "reflector/nodes",
+        "reflector/pods",
+        "scrape-loop",
+        "tls-reload",
+    ]
     healthy = (await get(server, "/readyz?verbose"))[1]
     assert healthy == (
         "[+]ping ok\n[+]log ok\n[+]poststarthook/max-in-flight-filter ok\n[+]metric-storage-ready ok\n"
