@@ -152,7 +152,7 @@ def _lists(exporter: StateExporter, task: str) -> int | None:
         if resource == "customresourcedefinitions"
         else exporter.runtimes[resource].reflectors[0]
     )
-    return int(refl.stats.lists_ok)
+    return int(refl.stats.syncs)
 
 
 async def _above(exporter: StateExporter, task: str, before: int) -> bool:
