@@ -182,6 +182,43 @@ async def test_pod_table_has_the_apiservers_columns(api: Api) -> None:
     assert one["rows"][0]["cells"][0] == "web-1"
 
 
+async def test_hpa_table_has_kubectls_targets_column(api: Api) -> None:
+    """``kubectl get hpa``: kube's printHorizontalPodAutoscaler (current/target per metric, ``(avg)``
+    for average Object/External values, at most two then ``+ N more...``)."""
+    avg = {"type": "AverageValue", "averageValue": "30"}
+    metrics = [
+        {"type": "Pods", "pods": {"metric": {"name": "rps"}, "target": avg}},
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}},
+        {"type": "External", "external": {"metric": {"name": "queue"}, "target": avg}},
+    ]  # fmt: skip
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "minReplicas": 1, "maxReplicas": 6, "metrics": metrics},
+        "status": {"currentReplicas": 4, "desiredReplicas": 4, "currentMetrics": [
+            {"type": "Pods", "pods": {"metric": {"name": "rps"}, "current": {"averageValue": "39999m"}}},
+            {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 41}}},
+        ]},
+    }  # fmt: skip
+    await api.ok("POST", "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", hpa)
+    path = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers"
+    t = await api.ok("GET", path, headers={"Accept": TABLE})
+    assert [c["name"] for c in t["columnDefinitions"]] == [
+        "Name", "Reference", "Targets", "MinPods", "MaxPods", "Replicas", "Age",
+    ]  # fmt: skip
+    assert t["rows"][0]["cells"][:6] == [
+        "web", "Deployment/web", "39999m/30, cpu: 41%/80% + 1 more...", "1", 6, 4,
+    ]  # fmt: skip
+    hpa["metadata"]["name"] = "bare"
+    del hpa["spec"]["minReplicas"], hpa["status"]
+    hpa["spec"]["metrics"] = metrics[2:]
+    await api.ok("POST", path, hpa)
+    one = await api.ok("GET", path + "/bare", headers={"Accept": TABLE})
+    assert one["rows"][0]["cells"][2:6] == ["<unknown>/30 (avg)", "<unset>", 6, 0]
+
+
 async def test_other_kinds_get_the_default_table(api: Api) -> None:
     await api.ok("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "c"}})
     t = await api.ok("GET", "/api/v1/namespaces/default/configmaps", headers={"Accept": TABLE})

@@ -1,7 +1,7 @@
 """Server-side printing: ``meta.k8s.io/v1`` Table answers, as kube-apiserver's printers build them.
 
 kubectl asks for ``Accept: application/json;as=Table;v=v1;g=meta.k8s.io`` and prints the columns it
-gets. Pods, nodes, deployments, namespaces and services get kube-apiserver's columns (priority 1 are
+gets. Pods, nodes, deployments, namespaces, services and HorizontalPodAutoscalers get kube-apiserver's columns (priority 1 are
 the ``-o wide`` ones); every other resource gets the default ``Name``/``Created At`` table.
 """
 
@@ -145,6 +145,62 @@ def _deployment_row(o: Obj, now: dt.datetime) -> list[Any]:
     ]
 
 
+def _hpa_metric(spec: Obj, status: Obj | None) -> str:
+    """One metric of kube's ``formatHPAMetrics``: current/target, ``(avg)`` for average values of
+    Object and External metrics, the resource's name for Resource metrics."""
+    typ = spec.get("type", "")
+    key = {"External": "external", "Pods": "pods", "Object": "object", "Resource": "resource",
+           "ContainerResource": "containerResource"}.get(typ)  # fmt: skip
+    if key is None:
+        return "<unknown type>"
+    src = spec.get(key) or {}
+    target = src.get("target") or {}
+    cur_src = (status or {}).get(key)
+    current = (cur_src or {}).get("current") or {}
+    if typ == "Pods":
+        return f"{current.get('averageValue', '<unknown>') if cur_src else '<unknown>'}/{target.get('averageValue')}"
+    if typ in ("External", "Object"):
+        if target.get("averageValue") is not None:
+            return f"{current.get('averageValue') or '<unknown>'}/{target['averageValue']} (avg)"
+        return f"{current.get('value', '<unknown>') if cur_src else '<unknown>'}/{target.get('value')}"
+    name = src.get("name", "")
+    if target.get("averageValue") is not None:
+        cur = current.get("averageValue", "<unknown>") if cur_src else "<unknown>"
+        return f"{name}: {cur}/{target['averageValue']}"
+    util = current.get("averageUtilization")
+    cur = f"{util}%" if cur_src and util is not None else "<unknown>"
+    want = target.get("averageUtilization")
+    return f"{name}: {cur}/{'<auto>' if want is None else f'{want}%'}"
+
+
+def _hpa_row(o: Obj, now: dt.datetime) -> list[Any]:
+    """kube's ``printHorizontalPodAutoscaler`` (autoscaling/v2; a v1 object's CPU target as its
+    Resource metric)."""
+    spec, st = o.get("spec") or {}, o.get("status") or {}
+    metrics = spec.get("metrics")
+    statuses = st.get("currentMetrics") or []
+    if metrics is None and spec.get("targetCPUUtilizationPercentage") is not None:
+        target = {"averageUtilization": spec["targetCPUUtilizationPercentage"]}
+        metrics = [{"type": "Resource", "resource": {"name": "cpu", "target": target}}]
+        cur = st.get("currentCPUUtilizationPercentage")
+        statuses = [] if cur is None else [{"resource": {"current": {"averageUtilization": cur}}}]
+    items = [_hpa_metric(m, statuses[i] if i < len(statuses) else None) for i, m in enumerate(metrics or [])]
+    targets = "<none>" if not items else ", ".join(items[:2])
+    if len(items) > 2:
+        targets += f" + {len(items) - 2} more..."
+    ref = spec.get("scaleTargetRef") or {}
+    low = spec.get("minReplicas")
+    return [
+        o["metadata"]["name"],
+        f"{ref.get('kind', '')}/{ref.get('name', '')}",
+        targets,
+        "<unset>" if low is None else str(low),
+        int(spec.get("maxReplicas") or 0),
+        int(st.get("currentReplicas") or 0),
+        _age(o, now),
+    ]
+
+
 def _service_row(o: Obj, now: dt.datetime) -> list[Any]:
     spec, st = o.get("spec") or {}, o.get("status") or {}
     ingress = (st.get("loadBalancer") or {}).get("ingress") or []
@@ -236,6 +292,18 @@ _PRINTERS: dict[str, tuple[list[Obj], Any]] = {
         _service_row,
     ),
     "namespaces": ([_col("Name", fmt="name"), _col("Status"), _col("Age")], _namespace_row),
+    "horizontalpodautoscalers.autoscaling": (
+        [
+            _col("Name", fmt="name"),
+            _col("Reference"),
+            _col("Targets"),
+            _col("MinPods"),
+            _col("MaxPods", "integer"),
+            _col("Replicas", "integer"),
+            _col("Age"),
+        ],
+        _hpa_row,
+    ),
 }
 _DEFAULT = ([_col("Name", fmt="name"), _col("Created At", fmt="date")], _default_row)
 
