@@ -47,6 +47,29 @@ class Store(Protocol):
     def keys(self, res: str) -> list[tuple[str, str]]: ...
     def exists(self, res: str, namespace: str, name: str) -> bool: ...
     def add_hook(self, res: str, fn: Callable[[str, Obj], None]) -> Callable[[], None]: ...
+    def matching(self, res: str, namespace: str, labels: Any, flds: Any) -> list[Any]: ...
+
+
+class EventSink(Protocol):
+    """One component's event recorder (:class:`kubescope.sim.control.events.Reporter`)."""
+
+    def emit(
+        self,
+        regarding: Obj,
+        typ: str,
+        reason: str,
+        note: str,
+        *,
+        action: str = "",
+        field_path: str = "",
+        related: Obj | None = None,
+    ) -> None: ...
+
+
+class Events(Protocol):
+    """The cluster's recorders (:class:`kubescope.sim.control.events.EventRecorder`)."""
+
+    def reporter(self, component: str, instance: str = "", *, series: bool = False) -> EventSink: ...
 
 
 class WorkQueue:
@@ -180,6 +203,8 @@ class Controller:
     name = "controller"
     watches: tuple[str, ...] = ()
     """Resource keys whose changes :meth:`observe` receives, in this order."""
+    reporting = ""
+    """The component its events name (``deployment-controller``...); :attr:`name` if empty."""
 
     def __init__(self, plane: ControlPlane) -> None:
         self.plane = plane
@@ -205,6 +230,13 @@ class Controller:
 
     def delete(self, res: str, key: Key, grace_period: int | None = None) -> bool:
         return self.writes.delete(res, key, self.name, grace_period)
+
+    def event(self, regarding: Obj, typ: str, reason: str, note: str, **how: Any) -> None:
+        """Record an event about ``regarding`` as this controller's component (``how``: ``action``,
+        ``field_path``, ``related``), through the cluster's recorder."""
+        events = self.plane.events
+        if events is not None:
+            events.reporter(self.reporting or self.name).emit(regarding, typ, reason, note, **how)
 
     def resumed(self, paused: float) -> None:
         """The cluster was paused for ``paused`` seconds: move times kept outside the timers."""
@@ -240,6 +272,9 @@ class ControlPlane:
         self._observers: dict[str, list[Callable[[str, str, Obj], None]]] = {}
         self._unhook: list[Callable[[], None]] = []
         self.stopped = False
+        self.events: Events | None = None
+        """Where controllers' events go (:meth:`Controller.event`); set by whoever assembles the
+        cluster (:class:`kubescope.sim.control.plane.Cluster`)."""
 
     def now(self) -> float:
         return self.clock()

@@ -1,0 +1,428 @@
+"""Events as Kubernetes components record them: client-go's two recorders writing Event objects,
+and the ground truth of every event emitted.
+
+A component emits through its :class:`Reporter` (``recorder.reporter(component, instance)``), and
+the reporter writes what its recorder would:
+
+* **legacy** (client-go ``tools/record``: the kubelets and kube-controller-manager's controllers).
+  The first occurrence creates an Event (``count`` 1, ``firstTimestamp`` = ``lastTimestamp``,
+  ``source``); an identical one (same source, object, type, reason and message) updates it
+  (``count`` + 1, ``lastTimestamp``); the 10th distinct message of one source, object, type and
+  reason within 10 minutes becomes one event ``(combined from similar events): ...``; and a source
+  may write 25 events about one object, then one per 5 minutes (the spam filter: the counts go on
+  growing in the recorder's cache, the next write carries them).
+* **series** (``tools/events``, events.k8s.io/v1: the scheduler). The first occurrence creates an
+  Event with ``eventTime`` and no ``series``; the second, isomorphic (same regarding object,
+  related object, action, reason and reporting controller), writes ``series`` (count 2); the
+  following ones only count, written every 30 minutes (the heartbeat) and once when the series ends
+  (nothing for 6 minutes).
+
+One storage, the core/v1 Event with the events.k8s.io fields (``eventTime``, ``series``,
+``action``, ``related``, ``reportingComponent``, ``reportingInstance``), as kube-apiserver keeps
+both API versions in one: a legacy event has ``eventTime`` null, a series event null
+``firstTimestamp``/``lastTimestamp``. An update of an event that is gone (its TTL expired) creates
+it again, as both recorders do.
+
+:class:`Truth` keeps every emission, written or not, with what became of it: what a test compares
+with what a client saw.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubescope.sim.control.runtime import Controller, ControlPlane
+from kubescope.sim.objects.meta import rfc3339, rfc3339_micro
+
+Obj = dict[str, Any]
+EVENTS = "events"
+
+LRU_ENTRIES = 4096
+AGGREGATE_MAX = 10
+AGGREGATE_INTERVAL = 600.0
+SPAM_BURST = 25
+SPAM_QPS = 1.0 / 300.0
+SERIES_HEARTBEAT = 1800.0
+SERIES_FINISH = 360.0
+TRUTH_KEPT = 200_000
+"""Emissions the ground truth keeps (the oldest go first; ``total`` counts them all)."""
+
+
+@dataclass(slots=True)
+class Emission:
+    """One event as its component emitted it, and what the recorder did with it: ``created``,
+    ``updated`` (a legacy count or a series written), ``counted`` (a series occurrence kept in the
+    recorder), ``aggregated`` (written as a combined event), ``dropped`` (the spam filter)."""
+
+    seq: int
+    time: float
+    component: str
+    instance: str
+    type: str
+    reason: str
+    note: str
+    action: str
+    regarding: Obj
+    outcome: str = ""
+    event: str = ""
+    """The Event's name (namespace: :attr:`namespace`)."""
+    namespace: str = ""
+
+    def view(self) -> Obj:
+        return {
+            "seq": self.seq,
+            "time": rfc3339_micro(self.time),
+            "reportingController": self.component,
+            "reportingInstance": self.instance,
+            "type": self.type,
+            "reason": self.reason,
+            "note": self.note,
+            "action": self.action,
+            "regarding": self.regarding,
+            "outcome": self.outcome,
+            "event": {"namespace": self.namespace, "name": self.event},
+        }
+
+
+class Truth:
+    """Every emission (the last :data:`TRUTH_KEPT`), in order."""
+
+    def __init__(self, kept: int = TRUTH_KEPT) -> None:
+        self.items: collections.deque[Emission] = collections.deque(maxlen=kept)
+        self.total = 0
+        self.by_outcome: collections.Counter[str] = collections.Counter()
+
+    def add(self, e: Emission) -> None:
+        self.items.append(e)
+        self.total += 1
+
+    def settle(self, e: Emission, outcome: str, ns: str, name: str) -> None:
+        e.outcome, e.namespace, e.event = outcome, ns, name
+        self.by_outcome[outcome] += 1
+
+    def query(
+        self,
+        *,
+        since: int = 0,
+        reason: str = "",
+        kind: str = "",
+        namespace: str = "",
+        name: str = "",
+        component: str = "",
+        limit: int = 1000,
+    ) -> Iterator[Emission]:
+        n = 0
+        for e in self.items:
+            if e.seq <= since:
+                continue
+            r = e.regarding
+            if (
+                (reason and e.reason != reason)
+                or (kind and r.get("kind") != kind)
+                or (namespace and r.get("namespace", "") != namespace)
+                or (name and r.get("name") != name)
+                or (component and e.component != component)
+            ):
+                continue
+            yield e
+            n += 1
+            if n >= limit:
+                return
+
+
+def reference(obj: Obj, field_path: str = "") -> Obj:
+    """``reference.GetReference``: the object an event is about."""
+    meta = obj.get("metadata") or {}
+    ref: Obj = {"kind": obj.get("kind", ""), "apiVersion": obj.get("apiVersion", "")}
+    if meta.get("namespace"):
+        ref["namespace"] = meta["namespace"]
+    ref["name"] = meta.get("name", "")
+    if meta.get("uid"):
+        ref["uid"] = meta["uid"]
+    if meta.get("resourceVersion"):
+        ref["resourceVersion"] = meta["resourceVersion"]
+    if field_path:
+        ref["fieldPath"] = field_path
+    return ref
+
+
+class _LRU(collections.OrderedDict[Any, Any]):
+    def get_(self, key: Any) -> Any:
+        v = self.get(key)
+        if v is not None:
+            self.move_to_end(key)
+        return v
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > LRU_ENTRIES:
+            self.popitem(last=False)
+
+
+@dataclass(slots=True)
+class _Logged:
+    count: int
+    first: str
+    name: str
+
+
+@dataclass(slots=True)
+class _Aggregate:
+    messages: set[str] = field(default_factory=set)
+    last: float = 0.0
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass(slots=True)
+class _Series:
+    event: Obj
+    count: int = 1
+    last: float = 0.0
+
+
+class EventRecorder(Controller):
+    """The recorders of a cluster's components (one state per component instance, as each process
+    has its own), their timers on the control plane's clock, and the ground truth."""
+
+    name = "event-recorder"
+
+    def __init__(self, plane: ControlPlane) -> None:
+        super().__init__(plane)
+        self.truth = Truth()
+        self._reporters: dict[tuple[str, str], Reporter] = {}
+        self._seq = itertools.count(1)
+        self._last_nanos = 0
+
+    def reporter(self, component: str, instance: str = "", *, series: bool = False) -> Reporter:
+        key = (component, instance)
+        r = self._reporters.get(key)
+        if r is None:
+            kind = SeriesReporter if series else LegacyReporter
+            r = self._reporters[key] = kind(self, component, instance)
+        return r
+
+    def sync(self, key: Any) -> None:
+        key()  # a reporter's timer (series heartbeats and ends)
+
+    def name_for(self, name: str, now: float) -> str:
+        """``<object>.<unix nanoseconds, hex>``, unique per recorder (a test clock stands still)."""
+        nanos = max(int(now * 1e9), self._last_nanos + 1)
+        self._last_nanos = nanos
+        return f"{name}.{nanos:x}"
+
+    def emission(
+        self, r: Reporter, regarding: Obj, typ: str, reason: str, note: str, action: str
+    ) -> Emission:
+        e = Emission(
+            next(self._seq), self.now(), r.component, r.instance, typ, reason, note, action, regarding
+        )
+        self.truth.add(e)
+        return e
+
+    def write(self, who: str, event: Obj, update: tuple[str, ...]) -> None:
+        """Create ``event``, or with ``update`` set those fields of it (created again when it is
+        gone: its TTL expired)."""
+        meta = event["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if update and self.store.exists(EVENTS, *key):
+            self.writes.modify(EVENTS, key, lambda o: o.update({k: event[k] for k in update}), who)
+        else:
+            self.writes.create(EVENTS, copy.deepcopy(event), who)
+
+
+class Reporter:
+    """One component instance's recorder."""
+
+    def __init__(self, recorder: EventRecorder, component: str, instance: str) -> None:
+        self.recorder = recorder
+        self.component = component
+        self.instance = instance
+
+    def emit(
+        self,
+        regarding: Obj,
+        typ: str,
+        reason: str,
+        note: str,
+        *,
+        action: str = "",
+        field_path: str = "",
+        related: Obj | None = None,
+    ) -> None:
+        """Record an event about ``regarding`` (an object, or a reference from :func:`reference`)."""
+        ref = regarding if "metadata" not in regarding else reference(regarding, field_path)
+        if field_path and "fieldPath" not in ref:
+            ref = {**ref, "fieldPath": field_path}
+        rel = None if related is None else (related if "metadata" not in related else reference(related))
+        e = self.recorder.emission(self, ref, typ, reason, note, action)
+        self._record(e, ref, rel)
+
+    def _record(self, e: Emission, ref: Obj, related: Obj | None) -> None:
+        raise NotImplementedError
+
+
+class LegacyReporter(Reporter):
+    """client-go ``tools/record``'s EventCorrelator: aggregation, deduplication (count), spam filter."""
+
+    def __init__(self, recorder: EventRecorder, component: str, instance: str) -> None:
+        super().__init__(recorder, component, instance)
+        self._aggregates: _LRU = _LRU()
+        self._logged: _LRU = _LRU()
+        self._buckets: _LRU = _LRU()
+
+    def _record(self, e: Emission, ref: Obj, related: Obj | None) -> None:
+        now = e.time
+        obj_key = (
+            ref.get("kind"),
+            ref.get("namespace", ""),
+            ref.get("name"),
+            ref.get("uid", ""),
+            ref.get("apiVersion"),
+        )
+        # EventAggregate: the 10th distinct message of a kind of event within 10 minutes
+        agg_key = (obj_key, e.type, e.reason)
+        agg = self._aggregates.get_(agg_key)
+        if agg is None or now - agg.last > AGGREGATE_INTERVAL:
+            agg = _Aggregate()
+        agg.messages.add(e.note)
+        agg.last = now
+        self._aggregates.put(agg_key, agg)
+        key: Any
+        message, key, aggregated = (
+            e.note,
+            (obj_key, ref.get("fieldPath", ""), e.type, e.reason, e.note),
+            False,
+        )
+        if len(agg.messages) >= AGGREGATE_MAX:
+            agg.messages.pop()
+            message, key, aggregated = f"(combined from similar events): {e.note}", agg_key, True
+        # eventObserve: the same event again is the same Event, counted
+        logged = self._logged.get_(key)
+        at = rfc3339(now)
+        if logged is None:
+            name = self.recorder.name_for(ref.get("name", ""), now)
+            logged = _Logged(1, at, name)
+        else:
+            logged.count += 1
+        self._logged.put(key, logged)
+        ns = ref.get("namespace") or "default"
+        # the spam filter: 25 events per source and object, then one per 5 minutes
+        bucket = self._buckets.get_(obj_key)
+        if bucket is None:
+            bucket = _Bucket(SPAM_BURST, now)
+        bucket.tokens = min(SPAM_BURST, bucket.tokens + (now - bucket.at) * SPAM_QPS)
+        bucket.at = now
+        self._buckets.put(obj_key, bucket)
+        if bucket.tokens < 1:
+            self.recorder.truth.settle(e, "dropped", ns, logged.name)
+            return
+        bucket.tokens -= 1
+        event: Obj = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": logged.name, "namespace": ns},
+            "involvedObject": ref,
+            "reason": e.reason,
+            "message": message,
+            "source": {"component": self.component, **({"host": self.instance} if self.instance else {})},
+            "firstTimestamp": logged.first,
+            "lastTimestamp": at,
+            "count": logged.count,
+            "type": e.type,
+            "eventTime": None,
+            "reportingComponent": self.component,
+            "reportingInstance": self.instance,
+        }
+        if related is not None:
+            event["related"] = related
+        update = logged.count > 1
+        self.recorder.write(self.component, event, ("count", "lastTimestamp", "message") if update else ())
+        self.recorder.truth.settle(
+            e, "aggregated" if aggregated else "updated" if update else "created", ns, logged.name
+        )
+
+
+class SeriesReporter(Reporter):
+    """client-go ``tools/events``: isomorphic events become a series."""
+
+    def __init__(self, recorder: EventRecorder, component: str, instance: str) -> None:
+        super().__init__(recorder, component, instance)
+        self._cache: dict[Any, _Series] = {}
+        self._ticking = False
+
+    def _record(self, e: Emission, ref: Obj, related: Obj | None) -> None:
+        now = e.time
+        key = (e.action, e.reason, self.component, _frozen(ref), _frozen(related))
+        s = self._cache.get(key)
+        ns = ref.get("namespace") or "default"
+        if s is not None:
+            s.count += 1
+            s.last = now
+            if s.count > 2:
+                self.recorder.truth.settle(e, "counted", ns, s.event["metadata"]["name"])
+                return
+            self._write_series(s)
+            self.recorder.truth.settle(e, "updated", ns, s.event["metadata"]["name"])
+            return
+        event: Obj = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": self.recorder.name_for(ref.get("name", ""), now), "namespace": ns},
+            "involvedObject": ref,
+            "reason": e.reason,
+            "message": e.note,
+            "source": {},
+            "firstTimestamp": None,
+            "lastTimestamp": None,
+            "type": e.type,
+            "eventTime": rfc3339_micro(now),
+            "action": e.action,
+            "reportingComponent": self.component,
+            "reportingInstance": self.instance,
+        }
+        if related is not None:
+            event["related"] = related
+        self._cache[key] = _Series(event, 1, now)
+        self.recorder.write(self.component, event, ())
+        self.recorder.truth.settle(e, "created", ns, event["metadata"]["name"])
+        if not self._ticking:
+            self._ticking = True
+            self.recorder.queue.add_after(self._finish, SERIES_FINISH)
+            self.recorder.queue.add_after(self._heartbeat, SERIES_HEARTBEAT)
+
+    def _write_series(self, s: _Series) -> None:
+        s.event["series"] = {"count": s.count, "lastObservedTime": rfc3339_micro(s.last)}
+        self.recorder.write(self.component, s.event, ("series",))
+
+    def _heartbeat(self) -> None:
+        """``refreshExistingEventSeries``: every 30 minutes, each series' count written."""
+        for s in list(self._cache.values()):
+            if s.count > 1:
+                self._write_series(s)
+        self.recorder.queue.add_after(self._heartbeat, SERIES_HEARTBEAT)
+
+    def _finish(self) -> None:
+        """``finishSeries``: every 6 minutes, a series quiet for 6 minutes is written a last time
+        and forgotten; a single event is forgotten 6 minutes after it happened."""
+        now = self.recorder.now()
+        for key, s in list(self._cache.items()):
+            if now - s.last > SERIES_FINISH:
+                if s.count > 1:
+                    self._write_series(s)
+                del self._cache[key]
+        self.recorder.queue.add_after(self._finish, SERIES_FINISH)
+
+
+def _frozen(ref: Obj | None) -> Any:
+    return None if ref is None else tuple(sorted(ref.items()))
