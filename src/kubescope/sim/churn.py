@@ -181,6 +181,8 @@ class World:
         self.cronjobs: list[Key] = []
         self.hpas: list[Key] = []
         self._hpa_target: dict[Key, Key] = {}
+        self._hpa_of: dict[Key, Key] = {}
+        """A Deployment's HPA."""
         self._bounds: dict[Key, tuple[int, int]] = {}
         self.configmaps: list[Key] = []
         self._namespaces: list[str] = []
@@ -211,6 +213,7 @@ class World:
             target = (key[0], ref.get("name", ""))
             if ref.get("kind") == "Deployment":
                 self._hpa_target[key] = target
+                self._hpa_of[target] = key
                 low = int(spec.get("minReplicas") or 1)
                 self._bounds[target] = (low, max(low, int(spec.get("maxReplicas") or low)))
         for o in self._objects("configmaps"):
@@ -478,6 +481,9 @@ class World:
         if d is None:
             return False
         key = _key(d)
+        if self.cluster.autoscaled("deployments.apps", key):
+            return False  # its HPA, through the HPA controller, sets its replicas (redrawn)
+        hpa = self._hpa_of.get(key)
         replicas = int((d.get("spec") or {}).get("replicas", 1))
         low, high = self._bounds.get(key, (1, 1 << 30))
         # an autoscaled Deployment stays within its HPA's bounds (redrawn otherwise)
@@ -490,8 +496,7 @@ class World:
         ):
             return False
         self._scale_net += delta
-        hpa = next((h for h, t in self._hpa_target.items() if t == key), None)
-        if hpa is not None and not self.cluster.hpa_managed(hpa):
+        if hpa is not None:
             self._hpa_write(hpa, replicas + delta)
         return True
 

@@ -52,6 +52,14 @@ def configure(p: argparse.ArgumentParser) -> None:
         "endpoints, scheduler, node lifecycle, garbage collection, the kubelets' pod and node "
         "status) without churn; --churn-rate > 0 runs it anyway",
     )
+    g.add_argument(
+        "--hpa-sync-period",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="how often the HPA controller syncs each HorizontalPodAutoscaler, as "
+        "kube-controller-manager's --horizontal-pod-autoscaler-sync-period (default: %(default)s; >= 0.1)",
+    )
     g.add_argument("--no-kubelets", action="store_true", help="do not run the simulated kubelets")
     g.add_argument(
         "--kubelet-housekeeping",
@@ -142,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
         Faults().update(dict(faults))
         if args.nodes < 0 or args.pods_per_node < 0:
             raise ConfigError("--nodes and --pods-per-node must be >= 0")
+        if not args.hpa_sync_period >= 0.1:
+            raise ConfigError(f"--hpa-sync-period={args.hpa_sync_period}: must be >= 0.1 seconds")
         if not args.kubelet_housekeeping >= 0.05:
             raise ConfigError(f"--kubelet-housekeeping={args.kubelet_housekeeping}: must be >= 0.05 seconds")
         settings = SimSettings(
@@ -151,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
             churn_rate=args.churn_rate,
             churn_mix=args.churn_mix,
             controllers=args.controllers,
+            hpa_sync_period=args.hpa_sync_period,
             host=args.host,
             port=args.port,
             tls=not args.insecure_http,

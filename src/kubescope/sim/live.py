@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 from kubescope.errors import ConfigError
 from kubescope.log import fields
 from kubescope.sim.churn import KINDS, WEIGHTS, World
+from kubescope.sim.control.hpa.controller import SYNC_PERIOD
+from kubescope.sim.control.hpa.metrics import MetricsClient
 from kubescope.sim.control.plane import Cluster
 from kubescope.sim.control.runtime import Store
 
@@ -55,15 +57,23 @@ class LiveCluster:
         clock: Callable[[], float] | None = None,
         weights: dict[str, int] | None = None,
         world: bool = True,
+        metrics: MetricsClient | None = None,
+        hpa_period: float = SYNC_PERIOD,
     ) -> None:
         """``clock``: the store's unless given (one time for the timestamps the store writes and
-        the control plane's timers)."""
+        the control plane's timers); ``metrics``: what the HPA controller reads the metrics APIs
+        with (None: it manages no HPA, churn simulates their status); ``hpa_period``: its sync
+        period."""
         if not rate >= 0:
             raise ValueError(f"churn rate {rate} must be >= 0 (writes per second)")
         self.seed = seed
         self.rate = float(rate)
         self.cluster = Cluster(
-            store, seed, clock if clock is not None else getattr(store, "clock", time.time)
+            store,
+            seed,
+            clock if clock is not None else getattr(store, "clock", time.time),
+            metrics=metrics,
+            hpa_period=hpa_period,
         )
         self.plane = self.cluster.plane
         self.counts = self.plane.counts
@@ -211,7 +221,7 @@ class LiveCluster:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        self.cluster.stop()
+        await self.cluster.close()
 
     # -- reporting ----------------------------------------------------------------------------
 
@@ -252,7 +262,18 @@ async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]] |
     if s.churn_rate <= 0 and not controllers:
         return None
     weights = WEIGHTS if getattr(s, "churn_mix", "realistic") == "lively" else None
-    live = LiveCluster(sim.store, s.seed, s.churn_rate, world=s.churn_rate > 0, weights=weights)
+    # the HPA controller reads the metrics APIs as kube-controller-manager does: over HTTP, through
+    # the API server's aggregation layer (with the admin's token)
+    metrics = MetricsClient(sim.url, sim.auth.admin_token, sim.pki.ca.pem if sim.pki else None)
+    live = LiveCluster(
+        sim.store,
+        s.seed,
+        s.churn_rate,
+        world=s.churn_rate > 0,
+        weights=weights,
+        metrics=metrics,
+        hpa_period=getattr(s, "hpa_sync_period", SYNC_PERIOD),
+    )
     live.start_up()
 
     async def stats() -> dict[str, Any]:

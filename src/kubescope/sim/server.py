@@ -89,6 +89,8 @@ class SimSettings:
     controllers: bool = False
     """``--controllers``: run the control plane (controllers, the kubelets' API side) without churn;
     churn runs it anyway; default off, a still cluster."""
+    hpa_sync_period: float = 15.0
+    """``--hpa-sync-period``: seconds between the HPA controller's syncs of an HPA."""
     host: str = "127.0.0.1"
     """``--host``: listen address; default loopback, since the simulator hands out admin tokens."""
     port: int = 6443

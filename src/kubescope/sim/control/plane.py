@@ -5,6 +5,7 @@ kubelets, and every controller, in the order their queues are drained.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kubescope.sim.control.cache import NodeCache, PodCache
 from kubescope.sim.control.cri import Machines
@@ -12,7 +13,9 @@ from kubescope.sim.control.cronjob import CronJobController
 from kubescope.sim.control.daemonset import DaemonSetController
 from kubescope.sim.control.deployment import DeploymentController
 from kubescope.sim.control.endpoints import EndpointsController
+from kubescope.sim.control.events import EventRecorder
 from kubescope.sim.control.gc import GarbageCollector
+from kubescope.sim.control.hpa.controller import SYNC_PERIOD, HPAController
 from kubescope.sim.control.job import JobController
 from kubescope.sim.control.nodeagent import NodeAgent
 from kubescope.sim.control.nodelifecycle import NodeLifecycleController
@@ -21,6 +24,9 @@ from kubescope.sim.control.replicaset import ReplicaSetController
 from kubescope.sim.control.runtime import ControlPlane, Store
 from kubescope.sim.control.scheduler import Scheduler
 from kubescope.sim.control.statefulset import StatefulSetController
+
+if TYPE_CHECKING:
+    from kubescope.sim.control.hpa.metrics import MetricsClient
 
 LOAD_ORDER = (
     "nodes",
@@ -36,6 +42,8 @@ LOAD_ORDER = (
     "cronjobs.batch",
     "jobs.batch",
     "pods",
+    "apiservices.apiregistration.k8s.io",
+    "horizontalpodautoscalers.autoscaling",
 )
 """What the controllers are shown at start, owners before what they own."""
 
@@ -44,13 +52,24 @@ class Cluster:
     """``plane`` drives the controllers; ``pods`` and ``nodes`` are the shared caches; ``machines``
     is where the world makes containers and kubelets fail (:mod:`.cri`)."""
 
-    def __init__(self, store: Store, seed: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        seed: int,
+        clock: Callable[[], float],
+        *,
+        metrics: MetricsClient | None = None,
+        hpa_period: float = SYNC_PERIOD,
+    ) -> None:
+        """``metrics``: the HPA controller's client of the metrics APIs (None: it manages no HPA)."""
         self.store = store
         plane = self.plane = ControlPlane(store, seed, clock)
         self.pods = PodCache(plane)
         self.nodes = NodeCache(plane)
         self.machines = Machines()
+        self.events = plane.events = plane.add(EventRecorder(plane))
         plane.add(GarbageCollector(plane, self.pods))
+        self.hpa = plane.add(HPAController(plane, metrics, period=hpa_period))
         self.deployments = plane.add(DeploymentController(plane, self.pods))
         plane.add(ReplicaSetController(plane, self.pods))
         plane.add(StatefulSetController(plane, self.pods))
@@ -64,12 +83,17 @@ class Cluster:
         plane.add(EndpointsController(plane, self.pods, self.nodes))
 
     def hpa_managed(self, key: tuple[str, str]) -> bool:
-        """Whether the HPA controller manages this HPA (its metrics APIs are served)."""
-        return False
+        """Whether the HPA controller manages this HPA (its target exists, its metrics APIs are
+        served)."""
+        return self.hpa.managed(key)
+
+    def autoscaled(self, res: str, key: tuple[str, str]) -> bool:
+        """Whether an HPA the HPA controller manages sets this object's replicas."""
+        return (res, key) in self.hpa.scaled
 
     def hpas_managed(self) -> int:
         """How many HPAs the HPA controller manages."""
-        return 0
+        return len(self.hpa.managed_keys)
 
     def start(self) -> None:
         """Show the controllers the cluster as it is, and take the kubelets' part in pod
@@ -80,3 +104,8 @@ class Cluster:
     def stop(self) -> None:
         self.plane.stop()
         self.store.graceful_pods = False
+
+    async def close(self) -> None:
+        """Stop, and close what reads the metrics APIs."""
+        self.stop()
+        await self.hpa.close()
