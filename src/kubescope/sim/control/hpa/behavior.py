@@ -197,36 +197,33 @@ def _changed_within(events: list[tuple[int, float]], period: int, now: float) ->
 
 
 def _up_limit(current: int, h: History, r: Obj, now: float) -> int:
-    if r["selectPolicy"] == "Disabled":
-        return current
-    best: int | None = None
-    for p in r["policies"]:
-        start = (
-            current
-            - _changed_within(h.ups, int(p["periodSeconds"]), now)
-            + _changed_within(h.downs, int(p["periodSeconds"]), now)
-        )
-        proposed = (
-            start + int(p["value"]) if p["type"] == "Pods" else math.ceil(start * (1 + int(p["value"]) / 100))
-        )
-        best = proposed if best is None else (min if r["selectPolicy"] == "Min" else max)(best, proposed)
-    return current if best is None else best
+    """``calculateScaleUpLimitWithScalingRules``: the most the policies allow (``Min``: the least)."""
+    return _limit(current, h, r, now, up=True)
 
 
 def _down_limit(current: int, h: History, r: Obj, now: float) -> int:
+    """``calculateScaleDownLimitWithBehaviors``: the fewest the policies allow (``Min``: the most)."""
+    return _limit(current, h, r, now, up=False)
+
+
+def _limit(current: int, h: History, r: Obj, now: float, *, up: bool) -> int:
     if r["selectPolicy"] == "Disabled":
         return current
+    widest = max if up else min
+    pick = (min if up else max) if r["selectPolicy"] == "Min" else widest
     best: int | None = None
     for p in r["policies"]:
-        start = (
-            current
-            - _changed_within(h.ups, int(p["periodSeconds"]), now)
-            + _changed_within(h.downs, int(p["periodSeconds"]), now)
-        )
-        proposed = (
-            start - int(p["value"]) if p["type"] == "Pods" else int(start * (1 - int(p["value"]) / 100))
-        )
-        best = proposed if best is None else (max if r["selectPolicy"] == "Min" else min)(best, proposed)
+        period = int(p["periodSeconds"])
+        # the replicas at the period's start: the changes made within it undone
+        start = current - _changed_within(h.ups, period, now) + _changed_within(h.downs, period, now)
+        value = int(p["value"])
+        if p["type"] == "Pods":
+            proposed = start + value if up else start - value
+        elif up:
+            proposed = math.ceil(start * (1 + value / 100))
+        else:
+            proposed = int(start * (1 - value / 100))
+        best = proposed if best is None else pick(best, proposed)
     return current if best is None else best
 
 

@@ -15,6 +15,7 @@ caused by those assumptions cancels the change.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,47 +157,46 @@ def resource_replicas(
     current: int, target_pct: int, metrics: dict[str, PodMetric], pods: list[Obj], reqs: dict[str, int],
     tol: Tolerances, cpu: bool, now: float,
 ) -> tuple[int, int, int]:  # fmt: skip
-    """``GetResourceReplicas``: (replicas, utilization %, average raw value)."""
-    if not pods:
-        raise CalcError("no pods returned by selector while calculating replica count")
-    metrics = dict(metrics)
-    g = group_pods(pods, metrics, cpu, now)
-    for name in g.ignored | g.unready:
-        metrics.pop(name, None)
-    if not metrics:
-        raise CalcError("did not receive metrics for targeted pods (pods might be unready)")
-    ratio, utilization, raw = utilization_ratio(metrics, reqs, target_pct)
-    up_with_unready = bool(g.unready) and ratio > 1.0
-    if not up_with_unready and not g.missing:
-        if tol.within(ratio):
-            return current, utilization, raw
-        return math.ceil(ratio * g.ready), utilization, raw
-    if g.missing:
-        if ratio < 1.0:
-            fallback = max(100, target_pct)
-            for name in g.missing:
-                metrics[name] = PodMetric(reqs.get(name, 0) * fallback // 100)
-        elif ratio > 1.0:
-            for name in g.missing:
-                metrics[name] = PodMetric(0)
-    if up_with_unready:
-        for name in g.unready:
-            metrics[name] = PodMetric(0)
-    new_ratio, _, _ = utilization_ratio(metrics, reqs, target_pct)
-    return _rebalanced(current, ratio, new_ratio, len(metrics), tol), utilization, raw
+    """``GetResourceReplicas``: (replicas, utilization %, average raw value); a pod without a
+    metric counts at its request (or the target, above 100 %) when scaling down."""
+    fallback = max(100, target_pct)
+    first: list[int] = []
+
+    def ratio_of(m: dict[str, PodMetric]) -> float:
+        ratio, utilization, raw = utilization_ratio(m, reqs, target_pct)
+        if not first:  # what the status reports: the ready pods' figures, before any assumption
+            first.extend((utilization, raw))
+        return ratio
+
+    replicas = _replicas(
+        current, metrics, pods, tol, cpu, now, ratio_of, lambda n: reqs.get(n, 0) * fallback // 100
+    )
+    return replicas, first[0], first[1]
 
 
 def plain_replicas(
-    current: int,
-    target: int,
-    metrics: dict[str, PodMetric],
-    pods: list[Obj],
-    tol: Tolerances,
-    cpu: bool,
-    now: float,
-) -> tuple[int, int]:
+    current: int, target: int, metrics: dict[str, PodMetric], pods: list[Obj], tol: Tolerances,
+    cpu: bool, now: float,
+) -> tuple[int, int]:  # fmt: skip
     """``calcPlainMetricReplicas`` (average values: raw resource usage, Pods metrics): (replicas,
-    average usage)."""
+    average usage); a pod without a metric counts at the target when scaling down."""
+    first: list[int] = []
+
+    def ratio_of(m: dict[str, PodMetric]) -> float:
+        ratio, usage = usage_ratio(m, target)
+        if not first:
+            first.append(usage)
+        return ratio
+
+    return _replicas(current, metrics, pods, tol, cpu, now, ratio_of, lambda _: target), first[0]
+
+
+def _replicas(
+    current: int, metrics: dict[str, PodMetric], pods: list[Obj], tol: Tolerances, cpu: bool, now: float,
+    ratio_of: Callable[[dict[str, PodMetric]], float], missing_down: Callable[[str], int],
+) -> int:  # fmt: skip
+    """What both calculators share: the ready pods' ratio, then, with missing or (scaling up)
+    unready pods, a second pass with the cautious assumptions."""
     if not pods:
         raise CalcError("no pods returned by selector while calculating replica count")
     metrics = dict(metrics)
@@ -205,24 +205,19 @@ def plain_replicas(
         metrics.pop(name, None)
     if not metrics:
         raise CalcError("did not receive metrics for targeted pods (pods might be unready)")
-    ratio, usage = usage_ratio(metrics, target)
+    ratio = ratio_of(metrics)
     up_with_unready = bool(g.unready) and ratio > 1.0
     if not up_with_unready and not g.missing:
-        if tol.within(ratio):
-            return current, usage
-        return math.ceil(ratio * g.ready), usage
-    if g.missing:
+        return current if tol.within(ratio) else math.ceil(ratio * g.ready)
+    for name in g.missing:
         if ratio < 1.0:
-            for name in g.missing:
-                metrics[name] = PodMetric(target)
+            metrics[name] = PodMetric(missing_down(name))
         elif ratio > 1.0:
-            for name in g.missing:
-                metrics[name] = PodMetric(0)
+            metrics[name] = PodMetric(0)
     if up_with_unready:
         for name in g.unready:
             metrics[name] = PodMetric(0)
-    new_ratio, _ = usage_ratio(metrics, target)
-    return _rebalanced(current, ratio, new_ratio, len(metrics), tol), usage
+    return _rebalanced(current, ratio, ratio_of(metrics), len(metrics), tol)
 
 
 def _rebalanced(current: int, ratio: float, new_ratio: float, counted: int, tol: Tolerances) -> int:
