@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from kubescope.sim import appmetrics
 from kubescope.sim.process import SimulatorProcess
 from tests.custom_metrics.stack import AppExporter, scrape_config
 from tests.integration.prom import Prometheus, free_port, prometheus
@@ -46,8 +47,24 @@ def manifest_config() -> str:
 
 
 class CustomMetricsOnSimulator:
-    def __init__(self, tmp: Path, *, extra: tuple[str, ...] = ()) -> None:
+    """``app_metrics``: Prometheus scrapes the simulator's application metrics (its pods opted in by
+    annotation) instead of the test's exporter; ``nodes``/``sim_args`` shape the simulator (nodes
+    with kubelets when > 0); ``config`` replaces the manifests' adapter configuration."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        extra: tuple[str, ...] = (),
+        nodes: int = 0,
+        sim_args: tuple[str, ...] = (),
+        config: str | None = None,
+        app_metrics: bool = False,
+    ) -> None:
         self.tmp = tmp
+        self.sim_args = sim_args
+        self.config = config if config is not None else manifest_config()
+        self.app_metrics = app_metrics
         auth = tmp / "auth.yaml"
         # what deploy/custom-metrics/rbac.yaml grants the HPA controller (the simulator authorizes from
         # its auth file, not from RBAC objects)
@@ -61,7 +78,10 @@ class CustomMetricsOnSimulator:
                 }
             )
         )
-        self.sim = SimulatorProcess(nodes=0, tls=True, kubelets=False, extra_args=[f"--auth-file={auth}"])
+        self.sim = SimulatorProcess(
+            nodes=nodes, pods_per_node=1, tls=True, kubelets=nodes > 0,
+            extra_args=[f"--auth-file={auth}", *sim_args],
+        )  # fmt: skip
         self.exporter = AppExporter()
         self.prom: Prometheus | None = None
         self._prom_cm: Any = None
@@ -74,7 +94,12 @@ class CustomMetricsOnSimulator:
         try:
             self.sim.start()
             (self.tmp / "prom").mkdir()
-            self._prom_cm = prometheus(self.tmp / "prom", [scrape_config(self.exporter.port)])
+            if self.app_metrics:
+                targets = self.sim.request("GET", "/_sim/appmetrics")["targets_url"]
+                job = appmetrics.scrape_config(targets, interval="1s")
+            else:
+                job = scrape_config(self.exporter.port)
+            self._prom_cm = prometheus(self.tmp / "prom", [job])
             self.prom = self._prom_cm.__enter__()
             self._start_adapter()
             self._register()
@@ -99,7 +124,7 @@ class CustomMetricsOnSimulator:
     def _start_adapter(self) -> None:
         assert self.prom is not None
         config = self.tmp / "config.yaml"
-        config.write_text(manifest_config())
+        config.write_text(self.config)
         self.port = free_port()
         argv = [
             sys.executable, "-m", "kubescope", "custom-metrics",
@@ -111,7 +136,22 @@ class CustomMetricsOnSimulator:
             self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
 
     def _register(self) -> None:
-        self.kubectl("apply", "-f", str(MANIFESTS))
+        if "--controllers" not in self.sim_args:
+            self.kubectl("apply", "-f", str(MANIFESTS))
+        else:
+            # with the control plane running, the Deployment's pods would be scheduled and the
+            # endpoints controller would point the Service at them: the adapter runs here instead,
+            # behind the Service without its selector (whose Endpoints the controller leaves alone)
+            for f in sorted(MANIFESTS.glob("*.yaml")):
+                if f.name == "deployment.yaml":
+                    continue
+                docs = [d for d in yaml.safe_load_all(f.read_text()) if d]
+                for d in docs:
+                    if d["kind"] == "Service":
+                        d["spec"].pop("selector", None)
+                self.kubectl(
+                    "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
+                )
         endpoints = {
             "apiVersion": "v1",
             "kind": "Endpoints",
