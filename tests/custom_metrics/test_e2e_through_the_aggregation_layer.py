@@ -5,6 +5,7 @@ get answers through the simulator's aggregation layer (front proxy, SubjectAcces
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 
@@ -125,3 +126,47 @@ def test_authentication_and_authorization(env: CustomMetricsOnSimulator) -> None
     assert code == 200 and doc["items"][0]["value"] == "4"
     assert env.direct(path, token="stolen")[0] == 401
     assert env.direct("/readyz")[0] == 200 and env.direct("/livez")[0] == 200
+
+
+def _samples(text: str, family: str) -> dict[str, float]:
+    """``{labels: value}`` of one family's samples in an exposition text."""
+    out = {}
+    for line in text.splitlines():
+        m = re.fullmatch(re.escape(family) + r"(\{.*\})? (\S+)", line)
+        if m:
+            out[m.group(1) or ""] = float(m.group(2))
+    return out
+
+
+def test_self_metrics_count_requests_by_group_and_rule_queries_and_cache(
+    env: CustomMetricsOnSimulator,
+) -> None:
+    path = "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/web-2/app_queue_depth"
+    ext = "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/app_queue_depth"
+    for p in (path, path, ext):  # the second one within the 15 s cache TTL
+        assert env.via_simulator(p, token="hpa-token")[0] == 200
+    assert env.via_simulator(path.replace("app_queue_depth", "no_such_metric"), token="hpa-token")[0] == 404
+    code, text = env.direct("/metrics", token="nobody-token")
+    assert code == 403, "/metrics is authorized like any non-resource URL"
+    code, text = env.direct("/metrics", token=env.sim.token)
+    assert code == 200, text
+
+    requests = _samples(text, "kubescope_custom_metrics_requests_total")
+    # rules[1] of deploy/custom-metrics/config.yaml serves the app_* gauges, externalRules[0] the queue
+    rule1 = re.compile(r'group="custom\.metrics\.k8s\.io",rule="rules\[1\] \(line \d+\)"')
+    custom = [k for k in requests if rule1.search(k)]
+    assert custom and all('code="200"' in k for k in custom), requests
+    assert sum(requests[k] for k in custom) >= 2
+    assert any('group="external.metrics.k8s.io"' in k and 'rule="externalRules[0]' in k for k in requests), (
+        requests
+    )
+    assert any('code="404"' in k and 'rule=""' in k for k in requests), "an unknown metric has no rule"
+    durations = _samples(text, "kubescope_custom_metrics_request_duration_seconds_count")
+    assert any('rule="rules[1]' in k for k in durations), durations
+    queries = _samples(text, "kubescope_custom_metrics_prometheus_query_duration_seconds_count")
+    assert any('rule="rules[1]' in k for k in queries) and any('rule="externalRules[0]' in k for k in queries)
+    cache = _samples(text, "kubescope_custom_metrics_cache_requests_total")
+    assert cache.get('{outcome="hit"}', 0) >= 1 and cache.get('{outcome="miss"}', 0) >= 2, cache
+    assert _samples(text, "kubescope_custom_metrics_discovered_series")[""] >= 3
+    assert _samples(text, "kubescope_custom_metrics_discovery_last_success_timestamp_seconds")[""] > 0
+    assert any('group="custom.metrics.k8s.io"' in k for k in _samples(text, "apiserver_request_total"))

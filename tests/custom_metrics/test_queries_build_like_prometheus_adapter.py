@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from kubescope.custom_metrics.config import DiscoveryRule, GroupResourceRef, ResourceMapping
+from kubescope.custom_metrics.config import DiscoveryRule, GroupResourceRef, ResourceMapping, parse_config
 from kubescope.custom_metrics.defaults import default_config
 from kubescope.custom_metrics.mapper import GroupResource, ResourceInfo, RESTMapper
 from kubescope.custom_metrics.matchers import MatcherError, parse_requirements, to_label_selector
 from kubescope.custom_metrics.naming import namer_from_rule
 from kubescope.custom_metrics.query import build_external, build_query
 from kubescope.custom_metrics.registry import CustomMetricInfo, build_registry
+
+DATA = Path(__file__).parent.parent / "data" / "prometheus-adapter"
 
 MAPPER = RESTMapper(
     [
@@ -261,3 +266,42 @@ def test_cluster_scoped_kinds_are_served_at_cluster_scope() -> None:
         b.namer.query, b.conv, b.series, GroupResource("example.io", "clusterwidgets"), "", [], ["w1"]
     )
     assert promql == 'sum(widget_load{widget="w1"}) by (widget)'
+
+
+# -- docs/config-walkthrough.md ---------------------------------------------------------------------
+
+WALKTHROUGH = """\
+rules:
+- seriesQuery: 'http_requests_total{kubernetes_namespace!="",kubernetes_pod_name!=""}'
+  resources:
+    overrides:
+      kubernetes_namespace: {resource: "namespace"}
+      kubernetes_pod_name: {resource: "pod"}
+  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)'
+"""
+
+
+def test_discovery_document_is_the_walkthroughs() -> None:
+    """The walkthrough's rule (at the step before its ``name`` section: the published document lists
+    ``http_requests_total``) over its series gives its published discovery document, field for field
+    (the original's order is a Go map's; ours is sorted)."""
+    doc = json.loads((DATA / "prometheus-adapter-walkthrough-discovery-v1beta1.json").read_text())
+    namers = [namer_from_rule(r) for r in parse_config(WALKTHROUGH, "walkthrough.yaml").rules]
+    series = [("http_requests_total", frozenset({"method", "kubernetes_namespace", "kubernetes_pod_name"}))]
+    reg = build_registry(MAPPER, namers, [series], [], [])
+    got = json.loads(reg.documents[("custom.metrics.k8s.io", "v1beta1")])
+    key = lambda r: r["name"]  # noqa: E731
+    assert {**got, "resources": sorted(got["resources"], key=key)} == {
+        **doc,
+        "resources": sorted(doc["resources"], key=key),
+    }
+    b = reg.lookup_custom(GroupResource("", "pods"), True, "http_requests_total")
+    assert b is not None
+    promql, _ = build_query(
+        b.namer.query, b.conv, b.series, GroupResource("", "pods"), "production", [],
+        ["frontend-server-abcd-0123", "fronted-server-abcd-4567"],
+    )  # fmt: skip
+    assert promql == (
+        'sum(rate(http_requests_total{kubernetes_namespace="production",'
+        'kubernetes_pod_name=~"frontend-server-abcd-0123|fronted-server-abcd-4567"}[2m])) by (kubernetes_pod_name)'
+    )

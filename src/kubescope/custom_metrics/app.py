@@ -84,9 +84,7 @@ class CustomMetricsServer:
         self.lister_kube = kube
         self.prom: PrometheusClient | None = None
         self.upstream: Upstream | None = None
-        self.apiserver = AggregatedAPI(
-            settings.apiserver, kube, metric_prefix="kubescope_custom_metrics"
-        )
+        self.apiserver = AggregatedAPI(settings.apiserver, kube, metric_prefix="kubescope_custom_metrics")
         self.server: web.Server | None = None
 
     async def build(self) -> web.Server:
