@@ -11,6 +11,10 @@ ALLOWED: dict[tuple[str, str], str] = {
         "README.md",
         "scripts/test     # the whole test suite (also installs Debian's prometheus for the integration tests)",
     ): ("the whole test suite, this test among it; CI runs exactly this command (.ci/run)"),
+    ("README.md", "kubectl get hpa -n shop -w"): (
+        "watches until interrupted; tests/custom_metrics/test_demo_autoscales_on_requests.py runs the demo "
+        "and checks the same scaling (up with the load, back to one replica) with kubectl get hpa"
+    ),
     ("README.md", "docker build -t registry.example.com/kubescope:0.1.0 ."): (
         "no Docker engine here; tests/deploy checks the Dockerfile's entrypoint and user and runs each "
         "manifest's args with the same entrypoint"

@@ -2,7 +2,7 @@
 
 In the simulated cluster: a Deployment ``shop/web`` whose pods serve application metrics under a
 square load profile (``sim.kubescope.io/app-metrics``: 240 requests/s for two minutes, then 20, each
-pod handling 40), and an ``autoscaling/v2`` HorizontalPodAutoscaler on its requests per second per pod
+pod handling up to 100), and an ``autoscaling/v2`` HorizontalPodAutoscaler on its requests per second per pod
 (target 30), so the replicas follow the load up and down. Prometheus scrapes the pods; ``kubescope
 custom-metrics`` serves ``http_requests_per_second`` (and the external ``app_queue_depth``) through
 APIServices, as in a real cluster.
@@ -24,7 +24,7 @@ NAMESPACE = "kube-system"
 SERVICE = "kubescope-custom-metrics"
 APP_NAMESPACE = "shop"
 APP = "web"
-LOAD_PROFILE = "shape=square,min=20,max=240,period=240s,capacity=40"
+LOAD_PROFILE = "shape=square,min=20,max=240,period=240s,capacity=100"
 TARGET_RPS = 30
 
 ADAPTER_CONFIG = """\
