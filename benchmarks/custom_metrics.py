@@ -242,8 +242,10 @@ async def run_load(a: Adapter, paths: list[str], args: argparse.Namespace, out: 
         out["prometheus_series_s"] = time.perf_counter() - t0
 
         # cold: distinct keys one at a time; floor: the same PromQL straight to Prometheus
+        # (named pods' keys: past the Deployments' selector and external keys at the head of the list)
+        start = min(200, max(0, len(paths) - args.cold))
         cold, floor = [], []
-        for path in paths[200 : 200 + args.cold]:
+        for path in paths[start : start + args.cold]:
             code, dt = await get(path)
             assert code == 200, (code, path)
             cold.append(dt)
@@ -259,7 +261,7 @@ async def run_load(a: Adapter, paths: list[str], args: argparse.Namespace, out: 
         out["prometheus_query_p50_s"], out["prometheus_query_p99_s"] = p(floor, 0.5), p(floor, 0.99)
 
         cached = []
-        hot = paths[200 : 200 + 20]
+        hot = paths[start : start + 20]
         for i in range(args.cached):
             code, dt = await get(hot[i % len(hot)])
             cached.append(dt)
@@ -328,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
         "times, on the same cores, are part of the figures; by default the user is in system:masters",
     )  # fmt: skip
     args = ap.parse_args(argv)
+    keys_at_most = args.deployments * (2 + 3 * args.pods_per_deployment)
+    if min(args.keys, keys_at_most) < args.cold + 2 * args.deployments:
+        ap.error(
+            f"--keys {args.keys} (at most {keys_at_most} for this cluster) leaves fewer named pods' keys than "
+            f"--cold {args.cold}: raise --keys or lower --cold"
+        )
     out: dict[str, Any] = {"calibration_loop_s": calibration_loop_s()}
     tmp = Path(tempfile.mkdtemp(prefix="bench-cm-"))
     auth = tmp / "auth.yaml"
