@@ -47,8 +47,8 @@ def manifest_config() -> str:
 
 
 class CustomMetricsOnSimulator:
-    """``app_metrics``: Prometheus scrapes the simulator's application metrics (its pods opted in by
-    annotation) instead of the test's exporter; ``nodes``/``sim_args`` shape the simulator (nodes
+    """``app_metrics``: Prometheus also scrapes the simulator's application metrics (its pods opted in
+    by annotation), beside the test's exporter (metrics of no pod: a broker's queue); ``nodes``/``sim_args`` shape the simulator (nodes
     with kubelets when > 0); ``config`` replaces the manifests' adapter configuration."""
 
     def __init__(
@@ -94,12 +94,11 @@ class CustomMetricsOnSimulator:
         try:
             self.sim.start()
             (self.tmp / "prom").mkdir()
+            jobs = [scrape_config(self.exporter.port)]
             if self.app_metrics:
                 targets = self.sim.request("GET", "/_sim/appmetrics")["targets_url"]
-                job = appmetrics.scrape_config(targets, interval="1s")
-            else:
-                job = scrape_config(self.exporter.port)
-            self._prom_cm = prometheus(self.tmp / "prom", [job])
+                jobs.append(appmetrics.scrape_config(targets, interval="1s"))
+            self._prom_cm = prometheus(self.tmp / "prom", jobs)
             self.prom = self._prom_cm.__enter__()
             self._start_adapter()
             self._register()

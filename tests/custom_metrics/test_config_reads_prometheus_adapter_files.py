@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from kubescope.custom_metrics.config import format_prom_duration, parse_config, parse_prom_duration
@@ -210,3 +215,27 @@ def test_prometheus_durations() -> None:
             parse_prom_duration(bad)
     assert format_prom_duration(300) == "5m" and format_prom_duration(5400) == "1h30m"
     assert format_prom_duration(0) == "0s" and format_prom_duration(86400 * 8) == "1w1d"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules:\n- seriesQuery: x\n  metricQuery: y\n",
+         r"^kubescope custom-metrics: \S+/bad\.yaml:3: rules\[0\]\.metricQuery: field metricQuery not found"),
+        ("rules:\n- seriesQuery: x\n  metricsQuery: 'sum(<<.Serie>>)'\n",
+         r"^kubescope custom-metrics: rules\[0\] \(line 2\)\.metricsQuery: .*can't evaluate field Serie"),
+    ],
+)  # fmt: skip
+def test_the_server_refuses_to_start_on_a_config_error(tmp_path: Path, text: str, message: str) -> None:
+    """Exit status 2 and one line naming the file, line, rule and field, before anything is served or
+    the Kubernetes API is contacted (its kubeconfig does not even exist)."""
+    (tmp_path / "bad.yaml").write_text(text)
+    p = subprocess.run(
+        [sys.executable, "-m", "kubescope", "custom-metrics", f"--config={tmp_path / 'bad.yaml'}",
+         f"--kubeconfig={tmp_path / 'missing.kubeconfig'}", "--bind-address=127.0.0.1", "--secure-port=0",
+         f"--cert-dir={tmp_path / 'certs'}"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert p.returncode == 2, p.stderr
+    assert len(p.stderr.splitlines()) == 1 and re.search(message, p.stderr), p.stderr
+    assert not (tmp_path / "certs").exists(), "nothing was set up"

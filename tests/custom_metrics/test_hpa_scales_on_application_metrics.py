@@ -38,21 +38,28 @@ externalRules:
     overrides:
       namespace: {resource: namespace}
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
+# a broker's queue (the test's exporter): there whether or not the consumers run
+- seriesQuery: 'queue_messages_ready{namespace!="",queue!=""}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
 """
 
 
-def deployment(load: str) -> dict[str, object]:
-    labels = {"app": "web"}
+def deployment(load: str | None, name: str = "web", replicas: int = 1) -> dict[str, object]:
+    labels = {"app": name}
+    annotations = {"sim.kubescope.io/app-metrics": load} if load is not None else {}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": NS, "annotations": {"sim.kubescope.io/app-metrics": load}},
+        "metadata": {"name": name, "namespace": NS, "annotations": annotations},
         "spec": {
-            "replicas": 1,
+            "replicas": replicas,
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "web", "image": "shop/web:1.0",
+                "spec": {"containers": [{"name": name, "image": f"shop/{name}:1.0",
                                          "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
             },
         },
@@ -101,8 +108,8 @@ def _hpa(e: CustomMetricsOnSimulator) -> dict[str, object]:
     return json.loads(e.kubectl("get", "hpa", "web", "-n", NS, "-o", "json"))  # type: ignore[no-any-return]
 
 
-def _replicas(e: CustomMetricsOnSimulator) -> int:
-    return int(json.loads(e.kubectl("get", "deploy", "web", "-n", NS, "-o", "json"))["spec"]["replicas"])
+def _replicas(e: CustomMetricsOnSimulator, name: str = "web") -> int:
+    return int(json.loads(e.kubectl("get", "deploy", name, "-n", NS, "-o", "json"))["spec"]["replicas"])
 
 
 def test_hpa_scales_up_with_requests_per_second_then_down(env: CustomMetricsOnSimulator) -> None:
@@ -140,3 +147,50 @@ def test_hpa_scales_up_with_requests_per_second_then_down(env: CustomMetricsOnSi
     up = "New size: 5; reason: pods metric http_requests_per_second above target"
     assert any(m.startswith(up) for m in rescales), rescales
     assert any(m.startswith("New size: 1; reason: All metrics below target") for m in rescales), rescales
+
+
+WORKER_HPA = {
+    "apiVersion": "autoscaling/v2",
+    "kind": "HorizontalPodAutoscaler",
+    "metadata": {"name": "worker", "namespace": NS},
+    "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "worker"},
+        "minReplicas": 0,
+        "maxReplicas": 5,
+        "metrics": [
+            {"type": "External", "external": {"metric": {"name": "queue_messages_ready",
+                                                         "selector": {"matchLabels": {"queue": "orders"}}},
+                                              "target": {"type": "AverageValue", "averageValue": "30"}}},
+        ],
+        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}},
+    },
+}  # fmt: skip
+
+
+def test_min_replicas_0_scales_from_and_to_zero_on_an_external_metric(env: CustomMetricsOnSimulator) -> None:
+    """Scale to zero: the queue's consumers stop when it is empty and start when messages arrive; the
+    adapter answers the External metric whether or not the target has pods."""
+    e = env
+    ready = {"orders": 0.0}
+    e.exporter.set(lambda: f'queue_messages_ready{{namespace="{NS}",queue="orders"}} {ready["orders"]}\n')
+    e.kubectl("apply", "-f", "-", stdin=json.dumps(deployment(None, name="worker", replicas=1)))
+    e.wait("the queue's series discovered", lambda: "queue_messages_ready" in e.kubectl(
+        "get", "--raw", "/apis/external.metrics.k8s.io/v1beta1"), timeout=60)  # fmt: skip
+    e.kubectl("apply", "-f", "-", stdin=json.dumps(WORKER_HPA))
+    # an empty queue: ceil(0 / 30) = 0 replicas, and the answer stays there with no pod to measure
+    e.wait("scaled to zero", lambda: _replicas(e, "worker") == 0, timeout=120)
+    e.wait("no worker pod left", lambda: not json.loads(e.kubectl(
+        "get", "pods", "-n", NS, "-l", "app=worker", "-o", "json"))["items"], timeout=60)  # fmt: skip
+    path = f"/apis/external.metrics.k8s.io/v1beta1/namespaces/{NS}/queue_messages_ready?labelSelector=queue%3Dorders"
+    assert [i["value"] for i in json.loads(e.kubectl("get", "--raw", path))["items"]] == ["0"]
+
+    ready["orders"] = 100  # ceil(100 / 30) = 4, from zero
+    e.wait("scaled from zero to 4", lambda: _replicas(e, "worker") == 4, timeout=120)
+
+    def per_pod() -> str:
+        status = json.loads(e.kubectl("get", "hpa", "worker", "-n", NS, "-o", "json"))["status"]
+        return str(status["currentMetrics"][0]["external"]["current"]["averageValue"])
+
+    e.wait("100 messages for 4 consumers: 25 each", lambda: per_pod() == "25", timeout=60)
+    ready["orders"] = 0
+    e.wait("back to zero", lambda: _replicas(e, "worker") == 0, timeout=120)
