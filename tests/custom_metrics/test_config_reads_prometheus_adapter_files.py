@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kubescope.custom_metrics.config import format_prom_duration, parse_config, parse_prom_duration
 from kubescope.custom_metrics.defaults import default_config, default_config_yaml
@@ -239,3 +240,35 @@ def test_the_server_refuses_to_start_on_a_config_error(tmp_path: Path, text: str
     assert p.returncode == 2, p.stderr
     assert len(p.stderr.splitlines()) == 1 and re.search(message, p.stderr), p.stderr
     assert not (tmp_path / "certs").exists(), "nothing was set up"
+
+
+def test_kube_prometheus_adapter_config_map_is_read_unchanged() -> None:
+    """kube-prometheus' ``adapter-config`` ConfigMap (the one the migration keeps): quoted keys, ``|-`` and
+    ``|`` blocks, ``instance`` naming nodes for memory; its queries render as prometheus-adapter renders
+    them (namespace matcher, then the resource's; the resource label, then the container label)."""
+    from kubescope.custom_metrics.mapper import GroupResource
+    from kubescope.custom_metrics.query import build_query
+    from kubescope.custom_metrics.resourcemetrics import compile_rules
+    from tests.custom_metrics.test_queries_build_like_prometheus_adapter import DATA, MAPPER
+
+    cm = yaml.safe_load((DATA / "kube-prometheus-prometheusAdapter-configMap.yaml").read_text())
+    cfg = parse_config(cm["data"]["config.yaml"], "adapter-config")
+    assert cfg.rules == () and cfg.external_rules == () and cfg.resource_rules is not None
+    assert cfg.resource_rules.window == 300
+    cpu, memory = compile_rules(cfg.resource_rules)
+    nodes, pods = GroupResource("", "nodes"), GroupResource("", "pods")
+    promql, label = build_query(memory.node, memory.converter.bind(MAPPER), "", nodes, "", [], ["n1", "n2"])
+    assert label == "instance"
+    assert promql.splitlines()[:2] == [
+        "sum by (instance) (",
+        '  node_memory_MemTotal_bytes{job="node-exporter",instance=~"n1|n2"}',
+    ]
+    assert 'windows_memory_available_bytes{job="windows-exporter",instance=~"n1|n2"}' in promql
+    promql, label = build_query(cpu.node, cpu.converter.bind(MAPPER), "", nodes, "", [], ["n1"])
+    assert label == "node" and 'node_namespace_pod:kube_pod_info:{node="n1"}' in promql
+    promql, label = build_query(cpu.container, cpu.converter.bind(MAPPER), "", pods, "monitoring", [],
+                                ["p1", "p2"], (cpu.container_label,))  # fmt: skip
+    assert (label, promql) == ("pod", (
+        "sum by (pod,container) (\n  irate (\n      container_cpu_usage_seconds_total"
+        '{namespace="monitoring",pod=~"p1|p2",container!="",pod!=""}[120s]\n  )\n)\n'
+    ))  # fmt: skip

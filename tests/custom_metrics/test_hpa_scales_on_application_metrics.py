@@ -194,3 +194,31 @@ def test_min_replicas_0_scales_from_and_to_zero_on_an_external_metric(env: Custo
     e.wait("100 messages for 4 consumers: 25 each", lambda: per_pod() == "25", timeout=60)
     ready["orders"] = 0
     e.wait("back to zero", lambda: _replicas(e, "worker") == 0, timeout=120)
+
+
+def test_a_metric_without_samples_stops_the_hpa_instead_of_reading_zero(
+    env: CustomMetricsOnSimulator,
+) -> None:
+    """Pods that expose no http_requests_total: the adapter answers NotFound (prometheus-adapter's NaN
+    or missing values read as 0 would scale them down to minReplicas), so kube's HPA sets
+    ScalingActive False with FailedGetPodsMetric and leaves the replicas alone."""
+    e = env
+    e.kubectl("apply", "-f", "-", stdin=json.dumps(deployment(None, name="quiet", replicas=3)))
+    hpa = json.loads(json.dumps(HPA))
+    hpa["metadata"]["name"] = hpa["spec"]["scaleTargetRef"]["name"] = "quiet"
+    hpa["spec"]["metrics"] = hpa["spec"]["metrics"][:1]
+    e.kubectl("apply", "-f", "-", stdin=json.dumps(hpa))
+
+    def inactive() -> dict[str, str] | None:
+        status = json.loads(e.kubectl("get", "hpa", "quiet", "-n", NS, "-o", "json")).get("status") or {}
+        c = {c["type"]: c for c in status.get("conditions") or ()}.get("ScalingActive")
+        return c if c is not None and c["status"] == "False" else None
+
+    cond = e.wait("ScalingActive False", inactive, timeout=90)
+    assert cond["reason"] == "FailedGetPodsMetric", cond
+    assert "the server could not find the metric http_requests_per_second for pods" in cond["message"], cond
+    assert _replicas(e, "quiet") == 3
+    # the same answer through the aggregation layer, as kubectl shows it
+    out = e.kubectl("get", "--raw", f"/apis/custom.metrics.k8s.io/v1beta2/namespaces/{NS}/pods/*/"
+                    "http_requests_per_second?labelSelector=app%3Dquiet", check=False)  # fmt: skip
+    assert "Error from server (NotFound)" in out and "the query returned no samples" in out, out
