@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubescope.sim.control.events import EventRecorder
+from kubescope.sim.control.events.convert import to_core_v1, to_events_v1
 from kubescope.sim.control.runtime import ControlPlane
 from kubescope.sim.store import ObjectStore
 
@@ -179,3 +180,26 @@ def test_the_truth_is_queried_by_what_it_is_about() -> None:
         and view["outcome"] == "created"
         and view["reportingController"] == "kubelet"
     )
+
+
+def test_one_event_two_api_versions() -> None:
+    _, store, _, rec = setup()
+    rec.reporter("default-scheduler", "default-scheduler-cp", series=True).emit(
+        POD, "Normal", "Scheduled", "Successfully assigned shop/web-1 to node-1", action="Binding"
+    )
+    rec.reporter("kubelet", "node-1").emit(
+        POD, "Normal", "Pulled", "Container image already present on machine"
+    )
+    new, old = sorted(events(store), key=lambda e: e["reason"], reverse=True)
+    v1 = to_events_v1(new)
+    assert v1["apiVersion"] == "events.k8s.io/v1" and v1["regarding"]["name"] == "web-1"
+    assert (v1["note"], v1["reportingController"], v1["action"]) == (
+        "Successfully assigned shop/web-1 to node-1",
+        "default-scheduler",
+        "Binding",
+    )
+    assert "deprecatedFirstTimestamp" not in v1 and v1["eventTime"] == new["eventTime"]
+    legacy = to_events_v1(old)
+    assert legacy["eventTime"] is None and legacy["deprecatedCount"] == 1
+    assert legacy["deprecatedSource"] == {"component": "kubelet", "host": "node-1"}
+    assert to_core_v1(legacy) == {k: v for k, v in old.items() if k != "eventTime"} | {"eventTime": None}

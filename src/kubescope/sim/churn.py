@@ -20,7 +20,7 @@ of these kinds:
                     HPAs the HPA controller does not manage: their metrics APIs are not served)
 ``lease_renew``     a kubelet renews its node's Lease early
 ``configmap``       a user edits an application ConfigMap
-``object_churn``    a user creates a ConfigMap, Secret or Event (the oldest such goes beyond
+``object_churn``    a user creates a ConfigMap or Secret (the oldest such goes beyond
                     60), now and then a namespace (at most 2 at once)
 ==================  ================================================================================
 
@@ -599,12 +599,12 @@ class World:
         ns = app_ns[int(self.rng.random() * len(app_ns))]
         n = next(self._counter)
         now = rfc3339(self._now())
-        kind = self.rng.choice(("configmaps", "secrets", "events"))
+        kind = self.rng.choice(("configmaps", "secrets"))
         meta = object_meta(f"churn-{n}", ns, uid=self.names.uid(), created=now)
         obj: Obj
         if kind == "configmaps":
             obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"n": str(n)}}
-        elif kind == "secrets":
+        else:
             obj = {
                 "apiVersion": "v1",
                 "kind": "Secret",
@@ -612,8 +612,6 @@ class World:
                 "metadata": meta,
                 "data": {"n": "Y2h1cm4="},
             }
-        else:
-            obj = self._event(meta, now)
         if self.writes.create(kind, obj, WORLD) is None:
             return False
         self._made_objects.append((kind, (obj["metadata"]["namespace"], obj["metadata"]["name"])))
@@ -621,41 +619,6 @@ class World:
             res, key = self._made_objects.popleft()
             self.writes.delete(res, key, WORLD)
         return True
-
-    def _event(self, meta: Obj, now: str) -> Obj:
-        p = self.cluster.pods.get(self.healthy.choice(self.rng)) if self.healthy else None
-        meta["name"] = f"{p.name if p else 'churn'}.{self.names.hex(16)}"
-        reason, typ, msg = self.rng.choice(
-            (
-                ("Pulled", "Normal", "Container image already present on machine"),
-                ("Started", "Normal", "Started container"),
-                ("BackOff", "Warning", "Back-off restarting failed container"),
-                ("Unhealthy", "Warning", "Readiness probe failed: HTTP probe failed with statuscode: 503"),
-            )
-        )
-        if p is not None:
-            meta["namespace"] = p.ns
-        return {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": meta,
-            "involvedObject": {
-                "kind": "Pod",
-                "namespace": p.ns if p else meta["namespace"],
-                "name": p.name if p else "churn",
-                "uid": p.uid if p else "",
-                "apiVersion": "v1",
-            },
-            "reason": reason,
-            "message": msg,
-            "type": typ,
-            "count": 1,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "source": {"component": "kubelet", "host": p.node if p else ""},
-            "reportingComponent": "kubelet",
-            "reportingInstance": p.node if p else "",
-        }
 
     def _namespace_churn(self) -> bool:
         if len(self._made_namespaces) >= NAMESPACES_KEPT or (

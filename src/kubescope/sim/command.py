@@ -8,6 +8,7 @@ import logging
 import sys
 
 from kubescope.errors import BindError, ConfigError
+from kubescope.model.gofmt import parse_go_duration
 from kubescope.sim import features
 from kubescope.sim.faults import Faults
 from kubescope.sim.server import SimSettings, Simulator
@@ -59,6 +60,13 @@ def configure(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how often the HPA controller syncs each HorizontalPodAutoscaler, as "
         "kube-controller-manager's --horizontal-pod-autoscaler-sync-period (default: %(default)s; >= 0.1)",
+    )
+    g.add_argument(
+        "--event-ttl",
+        default="1h0m0s",
+        metavar="DURATION",
+        help="how long an Event lasts after its last write, as kube-apiserver's --event-ttl (a Go "
+        "duration; applied while the control plane runs) (default: %(default)s)",
     )
     g.add_argument("--no-kubelets", action="store_true", help="do not run the simulated kubelets")
     g.add_argument(
@@ -150,6 +158,12 @@ def run(args: argparse.Namespace) -> int:
         Faults().update(dict(faults))
         if args.nodes < 0 or args.pods_per_node < 0:
             raise ConfigError("--nodes and --pods-per-node must be >= 0")
+        try:
+            event_ttl = parse_go_duration(args.event_ttl) / 1e9
+        except ValueError as e:
+            raise ConfigError(f"--event-ttl={args.event_ttl}: {e}") from e
+        if event_ttl <= 0:
+            raise ConfigError(f"--event-ttl={args.event_ttl}: must be positive")
         if not args.hpa_sync_period >= 0.1:
             raise ConfigError(f"--hpa-sync-period={args.hpa_sync_period}: must be >= 0.1 seconds")
         if not args.kubelet_housekeeping >= 0.05:
@@ -162,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
             churn_mix=args.churn_mix,
             controllers=args.controllers,
             hpa_sync_period=args.hpa_sync_period,
+            event_ttl=event_ttl,
             host=args.host,
             port=args.port,
             tls=not args.insecure_http,

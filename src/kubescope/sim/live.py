@@ -24,6 +24,7 @@ import collections
 import contextlib
 import functools
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 from kubescope.errors import ConfigError
 from kubescope.log import fields
 from kubescope.sim.churn import KINDS, WEIGHTS, World
+from kubescope.sim.control.events import truth
+from kubescope.sim.control.events.ttl import EVENT_TTL
 from kubescope.sim.control.hpa.controller import SYNC_PERIOD
 from kubescope.sim.control.hpa.metrics import MetricsClient
 from kubescope.sim.control.plane import Cluster
@@ -59,11 +62,12 @@ class LiveCluster:
         world: bool = True,
         metrics: MetricsClient | None = None,
         hpa_period: float = SYNC_PERIOD,
+        event_ttl: float = EVENT_TTL,
     ) -> None:
         """``clock``: the store's unless given (one time for the timestamps the store writes and
         the control plane's timers); ``metrics``: what the HPA controller reads the metrics APIs
         with (None: it manages no HPA, churn simulates their status); ``hpa_period``: its sync
-        period."""
+        period; ``event_ttl``: how long Events last after their last write."""
         if not rate >= 0:
             raise ValueError(f"churn rate {rate} must be >= 0 (writes per second)")
         self.seed = seed
@@ -74,6 +78,7 @@ class LiveCluster:
             clock if clock is not None else getattr(store, "clock", time.time),
             metrics=metrics,
             hpa_period=hpa_period,
+            event_ttl=event_ttl,
         )
         self.plane = self.cluster.plane
         self.counts = self.plane.counts
@@ -82,6 +87,8 @@ class LiveCluster:
         self.paused_since: float | None = None
         self._started = False
         self._task: asyncio.Task[None] | None = None
+        self._storm: list[tuple[str, str]] = []
+        """Pods a storm made crash-loop."""
         self._window: collections.deque[tuple[float, int]] = collections.deque()
         """(loop time, writes) after each tick of the task: the achieved rate."""
 
@@ -210,6 +217,29 @@ class LiveCluster:
             self.plane.resumed(now - self.paused_since)
             self.paused_since = None
 
+    def storm(self, n: int) -> dict[str, Any]:
+        """A crash-loop storm: ``n`` more running pods' first container breaks now (it dies at every
+        start: BackOff, Created, Started again and again, from every kubelet at once); 0 ends the
+        storm (those containers fixed)."""
+        self.start_up()
+        machines = self.cluster.machines
+        if n == 0:
+            for key in self._storm:
+                machines.fix(key)
+            fixed, self._storm = len(self._storm), []
+            return {"crashlooping": 0, "fixed": fixed}
+        candidates = sorted(
+            p.key
+            for p in self.cluster.pods.pods.values()
+            if p.phase == "Running" and p.running and p.active and p.restart_policy != "Never"
+            and p.key not in machines.broken and p.node not in machines.dead
+        )  # fmt: skip
+        rng = random.Random(f"{self.seed}/storm/{len(self._storm)}")
+        for key in rng.sample(candidates, min(n, len(candidates))):
+            machines.break_container(key, 0, 1, "Error")
+            self._storm.append(key)
+        return {"crashlooping": len(self._storm)}
+
     def start(self) -> asyncio.Task[None]:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self.run(), name="churn")
@@ -273,6 +303,7 @@ async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]] |
         weights=weights,
         metrics=metrics,
         hpa_period=getattr(s, "hpa_sync_period", SYNC_PERIOD),
+        event_ttl=getattr(s, "event_ttl", EVENT_TTL),
     )
     live.start_up()
 
@@ -291,6 +322,7 @@ async def start_for_simulator(sim: Simulator) -> Callable[[], Awaitable[None]] |
         return live.stats()
 
     sim.api.add_control("churn", stats, control)
+    sim.api.add_control("events", *truth.control(live.cluster.events.truth, live.storm))
     live.start()
     logger.info("churn started", extra=fields(rate=s.churn_rate, seed=s.seed, world=live.world is not None))
     return live.stop

@@ -91,6 +91,8 @@ class SimSettings:
     churn runs it anyway; default off, a still cluster."""
     hpa_sync_period: float = 15.0
     """``--hpa-sync-period``: seconds between the HPA controller's syncs of an HPA."""
+    event_ttl: float = 3600.0
+    """``--event-ttl``: seconds an Event lasts after its last write (while the control plane runs)."""
     host: str = "127.0.0.1"
     """``--host``: listen address; default loopback, since the simulator hands out admin tokens."""
     port: int = 6443

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubescope.sim.control.events import ref
 from kubescope.sim.control.runtime import LISTED, Controller, ControlPlane, Key
 from kubescope.sim.objects.meta import controller_of
 
@@ -38,10 +39,13 @@ class CronJobRecord:
     keep_failed: int
     suspended: bool
     jobs: dict[str, OwnedJob] = field(default_factory=dict)
+    saw: list[OwnedJob] = field(default_factory=list)
+    """Jobs seen finishing, not yet reported (``SawCompletedJob``)."""
 
 
 class CronJobController(Controller):
     name = "cronjob"
+    reporting = "cronjob-controller"
     watches = (CRONJOBS, JOBS)
 
     def __init__(self, plane: ControlPlane) -> None:
@@ -105,6 +109,8 @@ class CronJobController(Controller):
             and cj is not None
             and (before is None or after is None or before.outcome != after.outcome)
         ):
+            if after is not None and after.outcome and (before is None or not before.outcome):
+                cj.saw.append(after)
             self.queue.add(ckey)
 
     def sync(self, key: Key) -> None:
@@ -116,8 +122,15 @@ class CronJobController(Controller):
         for outcome, keep in (("Complete", cj.keep_succeeded), ("Failed", cj.keep_failed)):
             done = [j.name for j in order if j.outcome == outcome]
             doomed += done[: max(0, len(done) - keep)]
+        about = ref("CronJob", "batch/v1", cj.ns, cj.name, cj.uid)
+        for j in cj.saw:
+            self.event(
+                about, "Normal", "SawCompletedJob", f"Saw completed job: {j.name}, condition: {j.outcome}"
+            )
+        cj.saw.clear()
         for name in doomed:
-            self.delete(JOBS, (cj.ns, name))
+            if self.delete(JOBS, (cj.ns, name)):
+                self.event(about, "Normal", "SuccessfulDelete", f"Deleted job {name}")
         active = [
             {"apiVersion": "batch/v1", "kind": "Job", "name": j.name, "namespace": cj.ns, "uid": j.uid}
             for j in order

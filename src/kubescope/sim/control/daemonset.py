@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubescope.sim.control.cache import NodeCache, NodeRecord, PodCache, PodRecord
+from kubescope.sim.control.events import ref
 from kubescope.sim.control.runtime import LISTED, Controller, ControlPlane, Key
 from kubescope.sim.objects.meta import owner_ref, rfc3339
 from kubescope.sim.objects.pods import pod_from_template
@@ -55,6 +56,7 @@ class DaemonSetRecord:
 
 class DaemonSetController(Controller):
     name = "daemonset"
+    reporting = "daemonset-controller"
     watches = (DAEMONSETS,)
 
     def __init__(self, plane: ControlPlane, pods: PodCache, nodes: NodeCache) -> None:
@@ -129,13 +131,20 @@ class DaemonSetController(Controller):
             if not pods or (not active and all(p.finished for p in pods)):
                 self._create(ds, node)
             for extra in active[1:]:
-                self.delete("pods", extra.key)
+                self._delete(ds, extra)
         gone = set(placed) - set(eligible)
         for node in sorted(gone):
             for p in placed[node]:
                 if p.active:
-                    self.delete("pods", p.key)
+                    self._delete(ds, p)
         self._status(ds, eligible)
+
+    def _delete(self, ds: DaemonSetRecord, p: PodRecord) -> None:
+        if self.delete("pods", p.key):
+            self._event(ds, "SuccessfulDelete", f"Deleted pod: {p.name}")
+
+    def _event(self, ds: DaemonSetRecord, reason: str, note: str) -> None:
+        self.event(ref("DaemonSet", "apps/v1", ds.ns, ds.name, ds.uid), "Normal", reason, note)
 
     def _create(self, ds: DaemonSetRecord, node: str) -> None:
         try:
@@ -169,6 +178,7 @@ class DaemonSetController(Controller):
         ]
         if self.create("pods", pod) is not None:
             self._pinned[(ds.ns, pod["metadata"]["name"])] = node
+            self._event(ds, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
 
     def _status(self, ds: DaemonSetRecord, eligible: list[str]) -> None:
         placed = self._placed(ds)

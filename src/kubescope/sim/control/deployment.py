@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubescope.sim.control.cache import PodCache
+from kubescope.sim.control.events import ref
 from kubescope.sim.control.runtime import LISTED, Controller, ControlPlane, Key
 from kubescope.sim.objects.meta import controller_of, rfc3339
 from kubescope.sim.objects.workloads import REVISION, equal_ignoring_hash, new_replica_set
@@ -66,6 +67,7 @@ class _Plan:
 
 
 class DeploymentController(Controller):
+    reporting = "deployment-controller"
     name = "deployment"
     watches = (DEPLOYMENTS, REPLICASETS)
 
@@ -197,6 +199,8 @@ class DeploymentController(Controller):
             d.collisions += 1  # a ReplicaSet of another template has the name: the next try hashes again
             self.queue.add_after((d.ns, d.name), 0.5)
             return None
+        if replicas:
+            self._scaled(d, rs["metadata"]["name"], 0, replicas)
         return self.sets.get((d.ns, d.name), {}).get(rs["metadata"]["name"])
 
     def _roll(self, d: DeploymentRecord, new: SetRecord, old: list[SetRecord]) -> _Plan:
@@ -237,6 +241,8 @@ class DeploymentController(Controller):
 
     def _scale(self, d: DeploymentRecord, name: str, replicas: int) -> None:
         surge = _resolve(d.max_surge, d.replicas, up=True)
+        known = self.sets.get((d.ns, d.name), {}).get(name)
+        before = known.replicas if known is not None else 0
 
         def scale(o: Obj) -> None:
             o.setdefault("spec", {})["replicas"] = replicas
@@ -244,7 +250,17 @@ class DeploymentController(Controller):
             ann["deployment.kubernetes.io/desired-replicas"] = str(d.replicas)
             ann["deployment.kubernetes.io/max-replicas"] = str(d.replicas + surge)
 
-        self.modify(REPLICASETS, (d.ns, name), scale)
+        if self.modify(REPLICASETS, (d.ns, name), scale) is not None and replicas != before:
+            self._scaled(d, name, before, replicas)
+
+    def _scaled(self, d: DeploymentRecord, name: str, before: int, after: int) -> None:
+        how = "up" if after > before else "down"
+        self.event(
+            ref("Deployment", "apps/v1", d.ns, d.name, d.uid),
+            "Normal",
+            "ScalingReplicaSet",
+            f"Scaled {how} replica set {name} from {before} to {after}",
+        )
 
     def _clean_history(self, d: DeploymentRecord, new: SetRecord | None) -> None:
         """Old ReplicaSets beyond ``revisionHistoryLimit`` go, oldest first, those that have no

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubescope.sim.control.cache import PodCache, PodRecord
+from kubescope.sim.control.events import ref
 from kubescope.sim.control.runtime import LISTED, Controller, ControlPlane, Key
 from kubescope.sim.objects.meta import owner_ref, rfc3339
 from kubescope.sim.objects.pods import pod_from_template
@@ -37,6 +38,7 @@ class JobRecord:
 
 class JobController(Controller):
     name = "job"
+    reporting = "job-controller"
     watches = (JOBS,)
 
     def __init__(self, plane: ControlPlane, pods: PodCache) -> None:
@@ -86,7 +88,8 @@ class JobController(Controller):
         if failed > job.backoff_limit:
             outcome = "Failed"
             for p in active:
-                self.delete("pods", p.key)
+                if self.delete("pods", p.key):
+                    self._event(job, "Normal", "SuccessfulDelete", f"Deleted pod: {p.name}")
             active = []
         elif succeeded >= job.completions:
             outcome = "Complete"
@@ -97,7 +100,16 @@ class JobController(Controller):
                 active = [
                     p for p in self.pods.owned("Job", *key) if p.active and p.owner and p.owner[2] == job.uid
                 ]
-        self._status(job, active, succeeded, failed, outcome)
+        if self._status(job, active, succeeded, failed, outcome):
+            if outcome == "Complete":
+                self._event(job, "Normal", "Completed", "Job completed")
+            elif outcome == "Failed":
+                self._event(
+                    job, "Warning", "BackoffLimitExceeded", "Job has reached the specified backoff limit"
+                )
+
+    def _event(self, job: JobRecord, typ: str, reason: str, note: str) -> None:
+        self.event(ref("Job", "batch/v1", job.ns, job.name, job.uid), typ, reason, note)
 
     def _create(self, job: JobRecord, n: int) -> None:
         try:
@@ -106,20 +118,22 @@ class JobController(Controller):
             return
         template = (obj.get("spec") or {}).get("template") or {}
         for _ in range(n):
+            name = f"{job.name}-{self.names.suffix()}"
             pod = pod_from_template(
                 template,
-                name=f"{job.name}-{self.names.suffix()}",
+                name=name,
                 namespace=job.ns,
                 uid=self.names.uid(),
                 created=rfc3339(self.now()),
                 owner=owner_ref("batch/v1", "Job", job.name, job.uid),
                 generate_name=f"{job.name}-",
             )
-            self.create("pods", pod)
+            if self.create("pods", pod) is not None:
+                self._event(job, "Normal", "SuccessfulCreate", f"Created pod: {name}")
 
     def _status(
         self, job: JobRecord, active: list[PodRecord], succeeded: int, failed: int, outcome: str
-    ) -> None:
+    ) -> bool:
         now = rfc3339(self.now())
         ready = sum(1 for p in active if p.ready)
 
@@ -145,7 +159,7 @@ class JobController(Controller):
                 if outcome == "Complete":
                     st["completionTime"] = now
 
-        self.modify(JOBS, (job.ns, job.name), status)
+        return self.modify(JOBS, (job.ns, job.name), status) is not None
 
 
 _OUTCOMES = {"Complete": ("SuccessCriteriaMet", "Complete"), "Failed": ("FailureTarget", "Failed")}

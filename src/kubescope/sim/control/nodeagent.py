@@ -14,6 +14,7 @@ from typing import Any
 
 from kubescope.sim.control.cache import NodeCache, NodeRecord
 from kubescope.sim.control.cri import Machines
+from kubescope.sim.control.events import ref
 from kubescope.sim.control.runtime import LISTED, Controller, ControlPlane
 from kubescope.sim.objects import nodes as nodeobj
 from kubescope.sim.objects.meta import object_meta, owner_ref, rfc3339, rfc3339_micro
@@ -76,7 +77,13 @@ class NodeAgent(Controller):
         if not self.alive(node):
             return
         if what == "up":
+            about = ref("Node", "v1", "", node, node)
+            kubelet = self.recorder("kubelet", node)
+            kubelet.emit(about, "Normal", "Starting", "Starting kubelet.")
+            was_ready = (n := self.nodes.get(node)) is not None and n.ready
             self._report(node, back=True)
+            if not was_ready:
+                kubelet.emit(about, "Normal", "NodeReady", f"Node {node} status is now: NodeReady")
             self._renew(node)
             self._start(node, RENEW_EVERY, STATUS_EVERY)
             return

@@ -2,7 +2,8 @@
 period (40 s, ``--node-monitor-grace-period``; checked every 5 s) is marked lost: the conditions
 its kubelet owns go ``Unknown`` (``NodeStatusUnknown``, "Kubelet stopped posting node
 status."), it gets the ``unreachable`` taints (``NoSchedule``, and ``NoExecute`` with its time),
-and its pods' ``Ready`` condition goes False (``MarkPodsNotReady``). When its kubelet reports it
+and its pods' ``Ready`` condition goes False (``MarkPodsNotReady``); events ``NodeNotReady`` about
+the node and each of its pods. When its kubelet reports it
 Ready again, the taints go; its pods' readiness is the kubelet's to report again.
 
 Pods are not evicted when the ``NoExecute`` taint's toleration runs out (the taint manager is not
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubescope.sim.control.cache import NodeCache, NodeRecord, PodCache
+from kubescope.sim.control.events import ref
 from kubescope.sim.control.runtime import Controller, ControlPlane
 from kubescope.sim.objects import nodes as nodeobj
 from kubescope.sim.objects.meta import rfc3339
@@ -26,6 +28,7 @@ MONITOR_EVERY = 5.0
 
 class NodeLifecycleController(Controller):
     name = "node-lifecycle"
+    reporting = "node-controller"
     watches = (LEASES,)
 
     def __init__(self, plane: ControlPlane, nodes: NodeCache, pods: PodCache) -> None:
@@ -84,9 +87,14 @@ class NodeLifecycleController(Controller):
         if self.modify("nodes", ("", node), lose) is None:
             return
         self.lost[node] = None
+        self.event(
+            ref("Node", "v1", "", node), "Normal", "NodeNotReady", f"Node {node} status is now: NodeNotReady"
+        )
         for p in self.pods.on_node(node):
-            if p.ready:
-                self.modify("pods", p.key, lambda o: _not_ready(o, now))
+            if p.ready and self.modify("pods", p.key, lambda o: _not_ready(o, now)) is not None:
+                self.event(
+                    ref("Pod", "v1", p.ns, p.name, p.uid), "Warning", "NodeNotReady", "Node is not ready"
+                )
 
     def _back(self, node: str) -> None:
         def untaint(o: Obj) -> None:

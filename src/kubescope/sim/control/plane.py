@@ -14,6 +14,7 @@ from kubescope.sim.control.daemonset import DaemonSetController
 from kubescope.sim.control.deployment import DeploymentController
 from kubescope.sim.control.endpoints import EndpointsController
 from kubescope.sim.control.events import EventRecorder
+from kubescope.sim.control.events.ttl import EVENT_TTL, EventTTL
 from kubescope.sim.control.gc import GarbageCollector
 from kubescope.sim.control.hpa.controller import SYNC_PERIOD, HPAController
 from kubescope.sim.control.job import JobController
@@ -44,6 +45,7 @@ LOAD_ORDER = (
     "pods",
     "apiservices.apiregistration.k8s.io",
     "horizontalpodautoscalers.autoscaling",
+    "events",
 )
 """What the controllers are shown at start, owners before what they own."""
 
@@ -60,8 +62,11 @@ class Cluster:
         *,
         metrics: MetricsClient | None = None,
         hpa_period: float = SYNC_PERIOD,
+        event_ttl: float = EVENT_TTL,
     ) -> None:
-        """``metrics``: the HPA controller's client of the metrics APIs (None: it manages no HPA)."""
+        """``metrics``: the HPA controller's client of the metrics APIs (None: it manages no HPA);
+        ``event_ttl``: how long an Event lasts after its last write (kube-apiserver's
+        ``--event-ttl``)."""
         self.store = store
         plane = self.plane = ControlPlane(store, seed, clock)
         self.pods = PodCache(plane)
@@ -81,6 +86,7 @@ class Cluster:
         self.kubelets = plane.add(NodeAgent(plane, self.nodes, self.machines))
         plane.add(NodeLifecycleController(plane, self.nodes, self.pods))
         plane.add(EndpointsController(plane, self.pods, self.nodes))
+        plane.add(EventTTL(plane, event_ttl))
 
     def hpa_managed(self, key: tuple[str, str]) -> bool:
         """Whether the HPA controller manages this HPA (its target exists, its metrics APIs are

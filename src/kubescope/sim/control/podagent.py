@@ -28,6 +28,7 @@ from typing import Any
 from kubescope.model.gofmt import go_duration
 from kubescope.sim.control.cache import NodeCache, PodCache, PodRecord
 from kubescope.sim.control.cri import Crash, Machines
+from kubescope.sim.control.kubeletevents import PROBE_PERIOD, RESYNC, KubeletEvents
 from kubescope.sim.control.runtime import LISTED, Controller, ControlPlane, Key
 from kubescope.sim.objects import pods as podobj
 from kubescope.sim.objects.meta import rfc3339
@@ -44,6 +45,8 @@ class Loop:
     backoff: float
     waiting_until: float = 0.0
     running_until: float = 0.0
+    resync: float = 0.0
+    """The kubelet's next sync while it waits (another ``BackOff`` event)."""
 
 
 @dataclass(slots=True)
@@ -52,10 +55,13 @@ class AgentPod:
     """``creating`` (start due), ``running``, ``stopping`` (stop due)."""
     due: float = 0.0
     loop: Loop | None = None
+    probe: float = 0.0
+    """The failing readiness probe's next run (another ``Unhealthy`` event), or 0."""
 
 
 class PodAgent(Controller):
     name = "kubelet"
+    watches = ("pods",)
 
     def __init__(self, plane: ControlPlane, pods: PodCache, nodes: NodeCache, machines: Machines) -> None:
         super().__init__(plane)
@@ -63,17 +69,25 @@ class PodAgent(Controller):
         self.nodes = nodes
         self.machines = machines
         self.state: dict[Key, AgentPod] = {}
+        self.events = KubeletEvents(self, plane.seed)
         pods.on_change(self._pod_changed)
         machines.on_pod(self.queue.add)
         machines.on_node(self._kubelet_changed)
 
     # -- observing ----------------------------------------------------------------------------
 
+    def observe(self, typ: str, res: str, obj: Obj) -> None:
+        if typ == LISTED:  # the images of what runs at start are on their nodes
+            node = (obj.get("spec") or {}).get("nodeName")
+            if node:
+                self.events.seen(node, obj)
+
     def _pod_changed(self, typ: str, old: PodRecord | None, new: PodRecord | None) -> None:
         if new is None:
             if old is not None:
                 self.state.pop(old.key, None)
                 self.machines.forget(old.key)
+                self.events.gone(old.key)
             return
         key = new.key
         if typ == LISTED:
@@ -182,8 +196,10 @@ class PodAgent(Controller):
             if inits:
                 status["initContainerStatuses"] = [_init_status(c, at, names) for c in inits]
 
-        if self.modify("pods", p.key, start) is not None:
+        started = self.modify("pods", p.key, start)
+        if started is not None:
             st.phase = "running"
+            self.events.started(p, started)
 
     def _run(self, p: PodRecord, st: AgentPod, now: float) -> None:
         key = p.key
@@ -193,15 +209,19 @@ class PodAgent(Controller):
             self.modify("pods", key, lambda o: _finish(o, exit_code, at))
             return
         changes: list[Any] = []
+        said: list[Any] = []
+        """Events, once the status is written."""
         for crash in self.machines.crashes.pop(key, ()):
             changes.append(
                 lambda o, crash=crash: _restart(
                     o, crash.container, crash.exit_code, crash.reason, at, self.names
                 )
             )
+            said.append(lambda crash=crash: self.events.restarted(p, crash.container))
         broken = self.machines.broken.get(key)
-        loop_ready = self._loop(p, st, broken, now, at, changes)
-        want_ready = loop_ready and key not in self.machines.failing
+        loop_ready = self._loop(p, st, broken, now, at, changes, said)
+        failing = key in self.machines.failing
+        want_ready = loop_ready and not failing
         if changes or want_ready != p.ready:
 
             def apply(o: Obj) -> None:
@@ -209,23 +229,47 @@ class PodAgent(Controller):
                     change(o)
                 _readiness(o, want_ready, at)
 
-            self.modify("pods", key, apply)
+            if self.modify("pods", key, apply) is None:
+                return
+        for say in said:
+            say()
+        self._probe(p, st, failing, now)
+
+    def _probe(self, p: PodRecord, st: AgentPod, failing: bool, now: float) -> None:
+        """A failing readiness probe fails again at every period: ``Unhealthy``."""
+        if not failing:
+            st.probe = 0.0
+        elif now >= st.probe:
+            self.events.unhealthy(p)
+            st.probe = now + PROBE_PERIOD
+            self.queue.add_at(p.key, st.probe)
 
     def _loop(
-        self, p: PodRecord, st: AgentPod, broken: Crash | None, now: float, at: str, changes: list[Any]
+        self,
+        p: PodRecord,
+        st: AgentPod,
+        broken: Crash | None,
+        now: float,
+        at: str,
+        changes: list[Any],
+        said: list[Any],
     ) -> bool:
         """Advance a crash loop; returns whether the pod may be ready (no container crash-looping)."""
         loop = st.loop
         if broken is not None and loop is None:
             loop = st.loop = Loop(broken.container, BACKOFF_START, waiting_until=now + BACKOFF_START)
             changes.append(lambda o: _crash(o, broken, loop.backoff, p, at))
-            self.queue.add_at(p.key, loop.waiting_until)
+            self._wait(p, loop, now, said)
             return False
         if loop is None:
             return True
+        if loop.waiting_until and now < loop.waiting_until and loop.resync and now >= loop.resync:
+            self._wait(p, loop, now, said)  # a sync while it waits: BackOff again
+            return False
         if loop.waiting_until and now >= loop.waiting_until:
             loop.waiting_until = 0.0
             changes.append(lambda o: _restart(o, loop.container, None, "", at, self.names))
+            said.append(lambda: self.events.restarted(p, loop.container))
             if broken is None:
                 st.loop = None
                 return True
@@ -240,12 +284,18 @@ class PodAgent(Controller):
             loop.backoff = min(BACKOFF_MAX, loop.backoff * 2)
             loop.waiting_until = now + loop.backoff
             changes.append(lambda o: _crash(o, broken, loop.backoff, p, at))
-            self.queue.add_at(p.key, loop.waiting_until)
+            self._wait(p, loop, now, said)
             return False
         if loop.running_until and broken is None:
             st.loop = None  # fixed while it ran: it keeps running
             return True
         return False
+
+    def _wait(self, p: PodRecord, loop: Loop, now: float, said: list[Any]) -> None:
+        """The container waits out its back-off: ``BackOff`` now, and at each resync meanwhile."""
+        said.append(lambda: self.events.backoff(p, loop.container))
+        loop.resync = now + RESYNC if now + RESYNC < loop.waiting_until else 0.0
+        self.queue.add_at(p.key, loop.resync or loop.waiting_until)
 
     def _terminate(self, p: PodRecord, st: AgentPod | None, now: float) -> None:
         if st is None or st.phase != "stopping":
@@ -257,6 +307,8 @@ class PodAgent(Controller):
             took = 0.3 + 2.7 * r() if r() < 0.9 else grace * r()
             due = now + min(float(grace), took)
             self.state[p.key] = AgentPod("stopping", due=due)
+            if p.phase == "Running":
+                self.events.killing(p)
             self.queue.add_at(p.key, due)
             return
         if now < st.due:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubescope.sim.control.cache import PodCache, PodRecord
+from kubescope.sim.control.events import ref
 from kubescope.sim.control.runtime import LISTED, Controller, ControlPlane, Key
 from kubescope.sim.objects.meta import controller_of, owner_ref, rfc3339
 from kubescope.sim.objects.pods import pod_from_template
@@ -24,6 +25,8 @@ KINDS = {
     "replicasets.apps": ("ReplicaSet", "apps/v1"),
     "replicationcontrollers": ("ReplicationController", "v1"),
 }
+REPORTING = {"replicasets.apps": "replicaset-controller", "replicationcontrollers": "replication-controller"}
+"""The component their events name."""
 BURST = 500
 """Pods created or deleted per sync at most (kube's ``burstReplicas``)."""
 
@@ -96,8 +99,13 @@ class ReplicaSetController(Controller):
             # among equals the newest goes first (the cache keeps pods in the order they came)
             ranked = sorted(range(len(active)), key=lambda i: (*_deletion_rank(active[i]), -i))
             for p in [active[i] for i in ranked[: min(-diff, BURST)]]:
-                self.delete("pods", p.key)
+                if self.delete("pods", p.key):
+                    self._event(rs, "SuccessfulDelete", f"Deleted pod: {p.name}")
         self._status(rs)
+
+    def _event(self, rs: ReplicaSetRecord, reason: str, note: str) -> None:
+        kind, api = KINDS[rs.res]
+        self.recorder(REPORTING[rs.res]).emit(ref(kind, api, rs.ns, rs.name, rs.uid), "Normal", reason, note)
 
     def _create(self, rs: ReplicaSetRecord, n: int) -> None:
         try:
@@ -118,7 +126,8 @@ class ReplicaSetController(Controller):
                 owner=owner_ref(api, kind, rs.name, rs.uid),
                 generate_name=f"{rs.name}-",
             )
-            self.create("pods", pod)
+            if self.create("pods", pod) is not None:
+                self._event(rs, "SuccessfulCreate", f"Created pod: {name}")
 
     def _status(self, rs: ReplicaSetRecord) -> None:
         kind, _ = KINDS[rs.res]

@@ -66,6 +66,15 @@ class EventSink(Protocol):
     ) -> None: ...
 
 
+class _NoEvents:
+    def emit(self, regarding: Obj, typ: str, reason: str, note: str, **how: Any) -> None:
+        pass
+
+
+NO_EVENTS: EventSink = _NoEvents()
+"""Where events go when nothing records them."""
+
+
 class Events(Protocol):
     """The cluster's recorders (:class:`kubescope.sim.control.events.EventRecorder`)."""
 
@@ -232,11 +241,17 @@ class Controller:
         return self.writes.delete(res, key, self.name, grace_period)
 
     def event(self, regarding: Obj, typ: str, reason: str, note: str, **how: Any) -> None:
-        """Record an event about ``regarding`` as this controller's component (``how``: ``action``,
-        ``field_path``, ``related``), through the cluster's recorder."""
+        """Record an event about ``regarding`` (an object, or a reference) as this controller's
+        component (``how``: ``action``, ``field_path``, ``related``), through the cluster's recorder."""
+        self.recorder().emit(regarding, typ, reason, note, **how)
+
+    def recorder(self, component: str = "", instance: str = "", *, series: bool = False) -> EventSink:
+        """The recorder of a component (this controller's :attr:`reporting` unless named; an instance
+        such as a kubelet's node; ``series``: the events.k8s.io recorder)."""
         events = self.plane.events
-        if events is not None:
-            events.reporter(self.reporting or self.name).emit(regarding, typ, reason, note, **how)
+        if events is None:
+            return NO_EVENTS
+        return events.reporter(component or self.reporting or self.name, instance, series=series)
 
     def resumed(self, paused: float) -> None:
         """The cluster was paused for ``paused`` seconds: move times kept outside the timers."""

@@ -15,12 +15,13 @@ from typing import Any
 
 from kubescope.sim.control.cache import NodeCache, NodeRecord, PodCache, PodRecord
 from kubescope.sim.control.daemonset import pinned_node
-from kubescope.sim.control.runtime import LISTED, Controller, ControlPlane, Key
+from kubescope.sim.control.runtime import LISTED, Controller, ControlPlane, EventSink, Key
 from kubescope.sim.objects import pods as podobj
 from kubescope.sim.objects.meta import rfc3339
 
 Obj = dict[str, Any]
 MAX_BACKOFF = 300.0
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 
 
 class Scheduler(Controller):
@@ -34,6 +35,7 @@ class Scheduler(Controller):
         """Ready, schedulable nodes (in the order they became so)."""
         self._pool: list[str] = []
         self._backoff: dict[Key, float] = {}
+        self._instance = ""
         pods.on_change(self._pod_changed)
         nodes.on_change(self._node_changed)
 
@@ -76,7 +78,7 @@ class Scheduler(Controller):
         node = pinned if pinned in self.nodes.nodes else "" if pinned else self._pick()
         now = rfc3339(self.now())
         if not node:
-            self._unschedulable(key, now)
+            self._unschedulable(key, now, obj)
             return
         self._backoff.pop(key, None)
 
@@ -84,7 +86,22 @@ class Scheduler(Controller):
             o.setdefault("spec", {})["nodeName"] = node
             podobj.set_condition(o.setdefault("status", {}), podobj.scheduled(now))
 
-        self.modify("pods", key, bind)
+        if self.modify("pods", key, bind) is not None:
+            self._events().emit(
+                obj,
+                "Normal",
+                "Scheduled",
+                f"Successfully assigned {key[0]}/{key[1]} to {node}",
+                action="Binding",
+            )
+
+    def _events(self) -> EventSink:
+        """The scheduler's recorder: events.k8s.io's, as kube-scheduler's (``default-scheduler``,
+        its instance named after the control-plane node it runs on)."""
+        if not self._instance:
+            cp = next((n.name for n in self.nodes.nodes.values() if CONTROL_PLANE in n.labels), "")
+            self._instance = f"default-scheduler-{cp or 'kubescope'}"
+        return self.recorder("default-scheduler", self._instance, series=True)
 
     def _pick(self) -> str:
         """The less loaded of two Ready, schedulable nodes drawn at random."""
@@ -97,7 +114,7 @@ class Scheduler(Controller):
         a, b = pool[int(r() * len(pool))], pool[int(r() * len(pool))]
         return a if len(self.pods.by_node.get(a, ())) <= len(self.pods.by_node.get(b, ())) else b
 
-    def _unschedulable(self, key: Key, now: str) -> None:
+    def _unschedulable(self, key: Key, now: str, obj: Obj) -> None:
         n = len(self.nodes.nodes)
         message = f"0/{n} nodes are available: {n} node(s) were unschedulable or not ready."
         delay = min(MAX_BACKOFF, self._backoff.get(key, 0.5) * 2)
@@ -107,4 +124,5 @@ class Scheduler(Controller):
             podobj.set_condition(o.setdefault("status", {}), podobj.unschedulable(now, message))
 
         self.modify("pods", key, mark)
+        self._events().emit(obj, "Warning", "FailedScheduling", message, action="Scheduling")
         self.queue.add_after(key, delay)

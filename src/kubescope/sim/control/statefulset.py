@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubescope.sim.control.cache import PodCache, PodRecord
+from kubescope.sim.control.events import ref
 from kubescope.sim.control.runtime import LISTED, Controller, ControlPlane, Key
 from kubescope.sim.objects.meta import owner_ref, rfc3339
 from kubescope.sim.objects.pods import pod_from_template
@@ -37,6 +38,7 @@ class StatefulSetRecord:
 
 class StatefulSetController(Controller):
     name = "statefulset"
+    reporting = "statefulset-controller"
     watches = (STATEFULSETS,)
 
     def __init__(self, plane: ControlPlane, pods: PodCache) -> None:
@@ -97,8 +99,14 @@ class StatefulSetController(Controller):
         for p in extra[:1] if sts.ordered else extra:
             if sts.ordered and not all_ready:
                 break
-            self.delete("pods", p.key)
+            if self.delete("pods", p.key):
+                self._event(
+                    sts, f"delete Pod {p.name} in StatefulSet {sts.name} successful", "SuccessfulDelete"
+                )
         self._status(sts)
+
+    def _event(self, sts: StatefulSetRecord, note: str, reason: str) -> None:
+        self.event(ref("StatefulSet", "apps/v1", sts.ns, sts.name, sts.uid), "Normal", reason, note)
 
     def _create(self, sts: StatefulSetRecord, ordinal: int) -> None:
         try:
@@ -132,7 +140,8 @@ class StatefulSetController(Controller):
             claim = (vct.get("metadata") or {}).get("name", "")
             if claim and claim not in have:
                 volumes.append({"name": claim, "persistentVolumeClaim": {"claimName": f"{claim}-{name}"}})
-        self.create("pods", pod)
+        if self.create("pods", pod) is not None:
+            self._event(sts, f"create Pod {name} in StatefulSet {sts.name} successful", "SuccessfulCreate")
 
     def _status(self, sts: StatefulSetRecord) -> None:
         pods = [

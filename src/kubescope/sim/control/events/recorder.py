@@ -23,8 +23,7 @@ both API versions in one: a legacy event has ``eventTime`` null, a series event 
 ``firstTimestamp``/``lastTimestamp``. An update of an event that is gone (its TTL expired) creates
 it again, as both recorders do.
 
-:class:`Truth` keeps every emission, written or not, with what became of it: what a test compares
-with what a client saw.
+Every emission goes to the ground truth (:mod:`.truth`) with what became of it.
 """
 
 from __future__ import annotations
@@ -32,10 +31,10 @@ from __future__ import annotations
 import collections
 import copy
 import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubescope.sim.control.events.truth import Emission, Truth
 from kubescope.sim.control.runtime import Controller, ControlPlane
 from kubescope.sim.objects.meta import rfc3339, rfc3339_micro
 
@@ -49,106 +48,45 @@ SPAM_BURST = 25
 SPAM_QPS = 1.0 / 300.0
 SERIES_HEARTBEAT = 1800.0
 SERIES_FINISH = 360.0
-TRUTH_KEPT = 200_000
-"""Emissions the ground truth keeps (the oldest go first; ``total`` counts them all)."""
-
-
-@dataclass(slots=True)
-class Emission:
-    """One event as its component emitted it, and what the recorder did with it: ``created``,
-    ``updated`` (a legacy count or a series written), ``counted`` (a series occurrence kept in the
-    recorder), ``aggregated`` (written as a combined event), ``dropped`` (the spam filter)."""
-
-    seq: int
-    time: float
-    component: str
-    instance: str
-    type: str
-    reason: str
-    note: str
-    action: str
-    regarding: Obj
-    outcome: str = ""
-    event: str = ""
-    """The Event's name (namespace: :attr:`namespace`)."""
-    namespace: str = ""
-
-    def view(self) -> Obj:
-        return {
-            "seq": self.seq,
-            "time": rfc3339_micro(self.time),
-            "reportingController": self.component,
-            "reportingInstance": self.instance,
-            "type": self.type,
-            "reason": self.reason,
-            "note": self.note,
-            "action": self.action,
-            "regarding": self.regarding,
-            "outcome": self.outcome,
-            "event": {"namespace": self.namespace, "name": self.event},
-        }
-
-
-class Truth:
-    """Every emission (the last :data:`TRUTH_KEPT`), in order."""
-
-    def __init__(self, kept: int = TRUTH_KEPT) -> None:
-        self.items: collections.deque[Emission] = collections.deque(maxlen=kept)
-        self.total = 0
-        self.by_outcome: collections.Counter[str] = collections.Counter()
-
-    def add(self, e: Emission) -> None:
-        self.items.append(e)
-        self.total += 1
-
-    def settle(self, e: Emission, outcome: str, ns: str, name: str) -> None:
-        e.outcome, e.namespace, e.event = outcome, ns, name
-        self.by_outcome[outcome] += 1
-
-    def query(
-        self,
-        *,
-        since: int = 0,
-        reason: str = "",
-        kind: str = "",
-        namespace: str = "",
-        name: str = "",
-        component: str = "",
-        limit: int = 1000,
-    ) -> Iterator[Emission]:
-        n = 0
-        for e in self.items:
-            if e.seq <= since:
-                continue
-            r = e.regarding
-            if (
-                (reason and e.reason != reason)
-                or (kind and r.get("kind") != kind)
-                or (namespace and r.get("namespace", "") != namespace)
-                or (name and r.get("name") != name)
-                or (component and e.component != component)
-            ):
-                continue
-            yield e
-            n += 1
-            if n >= limit:
-                return
 
 
 def reference(obj: Obj, field_path: str = "") -> Obj:
     """``reference.GetReference``: the object an event is about."""
     meta = obj.get("metadata") or {}
-    ref: Obj = {"kind": obj.get("kind", ""), "apiVersion": obj.get("apiVersion", "")}
-    if meta.get("namespace"):
-        ref["namespace"] = meta["namespace"]
-    ref["name"] = meta.get("name", "")
-    if meta.get("uid"):
-        ref["uid"] = meta["uid"]
-    if meta.get("resourceVersion"):
-        ref["resourceVersion"] = meta["resourceVersion"]
+    return ref(
+        obj.get("kind", ""),
+        obj.get("apiVersion", ""),
+        meta.get("namespace", ""),
+        meta.get("name", ""),
+        meta.get("uid", ""),
+        resource_version=meta.get("resourceVersion", ""),
+        field_path=field_path,
+    )
+
+
+def ref(
+    kind: str,
+    api_version: str,
+    ns: str,
+    name: str,
+    uid: str = "",
+    *,
+    resource_version: str = "",
+    field_path: str = "",
+) -> Obj:
+    """An ObjectReference, its fields in Go's order, empty ones left out (``omitempty``)."""
+    out: Obj = {"kind": kind}
+    if ns:
+        out["namespace"] = ns
+    out["name"] = name
+    if uid:
+        out["uid"] = uid
+    out["apiVersion"] = api_version
+    if resource_version:
+        out["resourceVersion"] = resource_version
     if field_path:
-        ref["fieldPath"] = field_path
-    return ref
+        out["fieldPath"] = field_path
+    return out
 
 
 class _LRU(collections.OrderedDict[Any, Any]):
@@ -238,7 +176,9 @@ class EventRecorder(Controller):
         if update and self.store.exists(EVENTS, *key):
             self.writes.modify(EVENTS, key, lambda o: o.update({k: event[k] for k in update}), who)
         else:
-            self.writes.create(EVENTS, copy.deepcopy(event), who)
+            new = copy.deepcopy(event)
+            new["metadata"]["uid"] = self.names.uid()
+            self.writes.create(EVENTS, new, who)
 
 
 class Reporter:
@@ -260,13 +200,13 @@ class Reporter:
         field_path: str = "",
         related: Obj | None = None,
     ) -> None:
-        """Record an event about ``regarding`` (an object, or a reference from :func:`reference`)."""
-        ref = regarding if "metadata" not in regarding else reference(regarding, field_path)
-        if field_path and "fieldPath" not in ref:
-            ref = {**ref, "fieldPath": field_path}
+        """Record an event about ``regarding`` (an object, or a reference from :func:`ref`)."""
+        about = regarding if "metadata" not in regarding else reference(regarding, field_path)
+        if field_path and "fieldPath" not in about:
+            about = {**about, "fieldPath": field_path}
         rel = None if related is None else (related if "metadata" not in related else reference(related))
-        e = self.recorder.emission(self, ref, typ, reason, note, action)
-        self._record(e, ref, rel)
+        e = self.recorder.emission(self, about, typ, reason, note, action)
+        self._record(e, about, rel)
 
     def _record(self, e: Emission, ref: Obj, related: Obj | None) -> None:
         raise NotImplementedError
