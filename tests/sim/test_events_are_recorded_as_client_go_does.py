@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from kubescope.sim.control.events import EventRecorder
-from kubescope.sim.control.events.convert import to_core_v1, to_events_v1
 from kubescope.sim.control.runtime import ControlPlane
+from kubescope.sim.eventsv1 import to_core_v1, to_events_v1
 from kubescope.sim.store import ObjectStore
 
 Obj = dict[str, Any]
@@ -198,8 +198,14 @@ def test_one_event_two_api_versions() -> None:
         "default-scheduler",
         "Binding",
     )
-    assert "deprecatedFirstTimestamp" not in v1 and v1["eventTime"] == new["eventTime"]
+    # Go writes a zero metav1.Time as null and an empty struct as {}, omitempty or not
+    assert v1["deprecatedFirstTimestamp"] is None and v1["deprecatedSource"] == {}
+    assert "deprecatedCount" not in v1 and v1["eventTime"] == new["eventTime"]
+    assert list(v1)[3:] == ["eventTime", "reportingController", "reportingInstance", "action", "reason",
+                            "regarding", "note", "type", "deprecatedSource", "deprecatedFirstTimestamp",
+                            "deprecatedLastTimestamp"]  # fmt: skip
     legacy = to_events_v1(old)
     assert legacy["eventTime"] is None and legacy["deprecatedCount"] == 1
     assert legacy["deprecatedSource"] == {"component": "kubelet", "host": "node-1"}
-    assert to_core_v1(legacy) == {k: v for k, v in old.items() if k != "eventTime"} | {"eventTime": None}
+    assert to_core_v1(legacy) == old
+    assert to_core_v1(v1) == new

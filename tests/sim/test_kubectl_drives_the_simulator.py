@@ -118,6 +118,23 @@ def test_other_kinds_and_api_resources(kubectl: Kubectl) -> None:
     assert "Server Version: v1." in kubectl("version")
 
 
+def test_events_in_both_versions_as_kubectl_prints_them(kubectl: Kubectl) -> None:
+    core = kubectl("get", "events", "-A").splitlines()
+    assert core[0].split() == ["NAMESPACE", "LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert len(core) > 1
+    wide = kubectl(
+        "get", "events.v1.events.k8s.io", "-A", "-o", "wide", "--field-selector", "regarding.kind=Pod"
+    ).splitlines()
+    header = wide[0].split()
+    assert header[:5] == ["NAMESPACE", "LAST", "SEEN", "TYPE", "REASON"] and header[-4:] == [
+        "FIRST", "SEEN", "COUNT", "NAME",
+    ]  # fmt: skip
+    assert len(wide) > 1 and all(" pod/" in line for line in wide[1:])
+    assert "events.events.k8s.io" in kubectl("api-resources", "-o", "name").split()
+    wrong = kubectl.run("get", "events.events.k8s.io", "-A", "--field-selector", "involvedObject.kind=Pod", check=False)
+    assert wrong.returncode != 0 and "field label not supported: involvedObject.kind" in wrong.stderr
+
+
 def test_apply_patch_scale_describe_delete(kubectl: Kubectl, tmp_path: Path) -> None:
     f = tmp_path / "d.yaml"
     f.write_text(DEPLOYMENT)

@@ -4,6 +4,11 @@ Each :class:`ResourceType` knows its group/version/plural/kind, scope, short nam
 subresources and which field selectors it supports (kube-apiserver rejects others with 400
 ``field label not supported``). The store keys resources as ``plural`` (core group) or
 ``plural.group``. CustomResourceDefinitions add types at run time (:func:`from_crd`).
+
+A type may be a view of another's storage in another version, as kube-apiserver serves one
+storage in several groups: events.k8s.io/v1 Events are the core/v1 Events (``storage``), converted
+on the way out and in, with field selectors of their own that select the stored fields
+(``field_labels``, kube's field label conversion).
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubescope.sim import eventsv1
+
 FieldGetter = Callable[[Mapping[str, Any]], str]
+Converter = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def _path(*keys: str) -> FieldGetter:
@@ -63,9 +71,19 @@ class ResourceType:
     """Virtual resources such as TokenReview: POST answers, nothing is stored."""
     other_versions: tuple[str, ...] = ()
     """Further versions served with the same schema (e.g. autoscaling/v1 beside v2)."""
+    storage: str = ""
+    """The store key of the type this one is a view of ("": its own)."""
+    field_labels: Mapping[str, str] | None = None
+    """A view's field selector labels and the stored fields each selects (None: the stored ones)."""
+    to_version: Converter | None = None
+    """A view's form of a stored object."""
+    from_version: Converter | None = None
+    """The stored form of a view's object (what a client writes)."""
 
     @property
     def key(self) -> str:
+        if self.storage:
+            return self.storage
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
     @property
@@ -179,6 +197,18 @@ BUILTIN: tuple[ResourceType, ...] = (
     ),
     ResourceType("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",), (), ("token",)),
     ResourceType("", "v1", "events", "Event", True, ("ev",), (), (), EVENT_FIELDS),
+    ResourceType(
+        "events.k8s.io",
+        "v1",
+        "events",
+        "Event",
+        True,
+        ("ev",),
+        storage="events",
+        field_labels=eventsv1.FIELD_LABELS,
+        to_version=eventsv1.to_events_v1,
+        from_version=eventsv1.to_core_v1,
+    ),
     # apps/v1
     ResourceType("apps", "v1", "deployments", "Deployment", True, ("deploy",), _ALL, ("status", "scale")),
     ResourceType(

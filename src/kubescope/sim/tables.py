@@ -1,7 +1,8 @@
 """Server-side printing: ``meta.k8s.io/v1`` Table answers, as kube-apiserver's printers build them.
 
 kubectl asks for ``Accept: application/json;as=Table;v=v1;g=meta.k8s.io`` and prints the columns it
-gets. Pods, nodes, deployments, namespaces, services and HorizontalPodAutoscalers get kube-apiserver's columns (priority 1 are
+gets. Pods, nodes, deployments, namespaces, services, events (both versions) and
+HorizontalPodAutoscalers get kube-apiserver's columns (priority 1 are
 the ``-o wide`` ones); every other resource gets the default ``Name``/``Created At`` table.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kubescope.model.timefmt import parse_rfc3339
+from kubescope.sim import eventsv1
 from kubescope.sim.resources import ResourceType
 
 Obj = dict[str, Any]
@@ -232,6 +234,45 @@ def _namespace_row(o: Obj, now: dt.datetime) -> list[Any]:
     return [o["metadata"]["name"], (o.get("status") or {}).get("phase", ""), _age(o, now)]
 
 
+def _since(ts: Any, now: dt.datetime) -> str:
+    t = _parse(ts)
+    return "<unknown>" if t is None else human_duration((now - t).total_seconds())
+
+
+def _event_row(o: Obj, now: dt.datetime) -> list[Any]:
+    """kube's ``printEvent`` (all columns: the server prints wide); an events.k8s.io/v1 Event is
+    printed as the core/v1 one it is."""
+    if o.get("apiVersion") == "events.k8s.io/v1":
+        o = eventsv1.to_core_v1(o)
+    first = _since(o.get("firstTimestamp"), now) if o.get("firstTimestamp") else _since(o.get("eventTime"), now)
+    last = _since(o.get("lastTimestamp"), now) if o.get("lastTimestamp") else first
+    count = o.get("count") or 0
+    series = o.get("series")
+    if isinstance(series, dict):
+        last, count = _since(series.get("lastObservedTime"), now), series.get("count") or 0
+    elif not count:
+        count = 1  # a singleton of the new API has no count
+    about = o.get("involvedObject") or {}
+    kind = str(about.get("kind", "")).lower()
+    target = f"{kind}/{about['name']}" if about.get("name") else kind
+    source = o.get("source") or {}
+    component = source.get("component") or o.get("reportingComponent") or ""
+    instance = source.get("host") or o.get("reportingInstance") or ""
+    by = ", ".join([component, instance] if instance else [component]) if component else "<unknown>"
+    return [
+        last,
+        o.get("type", ""),
+        o.get("reason", ""),
+        target,
+        about.get("fieldPath", ""),
+        by,
+        str(o.get("message", "")).strip(),
+        first,
+        int(count),
+        o["metadata"].get("name", ""),
+    ]
+
+
 def _default_row(o: Obj, now: dt.datetime) -> list[Any]:
     return [o["metadata"].get("name", ""), o["metadata"].get("creationTimestamp") or "<unknown>"]
 
@@ -292,6 +333,21 @@ _PRINTERS: dict[str, tuple[list[Obj], Any]] = {
         _service_row,
     ),
     "namespaces": ([_col("Name", fmt="name"), _col("Status"), _col("Age")], _namespace_row),
+    "events": (
+        [
+            _col("Last Seen"),
+            _col("Type"),
+            _col("Reason"),
+            _col("Object"),
+            _col("Subobject", priority=1),
+            _col("Source", priority=1),
+            _col("Message"),
+            _col("First Seen", priority=1),
+            _col("Count", priority=1),
+            _col("Name", fmt="name", priority=1),
+        ],
+        _event_row,
+    ),
     "horizontalpodautoscalers.autoscaling": (
         [
             _col("Name", fmt="name"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from kubescope.apiserver.selectors import (
     FieldSelector,
+    FieldTerm,
     LabelSelector,
     parse_field_selector,
     parse_label_selector,
@@ -34,13 +35,17 @@ def dry_run(q: Any) -> bool:
 
 def selectors(t: ResourceType, q: Any) -> tuple[LabelSelector | None, FieldSelector | None]:
     """The label and field selectors of a list, watch or deletecollection; a field the type does not
-    index is 400 ``field label not supported``, as kube-apiserver's field label conversion answers."""
+    index is 400 ``field label not supported``, as kube-apiserver's field label conversion answers.
+    A view of another version's storage selects with its own labels, converted to the stored ones."""
     labels = parse_label_selector(q.get("labelSelector", "")) if q.get("labelSelector") else None
     flds = None
     if q.get("fieldSelector"):
         flds = parse_field_selector(q["fieldSelector"])
-        supported = t.field_getters()
+        supported = t.field_labels if t.field_labels is not None else t.field_getters()
         for term in flds.terms:
             if term.field not in supported:
                 raise BadRequest(f"field label not supported: {term.field}")
+        if t.field_labels is not None:
+            converted = t.field_labels
+            flds = FieldSelector(tuple(FieldTerm(converted[x.field], x.value, x.equal) for x in flds.terms))
     return labels, flds

@@ -82,8 +82,23 @@ def success(details: dict[str, Any] | None = None, code: int = 0) -> dict[str, A
     return body
 
 
+def present(r: ResourceRequest, obj: dict[str, Any]) -> dict[str, Any]:
+    """A stored object in the version the request names (a view of another version's storage
+    converts it); a Status or anything else passes as it is."""
+    convert = r.type.to_version
+    if convert is None or obj.get("kind") != r.type.kind or obj.get("apiVersion") == r.type.api_version:
+        return obj
+    return convert(obj)
+
+
+def present_raw(r: ResourceRequest, raw: bytes) -> bytes:
+    """:func:`present` of stored bytes."""
+    return raw if r.type.to_version is None else _enc.encode(present(r, _dec.decode(raw)))
+
+
 def object_answer(r: ResourceRequest, obj: dict[str, Any], code: int = 200) -> web.Response:
     """One object (or Status) as the client asked for it: JSON, protobuf, or a Table for reads."""
+    obj = present(r, obj)
     if r.media.kind == "table":
         return respond_json(code, table(r, [obj]))
     return _answer(r.media, code, obj)
@@ -110,6 +125,8 @@ async def stream_list(r: ResourceRequest, items: Sequence[bytes], meta: dict[str
     """A ``<Kind>List`` of stored objects: a Table, a protobuf list, or JSON written as a join of
     the objects' bytes in bounded chunks."""
     t = r.type
+    if t.to_version is not None:
+        items = [present_raw(r, i) for i in items]
     if r.media.kind == "table":
         return respond_json(200, table(r, [_dec.decode(i) for i in items], meta))
     list_message = message_name(t.api_version, t.kind + "List")

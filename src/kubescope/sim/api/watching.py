@@ -131,6 +131,7 @@ async def _stream(
     ctx: ApiContext, resp: web.StreamResponse, w: Watcher, fmt: _Events, deadline: float, bookmarks: bool
 ) -> None:
     next_bookmark = time.monotonic() + ctx.bookmark_interval
+    view = fmt.r.type.to_version is not None
     while True:
         if w.queue:
             out = []
@@ -143,6 +144,9 @@ async def _stream(
                     out.append(fmt.malformed)
                 elif typ == INITIAL_END:
                     out.append(fmt.bookmark(raw.decode(), initial_end=True))
+                elif view:
+                    # a view of another version's storage: each object converted, its own line
+                    out.append(fmt.event(typ, responses.present_raw(fmt.r, raw), b""))
                 else:
                     out.append(fmt.event(typ, raw, line))
             await resp.write(b"".join(out))

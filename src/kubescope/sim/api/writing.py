@@ -59,6 +59,7 @@ async def create(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
         if ("", ns) not in ctx.store.objects.get("namespaces", {}):
             raise NotFound(f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"})
     admit(r.type, body)
+    body = stored_form(r.type, body)
     default(ctx, r, body)
     if dry_run(r.query):
         return responses.object_answer(r, body, 201)
@@ -74,6 +75,7 @@ async def update(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
     if r.namespace:
         meta.setdefault("namespace", r.namespace)
     admit(r.type, body)
+    body = stored_form(r.type, body)
     if not r.sub:
         default(ctx, r, body)
     return responses.object_answer(r, ctx.store.update(r.type.key, body, subresource=r.sub))
@@ -92,13 +94,16 @@ async def patch(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
         # server-side apply creates what is missing
         patch_body.setdefault("metadata", {}).update({"name": name, **({"namespace": ns} if ns else {})})
         admit(r.type, patch_body)
+        patch_body = stored_form(r.type, patch_body)
         default(ctx, r, patch_body)
         return responses.object_answer(r, ctx.store.create(key, patch_body), 201)
-    new = apply_patch(kind, current, patch_body)
+    # a patch applies to the object in the request's version
+    new = apply_patch(kind, responses.present(r, current), patch_body)
     new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
     if isinstance(patch_body, dict) and (patch_body.get("metadata") or {}).get("resourceVersion"):
         new["metadata"]["resourceVersion"] = patch_body["metadata"]["resourceVersion"]
     admit(r.type, new)
+    new = stored_form(r.type, new)
     return responses.object_answer(r, ctx.store.update(key, new, subresource=r.sub))
 
 
@@ -159,6 +164,14 @@ def admit(t: ResourceType, obj: dict[str, Any]) -> None:
     errs = object_meta_errors(t.key, t.namespaced, meta)
     if errs:
         raise invalid(t.kind, t.group, str(meta.get("name") or ""), errs)
+
+
+def stored_form(t: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    """What is stored of an object written through a view of another version's storage (an
+    events.k8s.io/v1 Event is stored as core/v1), after its own version admitted it."""
+    if t.from_version is None or obj.get("apiVersion", t.api_version) != t.api_version:
+        return obj
+    return t.from_version(obj)
 
 
 def default(ctx: ApiContext, r: ResourceRequest, obj: dict[str, Any]) -> None:
