@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "kubescope.history.command",
         "record resource usage over time and serve a historical metrics API (recommendations, idle workloads)",
     ),
+    "console": (
+        "kubescope.console.command",
+        "serve a web console: usage now and over time, workloads, autoscalers and event timelines",
+    ),
     "render": (
         "kubescope.state.render_command",
         "print state metrics for Kubernetes objects in JSON or YAML files",

