@@ -18,6 +18,7 @@ PAGES = {
     "resource-metrics": "resource-metrics.md",
     "custom-metrics": "custom-metrics.md",
     "render": "state-metrics.md",
+    "console": "console.md",
 }
 
 

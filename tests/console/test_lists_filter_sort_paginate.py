@@ -29,7 +29,7 @@ def _names(page: lists.Page) -> list[str]:
 
 
 def q(**params: str) -> lists.ListQuery:
-    return lists.parse_query(params, allowed=("ns", "label", "node", "q", "status", "kind"), sorts=lists.POD_SORTS + ("pods", "kind"))
+    return lists.parse_query(params, allowed=("ns", "label", "node", "q", "status", "kind"), sorts=(*lists.POD_SORTS, "pods", "kind"))
 
 
 def test_filters_combine() -> None:

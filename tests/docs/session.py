@@ -46,7 +46,7 @@ from tests.docs import commands as dc
 from tests.docs.allowlist import ALLOWED
 
 REPO = dc.REPO
-SERVER_KINDS = ("demo", "simulate", "state-metrics", "resource-metrics", "custom-metrics")
+SERVER_KINDS = ("demo", "simulate", "state-metrics", "resource-metrics", "custom-metrics", "console")
 ONE_SHOT_FLAGS = ("--help", "-h", "--version", "--print-rbac", "--exit-after")
 READY_TIMEOUT = 300.0
 COMMAND_TIMEOUT = 180.0
@@ -288,6 +288,9 @@ class Session:
             return _get(f"https://{_host(ns.bind_address)}:{ns.secure_port}/readyz") == 200
         if server.kind == "prometheus":
             return _get(f"http://{ns.listen}/-/ready") == 200
+        if server.kind == "console":
+            scheme = "https" if ns.cert_dir or ns.tls_cert_file or ns.web_config_file else "http"
+            return _get(f"{scheme}://{_host(ns.host)}:{ns.port}/readyz") == 200
         raise AssertionError(server.kind)
 
     def alive_servers(self) -> list[Server]:
@@ -348,7 +351,9 @@ def signature(line: str) -> str:
 
 def _ports(kind: str, ns: Any) -> set[int]:
     if kind == "demo":
-        return {ns.state_port, ns.state_telemetry_port}
+        return {ns.state_port, ns.state_telemetry_port, ns.console_port}
+    if kind == "console":
+        return {ns.port}
     if kind == "simulate":
         return {ns.port} - {0}
     if kind == "state-metrics":

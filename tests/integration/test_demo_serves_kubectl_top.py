@@ -27,7 +27,7 @@ from kubescope.web.flags import LISTEN, ListenFlags, check_listen_ports
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
 # with Prometheus installed the demo also runs it and kubescope custom-metrics (its autoscaling part)
-SERVER_LOGS = {"simulator.log", "state-metrics.log", "resource-metrics.log"} | (
+SERVER_LOGS = {"simulator.log", "state-metrics.log", "resource-metrics.log", "history.log", "console.log"} | (
     {"prometheus.log", "custom-metrics.log"} if shutil.which("prometheus") else set()
 )
 
@@ -58,7 +58,7 @@ class Demo:
             sys.executable, "-m", "kubescope", "demo", "--nodes", "3", "--pods-per-node", "5",
             "--metric-resolution", "2s", "--exit-after", f"{exit_after:g}",
             "--write-kubeconfig", str(self.kubeconfig), "--state-port", str(self.state_port),
-            "--state-telemetry-port", str(self.telemetry_port),
+            "--state-telemetry-port", str(self.telemetry_port), "--console-port", str(free_port()),
             *(["--log-dir", str(tmp / "logs")] if keep_logs else []),
         ]  # fmt: skip
         with self.out.open("wb") as f:

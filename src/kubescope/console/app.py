@@ -146,6 +146,9 @@ class Console:
         if self._session is not None:
             await self._session.close()
         await self.client.close()
+        # aiohttp closes TLS transports in the background: its documented graceful close waits a
+        # moment, else the event loop's end finds a dozen watch sockets still open
+        await asyncio.sleep(0.25)
 
 
 async def serve(settings: Settings) -> int:

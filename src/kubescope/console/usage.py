@@ -31,6 +31,7 @@ from kubescope.log import fields
 logger = logging.getLogger(__name__)
 
 METRICS = "/apis/metrics.k8s.io/v1beta1"
+NOT_YET = "the first poll of the Metrics API has not finished yet"
 _nodes = msgspec.json.Decoder(wire.NodeMetricsList)
 _pods = msgspec.json.Decoder(wire.PodMetricsList)
 
@@ -138,7 +139,7 @@ class Usage:
         self.nodes = Ring(columns, 64)
         self.pods = Ring(columns, 1024)
         self.clock = clock
-        self.error = "not polled yet"
+        self.error = NOT_YET
         self.last_ok = 0.0
         self.polls = 0
         self.failures = 0
@@ -153,7 +154,7 @@ class Usage:
             pods = _pods.decode(pods_body).items
         except (KubeError, msgspec.DecodeError, msgspec.ValidationError, DecodeError) as e:
             self.failures += 1
-            if not self.error or self.error == "not polled yet" or self.last_ok:
+            if self.error in ("", NOT_YET):  # log the change to failing, not every failed poll
                 logger.warning("Metrics API unavailable", extra=fields(error=str(e)[:300]))
             self.error = f"the Metrics API (metrics.k8s.io) did not answer: {str(e)[:200]}"
             return
