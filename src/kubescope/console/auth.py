@@ -150,7 +150,7 @@ def middleware(login: Login | None) -> Middleware:
 
 
 LOGIN_FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>kubescope console: log in</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/static/console.css"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/console.css"></head>
 <body><main class="login"><h1>kubescope console</h1><p>This console is read-only. Log in with a token from its
 login token file.</p>{message}<form method="post" action="/login"><input type="hidden" name="next" value="{next}">
 <label>Token <input type="password" name="token" autocomplete="current-password" autofocus required></label>

@@ -82,7 +82,7 @@ class Pages:
 
     # -- rendering -----------------------------------------------------------------------------------
 
-    def render(self, request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
+    def render(self, request: web.Request, template: str, code: int = 200, /, **values: Any) -> web.Response:
         notes = list(values.pop("notes", ()))
         if not self.cluster.synced():
             notes.insert(0, "Still listing the cluster's objects: lists are incomplete for a moment.")
@@ -92,7 +92,7 @@ class Pages:
             title=self.title, path=request.path, notes=[n for n in notes if n], now=time.time(), **values
         )
         return web.Response(
-            text=html, status=status, content_type="text/html", charset="utf-8",
+            text=html, status=code, content_type="text/html", charset="utf-8",
             headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
                      "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"},
         )  # fmt: skip
