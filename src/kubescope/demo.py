@@ -164,7 +164,7 @@ def _wait_http(url: str, child: Child, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-async def _register_api(kubeconfig: str, service: str, port: int, group: str, versions: tuple[str, ...]) -> None:
+async def register_api(kubeconfig: str, service: str, port: int, group: str, versions: tuple[str, ...]) -> None:
     """Service + Endpoints on 127.0.0.1:<port> and an APIService per version, as deploy/ does for a cluster."""
     client = await KubeClient.connect(KubeSettings(kubeconfig=kubeconfig))
     try:
@@ -310,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
             logdir,
         )
         children.append(resource)
-        asyncio.run(_register_api(kubeconfig, SERVICE, rm_port, "metrics.k8s.io", ("v1", "v1beta1")))
+        asyncio.run(register_api(kubeconfig, SERVICE, rm_port, "metrics.k8s.io", ("v1", "v1beta1")))
         autoscaling = _start_autoscaling(sim, kubeconfig, workdir, logdir, children)
         history_port = _free_port()
         history = Child(
@@ -323,13 +323,16 @@ def run(args: argparse.Namespace) -> int:
                 f"--secure-port={history_port}",
                 f"--cert-dir={workdir / 'history-certs'}",
                 f"--resolution={args.metric_resolution}",
+                # the aggregation layer's client CA, so history knows who the proxied user is (as
+                # from the extension-apiserver-authentication ConfigMap in a cluster)
+                f"--requestheader-client-ca-file={Path(sim.ca_file).parent / 'front-proxy-ca.crt'}",
                 "--log-level=warning",
             ],
             logdir,
         )
         children.append(history)
         asyncio.run(
-            _register_api(kubeconfig, "kubescope-history", history_port, "history.kubescope.io", ("v1alpha1",))
+            register_api(kubeconfig, "kubescope-history", history_port, "history.kubescope.io", ("v1alpha1",))
         )
         console = Child(
             "console",
