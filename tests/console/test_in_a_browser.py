@@ -221,6 +221,21 @@ def test_charts_draw_the_simulators_truth(demo: Demo, browser: Any) -> None:
     request = next(s for s in drawn["series"] if s["label"] == "request")
     wanted = sum(units.bytes_of(c["resources"]["requests"]["memory"]) or 0 for c in pod["spec"]["containers"])
     assert wanted in [v for v in request["values"] if isinstance(v, int | float)]
+    # the same pod over the last hour comes from kubescope history (through the aggregation layer)
+    deadline = time.monotonic() + 60
+    while True:
+        open_page(browser, f"{demo.url}/pods/{ns}/{name}?range=1h")
+        source = browser.execute_script("const c = window.kubescopeCharts['pod-memory']; return c ? c.data.source : ''")
+        drawn = chart(browser, "pod-memory")
+        usage = next((s for s in drawn["series"] if s["label"] == "usage"), None)
+        points = [(t, v) for t, v in zip(drawn["x"], usage["values"] if usage else [], strict=False) if isinstance(v, int | float)]
+        if (source == "history" and len(points) >= 3) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert source == "history", drawn["note"]
+    for t, v in points[-3:]:
+        truth = _truth_memory(pod, t)
+        assert abs(v - truth) <= 0.03 * truth, (t, v, truth)
     # the legend shows values in Kubernetes' units
     legend = browser.find_element("css selector", "#pod-memory .u-legend").text
     assert re.search(r"usage\s*:?\s*[-\d.]+(Ki|Mi|Gi)?", legend) or "usage" in legend
@@ -247,6 +262,25 @@ def test_filters_sorting_and_the_back_button(demo: Demo, browser: Any) -> None:
     browser.find_element("name", "label").send_keys("no-such-label=x")
     browser.find_element("css selector", "form.filters button[type=submit]").click()
     assert "No pods match." in browser.page_source
+    assert errors(browser) == []
+
+
+def test_a_workload_shows_its_recommendation_beside_its_requests(demo: Demo, browser: Any) -> None:
+    deploy = next(d for d in demo.api("GET", "/apis/apps/v1/deployments")["items"]
+                  if d["spec"]["template"]["spec"]["containers"][0].get("resources", {}).get("requests", {}).get("cpu"))  # fmt: skip
+    ns, name = deploy["metadata"]["namespace"], deploy["metadata"]["name"]
+    first = deploy["spec"]["template"]["spec"]["containers"][0]
+    deadline = time.monotonic() + 90
+    while True:
+        open_page(browser, f"{demo.url}/workloads/{ns}/deployments/{name}?range=15m")
+        rows = browser.find_elements("css selector", "#recommendation tbody tr")
+        cells = [td.text for td in rows[0].find_elements("css selector", "td")] if rows else []
+        if (cells and cells[2] != "-") or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert cells[0] == first["name"] and cells[1] == first["resources"]["requests"]["cpu"], cells
+    target = cells[2].split(" ")[0]
+    assert units.millicores_of(target) is not None, cells  # a CPU quantity, as a VPA writes it
     assert errors(browser) == []
 
 

@@ -16,6 +16,7 @@ from kubescope.console.app import Settings, serve
 from kubescope.errors import ConfigError, KubeError
 from kubescope.kube.config import KubeSettings, add_kube_flags
 from kubescope.model.gofmt import parse_go_duration
+from kubescope.web import flags as web_flags
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -27,23 +28,20 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     add_kube_flags(p)
     g = p.add_argument_group("serving")
-    g.add_argument("--host", default="0.0.0.0", help="address to serve the console on (default: %(default)s)")
-    g.add_argument("--port", type=int, default=8090, help="port to serve the console on; 0 picks a free one (default: %(default)s)")
-    g.add_argument("--web-config-file", default="", help="a Prometheus web configuration file (TLS, basic auth), as state-metrics takes; not with --tls-*")
-    g.add_argument("--cert-dir", default="", help="self-sign a serving certificate into this directory when no --tls-cert-file is given (default: none: plain HTTP)")
-    g.add_argument("--tls-cert-file", default="", help="serving certificate (PEM); with --tls-private-key-file")
-    g.add_argument("--tls-private-key-file", default="", help="the certificate's private key (PEM)")
-    g.add_argument("--tls-min-version", default="VersionTLS12", help="minimum TLS version: VersionTLS12 or VersionTLS13 (default: %(default)s)")
-    g.add_argument("--tls-cipher-suites", default="", help="comma-separated Go cipher suite names for TLS 1.2 (default: OpenSSL's)")
+    web_flags.add_listen_flags(g, host_flag="--host", port_flag="--port", host="0.0.0.0", port=8090, what="the console")
+    g.add_argument("--web-config-file", default="", help="a Prometheus web configuration file (TLS, basic auth), as state-metrics takes; not with --tls-* or --cert-dir (default: none)")
+    # no certificate, no --cert-dir: plain HTTP (in a cluster, behind an Ingress that terminates TLS)
+    g.add_argument("--cert-dir", default="", help="self-sign a serving certificate (console.crt, console.key) into this directory when no --tls-cert-file is given (default: none: plain HTTP)")
+    web_flags.add_tls_flags(g, cert_dir=None, client_ca=False)
     g.add_argument("--login-token-file", default="", help="read-only mode with a login: tokens in kube-apiserver's static token format "
                    "(token,user,uid per line); pages need a session from /login or Authorization: Bearer (default: none, no login)")
-    g.add_argument("--session-duration", default="12h", help="how long a login lasts (default: %(default)s)")
-    g.add_argument("--shutdown-delay-duration", default="0s", help="serve this long after a stop signal while /readyz fails (default: %(default)s)")
+    g.add_argument("--session-duration", default="12h", type=web_flags.go_duration, help="how long a login lasts")
+    web_flags.add_shutdown_flags(g)
     s = p.add_argument_group("sources")
-    s.add_argument("--usage-interval", default="30s", help="how often to poll the Metrics API for current usage and sparklines (default: %(default)s)")
-    s.add_argument("--source-timeout", default="5s", help="longest wait for history, the event archive or an object read (default: %(default)s)")
+    s.add_argument("--usage-interval", default="30s", type=web_flags.go_duration, help="how often to poll the Metrics API for current usage and sparklines")
+    s.add_argument("--source-timeout", default="5s", type=web_flags.go_duration, help="longest wait for history, the event archive or an object read")
     s.add_argument("--health-url", action="append", default=[], metavar="NAME=URL",
-                   help="an exporter's readiness URL to show on the overview (repeatable), e.g. state-metrics=http://ksm:8081/readyz")  # fmt: skip
+                   help="an exporter's readiness URL to show on the overview (repeatable), e.g. state-metrics=http://ksm:8081/readyz (default: none)")  # fmt: skip
 
 
 def _seconds(value: str, flag: str, minimum: float = 0.0) -> float:
@@ -57,8 +55,6 @@ def _seconds(value: str, flag: str, minimum: float = 0.0) -> float:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    if not 0 <= args.port <= 65535:
-        raise ConfigError(f"--port={args.port}: use a port from 0 to 65535")
     tls_flags = any((args.cert_dir, args.tls_cert_file, args.tls_private_key_file, args.tls_cipher_suites))
     tls: ksweb.WebConfig | ssl.SSLContext | None = None
     if args.web_config_file:
@@ -66,12 +62,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             raise ConfigError("--web-config-file configures TLS itself: leave out --tls-* and --cert-dir")
         tls = ksweb.load_web_config(args.web_config_file)
     else:
-        opts = ksweb.TLSOptions(
-            cert_file=args.tls_cert_file, key_file=args.tls_private_key_file, cert_dir=args.cert_dir,
-            min_version=args.tls_min_version,
-            cipher_suites=tuple(c.strip() for c in args.tls_cipher_suites.split(",") if c.strip()), pair_name="console",
-        )  # fmt: skip
-        tls = opts.context()
+        tls = web_flags.tls_options(args, pair_name="console").context()
     secure = tls is not None and (not isinstance(tls, ksweb.WebConfig) or tls.ssl_context is not None)
     if args.login_token_file and not secure and not _loopback(args.host):
         raise ConfigError(

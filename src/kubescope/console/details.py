@@ -134,10 +134,10 @@ class Details:
             raise NotFound(f"no {kind} {name!r} in namespace {namespace!r}")
         key = WorkloadKey(kind, namespace, name)
         pods = sorted(self.cluster.pods_by_workload().get(key, []), key=lambda p: p.name)
-        (events, note), (rec, rec_note) = await asyncio.gather(
-            self._events(namespace, kind, name), self._recommendation(key)
-        )
         template = w.spec.template.spec.containers or (w.spec.job_template.spec.template.spec.containers if w.spec.job_template else [])
+        (events, note), (rec, rec_note) = await asyncio.gather(
+            self._events(namespace, kind, name), self._recommendation(key, template)
+        )
         rows = []
         for p in pods:
             c, m = self.usage.pods.current(pod_key(p.namespace, p.name))
@@ -149,19 +149,20 @@ class Details:
                 "containers": template, "recommendation": rec, "events": events, "hpas": hpas,
                 "notes": [note, rec_note]}  # fmt: skip
 
-    async def _recommendation(self, key: WorkloadKey) -> tuple[list[dict[str, Any]], str]:
-        """Per container: the history recommendation's target beside the current requests."""
+    async def _recommendation(self, key: WorkloadKey, template: list[wire.Container]) -> tuple[list[dict[str, Any]], str]:
+        """Per container: the history recommendation's target beside the current requests (the
+        workload's pod template, as the watch has it now)."""
+        requests = {c.name: c.resources.requests for c in template}
         try:
             answer = await self.history.recommendations(key.namespace)
         except Unavailable as e:
             return [], f"No recommendation: {e}"
         for item in answer.get("items") or ():
             if item.get("kind") == key.kind and item.get("name") == key.name:
-                current = {c.get("containerName"): c.get("current", {}) for c in item.get("containers") or ()}
                 recs = ((item.get("status") or {}).get("recommendation") or {}).get("containerRecommendations") or ()
                 return [{"container": r.get("containerName", ""), "target": r.get("target", {}),
                          "lower": r.get("lowerBound", {}), "upper": r.get("upperBound", {}),
-                         "requests": (current.get(r.get("containerName")) or {}).get("requests", {})} for r in recs], ""  # fmt: skip
+                         "requests": requests.get(r.get("containerName", ""), {})} for r in recs], ""  # fmt: skip
         return [], "No recommendation yet: history has no samples of this workload in the window."
 
     # -- autoscalers ------------------------------------------------------------------------------------
