@@ -47,9 +47,8 @@ class Ring:
         self.head = -1
         """The column written last."""
         self.slots: dict[str, int] = {}
-        self.seen: dict[str, float] = {}
-        self.latest: dict[str, tuple[float, float]] = {}
-        """key -> its newest (millicores, bytes) within the window: what lists sort on."""
+        self.latest: dict[str, tuple[float, float, float]] = {}
+        """key -> its newest (millicores, bytes, poll time) within the window: what lists sort on."""
         self._free: list[int] = []
 
     def _slot(self, key: str) -> int:
@@ -79,13 +78,11 @@ class Ring:
             slot = self._slot(key)
             self.cpu[slot, col] = c
             self.mem[slot, col] = m
-            self.seen[key] = t
-            self.latest[key] = (c, m)
+            self.latest[key] = (c, m, t)
         horizon = t - self.window_seconds()
-        for key in [k for k, s in self.seen.items() if s < horizon]:
+        for key in [k for k, v in self.latest.items() if v[2] < horizon]:
             slot = self.slots.pop(key)
-            del self.seen[key]
-            self.latest.pop(key, None)
+            del self.latest[key]
             self.cpu[slot] = np.nan
             self.mem[slot] = np.nan
             self._free.append(slot)
@@ -105,7 +102,8 @@ class Ring:
 
     def current(self, key: str) -> tuple[float | None, float | None]:
         """The newest sample of a key within the window (None: none)."""
-        return self.latest.get(key, _NONE)
+        v = self.latest.get(key)
+        return _NONE if v is None else (v[0], v[1])
 
     def series(self, keys: Sequence[str], what: str) -> tuple[np.ndarray, np.ndarray]:
         """(times, values) oldest first, summed over ``keys`` (NaN where none had a sample)."""
