@@ -81,7 +81,9 @@ def timed(url: str, n: int) -> float:
 
 
 def child(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "kubescope", *args], stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kubescope", *args], stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
 
 
 def wait(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 900) -> None:
@@ -122,7 +124,9 @@ def history_store(path: Path) -> list[tuple[str, str]]:
 
 def create_workloads(sim: SimulatorProcess, workloads: list[tuple[str, str]]) -> None:
     for ns in {ns for ns, _ in workloads}:
-        sim.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        sim.request(
+            "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+        )
     for ns, name in workloads:
         sim.request("POST", f"/apis/apps/v1/namespaces/{ns}/deployments", {
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
@@ -148,7 +152,9 @@ def interactive(url: str, tmp: Path, n: int = 5) -> float:
         got = []
         for _ in range(n):
             d.get(url)
-            got.append(d.execute_script("return performance.getEntriesByType('navigation')[0].domInteractive") / 1000)
+            got.append(
+                d.execute_script("return performance.getEntriesByType('navigation')[0].domInteractive") / 1000
+            )
         return statistics.median(got)
     finally:
         d.quit()
@@ -182,7 +188,10 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="kubescope-console-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
     t_start = time.monotonic()
-    print(f"building a 15-day history store and starting a {args.nodes} x {args.pods_per_node} simulator...", file=sys.stderr)
+    print(
+        f"building a 15-day history store and starting a {args.nodes} x {args.pods_per_node} simulator...",
+        file=sys.stderr,
+    )
     workloads = history_store(tmp / "history.db")
     sim = SimulatorProcess(nodes=args.nodes, pods_per_node=args.pods_per_node, churn_rate=0, tls=True,
                            extra_args=["--kubelet-housekeeping=10"])  # fmt: skip
@@ -199,7 +208,9 @@ def main() -> int:
                             "--bind-address=127.0.0.1", f"--secure-port={h_port}", f"--cert-dir={tmp / 'h-certs'}",
                             f"--requestheader-client-ca-file={Path(sim.ca_file).parent / 'front-proxy-ca.crt'}"],
                            tmp / "history.log"))  # fmt: skip
-        asyncio.run(register_api(kc, "kubescope-resource-metrics", rm_port, "metrics.k8s.io", ("v1", "v1beta1")))
+        asyncio.run(
+            register_api(kc, "kubescope-resource-metrics", rm_port, "metrics.k8s.io", ("v1", "v1beta1"))
+        )
         asyncio.run(register_api(kc, "kubescope-history", h_port, "history.kubescope.io", ("v1alpha1",)))
         console = child(["console", f"--kubeconfig={kc}", "--host=127.0.0.1", f"--port={c_port}", "--usage-interval=15s"],
                         tmp / "console.log")  # fmt: skip

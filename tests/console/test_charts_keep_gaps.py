@@ -9,16 +9,29 @@ from kubescope.console import charts
 
 
 def test_lines_merge_on_one_axis_with_their_own_intervals() -> None:
-    usage = {"metricPoints": [{"timestamp": "2026-01-01T00:00:00Z", "value": 10},
-                              {"timestamp": "2026-01-01T00:01:00Z", "value": 12},
-                              {"timestamp": "2026-01-01T00:05:00Z", "value": 11}],
-             "intervals": [{"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:01:00Z"},
-                           {"start": "2026-01-01T00:05:00Z", "end": "2026-01-01T00:05:00Z"}]}
-    request = {"metricPoints": [{"timestamp": "2026-01-01T00:00:30Z", "value": 100}],
-               "intervals": [{"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:06:00Z"}]}
+    usage = {
+        "metricPoints": [
+            {"timestamp": "2026-01-01T00:00:00Z", "value": 10},
+            {"timestamp": "2026-01-01T00:01:00Z", "value": 12},
+            {"timestamp": "2026-01-01T00:05:00Z", "value": 11},
+        ],
+        "intervals": [
+            {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:01:00Z"},
+            {"start": "2026-01-01T00:05:00Z", "end": "2026-01-01T00:05:00Z"},
+        ],
+    }
+    request = {
+        "metricPoints": [{"timestamp": "2026-01-01T00:00:30Z", "value": 100}],
+        "intervals": [{"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:06:00Z"}],
+    }
     t0 = 1767225600
-    c = charts.chart("cpu", t0, t0 + 360, [charts.history_line("usage", usage), charts.history_line("request", request)],
-                     source="history")
+    c = charts.chart(
+        "cpu",
+        t0,
+        t0 + 360,
+        [charts.history_line("usage", usage), charts.history_line("request", request)],
+        source="history",
+    )
     assert c["x"] == [t0, t0 + 30, t0 + 60, t0 + 300]
     u, r = c["series"]
     assert u["values"] == [10, None, 12, 11]
@@ -46,5 +59,7 @@ def test_each_range_asks_about_250_points_or_raw_samples(name: str) -> None:
 
 
 def test_an_unknown_range_names_the_ranges() -> None:
-    with pytest.raises(charts.BadInput, match="range='3y' is not one of the ranges: 15m, 1h, 6h, 24h, 7d, 14d"):
+    with pytest.raises(
+        charts.BadInput, match="range='3y' is not one of the ranges: 15m, 1h, 6h, 24h, 7d, 14d"
+    ):
         charts.parse_range("3y")

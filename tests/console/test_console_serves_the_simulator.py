@@ -75,12 +75,16 @@ async def test_missing_sources_are_named_not_hidden(console: str, sim: Simulator
     assert status == 200
     assert "Current usage unavailable: the Metrics API (metrics.k8s.io) did not answer" in html
     assert "the event archive unavailable: no APIService serves events.kubescope.io: live events only" in html
-    status, body = await get(console + f"/api/charts/pods/{pod['namespace']}/{pod['name']}?metric=cpu&range=6h")
+    status, body = await get(
+        console + f"/api/charts/pods/{pod['namespace']}/{pod['name']}?metric=cpu&range=6h"
+    )
     assert status == 200
     assert "history unavailable: no APIService serves history.kubescope.io" in body
     assert "the 6h range needs kubescope history" in body
     status, html = await get(console + "/")
-    assert re.search(r"usage history \(kubescope history\)</td><td>no APIService serves history.kubescope.io", html)
+    assert re.search(
+        r"usage history \(kubescope history\)</td><td>no APIService serves history.kubescope.io", html
+    )
 
 
 @pytest.mark.parametrize(

@@ -67,8 +67,22 @@ class Demo:
         kubectl = str(Path(sys.executable).parent / "kubectl")
         args = [kubectl, f"--kubeconfig={self.kubeconfig}", "get", "--raw", path]
         if method != "GET":
-            args = [kubectl, f"--kubeconfig={self.kubeconfig}", "create" if method == "POST" else "replace", "--raw", path, "-f", "-"]
-        p = subprocess.run(args, input=json.dumps(body) if body is not None else None, capture_output=True, text=True, timeout=60)
+            args = [
+                kubectl,
+                f"--kubeconfig={self.kubeconfig}",
+                "create" if method == "POST" else "replace",
+                "--raw",
+                path,
+                "-f",
+                "-",
+            ]
+        p = subprocess.run(
+            args,
+            input=json.dumps(body) if body is not None else None,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert p.returncode == 0, p.stderr
         return json.loads(p.stdout) if p.stdout.strip() else None
 
@@ -174,7 +188,9 @@ def test_every_page_loads_without_console_errors(demo: Demo, browser: Any) -> No
         open_page(browser, demo.url + path, shot)
         assert browser.title.endswith("kubescope console"), (path, browser.title)
         assert "Traceback" not in browser.page_source
-        states = browser.execute_script("return [...document.querySelectorAll('figure.chart')].map(f => f.dataset.state)")
+        states = browser.execute_script(
+            "return [...document.querySelectorAll('figure.chart')].map(f => f.dataset.state)"
+        )
         assert all(s in ("drawn", "empty") for s in states), (path, states)
         assert errors(browser) == [], path
     open_page(browser, demo.url + "/pods?sort=colour", "bad-input")
@@ -201,7 +217,11 @@ def _truth_memory(pod: dict[str, Any], t: float) -> float:
 
 
 def test_charts_draw_the_simulators_truth(demo: Demo, browser: Any) -> None:
-    pods = [p for p in _pods(demo) if any(c.get("resources", {}).get("requests", {}).get("memory") for c in p["spec"]["containers"])]
+    pods = [
+        p
+        for p in _pods(demo)
+        if any(c.get("resources", {}).get("requests", {}).get("memory") for c in p["spec"]["containers"])
+    ]
     pod = pods[0]
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
     deadline = time.monotonic() + 60
@@ -209,7 +229,11 @@ def test_charts_draw_the_simulators_truth(demo: Demo, browser: Any) -> None:
         open_page(browser, f"{demo.url}/pods/{ns}/{name}?range=15m")
         drawn = chart(browser, "pod-memory")
         usage = next((s for s in drawn["series"] if s["label"] == "usage"), None)
-        points = [(t, v) for t, v in zip(drawn["x"], usage["values"] if usage else [], strict=False) if isinstance(v, int | float)]
+        points = [
+            (t, v)
+            for t, v in zip(drawn["x"], usage["values"] if usage else [], strict=False)
+            if isinstance(v, int | float)
+        ]
         if len(points) >= 3 or time.monotonic() > deadline:
             break
         time.sleep(2)
@@ -225,10 +249,16 @@ def test_charts_draw_the_simulators_truth(demo: Demo, browser: Any) -> None:
     deadline = time.monotonic() + 60
     while True:
         open_page(browser, f"{demo.url}/pods/{ns}/{name}?range=1h")
-        source = browser.execute_script("const c = window.kubescopeCharts['pod-memory']; return c ? c.data.source : ''")
+        source = browser.execute_script(
+            "const c = window.kubescopeCharts['pod-memory']; return c ? c.data.source : ''"
+        )
         drawn = chart(browser, "pod-memory")
         usage = next((s for s in drawn["series"] if s["label"] == "usage"), None)
-        points = [(t, v) for t, v in zip(drawn["x"], usage["values"] if usage else [], strict=False) if isinstance(v, int | float)]
+        points = [
+            (t, v)
+            for t, v in zip(drawn["x"], usage["values"] if usage else [], strict=False)
+            if isinstance(v, int | float)
+        ]
         if (source == "history" and len(points) >= 3) or time.monotonic() > deadline:
             break
         time.sleep(2)
@@ -245,7 +275,9 @@ def test_filters_sorting_and_the_back_button(demo: Demo, browser: Any) -> None:
     from selenium.webdriver.support.ui import Select
 
     open_page(browser, demo.url + "/pods")
-    target = next(p["metadata"]["namespace"] for p in _pods(demo) if p["metadata"]["namespace"] != "kube-system")
+    target = next(
+        p["metadata"]["namespace"] for p in _pods(demo) if p["metadata"]["namespace"] != "kube-system"
+    )
     Select(browser.find_element("name", "ns")).select_by_visible_text(target)
     browser.find_element("css selector", "form.filters button[type=submit]").click()
     assert f"ns={target}" in browser.current_url
@@ -254,7 +286,10 @@ def test_filters_sorting_and_the_back_button(demo: Demo, browser: Any) -> None:
     filtered_url = browser.current_url
     browser.find_element("link text", "CPU").click()  # the column header: descending first
     assert "sort=-cpu" in browser.current_url
-    cpus = [units.millicores_of(td.text.replace("m", "m")) for td in browser.find_elements("css selector", "#pods td.cpu")]
+    cpus = [
+        units.millicores_of(td.text.replace("m", "m"))
+        for td in browser.find_elements("css selector", "#pods td.cpu")
+    ]
     known = [c for c in cpus if c is not None]
     assert known == sorted(known, reverse=True) and len(known) >= 2, cpus
     browser.back()
@@ -303,7 +338,9 @@ def test_an_autoscalers_replica_change_appears(demo: Demo, browser: Any) -> None
     deadline = time.monotonic() + 30
     while True:
         open_page(browser, f"{demo.url}/autoscalers?ns={ns}")
-        cell = browser.find_element("xpath", f"//tr[td/a[text()='{name}']]/td[contains(@class, 'replicas')]").text
+        cell = browser.find_element(
+            "xpath", f"//tr[td/a[text()='{name}']]/td[contains(@class, 'replicas')]"
+        ).text
         if cell.startswith(str(new)) or time.monotonic() > deadline:
             break
         time.sleep(1)

@@ -11,15 +11,26 @@ from .fixtures import filled, node, pod, workload
 
 
 def _cluster():  # type: ignore[no-untyped-def]
-    pods = [pod("a", f"web-{i}", node="n1" if i % 2 else "n2", labels={"app": "web", "tier": "front" if i < 3 else "back"},
-                owner=("ReplicaSet", "web-5d4f"), restarts=i) for i in range(6)]
+    pods = [
+        pod(
+            "a",
+            f"web-{i}",
+            node="n1" if i % 2 else "n2",
+            labels={"app": "web", "tier": "front" if i < 3 else "back"},
+            owner=("ReplicaSet", "web-5d4f"),
+            restarts=i,
+        )
+        for i in range(6)
+    ]
     pods += [pod("b", "db-0", node="n2", labels={"app": "db"}, owner=("StatefulSet", "db"))]
     usage = {f"a/web-{i}": (100.0 * (i + 1), 2**20 * (60 - i)) for i in range(6)}
     usage["b/db-0"] = (50.0, 2**30)
     c, u = filled(pods, usage, [node("n1"), node("n2", ready=False)])
-    for kind, w in (("ReplicaSet", workload("ReplicaSet", "a", "web-5d4f", owner=("Deployment", "web"))),
-                    ("Deployment", workload("Deployment", "a", "web", replicas=6)),
-                    ("StatefulSet", workload("StatefulSet", "b", "db"))):
+    for kind, w in (
+        ("ReplicaSet", workload("ReplicaSet", "a", "web-5d4f", owner=("Deployment", "web"))),
+        ("Deployment", workload("Deployment", "a", "web", replicas=6)),
+        ("StatefulSet", workload("StatefulSet", "b", "db")),
+    ):
         c.workloads[kind].upsert(w)
     return c, u
 
@@ -29,7 +40,11 @@ def _names(page: lists.Page) -> list[str]:
 
 
 def q(**params: str) -> lists.ListQuery:
-    return lists.parse_query(params, allowed=("ns", "label", "node", "q", "status", "kind"), sorts=(*lists.POD_SORTS, "pods", "kind"))
+    return lists.parse_query(
+        params,
+        allowed=("ns", "label", "node", "q", "status", "kind"),
+        sorts=(*lists.POD_SORTS, "pods", "kind"),
+    )
 
 
 def test_filters_combine() -> None:
@@ -69,25 +84,40 @@ def test_workloads_sum_their_pods_through_replicasets() -> None:
     c, u = _cluster()
     page = lists.workloads(c, u, q(sort="-cpu"), 0)
     assert [(r["kind"], r["name"], r["pods"], r["cpu"]) for r in page.rows] == [
-        ("Deployment", "web", 6, "2.1"), ("StatefulSet", "db", 1, "50m")]
+        ("Deployment", "web", 6, "2.1"),
+        ("StatefulSet", "db", 1, "50m"),
+    ]
 
 
 def test_nodes_show_status_and_pod_counts() -> None:
     c, u = _cluster()
-    page = lists.nodes(c, u, lists.parse_query({"sort": "name"}, allowed=("q", "status", "label"), sorts=lists.NODE_SORTS), 0)
-    assert [(r["name"], r["status"], r["pods"]) for r in page.rows] == [("n1", "Ready", 3), ("n2", "NotReady", 4)]
-    page = lists.nodes(c, u, lists.parse_query({"status": "notready"}, allowed=("q", "status", "label"), sorts=lists.NODE_SORTS), 0)
+    page = lists.nodes(
+        c, u, lists.parse_query({"sort": "name"}, allowed=("q", "status", "label"), sorts=lists.NODE_SORTS), 0
+    )
+    assert [(r["name"], r["status"], r["pods"]) for r in page.rows] == [
+        ("n1", "Ready", 3),
+        ("n2", "NotReady", 4),
+    ]
+    page = lists.nodes(
+        c,
+        u,
+        lists.parse_query({"status": "notready"}, allowed=("q", "status", "label"), sorts=lists.NODE_SORTS),
+        0,
+    )
     assert _names(page) == ["n2"]
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"sort": "colour"}, "sort='colour': sort by one of name, namespace"),
-    ({"label": "app in (web"}, "label='app in (web' is not a label selector"),
-    ({"page": "0"}, "page=0 is out of range"),
-    ({"per": "lots"}, "per='lots' is not a whole number"),
-    ({"kind": "Pod"}, "kind='Pod': use one of Deployment"),
-    ({"colour": "red"}, "unknown parameter 'colour'"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"sort": "colour"}, "sort='colour': sort by one of name, namespace"),
+        ({"label": "app in (web"}, "label='app in (web' is not a label selector"),
+        ({"page": "0"}, "page=0 is out of range"),
+        ({"per": "lots"}, "per='lots' is not a whole number"),
+        ({"kind": "Pod"}, "kind='Pod': use one of Deployment"),
+        ({"colour": "red"}, "unknown parameter 'colour'"),
+    ],
+)
 def test_bad_input_is_named(params: dict[str, str], message: str) -> None:
     with pytest.raises(BadInput, match=message.replace("(", r"\(").replace("[", r"\[")):
         q(**params)

@@ -53,9 +53,13 @@ async def test_pages_need_a_session(site: tuple[str, auth.Login, Path]) -> None:
             assert r.status == 401 and "Bearer" in (await r.json())["error"]
         async with http.get(url + "/readyz") as r:
             assert r.status == 200  # probes stay open
-        async with http.post(url + "/login", data={"token": "wrong" * 8, "next": "/pods"}, allow_redirects=False) as r:
+        async with http.post(
+            url + "/login", data={"token": "wrong" * 8, "next": "/pods"}, allow_redirects=False
+        ) as r:
             assert r.status == 401 and "not valid" in await r.text()
-        async with http.post(url + "/login", data={"token": TOKEN, "next": "/pods"}, allow_redirects=False) as r:
+        async with http.post(
+            url + "/login", data={"token": TOKEN, "next": "/pods"}, allow_redirects=False
+        ) as r:
             assert r.status == 303 and r.headers["Location"] == "/pods"
             cookie = r.cookies[auth.COOKIE]
             assert cookie["httponly"] and cookie["samesite"] == "Strict"
@@ -77,12 +81,15 @@ async def test_bearer_tokens_and_read_only(site: tuple[str, auth.Login, Path]) -
                 assert r.status == 405 and "read-only" in await r.text()
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil", "javascript:alert(1)"]
+)
 async def test_no_open_redirect_after_login(site: tuple[str, auth.Login, Path], target: str) -> None:
     url, _, _ = site
-    async with aiohttp.ClientSession() as http, http.post(
-        url + "/login", data={"token": TOKEN, "next": target}, allow_redirects=False
-    ) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url + "/login", data={"token": TOKEN, "next": target}, allow_redirects=False) as r,
+    ):
         assert r.headers["Location"] == "/"
 
 

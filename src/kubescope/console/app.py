@@ -53,12 +53,16 @@ class Settings:
     shutdown_delay: float = 0.0
 
 
-def _reflector(client: KubeClient, api: str, resource: str, kind: type[Any], sink: Table[Any, Any]) -> ksweb.Task:
+def _reflector(
+    client: KubeClient, api: str, resource: str, kind: type[Any], sink: Table[Any, Any]
+) -> ksweb.Task:
     r = Reflector(client, api_path=api, resource=resource, item_type=kind, sink=sink, name=resource)
     return ksweb.Task(f"watch-{resource}", r.run)
 
 
-def _probe(name: str, url: str, session: Callable[[], aiohttp.ClientSession]) -> Callable[[], Awaitable[tuple[str, bool, str]]]:
+def _probe(
+    name: str, url: str, session: Callable[[], aiohttp.ClientSession]
+) -> Callable[[], Awaitable[tuple[str, bool, str]]]:
     async def probe() -> tuple[str, bool, str]:
         try:
             async with session().get(url, timeout=aiohttp.ClientTimeout(total=2), ssl=False) as r:
@@ -102,7 +106,9 @@ class Console:
             _reflector(client, "/api/v1", "nodes", wire.Node, c.nodes),
             _reflector(client, "/api/v1", "namespaces", wire.Namespace, c.namespaces),
             _reflector(client, "/apis/autoscaling/v2", "horizontalpodautoscalers", wire.HPA, c.hpas),
-            _reflector(client, "/apis/apiregistration.k8s.io/v1", "apiservices", wire.APIService, c.apiservices),
+            _reflector(
+                client, "/apis/apiregistration.k8s.io/v1", "apiservices", wire.APIService, c.apiservices
+            ),
         ]
         for resource, (gv, kind) in WORKLOAD_KINDS.items():
             out.append(_reflector(client, f"/apis/{gv}", resource, wire.Workload, c.workloads[kind]))

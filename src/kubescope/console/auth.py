@@ -53,7 +53,9 @@ def read_tokens(path: str) -> dict[str, str]:
             continue
         token = row[0].strip()
         if len(token) < 16:
-            raise ConfigError(f"--login-token-file={path}: line {n}: the token is shorter than 16 characters; use a random one (e.g. openssl rand -hex 32)")
+            raise ConfigError(
+                f"--login-token-file={path}: line {n}: the token is shorter than 16 characters; use a random one (e.g. openssl rand -hex 32)"
+            )
         out[token] = row[1].strip() if len(row) > 1 and row[1].strip() else "console"
     if not out:
         raise ConfigError(f"--login-token-file={path}: no token in the file (one 'token,user,uid' per line)")
@@ -63,7 +65,9 @@ def read_tokens(path: str) -> dict[str, str]:
 class Login:
     """Sessions for the tokens of one file (see the module docstring)."""
 
-    def __init__(self, path: str, *, session_seconds: float, secure: bool, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: str, *, session_seconds: float, secure: bool, clock: Callable[[], float] = time.time
+    ) -> None:
         self.path = path
         self.tokens = read_tokens(path)
         self._stamp = self._mtime()
@@ -86,7 +90,9 @@ class Login:
             try:
                 self.tokens = read_tokens(self.path)
             except ConfigError as e:  # keep the last good tokens; say why once per change
-                logger.warning("login token file unreadable; keeping the previous tokens", extra=fields(error=str(e)))
+                logger.warning(
+                    "login token file unreadable; keeping the previous tokens", extra=fields(error=str(e))
+                )
             self._stamp = stamp
 
     def user_of_token(self, token: str) -> str | None:
@@ -135,7 +141,9 @@ def _safe_next(value: str) -> str:
 def middleware(login: Login | None) -> Middleware:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method not in ("GET", "HEAD") and not (request.method == "POST" and request.path == "/login"):
+        if request.method not in ("GET", "HEAD") and not (
+            request.method == "POST" and request.path == "/login"
+        ):
             return web.Response(status=405, text="the console is read-only: only GET and HEAD are served\n",
                                 headers={"Allow": "GET, HEAD"})  # fmt: skip
         if login is None or request.path.startswith(OPEN):
@@ -143,7 +151,9 @@ def middleware(login: Login | None) -> Middleware:
         if login.user(request) is not None:
             return await handler(request)
         if request.path.startswith("/api/"):
-            return web.json_response({"error": "log in first: send Authorization: Bearer <token>"}, status=401)
+            return web.json_response(
+                {"error": "log in first: send Authorization: Bearer <token>"}, status=401
+            )
         raise web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe=""))
 
     return guard
@@ -177,7 +187,9 @@ def routes(login: Login | None) -> list[web.RouteDef]:
         if user is None:
             login.failures += 1
             logger.warning("console login refused", extra=fields(remote=request.remote or ""))
-            page = LOGIN_FORM.format(message='<p class="note bad">That token is not valid.</p>', next=escape(nxt))
+            page = LOGIN_FORM.format(
+                message='<p class="note bad">That token is not valid.</p>', next=escape(nxt)
+            )
             return web.Response(text=page, status=401, content_type="text/html")
         login.logins += 1
         logger.info("console login", extra=fields(user=user, remote=request.remote or ""))

@@ -43,7 +43,9 @@ class ChartData:
         self.history = history
         self.events = events
 
-    async def _history(self, target: str, names: tuple[str, ...], start: int, end: int, step: int | None) -> list[dict[str, Any]]:
+    async def _history(
+        self, target: str, names: tuple[str, ...], start: int, end: int, step: int | None
+    ) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*(self.history.points(target, n, start, end, step) for n in names)))
 
     async def usage_chart(self, what: str, path: tuple[str, ...], query: dict[str, str]) -> dict[str, Any]:
@@ -59,7 +61,9 @@ class ChartData:
             answers = await self._history(target, names, start, end, step)
         except Unavailable as e:
             return self._from_ring(metric, start, end, ring_keys, flat + current, what, str(e), name)
-        lines = [history_line(label, a) for label, a in zip(("usage", "request", "limit"), answers, strict=False)]
+        lines = [
+            history_line(label, a) for label, a in zip(("usage", "request", "limit"), answers, strict=False)
+        ]
         lines += [constant_line(label, v, start, end) for label, v in flat]
         return chart(metric, start, end, lines, source="history")
 
@@ -93,7 +97,12 @@ class ChartData:
             node = c.node(path[0])
             if node is None:
                 raise NotFound(f"no node {path[0]!r}")
-            return f"/nodes/{path[0]}", [path[0]], [("allocatable", parse(node.status.allocatable.get(metric, "")))], []
+            return (
+                f"/nodes/{path[0]}",
+                [path[0]],
+                [("allocatable", parse(node.status.allocatable.get(metric, "")))],
+                [],
+            )
         if what == "pods" and len(path) == 2:
             pod = c.pod(*path)
             if pod is None:
@@ -126,7 +135,13 @@ class ChartData:
         points: dict[int, float] = {}
         try:
             evs, note = await self.events.find(
-                namespace, {"regarding.kind": "HorizontalPodAutoscaler", "regarding.name": name, "reason": "SuccessfulRescale"}, seconds
+                namespace,
+                {
+                    "regarding.kind": "HorizontalPodAutoscaler",
+                    "regarding.name": name,
+                    "reason": "SuccessfulRescale",
+                },
+                seconds,
             )
             notes.append(note)
             for e in evs:

@@ -100,14 +100,18 @@ def history_line(label: str, answer: dict[str, Any]) -> tuple[str, list[int], li
     return label, ts, vs, _intervals(answer)
 
 
-def constant_line(label: str, value: float | None, start: int, end: int) -> tuple[str, list[int], list[float], list[list[int]]]:
+def constant_line(
+    label: str, value: float | None, start: int, end: int
+) -> tuple[str, list[int], list[float], list[list[int]]]:
     """A flat line (a node's allocatable, a current request) across the range."""
     if value is None:
         return label, [], [], []
     return label, [start, end], [value, value], [[start, end]]
 
 
-def ring_line(label: str, times: np.ndarray, values: np.ndarray, period: float) -> tuple[str, list[int], list[float], list[list[int]]]:
+def ring_line(
+    label: str, times: np.ndarray, values: np.ndarray, period: float
+) -> tuple[str, list[int], list[float], list[list[int]]]:
     """The console's own 15-minute ring as a line: samples more than two polls apart are a gap."""
     ok = ~np.isnan(values)
     ts = [int(t) for t in times[ok]]

@@ -140,7 +140,9 @@ class WorkloadKey:
 class Table(Generic[T, R]):
     """A reflector's sink keeping one record per object uid (``convert`` makes the record)."""
 
-    def __init__(self, convert: Callable[[T], R], on_change: Callable[[T, R | None, R | None], None] | None = None):
+    def __init__(
+        self, convert: Callable[[T], R], on_change: Callable[[T, R | None, R | None], None] | None = None
+    ):
         self.convert = convert
         self.by_uid: dict[str, R] = {}
         self.on_change = on_change
@@ -308,10 +310,15 @@ class Cluster:
         """Whether an aggregated group is registered and Available (and why not)."""
         found = [s for s in self.apiservices.values() if s.spec.group == group]
         if not found:
-            return False, f"no APIService serves {group}" + ("" if self.apiservices.synced else " (not listed yet)")
+            return False, f"no APIService serves {group}" + (
+                "" if self.apiservices.synced else " (not listed yet)"
+            )
         for s in found:
             c = wire.condition(s.status.conditions, "Available")
             if c is None or c.status == "True":
                 return True, ""
         c = wire.condition(found[0].status.conditions, "Available")
-        return False, f"APIService {found[0].metadata.name} is not Available: {c.reason if c else ''} {c.message if c else ''}".strip()
+        return (
+            False,
+            f"APIService {found[0].metadata.name} is not Available: {c.reason if c else ''} {c.message if c else ''}".strip(),
+        )

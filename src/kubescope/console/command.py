@@ -28,18 +28,44 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     add_kube_flags(p)
     g = p.add_argument_group("serving")
-    web_flags.add_listen_flags(g, host_flag="--host", port_flag="--port", host="0.0.0.0", port=8090, what="the console")
-    g.add_argument("--web-config-file", default="", help="a Prometheus web configuration file (TLS, basic auth), as state-metrics takes; not with --tls-* or --cert-dir (default: none)")
+    web_flags.add_listen_flags(
+        g, host_flag="--host", port_flag="--port", host="0.0.0.0", port=8090, what="the console"
+    )
+    g.add_argument(
+        "--web-config-file",
+        default="",
+        help="a Prometheus web configuration file (TLS, basic auth), as state-metrics takes; not with --tls-* or --cert-dir (default: none)",
+    )
     # no certificate, no --cert-dir: plain HTTP (in a cluster, behind an Ingress that terminates TLS)
-    g.add_argument("--cert-dir", default="", help="self-sign a serving certificate (console.crt, console.key) into this directory when no --tls-cert-file is given (default: none: plain HTTP)")
+    g.add_argument(
+        "--cert-dir",
+        default="",
+        help="self-sign a serving certificate (console.crt, console.key) into this directory when no --tls-cert-file is given (default: none: plain HTTP)",
+    )
     web_flags.add_tls_flags(g, cert_dir=None, client_ca=False)
-    g.add_argument("--login-token-file", default="", help="read-only mode with a login: tokens in kube-apiserver's static token format "
-                   "(token,user,uid per line); pages need a session from /login or Authorization: Bearer (default: none, no login)")
-    g.add_argument("--session-duration", default="12h", type=web_flags.go_duration, help="how long a login lasts")
+    g.add_argument(
+        "--login-token-file",
+        default="",
+        help="read-only mode with a login: tokens in kube-apiserver's static token format "
+        "(token,user,uid per line); pages need a session from /login or Authorization: Bearer (default: none, no login)",
+    )
+    g.add_argument(
+        "--session-duration", default="12h", type=web_flags.go_duration, help="how long a login lasts"
+    )
     web_flags.add_shutdown_flags(g)
     s = p.add_argument_group("sources")
-    s.add_argument("--usage-interval", default="30s", type=web_flags.go_duration, help="how often to poll the Metrics API for current usage and sparklines")
-    s.add_argument("--source-timeout", default="5s", type=web_flags.go_duration, help="longest wait for history, the event archive or an object read")
+    s.add_argument(
+        "--usage-interval",
+        default="30s",
+        type=web_flags.go_duration,
+        help="how often to poll the Metrics API for current usage and sparklines",
+    )
+    s.add_argument(
+        "--source-timeout",
+        default="5s",
+        type=web_flags.go_duration,
+        help="longest wait for history, the event archive or an object read",
+    )
     s.add_argument("--health-url", action="append", default=[], metavar="NAME=URL",
                    help="an exporter's readiness URL to show on the overview (repeatable), e.g. state-metrics=http://ksm:8081/readyz (default: none)")  # fmt: skip
 

@@ -47,7 +47,9 @@ class Details:
 
     async def _events(self, namespace: str, kind: str, name: str) -> tuple[list[Event], str]:
         try:
-            return await self.events.find(namespace, {"regarding.kind": kind, "regarding.name": name}, EVENTS_SINCE)
+            return await self.events.find(
+                namespace, {"regarding.kind": kind, "regarding.name": name}, EVENTS_SINCE
+            )
         except Unavailable as e:
             return [], str(e)
 
@@ -59,7 +61,9 @@ class Details:
         phases: dict[str, int] = {}
         for p in c.pods.values():
             phases[p.phase or "Unknown"] = phases.get(p.phase or "Unknown", 0) + 1
-        alloc_cpu = sum(units.millicores_of(n.status.allocatable.get("cpu", "")) or 0 for n in c.nodes.values())
+        alloc_cpu = sum(
+            units.millicores_of(n.status.allocatable.get("cpu", "")) or 0 for n in c.nodes.values()
+        )
         alloc_mem = sum(units.bytes_of(n.status.allocatable.get("memory", "")) or 0 for n in c.nodes.values())
         used = [u.nodes.current(n.metadata.name) for n in c.nodes.values()]
         cpu = sum(x[0] for x in used if x[0] is not None) if any(x[0] is not None for x in used) else None
@@ -83,11 +87,19 @@ class Details:
 
     def health(self, probes: list[tuple[str, bool, str]]) -> list[tuple[str, bool, str]]:
         c, u = self.cluster, self.usage
-        out = [("Kubernetes API (watches)", c.synced(), "listed and watching" if c.synced() else "still listing")]
+        out = [
+            ("Kubernetes API (watches)", c.synced(), "listed and watching" if c.synced() else "still listing")
+        ]
         if u.error:
             out.append(("Metrics API polls", False, u.error))
         else:
-            out.append(("Metrics API polls", True, f"last {units.age(time.time() - u.last_ok)} ago, every {u.interval:g}s"))
+            out.append(
+                (
+                    "Metrics API polls",
+                    True,
+                    f"last {units.age(time.time() - u.last_ok)} ago, every {u.interval:g}s",
+                )
+            )
         for group, what in GROUPS:
             ok, why = c.apiservice_available(group)
             out.append((what, ok, "Available" if ok else why))
@@ -111,7 +123,9 @@ class Details:
         rec = self.cluster.pod(namespace, name)
         if rec is None:
             raise NotFound(f"no pod {name!r} in namespace {namespace!r} (it may have been deleted)")
-        (events, note), (pod, pod_note) = await asyncio.gather(self._events(namespace, "Pod", name), self._pod(namespace, name))
+        (events, note), (pod, pod_note) = await asyncio.gather(
+            self._events(namespace, "Pod", name), self._pod(namespace, name)
+        )
         c, m = self.usage.pods.current(pod_key(namespace, name))
         return {"rec": rec, "pod": pod, "owner": self.cluster.owner_of(rec), "cpu": c, "memory": m,
                 "events": events, "changes": rec.changes or [], "notes": [note, pod_note]}  # fmt: skip
@@ -134,7 +148,9 @@ class Details:
             raise NotFound(f"no {kind} {name!r} in namespace {namespace!r}")
         key = WorkloadKey(kind, namespace, name)
         pods = sorted(self.cluster.pods_by_workload().get(key, []), key=lambda p: p.name)
-        template = w.spec.template.spec.containers or (w.spec.job_template.spec.template.spec.containers if w.spec.job_template else [])
+        template = w.spec.template.spec.containers or (
+            w.spec.job_template.spec.template.spec.containers if w.spec.job_template else []
+        )
         (events, note), (rec, rec_note) = await asyncio.gather(
             self._events(namespace, kind, name), self._recommendation(key, template)
         )
@@ -149,7 +165,9 @@ class Details:
                 "containers": template, "recommendation": rec, "events": events, "hpas": hpas,
                 "notes": [note, rec_note]}  # fmt: skip
 
-    async def _recommendation(self, key: WorkloadKey, template: list[wire.Container]) -> tuple[list[dict[str, Any]], str]:
+    async def _recommendation(
+        self, key: WorkloadKey, template: list[wire.Container]
+    ) -> tuple[list[dict[str, Any]], str]:
         """Per container: the history recommendation's target beside the current requests (the
         workload's pod template, as the watch has it now)."""
         requests = {c.name: c.resources.requests for c in template}
@@ -159,7 +177,9 @@ class Details:
             return [], f"No recommendation: {e}"
         for item in answer.get("items") or ():
             if item.get("kind") == key.kind and item.get("name") == key.name:
-                recs = ((item.get("status") or {}).get("recommendation") or {}).get("containerRecommendations") or ()
+                recs = ((item.get("status") or {}).get("recommendation") or {}).get(
+                    "containerRecommendations"
+                ) or ()
                 return [{"container": r.get("containerName", ""), "target": r.get("target", {}),
                          "lower": r.get("lowerBound", {}), "upper": r.get("upperBound", {}),
                          "requests": requests.get(r.get("containerName", ""), {})} for r in recs], ""  # fmt: skip

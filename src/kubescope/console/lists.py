@@ -107,7 +107,9 @@ class Page:
         return max(1, math.ceil(self.total / self.query.per))
 
 
-def _page(items: list[Any], q: ListQuery, key: Callable[[Any], Any] | None, default: Callable[[Any], Any]) -> tuple[list[Any], int]:
+def _page(
+    items: list[Any], q: ListQuery, key: Callable[[Any], Any] | None, default: Callable[[Any], Any]
+) -> tuple[list[Any], int]:
     """Sort (None values last whatever the direction) and cut one page."""
     k = key or default
     keyed = [(k(i), i) for i in items]
@@ -248,7 +250,9 @@ def _sum_current(ring: Ring, keys: Iterable[str]) -> tuple[float | None, float |
     return (c_total, m_total) if seen else (None, None)
 
 
-def namespace_usage(cluster: Cluster, usage: Usage) -> dict[str, tuple[list[str], float | None, float | None]]:
+def namespace_usage(
+    cluster: Cluster, usage: Usage
+) -> dict[str, tuple[list[str], float | None, float | None]]:
     keys: dict[str, list[str]] = {}
     for p in cluster.pods.values():
         keys.setdefault(p.namespace, []).append(pod_key(p.namespace, p.name))
@@ -304,7 +308,11 @@ def workloads(cluster: Cluster, usage: Usage, q: ListQuery, now: float) -> Page:
             continue  # ReplicaSets are shown through their Deployments (and on their own page)
         for w in table.values():
             m = w.metadata
-            if (not q.ns or m.namespace == q.ns) and _matches_text(q, m.name) and (q.label.empty or q.label.matches(m.labels)):
+            if (
+                (not q.ns or m.namespace == q.ns)
+                and _matches_text(q, m.name)
+                and (q.label.empty or q.label.matches(m.labels))
+            ):
                 chosen.append((WorkloadKey(kind, m.namespace, m.name), w))
     sums: dict[WorkloadKey, tuple[list[str], float | None, float | None]] = {}
     for key, _ in chosen:

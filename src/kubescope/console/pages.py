@@ -115,7 +115,11 @@ class Pages:
                 raise
             except Exception as e:  # a bug: say so, log it, keep serving
                 logger.exception("console page failed", extra=fields(path=request.path))
-                return self.error(request, 500, f"the console failed to build this page ({e.__class__.__name__}); see its log")
+                return self.error(
+                    request,
+                    500,
+                    f"the console failed to build this page ({e.__class__.__name__}); see its log",
+                )
 
         return run
 
@@ -198,10 +202,14 @@ class Pages:
             node = node / p
         if not node.is_file():
             raise NotFound(f"no static file {rel!r}")
-        kind = {"js": "text/javascript", "css": "text/css", "txt": "text/plain"}.get(rel.rsplit(".", 1)[-1], "text/plain")
+        kind = {"js": "text/javascript", "css": "text/css", "txt": "text/plain"}.get(
+            rel.rsplit(".", 1)[-1], "text/plain"
+        )
         if rel.endswith("LICENSE"):
             kind = "text/plain"
-        return web.Response(body=node.read_bytes(), content_type=kind, headers={"Cache-Control": "public, max-age=3600"})
+        return web.Response(
+            body=node.read_bytes(), content_type=kind, headers={"Cache-Control": "public, max-age=3600"}
+        )
 
     def routes(self) -> list[web.RouteDef]:
         g = self.guarded

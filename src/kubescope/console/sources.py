@@ -68,7 +68,9 @@ class BadQuestion(Unavailable):
 class History(Source):
     """``kubescope history``: points and recommendations (docs/history.md, "Shapes")."""
 
-    async def points(self, target: str, metric: str, start: int, end: int, step: int | None) -> dict[str, Any]:
+    async def points(
+        self, target: str, metric: str, start: int, end: int, step: int | None
+    ) -> dict[str, Any]:
         params = {"start": str(start), "end": str(end)}
         if step:
             params["step"] = f"{step}s"
@@ -177,7 +179,10 @@ def _t(*ts: dt.datetime | None) -> float:
 def normalize(e: AnyEvent) -> Event:
     ref = e.regarding or e.involved_object or Ref()
     last = _t(
-        e.series.last_observed_time if e.series else None, e.deprecated_last_timestamp, e.last_timestamp, e.event_time
+        e.series.last_observed_time if e.series else None,
+        e.deprecated_last_timestamp,
+        e.last_timestamp,
+        e.event_time,
     )
     first = _t(e.deprecated_first_timestamp, e.first_timestamp, e.event_time) or last
     count = (e.series.count if e.series else 0) or e.deprecated_count or e.count or 1
@@ -218,13 +223,17 @@ class Events(Source):
             core_fs = ",".join(f"{_CORE[k]}={v}" for k, v in selector.items() if k in _CORE)
             try:
                 body = await asyncio.wait_for(
-                    self.client.get(f"/api/v1{where}/events", {"fieldSelector": core_fs, "limit": str(limit)}),
+                    self.client.get(
+                        f"/api/v1{where}/events", {"fieldSelector": core_fs, "limit": str(limit)}
+                    ),
                     self.timeout,
                 )
             except (KubeError, TimeoutError) as live:
                 if isinstance(live, NotFoundError):
                     return [], f"{e}; the API server has no events for it"
-                raise Unavailable(f"{e}; the API server's events failed too: {truncate(str(live), 200)}") from live
+                raise Unavailable(
+                    f"{e}; the API server's events failed too: {truncate(str(live), 200)}"
+                ) from live
             note = f"{e}: live events only (the API server keeps them about an hour)"
         try:
             items = _events.decode(body).items

@@ -16,7 +16,14 @@ WIDTH = 100
 HEIGHT = 20
 
 
-def svg(times: np.ndarray, values: np.ndarray, start: float, end: float, fmt: Callable[[float | None], str], what: str) -> Markup:
+def svg(
+    times: np.ndarray,
+    values: np.ndarray,
+    start: float,
+    end: float,
+    fmt: Callable[[float | None], str],
+    what: str,
+) -> Markup:
     """An SVG of ``values`` at ``times`` over [start, end]; an empty frame when there is nothing."""
     ok = ~np.isnan(values)
     last = float(values[ok][-1]) if ok.any() else None

@@ -129,7 +129,12 @@ class Usage:
     """The Metrics API's view, polled (see the module docstring)."""
 
     def __init__(
-        self, client: KubeClient, *, interval: float, window: float = 900.0, clock: Callable[[], float] = time.time
+        self,
+        client: KubeClient,
+        *,
+        interval: float,
+        window: float = 900.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
         self.interval = interval
