@@ -260,8 +260,10 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             tls=True,
             # kubelets collect every 10 s, as cAdvisor does; as often as they are scraped when
-            # that is shorter, so a short --metric-resolution shows figures sooner
-            extra_args=[f"--kubelet-housekeeping={min(10.0, resolution):g}"],
+            # that is shorter, so a short --metric-resolution shows figures sooner. The control
+            # plane runs whatever the churn: at --churn-rate 0 the cluster keeps still, but what the
+            # demo creates (shop/web) gets its pods and its HPA controller
+            extra_args=[f"--kubelet-housekeeping={min(10.0, resolution):g}", "--controllers"],
         )
         sim.log_path = logdir / "simulator.log"  # beside the other servers' logs
         # stopped last (in finally), after its clients: stopped under their open watches, the
