@@ -404,6 +404,11 @@ def test_every_page_at_desktop_and_narrow_widths(demo: Demo, browser: Any) -> No
                 "return [...document.querySelectorAll('figure.chart')].map(f => f.dataset.state)"
             )
             assert all(s in ("drawn", "empty") for s in states), (path, width, states)
+            # wide tables scroll inside their box: the page itself never scrolls sideways
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, (path, width, overflow)
             logged = errors(browser)
             if shot == "bad-input":
                 assert [e["message"].endswith("status of 400 (Bad Request)") for e in logged] == [True], (
