@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
@@ -28,7 +29,9 @@ def sim() -> Iterator[SimulatorProcess]:
 @pytest.fixture
 async def console(sim: SimulatorProcess) -> AsyncIterator[str]:
     client = await KubeClient.connect(KubeSettings(kubeconfig=str(sim.kubeconfig)))
-    c = Console(Settings(host="127.0.0.1", port=0, usage_interval=1, source_timeout=2), client)
+    # a loopback simulator on a loaded shared machine can take seconds to answer: the timeout bounds a
+    # hang, it is not what these tests measure
+    c = Console(Settings(host="127.0.0.1", port=0, usage_interval=1, source_timeout=15), client)
     server = c.server()
     await server.start()
     url = f"http://127.0.0.1:{server.port('console')}"
@@ -67,9 +70,10 @@ async def test_lists_hold_the_clusters_objects(console: str, sim: SimulatorProce
 
 async def test_missing_sources_are_named_not_hidden(console: str, sim: SimulatorProcess) -> None:
     pod = sim.request("GET", "/api/v1/pods")["items"][0]["metadata"]
-    for _ in range(100):  # until the first poll of the Metrics API has failed
+    deadline = time.monotonic() + 60
+    while True:  # until the first poll of the Metrics API has failed
         status, html = await get(console + f"/pods/{pod['namespace']}/{pod['name']}")
-        if "did not answer" in html:
+        if "did not answer" in html or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.1)
     assert status == 200
@@ -113,3 +117,21 @@ async def test_the_console_is_read_only(console: str) -> None:
     async with aiohttp.ClientSession() as http, http.post(console + "/pods", data=b"x") as r:
         assert r.status == 405
         assert "read-only" in await r.text()
+
+
+async def test_live_events_that_do_not_answer_say_so() -> None:
+    """No archive and an API server that does not answer in time: the note names both, and the wait."""
+    from kubescope.console.sources import Events, Unavailable
+
+    class Stalled:
+        async def get(self, path: str, params: dict[str, str]) -> bytes:
+            await asyncio.sleep(10)
+            return b""
+
+    events = Events(Stalled(), lambda group: (False, f"no APIService serves {group}"), timeout=0.05)  # type: ignore[arg-type]
+    with pytest.raises(Unavailable) as got:
+        await events.find("default", {"regarding.name": "web"}, 3600)
+    assert str(got.value) == (
+        "the event archive unavailable: no APIService serves events.kubescope.io; "
+        "the API server's events failed too: no answer within 0.05s"
+    )

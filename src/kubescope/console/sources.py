@@ -231,9 +231,8 @@ class Events(Source):
             except (KubeError, TimeoutError) as live:
                 if isinstance(live, NotFoundError):
                     return [], f"{e}; the API server has no events for it"
-                raise Unavailable(
-                    f"{e}; the API server's events failed too: {truncate(str(live), 200)}"
-                ) from live
+                why = f"no answer within {self.timeout:g}s" if isinstance(live, TimeoutError) else str(live)
+                raise Unavailable(f"{e}; the API server's events failed too: {truncate(why, 200)}") from live
             note = f"{e}: live events only (the API server keeps them about an hour)"
         try:
             items = _events.decode(body).items
