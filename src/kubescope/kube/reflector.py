@@ -344,7 +344,7 @@ class Reflector(Generic[T]):
                 async for items, page_end in runs:
                     if self._listing is None:
                         self._begin_listing()
-                    await self._hand_over(items, at_least=1 if page_end else self.options.page_size)
+                    await self._hand_over(items, at_least=1 if page_end else self.options.hand_over)
         finally:
             stats.lists_ok += pages.pages_ok
             stats.lists_error += pages.pages_failed
@@ -524,7 +524,7 @@ class Reflector(Generic[T]):
         if events is None or any(ev.type != "ADDED" for ev in events):
             await self._initial_batch(block.split(b"\n"))  # the end, a bookmark, an ERROR, bad input
             return
-        await self._hand_over([ev.object for ev in events], at_least=self.options.page_size)
+        await self._hand_over([ev.object for ev in events], at_least=self.options.hand_over)
 
     async def _initial_batch(self, batch: list[bytes]) -> None:
         """Lines of a watch-list before its end bookmark: ADDED objects are a (re)list's."""
@@ -550,7 +550,7 @@ class Reflector(Generic[T]):
                         self._handle_line(rest)
                     return
             self._handle_line(line)  # a bookmark, an ERROR, or a line that does not decode
-        await self._hand_over(objs, at_least=self.options.page_size)
+        await self._hand_over(objs, at_least=self.options.hand_over)
 
     def _handle_line(self, line: bytes) -> None:
         stats = self.stats
