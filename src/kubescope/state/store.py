@@ -43,8 +43,9 @@ from isal import isal_zlib
 
 from kubescope.log import fields
 from kubescope.memory import Trimmer
+from kubescope.state.changes import ChangeDetector
 from kubescope.state.family import Family, ResourceSpec
-from kubescope.state.render import ObjectRenderer
+from kubescope.state.render import ObjectRenderer, TextsFn
 from kubescope.state.sharding import Sharding
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class Block:
     (block, family) rows are such, and leaving them out saves ~5.5 of 22 MiB.
     """
 
-    __slots__ = ("fresh", "hashes", "lens", "members", "opened", "pending", "rows", "size")
+    __slots__ = ("fresh", "hashes", "lens", "members", "opened", "pending", "prints", "rows", "size")
 
     def __init__(self, size: int, nfam: int) -> None:
         self.size = size
@@ -112,6 +113,9 @@ class Block:
         # while the block was never taken for a flush and has nothing pending
         self.fresh: list[FreshRun] | tuple[()] = ()
         self.opened = False
+        # per slot, the fingerprints of its object's read fields (kubescope.state.changes), slot-
+        # major; made at the first update of one of the block's objects, 0 while not known
+        self.prints: array[int] | None = None
 
     def compressed_bytes(self) -> int:
         return sum(len(m) for m in self.members)
@@ -125,17 +129,20 @@ def _utf8_lens(texts: Sequence[str], joined: str, data: bytes) -> Iterable[int]:
 
 
 class Rendered:
-    """One object's text for every family, as one UTF-8 buffer plus per-family lengths and hashes.
+    """One object's text for every family, or for the families ``fams`` (positions, ascending) of
+    an update that can only have changed those (see :mod:`kubescope.state.changes`): one UTF-8
+    buffer plus per-family lengths and hashes.
 
     One bytes object (allocated by malloc, not the small-object allocator) instead of a string per
     family keeps pending changes cheap to hold and free.
     """
 
-    __slots__ = ("data", "meta")
+    __slots__ = ("data", "fams", "meta")
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], fams: tuple[int, ...] | None = None) -> None:
         joined = "".join(texts)
         self.data = joined.encode()
+        self.fams = fams
         # meta: the n+1 byte offsets of the families' texts in data, then their n hashes
         meta = array("q", [0])
         meta.extend(accumulate(_utf8_lens(texts, joined, self.data)))
@@ -144,6 +151,29 @@ class Rendered:
 
     def __len__(self) -> int:
         return len(self.data)
+
+    def parts(self, nfam: int) -> dict[int, tuple[bytes, int]]:
+        """Family position -> (its text, its hash)."""
+        m, data = self.meta, self.data
+        fams = range(nfam) if self.fams is None else self.fams
+        n = len(fams)
+        return {f: (data[m[i] : m[i + 1]], m[n + 1 + i]) for i, f in enumerate(fams)}
+
+    def over(self, older: Rendered, nfam: int) -> Rendered:
+        """This partial text laid over ``older`` (not flushed yet): the families either has."""
+        if self.fams is None or self.fams == older.fams:
+            return self  # it has every family the older one has
+        merged = older.parts(nfam)
+        merged.update(self.parts(nfam))
+        fams = tuple(sorted(merged))
+        out = Rendered.__new__(Rendered)
+        out.data = b"".join([merged[f][0] for f in fams])
+        out.fams = None if len(fams) == nfam else fams
+        meta = array("q", [0])
+        meta.extend(accumulate([len(merged[f][0]) for f in fams]))
+        meta.extend([merged[f][1] for f in fams])
+        out.meta = meta
+        return out
 
 
 class FreshRun:
@@ -245,10 +275,17 @@ def _flush_block(
                 by_family.setdefault(f, []).append((slot, b"", _EMPTY_HASH))
             continue
         m = r.meta
+        mv = memoryview(r.data)
+        if r.fams is not None:  # a partial text: only these families were rendered
+            n = len(r.fams)
+            for i, f in enumerate(r.fams):
+                h = m[n + 1 + i]
+                if h != old_h[f]:
+                    by_family.setdefault(f, []).append((slot, mv[m[i] : m[i + 1]], h))
+            continue
         new_h = m[nfam + 1 :]
         if new_h == old_h:
             continue
-        mv = memoryview(r.data)
         for f in compress(fams, map(ne, new_h, old_h)):
             by_family.setdefault(f, []).append((slot, mv[m[f] : m[f + 1]], new_h[f]))
     for f, changed in by_family.items():
@@ -377,8 +414,10 @@ class ResourceStore:
         self.pending_bytes = 0
         self._listed: set[int | str] | None = None
         self._on_dirty = on_dirty
-        self._texts = ObjectRenderer(self.families).texts
+        renderer = ObjectRenderer(self.families)
+        self._texts = renderer.texts
         self._identity = spec.identity
+        self._changes = ChangeDetector.for_families(renderer)
 
     # -- the reflector sink protocol --------------------------------------------------------
 
@@ -390,20 +429,61 @@ class ResourceStore:
         if not self.sharding.keep(uid):
             self.stats.dropped_by_shard += 1
             return
+        key = uid_key(uid)
+        loc = self.slot_of.get(key)
+        if loc is not None and self._changes is not None:
+            self._update(key, loc, obj)
+            return
         rendered = self._render(obj)
         if rendered is None:
             return
-        key = uid_key(uid)
         if self._listed is not None:
             self._listed.add(key)
-        loc = self.slot_of.get(key)
         if loc is None:
             loc = self._allocate(key)
+        self._park(loc, rendered)
+
+    def _park(self, loc: int, rendered: Rendered) -> None:
+        """Hold ``rendered`` as the pending text of slot ``loc`` for the flusher."""
         block = self.blocks[loc // self.block_size]
-        block.pending[loc % self.block_size] = rendered
+        slot = loc % self.block_size
+        if rendered.fams is not None:
+            older = block.pending.get(slot)
+            if older is not None:  # not flushed yet: keep its other families' texts
+                rendered = rendered.over(older, self.nfam)
+        block.pending[slot] = rendered
         self.pending_bytes += len(rendered)
         self.stats.upserts += 1
         self._mark(block)
+
+    def _update(self, key: int | str, loc: int, obj: Any) -> None:
+        """Upsert an object the store holds: render only the families reading fields whose
+        fingerprint changed (all of them the first time: the fingerprints are not known yet)."""
+        changes = self._changes
+        assert changes is not None
+        if self._listed is not None:
+            self._listed.add(key)
+        block = self.blocks[loc // self.block_size]
+        width = changes.width
+        at = (loc % self.block_size) * width
+        prints = block.prints
+        if prints is None:
+            prints = block.prints = array("q", bytes(8 * width * self.block_size))
+        new = changes.prints(obj)
+        old = prints[at : at + width]
+        if new is None or not old[0]:
+            rendered = self._render(obj)
+        else:
+            which = changes.changed(old, new)
+            if which is None:  # nothing any family reads changed
+                self.stats.upserts += 1
+                return
+            rendered = self._render(obj, which)
+        if rendered is None:
+            return
+        # unknown (0) when the object could not be fingerprinted: its next update renders whole
+        prints[at : at + width] = new if new is not None else array("q", bytes(8 * width))
+        self._park(loc, rendered)
 
     def upsert_page(self, objs: Sequence[Any]) -> None:
         """Upsert the items of a list page (what :meth:`upsert` does for each, faster).
@@ -484,9 +564,13 @@ class ResourceStore:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _render(self, obj: Any) -> Rendered | None:
+    def _render(self, obj: Any, which: tuple[tuple[int, ...], TextsFn] | None = None) -> Rendered | None:
+        """``obj``'s text for every family, or for the families ``which`` names (positions and
+        their renderer); None when it does not render (counted, logged)."""
         try:
             ident = self._identity(obj)
+            if which is not None:
+                return Rendered(which[1](obj, ident), which[0])
             return Rendered(self._texts(obj, ident))
         except Exception as e:  # a malformed object must never stop the store
             self.stats.render_errors += 1
@@ -509,6 +593,9 @@ class ResourceStore:
         block = self.blocks[loc // self.block_size]
         slot = loc % self.block_size
         block.pending[slot] = None
+        if block.prints is not None:  # the slot's next object starts unknown
+            w = len(block.prints) // self.block_size
+            block.prints[slot * w : (slot + 1) * w] = array("q", bytes(8 * w))
         self._free.append(loc)
         self.stats.deletes += 1
         self._mark(block)

@@ -104,7 +104,10 @@ def _render(o: Pod, lps: Sequence[str]) -> list[str]:
     st: list[str] = []
     un: list[str] = []
     ut: list[str] = []
-    for c in o.status.conditions:
+    # an update re-renders just the families whose fields changed (ObjectRenderer.only): when it
+    # asks only for the reason families (a container status changed), skip the walk they do not use
+    walk = lp_r or lp_rt or lp_it or lp_ct or lp_s or lp_st or lp_u or lp_ut
+    for c in o.status.conditions if walk else ():
         ty, v = c.type, c.status
         if ty == "Ready":
             r.append(_condition_lines(lp_r, v))
