@@ -205,7 +205,7 @@ def test_uuid_uids_are_keyed_by_int_and_others_as_they_are() -> None:
     assert normalize(s.text()) == expected(objs)
 
 
-def test_families_without_text_in_a_block_keep_no_lengths_or_hashes() -> None:
+def test_families_without_text_in_a_block_keep_no_lengths() -> None:
     s = store()
     objs = {i: cm(i) for i in range(8)}
     for o in objs.values():
@@ -214,12 +214,12 @@ def test_families_without_text_in_a_block_keep_no_lengths_or_hashes() -> None:
     block = s.blocks[0]
     # no annotation is allowlisted: kube_configmap_annotations has no text, so no row
     assert block.rows[0] == -1
-    assert len(block.hashes) == (s.nfam - 1) * s.block_size
+    assert len(block.lens) == (s.nfam - 1) * s.block_size
     for o in objs.values():
         s.delete(decode_object(SPEC, o))
     s.flush_sync()
     assert list(block.rows) == [-1] * s.nfam
-    assert len(block.lens) == len(block.hashes) == 0
+    assert len(block.lens) == 0
     assert s.text() == ""
     for i in (2, 5):
         s.upsert(decode_object(SPEC, objs[i]))

@@ -207,3 +207,19 @@ def test_a_slot_reused_by_a_new_object_starts_without_fingerprints() -> None:
     y["status"]["containerStatuses"][0]["restartCount"] = 5
     s.upsert(decode_object(SPEC, y))
     assert normalize(s.text()) == expected({0: y})
+
+
+def test_a_family_rendered_again_with_the_same_text_keeps_its_member() -> None:
+    pod = next(p for p in PODS if p["status"].get("containerStatuses"))
+    s = _held(pod)
+    (block,) = s.blocks
+    before = list(block.members)
+    p = copy.deepcopy(pod)
+    p["status"]["containerStatuses"][0]["restartCount"] = 41  # its other families keep their text
+    s.upsert(decode_object(SPEC, p))
+    r = _pending(s)
+    assert r is not None and r.fams is not None and len(r.fams) > 2
+    s.flush_sync()
+    rewritten = {FAMS[f].name for f in range(s.nfam) if block.members[f] is not before[f]}
+    assert rewritten == {"kube_pod_container_status_restarts_total"}
+    assert normalize(s.text()) == expected({0: p})

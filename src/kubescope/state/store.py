@@ -6,12 +6,12 @@ seconds per scrape. Here the text lives compressed, which is both leaner and fas
 
 * Objects of one resource are assigned to *blocks* of up to ``block_size`` slots. For every family,
   a block holds one **gzip member** with the concatenated lines of its objects for that family,
-  plus the per-slot byte lengths (to splice one object's lines) and a 64-bit hash per slot (to
-  skip families whose text did not change).
-* An update renders the object (pure, :class:`kubescope.state.render.ObjectRenderer`) and parks the
-  new text in the block's ``pending`` map. A flusher thread later rewrites only the changed
-  (block, family) members: inflate, splice, deflate. The codec releases the GIL, so this runs
-  beside the event loop on the second core.
+  plus the per-slot byte lengths (to splice one object's lines).
+* An update renders the object (pure, :class:`kubescope.state.render.ObjectRenderer`), or only
+  the families reading fields that changed (:mod:`kubescope.state.changes`), and parks the new
+  text in the block's ``pending`` map. A flusher thread later rewrites only the changed
+  (block, family) members: inflate, compare the slots' old and new text, splice, deflate. The
+  codec releases the GIL, so this runs beside the event loop on the second core.
 * A gzip scrape is the concatenation of members (RFC 1952 allows a gzip stream of several members;
   Go's ``gzip.Reader``, which Prometheus uses, reads them all), sent without recompressing. A plain
   scrape inflates the members one by one while streaming, so it never holds the whole body.
@@ -31,8 +31,8 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import accumulate, compress, repeat
-from operator import ne
+from itertools import accumulate, compress
+from operator import or_, sub
 from typing import Any
 
 # ISA-L's deflate rather than zlib's: measured on this store's own text (245 MB of pod metrics in
@@ -52,7 +52,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BLOCK_SIZE = 128
 DEFAULT_LEVEL = 1
-_EMPTY_HASH = hash("")
 
 
 def uid_key(uid: str) -> int | str:
@@ -90,15 +89,19 @@ def inflate(member: bytes) -> bytes:
 class Block:
     """Up to ``size`` objects of one resource: one gzip member per family.
 
-    ``lens`` and ``hashes`` hold, row-major (``row * size + slot``), the byte length and hash of
-    every slot's text in a family: one array each per block rather than two per family, since
-    each long-lived small Python object allocated amid a sync's churn can pin a whole allocator
-    arena. ``rows[f]`` is family ``f``'s row, or -1 while no slot of the block has text in ``f``
-    (its lengths all 0, its hashes all ``hash("")``): at 1,000 nodes x 30 pods a quarter of the
-    (block, family) rows are such, and leaving them out saves ~5.5 of 22 MiB.
+    ``lens`` holds, row-major (``row * size + slot``), the byte length of every slot's text in a
+    family: one array per block rather than one per family, since each long-lived small Python
+    object allocated amid a sync's churn can pin a whole allocator arena. ``rows[f]`` is family
+    ``f``'s row, or -1 while no slot of the block has text in ``f`` (its lengths all 0): at 1,000
+    nodes x 30 pods a quarter of the (block, family) rows are such.
+
+    No per-slot hash of the text is kept: which families an update can change is known from its
+    input (:mod:`kubescope.state.changes`), and whether their text did change is found by
+    comparing it with the old text in the flush, which inflates the member anyway to splice it. A
+    64-bit hash per (object, family) took 12.3 MiB at 1,000 nodes x 30 pods.
     """
 
-    __slots__ = ("fresh", "hashes", "lens", "members", "opened", "pending", "prints", "rows", "size")
+    __slots__ = ("fresh", "lens", "members", "opened", "pending", "prints", "rows", "size")
 
     def __init__(self, size: int, nfam: int) -> None:
         self.size = size
@@ -106,7 +109,6 @@ class Block:
         self.rows: array[int] = array("h", [-1]) * nfam
         # 16-bit lengths until a text needs more (see _flush_block)
         self.lens: array[int] = array("H")
-        self.hashes: array[int] = array("q")
         # slot -> the slot's new text, or None when its object was deleted
         self.pending: dict[int, Rendered | None] = {}
         # runs of new objects rendered family by family (see ResourceStore.upsert_page); only
@@ -131,7 +133,7 @@ def _utf8_lens(texts: Sequence[str], joined: str, data: bytes) -> Iterable[int]:
 class Rendered:
     """One object's text for every family, or for the families ``fams`` (positions, ascending) of
     an update that can only have changed those (see :mod:`kubescope.state.changes`): one UTF-8
-    buffer plus per-family lengths and hashes.
+    buffer plus the families' byte offsets in it.
 
     One bytes object (allocated by malloc, not the small-object allocator) instead of a string per
     family keeps pending changes cheap to hold and free.
@@ -143,21 +145,19 @@ class Rendered:
         joined = "".join(texts)
         self.data = joined.encode()
         self.fams = fams
-        # meta: the n+1 byte offsets of the families' texts in data, then their n hashes
+        # the n+1 byte offsets of the families' texts in data
         meta = array("q", [0])
         meta.extend(accumulate(_utf8_lens(texts, joined, self.data)))
-        meta.extend(map(hash, texts))
         self.meta = meta
 
     def __len__(self) -> int:
         return len(self.data)
 
-    def parts(self, nfam: int) -> dict[int, tuple[bytes, int]]:
-        """Family position -> (its text, its hash)."""
+    def parts(self, nfam: int) -> dict[int, bytes]:
+        """Family position -> its text."""
         m, data = self.meta, self.data
         fams = range(nfam) if self.fams is None else self.fams
-        n = len(fams)
-        return {f: (data[m[i] : m[i + 1]], m[n + 1 + i]) for i, f in enumerate(fams)}
+        return {f: data[m[i] : m[i + 1]] for i, f in enumerate(fams)}
 
     def over(self, older: Rendered, nfam: int) -> Rendered:
         """This partial text laid over ``older`` (not flushed yet): the families either has."""
@@ -167,19 +167,18 @@ class Rendered:
         merged.update(self.parts(nfam))
         fams = tuple(sorted(merged))
         out = Rendered.__new__(Rendered)
-        out.data = b"".join([merged[f][0] for f in fams])
+        out.data = b"".join([merged[f] for f in fams])
         out.fams = None if len(fams) == nfam else fams
         meta = array("q", [0])
-        meta.extend(accumulate([len(merged[f][0]) for f in fams]))
-        meta.extend([merged[f][1] for f in fams])
+        meta.extend(accumulate([len(merged[f]) for f in fams]))
         out.meta = meta
         return out
 
 
 class FreshRun:
     """New objects in the consecutive slots ``first ..`` of a block that has no text yet, rendered
-    family by family: per family, their joined UTF-8 text with its per-slot byte lengths and
-    hashes (None for a family without text).
+    family by family: per family, their joined UTF-8 text with its per-slot byte lengths (None for
+    a family without text).
 
     A list page's new objects become runs: the per-family text is joined once for the run on the
     event loop (C-level joins and maps), where a :class:`Rendered` per object would be split
@@ -191,7 +190,7 @@ class FreshRun:
     def __init__(self, first: int, columns: Sequence[Sequence[str]]) -> None:
         self.first = first
         self.count = len(columns[0]) if columns else 0
-        fams: list[tuple[bytes, array[int], array[int]] | None] = []
+        fams: list[tuple[bytes, array[int]] | None] = []
         nbytes = 0
         for col in columns:
             joined = "".join(col)
@@ -199,7 +198,7 @@ class FreshRun:
                 fams.append(None)
                 continue
             data = joined.encode()
-            fams.append((data, array("I", _utf8_lens(col, joined, data)), array("q", map(hash, col))))
+            fams.append((data, array("I", _utf8_lens(col, joined, data))))
             nbytes += len(data)
         self.families = fams
         self.nbytes = nbytes
@@ -212,7 +211,6 @@ class FlushResult:
     members: list[tuple[int, bytes]]
     rows: array[int]
     lens: array[int]
-    hashes: array[int]
     raw_bytes: int
 
 
@@ -230,8 +228,8 @@ def _flush_block(
     """Rebuild the members of ``block`` that ``fresh`` runs (first) and ``pending`` changes (then)
     make. Pure apart from reading ``block``.
 
-    Runs in the flusher thread: it only reads the block's current members/lens/hashes (which only
-    the event loop replaces, after this returns) and returns the new ones.
+    Runs in the flusher thread: it only reads the block's current members/lens (which only the
+    event loop replaces, after this returns) and returns the new ones.
     """
     out: dict[int, bytes] = {}
     raw = 0
@@ -242,7 +240,7 @@ def _flush_block(
         or any(fam is not None and max(fam[1]) > 0xFFFF for run in fresh for fam in run.families)
     ):
         code = "I"  # one object's text may not fit 16 bits: widen this block for good
-    lens, hashes = _expand(block, nfam, code)
+    lens = _expand(block, nfam, code)
     members = block.members
     if fresh:
         # the block had no text: each family's member is its runs' texts, in slot order
@@ -254,58 +252,60 @@ def _flush_block(
                 fam = run.families[f]
                 if fam is None:
                     continue
-                data, ls, hs = fam
+                data, ls = fam
                 at = base + run.first
                 lens[at : at + run.count] = ls if code == "I" else array(code, ls)
-                hashes[at : at + run.count] = hs
                 datas.append(data)
             if datas:
                 data = b"".join(datas)
                 raw += len(data)
                 members[f] = out[f] = gzip_member(data, level)
-    # per family, its changed slots: found per slot by comparing the slot's hash of every family
-    # at once (one strided slice of the expanded hashes; C-level compares), so an object whose
-    # update changed 5 of 60 families costs 5 Python steps here, not 60
-    by_family: dict[int, list[tuple[int, memoryview | bytes, int]]] = {}
+    # per family, the slots whose text may have changed: the families a pending text has (all of
+    # them unless it is partial) where the old or the new text is not empty, found per slot with
+    # C-level maps over the slot's lengths of every family (one strided slice)
+    by_family: dict[int, list[tuple[int, memoryview | bytes]]] = {}
     fams = range(nfam)
     for slot, r in sorted(pending.items(), key=_first):
-        old_h = hashes[slot::size]
+        old_lens = lens[slot::size]
         if r is None:
-            for f in compress(fams, map(ne, old_h, repeat(_EMPTY_HASH))):
-                by_family.setdefault(f, []).append((slot, b"", _EMPTY_HASH))
+            for f in compress(fams, old_lens):
+                by_family.setdefault(f, []).append((slot, b""))
             continue
         m = r.meta
         mv = memoryview(r.data)
         if r.fams is not None:  # a partial text: only these families were rendered
-            n = len(r.fams)
             for i, f in enumerate(r.fams):
-                h = m[n + 1 + i]
-                if h != old_h[f]:
-                    by_family.setdefault(f, []).append((slot, mv[m[i] : m[i + 1]], h))
+                if m[i + 1] > m[i] or old_lens[f]:
+                    by_family.setdefault(f, []).append((slot, mv[m[i] : m[i + 1]]))
             continue
-        new_h = m[nfam + 1 :]
-        if new_h == old_h:
-            continue
-        for f in compress(fams, map(ne, new_h, old_h)):
-            by_family.setdefault(f, []).append((slot, mv[m[f] : m[f + 1]], new_h[f]))
-    for f, changed in by_family.items():
+        new_lens = map(sub, m[1:], m[:-1])
+        for f in compress(fams, map(or_, new_lens, old_lens)):
+            by_family.setdefault(f, []).append((slot, mv[m[f] : m[f + 1]]))
+    for f, maybe in by_family.items():
         base = f * size
         if not members[f]:
             # nothing there yet (every length is 0): the member is the new texts in slot order
-            for slot, text, h in changed:
+            for slot, text in maybe:
                 lens[base + slot] = len(text)
-                hashes[base + slot] = h
-            data = b"".join([text for _, text, _ in changed])
+            data = b"".join([text for _, text in maybe])
             raw += len(data)
             out[f] = gzip_member(data, level)
             continue
         old = memoryview(inflate(members[f]))
-        # the old text between changed slots is kept as it is; changed slots get their new text
         row = lens[base : base + size]
         ends = list(accumulate(row))
+        # the texts that did change (same length and bytes: unchanged)
+        changed = [
+            (slot, text)
+            for slot, text in maybe
+            if len(text) != row[slot] or old[ends[slot] - row[slot] : ends[slot]] != text
+        ]
+        if not changed:
+            continue
+        # the old text between changed slots is kept as it is; changed slots get their new text
         parts: list[bytes | memoryview] = []
         pos = 0
-        for slot, text, h in changed:
+        for slot, text in changed:
             start = ends[slot] - row[slot]
             if start > pos:
                 parts.append(old[pos:start])
@@ -313,45 +313,36 @@ def _flush_block(
                 parts.append(text)
             pos = ends[slot]
             lens[base + slot] = len(text)
-            hashes[base + slot] = h
         if pos < ends[-1]:
             parts.append(old[pos:])
         data = b"".join(parts)
         raw += len(data)
         out[f] = gzip_member(data, level)
-    rows, lens, hashes = _compact(lens, hashes, nfam, size)
-    return FlushResult(block, pending, list(out.items()), rows, lens, hashes, raw)
+    rows, lens = _compact(lens, nfam, size)
+    return FlushResult(block, pending, list(out.items()), rows, lens, raw)
 
 
-def _expand(block: Block, nfam: int, code: str) -> tuple[array[int], array[int]]:
-    """Copies of ``block``'s lengths (of type ``code``) and hashes with a row for every family."""
+def _expand(block: Block, nfam: int, code: str) -> array[int]:
+    """A copy of ``block``'s lengths (of type ``code``) with a row for every family."""
     size = block.size
     lens = array(code, bytes(array(code).itemsize * size * nfam))
-    hashes = array("q", [_EMPTY_HASH]) * (size * nfam)
     old_lens = block.lens if block.lens.typecode == code else array(code, block.lens)
     for f, r in enumerate(block.rows):
         if r >= 0:
             lens[f * size : (f + 1) * size] = old_lens[r * size : (r + 1) * size]
-            hashes[f * size : (f + 1) * size] = block.hashes[r * size : (r + 1) * size]
-    return lens, hashes
+    return lens
 
 
-def _compact(
-    lens: array[int], hashes: array[int], nfam: int, size: int
-) -> tuple[array[int], array[int], array[int]]:
-    """Rows, lengths and hashes without the rows of families with no text in any slot."""
-    lb, hb = lens.tobytes(), hashes.tobytes()
-    ln, hn = lens.itemsize * size, hashes.itemsize * size
+def _compact(lens: array[int], nfam: int, size: int) -> tuple[array[int], array[int]]:
+    """Rows and lengths without the rows of families with no text in any slot."""
+    lb = lens.tobytes()
+    ln = lens.itemsize * size
     zero = bytes(ln)
     rows = array("h", [-1]) * nfam
     kept = [f for f in range(nfam) if lb[f * ln : (f + 1) * ln] != zero]
     for r, f in enumerate(kept):
         rows[f] = r
-    return (
-        rows,
-        array(lens.typecode, b"".join([lb[f * ln : (f + 1) * ln] for f in kept])),
-        array("q", b"".join([hb[f * hn : (f + 1) * hn] for f in kept])),
-    )
+    return rows, array(lens.typecode, b"".join([lb[f * ln : (f + 1) * ln] for f in kept]))
 
 
 FlushWork = tuple[Block, dict[int, Rendered | None], Sequence[FreshRun]]
@@ -647,7 +638,6 @@ class ResourceStore:
             block.members[f] = member
         block.rows = result.rows
         block.lens = result.lens
-        block.hashes = result.hashes
         for slot, rendered in result.flushed.items():
             if block.pending.get(slot, 0) is rendered:
                 del block.pending[slot]
