@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 class MetricsAuthFilter:
-    """An authorizer for :func:`kubescope.web.server.security_middleware`: returns 200, 401 or 403."""
+    """An authorizer for :func:`kubescope.web.authorizer_middleware`: returns 200, 401 or 403."""
 
     def __init__(self, client: KubeClient, cache_ttl: float = 10.0) -> None:
         async def post(path: str, body: bytes) -> bytes:
