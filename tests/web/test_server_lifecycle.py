@@ -5,7 +5,10 @@ and the graceful shutdown sequence (readiness false, delay, stop accepting, drai
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -194,3 +197,27 @@ async def test_graceful_shutdown_in_order() -> None:
     assert events == ["before drain", "task cancelled", "stopped"]
     with pytest.raises(aiohttp.ClientConnectionError):
         await fetch(f"http://127.0.0.1:{port}/readyz")
+
+
+async def test_a_signal_stops_gracefully_and_a_second_one_hurries() -> None:
+    srv = web.Server(
+        "t", listeners=[web.Listener("main", host="127.0.0.1", health=("readyz",))], shutdown_delay=60
+    )
+    serving = asyncio.create_task(srv.serve())
+    await until(lambda: bool(srv.running) and srv.listener("main").runner is not None)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await until(lambda: srv.shutting_down)
+    code, _, body = await fetch(url(srv, "main", "/readyz?verbose"))  # still serving, not ready
+    assert code == 500 and "[-]shutdown failed" in body.decode()
+    os.kill(os.getpid(), signal.SIGTERM)  # the operator insists: no 60 s delay
+    assert await asyncio.wait_for(serving, 10) == 0
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await fetch(url(srv, "main", "/readyz"))
+
+
+async def until(cond: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not reached")

@@ -122,10 +122,12 @@ class RunningListener:
     runner: web.AppRunner | None = None
     sites: list[web.BaseSite] = field(default_factory=list)
     extra: list[asyncio.AbstractServer] = field(default_factory=list)
+    port: int = 0
+    """The bound port (kept after the sockets close)."""
 
-    @property
-    def port(self) -> int:
-        return int(self.sockets[0].getsockname()[1]) if self.sockets else 0
+    def __post_init__(self) -> None:
+        if self.sockets:
+            self.port = int(self.sockets[0].getsockname()[1])
 
     @property
     def address(self) -> str:

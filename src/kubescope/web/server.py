@@ -211,12 +211,28 @@ class Server:
 
     async def serve(self) -> int:
         """Start (unless started), run until SIGINT/SIGTERM, stop gracefully; returns 0 (the exit code)."""
+        loop = asyncio.get_running_loop()
+        first: asyncio.Future[int] = loop.create_future()
+
+        def got(sig: int) -> None:
+            if not first.done():
+                first.set_result(sig)
+            else:
+                logger.warning("second signal: stopping without waiting", extra=fields(server=self.name))
+                self._force.set()
+
+        for s in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(s, got, s)
         try:
             await self.start()
-            sig = await _until_signal(self._force)
-            logger.info("shutting down", extra=fields(server=self.name, signal=signal.Signals(sig).name))
+            received = await first
+            logger.info("shutting down", extra=fields(server=self.name, signal=signal.Signals(received).name))
         finally:
-            await self.stop()
+            try:
+                await self.stop()
+            finally:
+                for s in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(s)
         return 0
 
 
@@ -230,41 +246,6 @@ async def _quietly(hook: Hook, what: str) -> None:
         await hook()
     except Exception as e:  # shutdown goes on
         logger.warning(f"{what} failed", extra=fields(error=f"{e.__class__.__name__}: {e}"))
-
-
-async def _until_signal(force: asyncio.Event) -> int:
-    """Resolve on the first SIGINT/SIGTERM; a second one sets ``force``."""
-    loop = asyncio.get_running_loop()
-    first: asyncio.Future[int] = loop.create_future()
-
-    def got(sig: int) -> None:
-        if not first.done():
-            first.set_result(sig)
-        else:
-            logger.warning("second signal: stopping without waiting")
-            force.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, got, sig)
-    return await first
-
-
-async def wait_for_signal() -> int:
-    """Resolve on SIGINT/SIGTERM; returns the signal number."""
-    loop = asyncio.get_running_loop()
-    fut: asyncio.Future[int] = loop.create_future()
-
-    def _got(sig: int) -> None:
-        if not fut.done():
-            fut.set_result(sig)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, _got, sig)
-    try:
-        return await fut
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
 
 
 def run(main: Awaitable[int]) -> int:
