@@ -37,6 +37,7 @@ def test_starts_serves_and_stops_cleanly() -> None:
         assert stats["objects"]["pods"] == 6 and stats["objects"]["nodes"] == 2
         assert sim.request("GET", "/api/v1/namespaces/default")["metadata"]["name"] == "default"
     assert sim.proc is not None and sim.proc.returncode == 0
+    assert not sim.dir.exists()  # its certificates, kubeconfig and log go with it
 
 
 def test_plain_http_mode() -> None:
@@ -59,6 +60,7 @@ def test_a_failing_start_reports_the_childs_output() -> None:
             "address already in use",
         ):
             sim.start()
+        assert not sim.dir.exists()  # a failed start cleans up too (``with`` would not call stop)
         sim.stop()
 
 
@@ -104,3 +106,29 @@ async def test_after_a_shutdown_close_new_watches_close_at_once() -> None:
     late = Watcher("pods", "", None, None)
     store.add_watcher(late)
     assert late.closed and late.close_reason == "shutting down"
+
+
+def test_the_ready_file_appears_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SimulatorProcess reads the ready file as soon as it exists: a simulator preempted between
+    # creating it and writing it (a loaded machine) made it read an empty file
+    import kubescope.sim.server as server
+
+    path = tmp_path / "ready.json"
+    seen: list[bool] = []
+    real_fdopen = server.os.fdopen
+
+    def fdopen(fd: int, mode: str) -> object:
+        f = real_fdopen(fd, mode)
+        write = f.write
+
+        def checked(text: str) -> int:
+            seen.append(path.exists())  # the moment a reader could catch it half written
+            return write(text)
+
+        f.write = checked  # type: ignore[method-assign]
+        return f
+
+    monkeypatch.setattr(server.os, "fdopen", fdopen)
+    server._write_private(str(path), '{"url": "x"}')
+    assert seen == [False] and json.loads(path.read_text()) == {"url": "x"}
+    assert path.stat().st_mode & 0o777 == 0o600 and [p.name for p in tmp_path.iterdir()] == ["ready.json"]

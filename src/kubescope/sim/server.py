@@ -161,10 +161,14 @@ def kubeconfig_doc(url: str, ca_pem: bytes | None, token: str) -> dict[str, Any]
 
 
 def _write_private(path: str, text: str) -> None:
+    """Write ``path`` (mode 0600) whole or not at all: a reader polling for it (SimulatorProcess
+    waits for the ready file) never sees it empty or half written."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    os.replace(tmp, path)
 
 
 class Simulator:
