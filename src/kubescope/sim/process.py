@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -29,7 +30,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 
 class SimulatorError(RuntimeError):
@@ -108,6 +109,7 @@ class SimulatorProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}
         self.log_path = self.dir / "simulator.log"
+        self._log: BinaryIO | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -122,22 +124,25 @@ class SimulatorProcess:
         )
         deadline = time.monotonic() + self.start_timeout
         while not self.ready_file.exists():
+            failure = ""
             if self.proc.poll() is not None:
-                raise SimulatorError(f"the simulator exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
+                failure = f"the simulator exited with {self.proc.returncode}"
+            elif time.monotonic() > deadline:
+                failure = f"the simulator was not ready after {self.start_timeout:.0f}s"
+            if failure:
+                # ``with`` does not call __exit__ when __enter__ raises: clean up here
+                failure += f":\n{self.log_tail()}"
                 self.stop()
-                raise SimulatorError(
-                    f"the simulator was not ready after {self.start_timeout:.0f}s:\n{self.log_tail()}"
-                )
+                raise SimulatorError(failure)
             time.sleep(0.05)
-        time.sleep(0.02)
         self.info = json.loads(self.ready_file.read_text())
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
+        """Stop the child (SIGTERM, SIGKILL after ``timeout`` seconds) and remove :attr:`dir` (its
+        certificates, kubeconfig and log: read :meth:`log_tail` before). Idempotent; also for a
+        simulator that never started or failed to."""
+        if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -146,7 +151,9 @@ class SimulatorProcess:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-        self._log.close()
+        if self._log is not None:
+            self._log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> SimulatorProcess:
         return self.start()
