@@ -185,7 +185,18 @@ def run(kind: str, name: str) -> dict[str, Any]:
     argv = m.expand(list(container.get("args", [])), m.env_values(workload, container))
     result: dict[str, Any] = {"argv": argv, "pod": m.pod_name(workload)}
     netns.loopback_up()
-    tmp = Path(tempfile.mkdtemp(prefix="podrun-"))
+    with tempfile.TemporaryDirectory(prefix="podrun-") as tmp:
+        return _run(docs, workload, container, argv, result, Path(tmp))
+
+
+def _run(
+    docs: list[m.Doc],
+    workload: m.Doc,
+    container: dict[str, Any],
+    argv: list[str],
+    result: dict[str, Any],
+    tmp: Path,
+) -> dict[str, Any]:
     # the pod's ports are its own: kubelets run on other machines. Holding the kubelet port while
     # the simulator starts sends its kubelets to free ports when the pod needs 10250 itself.
     hold = None
