@@ -132,3 +132,41 @@ def test_the_ready_file_appears_whole(tmp_path: Path, monkeypatch: pytest.Monkey
     server._write_private(str(path), '{"url": "x"}')
     assert seen == [False] and json.loads(path.read_text()) == {"url": "x"}
     assert path.stat().st_mode & 0o777 == 0o600 and [p.name for p in tmp_path.iterdir()] == ["ready.json"]
+
+
+@pytest.mark.parametrize("port_taken", [False, True], ids=["served-then-sigterm", "port-taken"])
+def test_kubescope_simulate_removes_its_own_state_dir(tmp_path: Path, port_taken: bool) -> None:
+    # without --state-dir the simulator makes a kubescope-sim-* directory (certificates, kubeconfig);
+    # it left one in the temp dir per run
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1] if port_taken else 0
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kubescope", "simulate", "--nodes=1", "--pods-per-node=1", f"--port={port}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TMPDIR": str(tmp_path)},
+        )
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if port_taken:
+                assert proc.wait(60) == 2 and line == ""
+            else:
+                started = json.loads(line)
+                kubeconfig = Path(started["kubeconfig"])
+                assert kubeconfig.parent.parent == tmp_path and kubeconfig.parent.name.startswith("kubescope-sim-")
+                assert (kubeconfig.parent / "pki" / "ca.crt").exists()
+                proc.send_signal(signal.SIGTERM)
+                assert proc.wait(60) == 0
+        finally:
+            proc.kill()
+            proc.communicate()
+    assert list(tmp_path.iterdir()) == []

@@ -40,6 +40,7 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -106,7 +107,7 @@ class SimSettings:
     for scripts and tests to wait on; default empty, none."""
     state_dir: str = ""
     """``--state-dir``: directory for certificates and the kubeconfig; default empty, a new
-    temporary directory."""
+    temporary directory, removed when the simulator stops."""
     bookmark_interval: float = 60.0
     """``--bookmark-interval``: seconds between BOOKMARK events on watches that allow them; default
     60, kube-apiserver's."""
@@ -175,6 +176,8 @@ class Simulator:
     def __init__(self, settings: SimSettings) -> None:
         self.settings = settings
         self.state_dir = Path(settings.state_dir or tempfile.mkdtemp(prefix="kubescope-sim-"))
+        # a directory of our own making goes when the simulator stops; one the user named stays
+        self._owns_state_dir = not settings.state_dir
         self.store = ObjectStore(history=settings.watch_history)
         self.auth = AuthConfig.load(settings.auth_file, settings.admin_token)
         self.faults = Faults()
@@ -188,7 +191,11 @@ class Simulator:
                 else ("127.0.0.1", "localhost")
             )
         )
-        self.pki = ClusterPKI.create(self.state_dir / "pki", hosts) if settings.tls else None
+        try:
+            self.pki = ClusterPKI.create(self.state_dir / "pki", hosts) if settings.tls else None
+        except BaseException:
+            self._remove_state_dir()
+            raise
         self.server = web.Server(
             "simulate",
             listeners=[
@@ -398,7 +405,14 @@ class Simulator:
         for running in self._part_listeners:
             await running.drain()
         self._part_listeners.clear()
-        await self.api.close()
+        try:
+            await self.api.close()
+        finally:
+            self._remove_state_dir()
+
+    def _remove_state_dir(self) -> None:
+        if self._owns_state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
     async def stop(self) -> None:
         """The web core's graceful shutdown (idempotent): watches closed, requests drained, tasks
