@@ -209,11 +209,16 @@ async def _main(settings: SimSettings) -> int:
         print(f"kubescope simulate: {e}", file=sys.stderr)
         return 2
     try:
-        await sim.start()
+        await sim.start(announce=False)
     except BindError as e:
         print(f"kubescope simulate: {e}", file=sys.stderr)
         await sim.stop()
         return 2
-    print(json.dumps({"url": sim.url, "kubeconfig": sim.kubeconfig}), flush=True)
-    # the web core's lifecycle: until SIGINT/SIGTERM, then the graceful stop (a second signal hurries it)
-    return await sim.server.serve()
+
+    def announce() -> None:
+        sim.announce()
+        print(json.dumps({"url": sim.url, "kubeconfig": sim.kubeconfig}), flush=True)
+
+    # the web core's lifecycle: until SIGINT/SIGTERM, then the graceful stop (a second signal hurries
+    # it); the ready file and the printed address come once a SIGTERM would be handled
+    return await sim.server.serve(announce)

@@ -313,9 +313,11 @@ class Simulator:
         """Every path the health endpoints do not take goes to the API (which authenticates)."""
         app.router.add_route("*", "/{tail:.*}", self.api.handle)
 
-    async def start(self) -> None:
+    async def start(self, announce: bool = True) -> None:
         """Bind the API's port (a taken one is a :class:`~kubescope.errors.BindError` naming
-        ``--port``, before the cluster is generated), load the cluster, serve, start the parts."""
+        ``--port``, before the cluster is generated), load the cluster, serve, start the parts;
+        then :meth:`announce` it unless ``announce`` is false (``kubescope simulate`` announces
+        once its signal handlers are installed)."""
         s = self.settings
         await self.server.bind()
         self.load_cluster()
@@ -331,13 +333,19 @@ class Simulator:
                 kubeconfig_doc(self.url, self.pki.ca.pem if self.pki else None, self.auth.admin_token)
             ),
         )
+        if announce:
+            self.announce()
+
+    def announce(self) -> None:
+        """Tell that the simulator serves: the ready file (``--ready-file``) and a progress line."""
+        s = self.settings
         if s.ready_file:
             _write_private(
                 s.ready_file,
                 json.dumps(
                     {
                         "url": self.url,
-                        "port": port,
+                        "port": self.server.port("api"),
                         "kubeconfig": self.kubeconfig,
                         "token": self.auth.admin_token,
                         "ca_file": self.pki.path("ca.crt") if self.pki else "",

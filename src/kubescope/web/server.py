@@ -209,8 +209,13 @@ class Server:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await work
 
-    async def serve(self) -> int:
-        """Start (unless started), run until SIGINT/SIGTERM, stop gracefully; returns 0 (the exit code)."""
+    async def serve(self, announce: Callable[[], None] | None = None) -> int:
+        """Start (unless started), run until SIGINT/SIGTERM, stop gracefully; returns 0 (the exit code).
+
+        ``announce`` is called once serving, with the signal handlers in place: whatever tells
+        others the server is up (a ready file, an address printed) goes there, since a SIGTERM sent
+        on seeing it before the handlers were installed killed the process without its stop
+        (temporary directories left behind, exit status -15)."""
         loop = asyncio.get_running_loop()
         first: asyncio.Future[int] = loop.create_future()
 
@@ -225,6 +230,8 @@ class Server:
             loop.add_signal_handler(s, got, s)
         try:
             await self.start()
+            if announce is not None:
+                announce()
             received = await first
             logger.info("shutting down", extra=fields(server=self.name, signal=signal.Signals(received).name))
         finally:
