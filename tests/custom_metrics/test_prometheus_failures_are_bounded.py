@@ -118,11 +118,12 @@ async def test_failing_answers_are_500s_naming_the_cause(cluster: Api) -> None:
             code, doc = await a.get(POD_PATH)
             assert code == 500, (mode, doc)
             assert doc["reason"] == "InternalError" and text in doc["message"], (mode, doc)
+        # the answer would come after 1 s (the same event loop: the client's 0.2 s timer always fires
+        # first); the message names the timeout the request ran under, the rule's queryTimeout and
+        # not the 3 s default, which would have waited for the answer and served it
         fake.mode, fake.delay = "ok", 1.0
-        t0 = time.monotonic()
         code, doc = await a.get("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/slow_queue")
-        assert code == 500 and "no answer within 0.2s" in doc["message"]
-        assert time.monotonic() - t0 < 0.9, "the rule's queryTimeout bounds the request"
+        assert code == 500 and "no answer within 0.2s" in doc["message"], "the rule's queryTimeout bounds the request"
         assert fake.seen[-1]["timeout"] == "200ms"
         text = a.metrics.render().decode()
         assert (

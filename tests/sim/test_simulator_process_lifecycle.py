@@ -74,8 +74,9 @@ def test_bad_flags_are_refused_with_a_message() -> None:
 def test_sigterm_with_clients_rewatching_stops_at_once(tmp_path: Path) -> None:
     # state-metrics re-watches the moment a watch ends, on its kept-alive connections: a shutdown
     # that only closed the watches open at that moment waited out the server's shutdown timeout
+    # (a watch still open at the drain deadline is cut and logged: the log says so, whatever the
+    # machine's speed, where a bound on the exit time failed on slow machines)
     import signal
-    import time
 
     from tests.integration.exporter import Exporter
 
@@ -83,10 +84,9 @@ def test_sigterm_with_clients_rewatching_stops_at_once(tmp_path: Path) -> None:
     exp = Exporter(sim, tmp_path)
     try:
         assert sim.proc is not None
-        t0 = time.monotonic()
         sim.proc.send_signal(signal.SIGTERM)
-        assert sim.proc.wait(10) == 0
-        assert time.monotonic() - t0 < 1.5
+        assert sim.proc.wait(60) == 0
+        assert "watch cut at the shutdown deadline" not in sim.log_tail(1 << 20)
     finally:
         exp.stop()
         sim.stop()

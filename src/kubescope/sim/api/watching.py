@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import struct
 import time
@@ -29,6 +30,7 @@ import msgspec
 from aiohttp import web
 
 from kubescope.apiserver.selectors import FieldSelector, parse_field_selector
+from kubescope.log import fields
 from kubescope.sim import protoencode
 from kubescope.sim.api import responses
 from kubescope.sim.api.context import MIN_REQUEST_TIMEOUT, ApiContext, ResourceRequest
@@ -43,6 +45,8 @@ from kubescope.sim.store import (
     parse_resource_version,
 )
 from kubescope.sim.validation import check_list_options
+
+logger = logging.getLogger(__name__)
 
 _enc = msgspec.json.Encoder()
 _dec = msgspec.json.Decoder()
@@ -107,6 +111,11 @@ async def watch(ctx: ApiContext, r: ResourceRequest) -> web.StreamResponse:
         await _stream(ctx, resp, w, fmt, deadline, bookmarks)
     except ConnectionResetError:
         return resp  # the client went away: nothing left to tell it
+    except asyncio.CancelledError:
+        # aiohttp cancels a handler only when the shutdown's drain deadline passes (not when its
+        # client goes): a watch still open then was missed by the shutdown's close of the watches
+        logger.warning("watch cut at the shutdown deadline", extra=fields(resource=t.key))
+        raise
     finally:
         store.remove_watcher(w)
     if w.closed and w.close_reason == DROPPED:
