@@ -215,6 +215,20 @@ async def test_a_signal_stops_gracefully_and_a_second_one_hurries() -> None:
         await fetch(url(srv, "main", "/readyz"))
 
 
+async def test_announce_comes_once_a_signal_would_be_handled() -> None:
+    # a SIGTERM sent the moment a server says it is up (a ready file, a printed address) is a
+    # graceful stop, not the default action's kill
+    announced: list[bool] = []
+
+    def announce() -> None:
+        announced.append(srv._serving)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    srv = web.Server("t", listeners=[web.Listener("main", host="127.0.0.1")])
+    assert await asyncio.wait_for(srv.serve(announce), 10) == 0
+    assert announced == [True] and srv._stopped
+
+
 async def until(cond: Callable[[], bool]) -> None:
     for _ in range(1000):
         if cond():
