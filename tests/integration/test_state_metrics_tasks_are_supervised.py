@@ -21,6 +21,7 @@ from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.sim.process import SimulatorProcess
 from kubescope.state import command
+from kubescope.state import flags as state_flags
 from kubescope.state import settings as st
 from kubescope.state.app import StateExporter
 from kubescope.state.custom import load_config
@@ -45,7 +46,7 @@ def sim() -> Iterator[SimulatorProcess]:
 
 def parse(*argv: str) -> argparse.Namespace:
     p = argparse.ArgumentParser()
-    st.configure(p)
+    state_flags.configure(p)
     return p.parse_args(
         ["--host=127.0.0.1", "--port=0", "--telemetry-host=127.0.0.1", "--telemetry-port=0", *argv]
     )
@@ -58,7 +59,7 @@ async def running(sim: SimulatorProcess, tmp_path: Path) -> AsyncIterator[tuple[
     crs = tmp_path / "crs.yaml"
     crs.write_text(CRS)
     args = parse(f"--config={config}", f"--custom-resource-state-config-file={crs}")
-    settings = st.from_args(args, st.load_config_file(str(config)))
+    settings = st.from_args(args, state_flags.load_config_file(str(config)))
     client = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig))
     cfg, data = load_config(settings)
     exporter = StateExporter(settings, client, crs_config=cfg, crs_config_bytes=data)

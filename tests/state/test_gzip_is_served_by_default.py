@@ -8,12 +8,13 @@ import argparse
 import pytest
 
 from kubescope.errors import ConfigError
+from kubescope.state import flags as state_flags
 from kubescope.state import settings as st
 
 
 def parse(*argv: str, overrides: dict[str, object] | None = None) -> st.StateSettings:
     p = argparse.ArgumentParser(exit_on_error=False)
-    st.configure(p)
+    state_flags.configure(p)
     return st.from_args(p.parse_args(list(argv)), overrides)
 
 

@@ -17,6 +17,7 @@ import pytest
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import Connection
 from kubescope.state import app as app_module
+from kubescope.state import flags as state_flags
 from kubescope.state import settings as st
 from kubescope.state.app import StateExporter
 from kubescope.state.scrapes import ScrapeLimiter
@@ -43,7 +44,7 @@ async def exporter(fake: FakeApi, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
 
     async def start(*flags: str) -> StateExporter:
         p = argparse.ArgumentParser()
-        st.configure(p)
+        state_flags.configure(p)
         s = st.from_args(
             p.parse_args(
                 ["--host=127.0.0.1", "--port=0", "--telemetry-host=127.0.0.1", "--telemetry-port=0", *flags]

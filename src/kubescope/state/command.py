@@ -24,6 +24,7 @@ from kubescope.log import fields
 from kubescope.memory import fix_mmap_threshold
 from kubescope.model.meta import ObjectMeta, Wire
 from kubescope.state import custom
+from kubescope.state import flags as state_flags
 from kubescope.state import settings as st
 from kubescope.state.app import StateExporter
 from kubescope.state.selfmetrics import ConfigState
@@ -41,7 +42,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         "Watch Kubernetes objects and serve their state as Prometheus metrics, output-compatible with "
         "kube-state-metrics v2.20 (same families, labels, values and flags)."
     )
-    st.configure(p)
+    state_flags.configure(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +57,7 @@ def _initial_settings(args: argparse.Namespace) -> tuple[st.StateSettings, Confi
         cfg_state = ConfigState("config", str(Path(args.config)))
         path = Path(args.config)
         if path.exists():
-            overrides = st.load_config_file(args.config)
+            overrides = state_flags.load_config_file(args.config)
             cfg_state.loaded(path.read_bytes())
         elif not args.continue_without_config:
             raise ConfigError(
@@ -181,7 +182,7 @@ async def _watch_config(args: argparse.Namespace, exporter: StateExporter, state
             continue
         last = data
         try:
-            new = st.from_args(args, st.load_config_file(args.config))
+            new = st.from_args(args, state_flags.load_config_file(args.config))
             if exporter.settings.pod:
                 new = st.replace(
                     new, shard=exporter.settings.shard, total_shards=exporter.settings.total_shards
