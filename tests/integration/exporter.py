@@ -3,23 +3,31 @@ ready when its /readyz says so, scraped over real HTTP."""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 from kubescope.sim.process import SimulatorProcess
-from tests.integration.prom import free_port
+
+SERVING = re.compile(
+    r"msg=serving server=state-metrics metrics=\S*:(?P<metrics>\d+) telemetry=\S*:(?P<telemetry>\d+)"
+)
 
 
 class Exporter:
     def __init__(
         self, sim: SimulatorProcess, tmp: Path, *extra: str, kubeconfig: str = "", ready_timeout: float = 60
     ) -> None:
-        self.port, self.tport = free_port(), free_port()
-        self.log = tmp / f"state-metrics-{self.port}.log"
-        self._fh = self.log.open("wb")
+        # ports of its own choosing (0), read from its "serving" line: a port picked free beforehand
+        # could be taken by another process before the exporter bound it (it then exited 2)
+        fd, name = tempfile.mkstemp(prefix="state-metrics-", suffix=".log", dir=tmp)
+        self.log = Path(name)
+        self._fh = os.fdopen(fd, "wb")
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -28,14 +36,15 @@ class Exporter:
                 "state-metrics",
                 f"--kubeconfig={kubeconfig or sim.kubeconfig}",
                 "--host=127.0.0.1",
-                f"--port={self.port}",
+                "--port=0",
                 "--telemetry-host=127.0.0.1",
-                f"--telemetry-port={self.tport}",
+                "--telemetry-port=0",
                 *extra,
             ],
             stdout=self._fh,
             stderr=subprocess.STDOUT,
         )
+        self.port, self.tport = self._bound_ports(deadline=time.monotonic() + 60)
         deadline = time.monotonic() + ready_timeout
         while ready_timeout:
             try:
@@ -47,6 +56,15 @@ class Exporter:
             assert self.proc.poll() is None, self.log.read_text()
             assert time.monotonic() < deadline, "state-metrics not ready:\n" + self.log.read_text()
             time.sleep(0.1)
+
+    def _bound_ports(self, deadline: float) -> tuple[int, int]:
+        while True:
+            m = SERVING.search(self.log.read_text(errors="replace"))
+            if m:
+                return int(m["metrics"]), int(m["telemetry"])
+            assert self.proc.poll() is None, "state-metrics exited:\n" + self.log.read_text()
+            assert time.monotonic() < deadline, "state-metrics not serving:\n" + self.log.read_text()
+            time.sleep(0.05)
 
     @property
     def url(self) -> str:
