@@ -120,6 +120,17 @@ class ServerFeatures:
     """Held while the first question about a feature is out."""
 
 
+def _abort(resp: aiohttp.ClientResponse) -> None:
+    """Close a response whose body was not read to its end (its connection cannot be reused),
+    aborting the connection: over TLS a graceful close waits for the server's close_notify, and a
+    busy server kept the socket open after the client had closed (reported unclosed once the event
+    loop was gone)."""
+    conn = resp.connection
+    if conn is not None and conn.transport is not None:
+        conn.transport.abort()
+    resp.close()
+
+
 class BodyStream:
     """The body of one streaming GET, read as it arrives; use as ``async with``.
 
@@ -171,7 +182,7 @@ class BodyStream:
             if self._content is None:
                 self._resp.release()  # read to its end: the connection can serve the next request
             else:
-                self._resp.close()  # unfinished body: the connection cannot be reused
+                _abort(self._resp)
             self._resp = None
             self._content = None
 
@@ -426,11 +437,14 @@ class KubeClient:
         data = body if body is None or isinstance(body, bytes) else msgspec.json.encode(body)
         resp = await self._open(method, path, params, data, None, content_type)
         try:
-            return await resp.read()
-        except _TRANSPORT_ERRORS as e:
-            raise _transport_error(e, f"{method} {path}") from e
-        finally:
-            resp.release()
+            out = await resp.read()
+        except BaseException as e:  # a transport error, or cancelled while reading
+            _abort(resp)
+            if isinstance(e, _TRANSPORT_ERRORS):
+                raise _transport_error(e, f"{method} {path}") from e
+            raise
+        resp.release()
+        return out
 
     async def get(self, path: str, params: Params = None) -> bytes:
         """GET ``path`` and return the response body."""
