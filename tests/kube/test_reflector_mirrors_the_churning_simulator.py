@@ -149,4 +149,7 @@ async def test_mirrors_equal_the_server_after_churn_and_faults(sim: SimulatorPro
     # the faults really happened, and were survived
     assert total["relists"] >= 1 and total["gone"] >= 1 and total["decode_errors"] >= 1, total
     assert total["watches_error"] >= 1 and total["deleted"] >= 10, total
-    assert total["applied"] >= 1500, total  # thousands of writes, minus those relists folded into lists
+    # dropped watches, 5xx and 429 resumed from the resourceVersion: only a 410 (forced, or genuine
+    # past the history) relisted; how many changes the relists folded into lists grows with the
+    # machine's slowness (1,469 of 4,000 writes came as events in one loaded run), so it is not counted
+    assert total["relists"] <= total["gone"], total
