@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +141,19 @@ def open_page(browser: Any, url: str) -> None:
     ):
         assert time.monotonic() < deadline, "charts still loading after 30 s"
         time.sleep(0.2)
+
+
+def navigate(browser: Any, act: Callable[[], object]) -> None:
+    """Do what loads another page (a link or a submit clicked, back) and wait until it has: a click
+    returns before the navigation it starts, so the URL read next could still be the old page's (a
+    loaded full run read /pods after the filter's submit)."""
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element("tag name", "html")
+    act()
+    WebDriverWait(browser, 30).until(ec.staleness_of(old))
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
 def shoot(browser: Any, shot: str) -> None:
@@ -296,12 +309,12 @@ def test_filters_sorting_and_the_back_button(demo: Demo, browser: Any) -> None:
         p["metadata"]["namespace"] for p in _pods(demo) if p["metadata"]["namespace"] != "kube-system"
     )
     Select(browser.find_element("name", "ns")).select_by_visible_text(target)
-    browser.find_element("css selector", "form.filters button[type=submit]").click()
+    navigate(browser, browser.find_element("css selector", "form.filters button[type=submit]").click)
     assert f"ns={target}" in browser.current_url
     rows = browser.find_elements("css selector", "#pods tbody tr")
     assert rows and all(r.find_elements("css selector", "td")[1].text == target for r in rows)
     filtered_url = browser.current_url
-    browser.find_element("link text", "CPU").click()  # the column header: descending first
+    navigate(browser, browser.find_element("link text", "CPU").click)  # the column header: descending first
     assert "sort=-cpu" in browser.current_url
     cpus = [
         units.millicores_of(td.text.replace("m", "m"))
@@ -309,10 +322,10 @@ def test_filters_sorting_and_the_back_button(demo: Demo, browser: Any) -> None:
     ]
     known = [c for c in cpus if c is not None]
     assert known == sorted(known, reverse=True) and len(known) >= 2, cpus
-    browser.back()
+    navigate(browser, browser.back)
     assert browser.current_url == filtered_url
     browser.find_element("name", "label").send_keys("no-such-label=x")
-    browser.find_element("css selector", "form.filters button[type=submit]").click()
+    navigate(browser, browser.find_element("css selector", "form.filters button[type=submit]").click)
     assert "No pods match." in browser.page_source
     assert errors(browser) == []
 
