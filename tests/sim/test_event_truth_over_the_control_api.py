@@ -56,6 +56,9 @@ async def test_the_truth_names_what_clients_read(api: Api) -> None:
     for item in page["items"]:
         assert item["outcome"] in ("created", "updated")
         e = listed[(item["event"]["namespace"], item["event"]["name"])]
+        # the version it became: the Event's uid, and a resourceVersion it had
+        assert item["event"]["uid"] == e["metadata"]["uid"]
+        assert 0 < int(item["event"]["resourceVersion"]) <= int(e["metadata"]["resourceVersion"])
         assert (e["reason"], e["message"], e["involvedObject"]["name"]) == (
             item["reason"],
             item["note"],

@@ -57,6 +57,8 @@ def test_a_repeated_event_is_one_event_counted() -> None:
         )
     [e] = events(store)
     assert e["count"] == 3
+    assert [x.uid for x in rec.truth.items] == [e["metadata"]["uid"]] * 3
+    assert rec.truth.items[-1].resource_version == e["metadata"]["resourceVersion"]
     assert (e["firstTimestamp"], e["lastTimestamp"]) == ("2027-01-15T08:00:00Z", "2027-01-15T08:00:20Z")
     assert e["source"] == {"component": "kubelet", "host": "node-1"} and e["eventTime"] is None
     assert (e["reportingComponent"], e["reportingInstance"]) == ("kubelet", "node-1")
@@ -90,6 +92,7 @@ def test_a_source_may_write_25_events_about_an_object_then_one_per_5_minutes() -
     [e] = events(store)
     assert e["count"] == 25
     assert [x.outcome for x in rec.truth.items].count("dropped") == 5
+    assert all(x.resource_version == "" for x in rec.truth.items if x.outcome == "dropped")
     clock.t += 301  # one token back: the next write carries the count kept meanwhile
     r.emit(POD, "Warning", "BackOff", "Back-off restarting failed container")
     assert events(store)[0]["count"] == 31
@@ -109,6 +112,14 @@ def test_an_expired_event_is_created_again_under_its_name() -> None:
     r.emit(POD, "Normal", "SuccessfulRescale", "New size: 3; reason: cpu above target")
     [again] = events(store)
     assert again["metadata"]["name"] == e["metadata"]["name"] and again["count"] == 2
+    # the truth says which Event version each emission became: a new one, not an update
+    first, second = rec.truth.items
+    assert [first.outcome, second.outcome] == ["created", "created"]
+    assert (first.uid, second.uid) == (
+        e["metadata"]["uid"],
+        again["metadata"]["uid"],
+    ) and first.uid != second.uid
+    assert second.resource_version == again["metadata"]["resourceVersion"]
 
 
 def test_isomorphic_events_become_a_series() -> None:
@@ -174,6 +185,7 @@ def test_the_truth_is_queried_by_what_it_is_about() -> None:
     assert [e.reason for e in rec.truth.query(component="kubelet", namespace="shop")] == ["Pulled"]
     first = next(iter(rec.truth.query()))
     assert [e.reason for e in rec.truth.query(since=first.seq)] == ["SuccessfulCreate"]
+    assert list(rec.truth.query(limit=0)) == [] and len(list(rec.truth.query(limit=1))) == 1
     view = first.view()
     assert (
         view["regarding"]["name"] == "web-1"

@@ -22,8 +22,8 @@ from typing import Any
 
 from kubescope.model.gofmt import go_duration
 from kubescope.sim.control.cache import PodRecord
-from kubescope.sim.control.events import ref
 from kubescope.sim.control.runtime import Controller, Key
+from kubescope.sim.objects import events as ev
 from kubescope.sim.objects.names import Names
 
 Obj = dict[str, Any]
@@ -61,7 +61,7 @@ class KubeletEvents:
 
     def _emit(self, p: PodRecord, typ: str, reason: str, note: str, path: str) -> None:
         self.agent.recorder("kubelet", p.node).emit(
-            ref("Pod", "v1", p.ns, p.name, p.uid, field_path=path), typ, reason, note
+            ev.ref("Pod", "v1", p.ns, p.name, p.uid, field_path=path), typ, reason, note
         )
 
     def started(self, p: PodRecord, pod: Obj) -> None:
@@ -70,26 +70,17 @@ class KubeletEvents:
         have = self.images.setdefault(p.node, set())
         for kind, c in _containers(spec, with_kind=True):
             name, image = str(c.get("name", "")), str(c.get("image", ""))
-            path = f"spec.{kind}{{{name}}}"
+            path = ev.container_path(kind, name)
             if c.get("imagePullPolicy") == "Always" or image not in have:
-                self._emit(p, "Normal", "Pulling", f'Pulling image "{image}"', path)
+                self._emit(p, "Normal", "Pulling", ev.pulling(image), path)
                 took = go_duration(int((0.3 + 4.0 * self.names.rng.random()) * 1e9))
                 size = int((20 + 400 * self.names.rng.random()) * (1 << 20))
-                self._emit(
-                    p,
-                    "Normal",
-                    "Pulled",
-                    f'Successfully pulled image "{image}" in {took} ({took} including waiting). '
-                    f"Image size: {size} bytes.",
-                    path,
-                )
+                self._emit(p, "Normal", "Pulled", ev.pulled(image, took, size), path)
                 have.add(image)
             else:
-                self._emit(
-                    p, "Normal", "Pulled", f'Container image "{image}" already present on machine', path
-                )
-            self._emit(p, "Normal", "Created", f"Created container: {name}", path)
-            self._emit(p, "Normal", "Started", f"Started container {name}", path)
+                self._emit(p, "Normal", "Pulled", ev.present(image), path)
+            self._emit(p, "Normal", "Created", ev.created(name), path)
+            self._emit(p, "Normal", "Started", ev.started(name), path)
         self._remember(pod)
 
     def restarted(self, p: PodRecord, container: int) -> None:
@@ -97,34 +88,23 @@ class KubeletEvents:
         name = p.containers[container] if container < len(p.containers) else ""
         images = self.pods.get(p.key, ())
         image = images[container] if container < len(images) else ""
-        path = f"spec.containers{{{name}}}"
-        self._emit(p, "Normal", "Pulled", f'Container image "{image}" already present on machine', path)
-        self._emit(p, "Normal", "Created", f"Created container: {name}", path)
-        self._emit(p, "Normal", "Started", f"Started container {name}", path)
+        path = ev.container_path("containers", name)
+        self._emit(p, "Normal", "Pulled", ev.present(image), path)
+        self._emit(p, "Normal", "Created", ev.created(name), path)
+        self._emit(p, "Normal", "Started", ev.started(name), path)
 
     def backoff(self, p: PodRecord, container: int) -> None:
         name = p.containers[container] if container < len(p.containers) else ""
-        self._emit(
-            p,
-            "Warning",
-            "BackOff",
-            f"Back-off restarting failed container {name} in pod {p.name}_{p.ns}({p.uid})",
-            f"spec.containers{{{name}}}",
-        )
+        path = ev.container_path("containers", name)
+        self._emit(p, "Warning", "BackOff", ev.back_off(name, p.name, p.ns, p.uid), path)
 
     def unhealthy(self, p: PodRecord) -> None:
         name = p.containers[0] if p.containers else ""
-        self._emit(
-            p,
-            "Warning",
-            "Unhealthy",
-            "Readiness probe failed: HTTP probe failed with statuscode: 503",
-            f"spec.containers{{{name}}}",
-        )
+        self._emit(p, "Warning", "Unhealthy", ev.READINESS_FAILED, ev.container_path("containers", name))
 
     def killing(self, p: PodRecord) -> None:
         for name in p.containers:
-            self._emit(p, "Normal", "Killing", f"Stopping container {name}", f"spec.containers{{{name}}}")
+            self._emit(p, "Normal", "Killing", ev.killing(name), ev.container_path("containers", name))
 
 
 def _containers(spec: Obj, *, with_kind: bool = False) -> list[Any]:

@@ -7,7 +7,8 @@ cluster at start) and the control plane and churn (what changes later).
 * :mod:`.pods`: pod specs from templates, conditions, container states and statuses, pods;
 * :mod:`.workloads`: ReplicaSets, Jobs and the pod-template hash;
 * :mod:`.nodes`: node conditions (healthy and lost) and taints;
-* :mod:`.network`: EndpointSlice endpoints and Endpoints subsets.
+* :mod:`.network`: EndpointSlice endpoints and Endpoints subsets;
+* :mod:`.events`: Events as client-go's recorders write them, the kubelet's and scheduler's messages.
 
 Builders are pure: every value that is drawn (names, times) is an argument.
 """

@@ -1,13 +1,14 @@
 """The workloads of a cluster: node DaemonSets, then per namespace Deployments, StatefulSets, Jobs,
-pending pods, ReplicationControllers and Events, in the proportions the package docstring gives."""
+pending pods, ReplicationControllers, in the proportions the package docstring gives; then the
+Events about those pods (:mod:`.events`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from kubescope.sim.objects.meta import rfc3339
 from kubescope.sim.scenario.deployments import app_deployment
+from kubescope.sim.scenario.events import history
 from kubescope.sim.scenario.gen import APPS, Gen, Placement
 from kubescope.sim.scenario.jobs import app_jobs
 from kubescope.sim.scenario.namespaces import namespace_objects, serviceaccount
@@ -18,6 +19,16 @@ Obj = dict[str, Any]
 
 
 def workload_objects(g: Gen) -> Iterator[tuple[str, Obj]]:
+    """The workloads, then the Events their pods' components wrote within the hour."""
+    pods: list[Obj] = []
+    for res, obj in _workloads(g):
+        if res == "pods":
+            pods.append(obj)
+        yield res, obj
+    yield from history(g, pods)
+
+
+def _workloads(g: Gen) -> Iterator[tuple[str, Obj]]:
     cfg = g.cfg
     total = cfg.nodes * cfg.pods_per_node
     workers = [n for n in g.node_names if not n.startswith("control-plane")] or g.node_names
@@ -155,36 +166,5 @@ def workload_objects(g: Gen) -> Iterator[tuple[str, Obj]]:
                     "availableReplicas": 1,
                     "observedGeneration": 1,
                 },
-            },
-        )
-
-    # events
-    for i in range(min(200, total // 10 + 5)):
-        ns = g.rng.choice(g.namespaces)
-        t0 = g.ago(0, 3000)
-        reason, typ, msg = g.rng.choice(
-            (
-                ("Scheduled", "Normal", "Successfully assigned pod to node"),
-                ("Pulled", "Normal", "Container image already present on machine"),
-                ("BackOff", "Warning", "Back-off restarting failed container"),
-                ("FailedScheduling", "Warning", "0/3 nodes are available: 3 Insufficient cpu."),
-            )
-        )
-        yield (
-            "events",
-            {
-                "apiVersion": "v1",
-                "kind": "Event",
-                "metadata": g.meta(f"event-{i}.{g.hexid(16)}", ns, created=t0),
-                "involvedObject": {"kind": "Pod", "namespace": ns, "name": f"pod-{i}", "apiVersion": "v1"},
-                "reason": reason,
-                "message": msg,
-                "type": typ,
-                "count": g.rng.randrange(1, 20),
-                "firstTimestamp": rfc3339(t0),
-                "lastTimestamp": rfc3339(t0 + 30),
-                "source": {"component": "kubelet", "host": g.rng.choice(g.node_names)},
-                "reportingComponent": "kubelet",
-                "reportingInstance": g.rng.choice(g.node_names),
             },
         )

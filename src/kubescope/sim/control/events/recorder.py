@@ -34,9 +34,10 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubescope.sim.control.events.truth import Emission, Truth
+from kubescope.sim.control.events.truth import Emission, Truth, Written
 from kubescope.sim.control.runtime import Controller, ControlPlane
-from kubescope.sim.objects.meta import rfc3339, rfc3339_micro
+from kubescope.sim.objects import events as ev
+from kubescope.sim.objects.events import reference
 
 Obj = dict[str, Any]
 EVENTS = "events"
@@ -48,45 +49,6 @@ SPAM_BURST = 25
 SPAM_QPS = 1.0 / 300.0
 SERIES_HEARTBEAT = 1800.0
 SERIES_FINISH = 360.0
-
-
-def reference(obj: Obj, field_path: str = "") -> Obj:
-    """``reference.GetReference``: the object an event is about."""
-    meta = obj.get("metadata") or {}
-    return ref(
-        obj.get("kind", ""),
-        obj.get("apiVersion", ""),
-        meta.get("namespace", ""),
-        meta.get("name", ""),
-        meta.get("uid", ""),
-        resource_version=meta.get("resourceVersion", ""),
-        field_path=field_path,
-    )
-
-
-def ref(
-    kind: str,
-    api_version: str,
-    ns: str,
-    name: str,
-    uid: str = "",
-    *,
-    resource_version: str = "",
-    field_path: str = "",
-) -> Obj:
-    """An ObjectReference, its fields in Go's order, empty ones left out (``omitempty``)."""
-    out: Obj = {"kind": kind}
-    if ns:
-        out["namespace"] = ns
-    out["name"] = name
-    if uid:
-        out["uid"] = uid
-    out["apiVersion"] = api_version
-    if resource_version:
-        out["resourceVersion"] = resource_version
-    if field_path:
-        out["fieldPath"] = field_path
-    return out
 
 
 class _LRU(collections.OrderedDict[Any, Any]):
@@ -106,7 +68,7 @@ class _LRU(collections.OrderedDict[Any, Any]):
 @dataclass(slots=True)
 class _Logged:
     count: int
-    first: str
+    first: float
     name: str
 
 
@@ -157,7 +119,7 @@ class EventRecorder(Controller):
         """``<object>.<unix nanoseconds, hex>``, unique per recorder (a test clock stands still)."""
         nanos = max(int(now * 1e9), self._last_nanos + 1)
         self._last_nanos = nanos
-        return f"{name}.{nanos:x}"
+        return ev.event_name(name, nanos)
 
     def emission(
         self, r: Reporter, regarding: Obj, typ: str, reason: str, note: str, action: str
@@ -168,17 +130,22 @@ class EventRecorder(Controller):
         self.truth.add(e)
         return e
 
-    def write(self, who: str, event: Obj, update: tuple[str, ...]) -> None:
+    def write(self, who: str, event: Obj, update: tuple[str, ...]) -> Written | None:
         """Create ``event``, or with ``update`` set those fields of it (created again when it is
-        gone: its TTL expired)."""
+        gone: its TTL expired). None when the API server refused it (its namespace is gone)."""
         meta = event["metadata"]
         key = (meta["namespace"], meta["name"])
-        if update and self.store.exists(EVENTS, *key):
-            self.writes.modify(EVENTS, key, lambda o: o.update({k: event[k] for k in update}), who)
-        else:
+        created = not (update and self.store.exists(EVENTS, *key))
+        if created:
             new = copy.deepcopy(event)
             new["metadata"]["uid"] = self.names.uid()
-            self.writes.create(EVENTS, new, who)
+            out = self.writes.create(EVENTS, new, who)
+        else:
+            out = self.writes.modify(EVENTS, key, lambda o: o.update({k: event[k] for k in update}), who)
+        if out is None:
+            return None
+        m = out["metadata"]
+        return Written(str(m.get("uid", "")), str(m.get("resourceVersion", "")), created)
 
 
 class Reporter:
@@ -249,10 +216,9 @@ class LegacyReporter(Reporter):
             message, key, aggregated = f"(combined from similar events): {e.note}", agg_key, True
         # eventObserve: the same event again is the same Event, counted
         logged = self._logged.get_(key)
-        at = rfc3339(now)
         if logged is None:
             name = self.recorder.name_for(ref.get("name", ""), now)
-            logged = _Logged(1, at, name)
+            logged = _Logged(1, now, name)
         else:
             logged.count += 1
         self._logged.put(key, logged)
@@ -268,28 +234,18 @@ class LegacyReporter(Reporter):
             self.recorder.truth.settle(e, "dropped", ns, logged.name)
             return
         bucket.tokens -= 1
-        event: Obj = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": logged.name, "namespace": ns},
-            "involvedObject": ref,
-            "reason": e.reason,
-            "message": message,
-            "source": {"component": self.component, **({"host": self.instance} if self.instance else {})},
-            "firstTimestamp": logged.first,
-            "lastTimestamp": at,
-            "count": logged.count,
-            "type": e.type,
-            "eventTime": None,
-            "reportingComponent": self.component,
-            "reportingInstance": self.instance,
-        }
+        event = ev.legacy(
+            logged.name, ns, ref, e.type, e.reason, message, self.component, self.instance,
+            logged.first, now, logged.count,
+        )  # fmt: skip
         if related is not None:
             event["related"] = related
         update = logged.count > 1
-        self.recorder.write(self.component, event, ("count", "lastTimestamp", "message") if update else ())
+        written = self.recorder.write(
+            self.component, event, ("count", "lastTimestamp", "message") if update else ()
+        )
         self.recorder.truth.settle(
-            e, "aggregated" if aggregated else "updated" if update else "created", ns, logged.name
+            e, "aggregated" if aggregated else "updated" if update else "created", ns, logged.name, written
         )
 
 
@@ -312,38 +268,26 @@ class SeriesReporter(Reporter):
             if s.count > 2:
                 self.recorder.truth.settle(e, "counted", ns, s.event["metadata"]["name"])
                 return
-            self._write_series(s)
-            self.recorder.truth.settle(e, "updated", ns, s.event["metadata"]["name"])
+            written = self._write_series(s)
+            self.recorder.truth.settle(e, "updated", ns, s.event["metadata"]["name"], written)
             return
-        event: Obj = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": self.recorder.name_for(ref.get("name", ""), now), "namespace": ns},
-            "involvedObject": ref,
-            "reason": e.reason,
-            "message": e.note,
-            "source": {},
-            "firstTimestamp": None,
-            "lastTimestamp": None,
-            "type": e.type,
-            "eventTime": rfc3339_micro(now),
-            "action": e.action,
-            "reportingComponent": self.component,
-            "reportingInstance": self.instance,
-        }
+        name = self.recorder.name_for(ref.get("name", ""), now)
+        event = ev.series(
+            name, ns, ref, e.type, e.reason, e.note, self.component, self.instance, e.action, now
+        )
         if related is not None:
             event["related"] = related
         self._cache[key] = _Series(event, 1, now)
-        self.recorder.write(self.component, event, ())
-        self.recorder.truth.settle(e, "created", ns, event["metadata"]["name"])
+        written = self.recorder.write(self.component, event, ())
+        self.recorder.truth.settle(e, "created", ns, event["metadata"]["name"], written)
         if not self._ticking:
             self._ticking = True
             self.recorder.queue.add_after(self._finish, SERIES_FINISH)
             self.recorder.queue.add_after(self._heartbeat, SERIES_HEARTBEAT)
 
-    def _write_series(self, s: _Series) -> None:
-        s.event["series"] = {"count": s.count, "lastObservedTime": rfc3339_micro(s.last)}
-        self.recorder.write(self.component, s.event, ("series",))
+    def _write_series(self, s: _Series) -> Written | None:
+        s.event["series"] = ev.series_of(s.count, s.last)
+        return self.recorder.write(self.component, s.event, ("series",))
 
     def _heartbeat(self) -> None:
         """``refreshExistingEventSeries``: every 30 minutes, each series' count written."""

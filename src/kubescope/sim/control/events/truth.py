@@ -21,9 +21,12 @@ TRUTH_KEPT = 200_000
 
 @dataclass(slots=True)
 class Emission:
-    """One event as its component emitted it, and what the recorder did with it: ``created``,
-    ``updated`` (a legacy count or a series written), ``counted`` (a series occurrence kept in the
-    recorder), ``aggregated`` (written as a combined event), ``dropped`` (the spam filter)."""
+    """One event as its component emitted it, and what the recorder did with it: ``created`` (a
+    new Event, or one created again because its TTL had expired), ``updated`` (a legacy count or a
+    series written), ``counted`` (a series occurrence kept in the recorder, written later by the
+    series' heartbeat or end), ``aggregated`` (written as a combined event), ``dropped`` (the spam
+    filter), ``refused`` (the API server refused the write: its namespace is gone). A written one
+    names the Event version it became (uid, resourceVersion)."""
 
     seq: int
     time: float
@@ -38,6 +41,8 @@ class Emission:
     event: str = ""
     """The Event's name (namespace: :attr:`namespace`)."""
     namespace: str = ""
+    uid: str = ""
+    resource_version: str = ""
 
     def view(self) -> Obj:
         return {
@@ -51,8 +56,26 @@ class Emission:
             "action": self.action,
             "regarding": self.regarding,
             "outcome": self.outcome,
-            "event": {"namespace": self.namespace, "name": self.event},
+            "event": {
+                "namespace": self.namespace,
+                "name": self.event,
+                "uid": self.uid,
+                "resourceVersion": self.resource_version,
+            },
         }
+
+
+WRITTEN = frozenset({"created", "updated", "aggregated"})
+"""The outcomes that write an Event."""
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An Event write: the version it made, and whether it created the Event."""
+
+    uid: str
+    resource_version: str
+    created: bool
 
 
 class Truth:
@@ -79,7 +102,15 @@ class Truth:
             "reasons": dict(sorted(self.by_reason.items())),
         }
 
-    def settle(self, e: Emission, outcome: str, ns: str, name: str) -> None:
+    def settle(self, e: Emission, outcome: str, ns: str, name: str, written: Written | None = None) -> None:
+        """What became of ``e``; ``written``: the write it caused (None: it wrote nothing, or the
+        API server refused it when ``outcome`` says it wrote)."""
+        if written is not None:
+            e.uid, e.resource_version = written.uid, written.resource_version
+            if written.created and outcome == "updated":
+                outcome = "created"  # its Event had expired: the recorder made it again
+        elif outcome in WRITTEN:
+            outcome = "refused"
         e.outcome, e.namespace, e.event = outcome, ns, name
         self.by_outcome[outcome] += 1
 
@@ -94,6 +125,8 @@ class Truth:
         component: str = "",
         limit: int = 1000,
     ) -> Iterator[Emission]:
+        if limit <= 0:
+            return
         n = 0
         for e in self.items:
             if e.seq <= since:
