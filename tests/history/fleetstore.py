@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,8 @@ def build(
 ) -> tuple[HistoryStore, Truth, int]:
     now = 1_760_000_000 - 1_760_000_000 % DAY + 13 * 3600 + 17
     t0 = now - days * DAY
-    fl = simfleet.build(workloads, replicas=2, t0=t0, t1=now + 1, seed=3, nodes=3, rollout_days=1.5)
+    # seed 9: workloads 2 and 8 idle, 3 bursty (usage.workload_traits)
+    fl = simfleet.build(workloads, replicas=2, t0=t0, t1=now + 1, seed=9, nodes=3, rollout_days=1.5)
     pods = [
         PodInfo(p.namespace, p.name, p.uid, p.node, p.owner_kind, p.owner_name,
                 tuple((c, round(cr * CPU_UNIT), None, mr, None) for c, cr, mr in p.containers))
@@ -54,17 +56,17 @@ def build(
     ]  # fmt: skip
     ts, idxs, cpus, mems = [], [], [], []
 
-    def cycles():  # type: ignore[no-untyped-def]
-        for t, idx, cpu, mem in simfleet.cycles(fl, t0, now + 1, RES):
-            if gap and gap[0] <= t < gap[1]:
+    def cycles() -> Iterator[simfleet.Cycle]:
+        for c in simfleet.cycles(fl, t0, now + 1, RES):
+            if gap and gap[0] <= c.t < gap[1]:
                 continue
-            ts.append(np.full(idx.size, t))
-            idxs.append(idx)
-            cpus.append(np.round(cpu * CPU_UNIT).astype(np.int64))
-            mems.append(mem)
-            yield t, idx, cpu, mem
+            ts.append(np.full(c.idx.size, c.t))
+            idxs.append(c.idx)
+            cpus.append(np.round(c.cpu * CPU_UNIT).astype(np.int64))
+            mems.append(c.mem)
+            yield c
 
     store = HistoryStore(path)
-    backfill(store, pods, fl.pod_of, fl.names, cycles())
+    backfill(store, pods, fl.pod_of, fl.names, cycles(), nodes=fl.node_names)
     truth = Truth(fl, np.concatenate(ts), np.concatenate(idxs), np.concatenate(cpus), np.concatenate(mems))
     return store, truth, now

@@ -180,7 +180,7 @@ def test_head_and_other_paths(kubelets: Kubelets) -> None:
     node = workers(kubelets)[0]
     assert kubelets.get(node, method="HEAD").status == 200
     assert kubelets.get(node, "/healthz").text == "ok"
-    r = kubelets.get(node, "/metrics/cadvisor")
+    r = kubelets.get(node, "/metrics/nonexistent")
     assert (r.status, r.text) == (404, "404 page not found\n")
     assert kubelets.get(node, method="POST").status == 405
 

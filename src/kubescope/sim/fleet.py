@@ -1,38 +1,43 @@
-"""A fleet's usage over days, fast-forwarded: what a Metrics API would have answered every minute.
+"""A fleet's usage over days, fast-forwarded: what a Metrics API would have answered every cycle.
 
-For history's tests, benchmark and demo: weeks of usage for thousands of pods in minutes. Each
-container's curve is :mod:`kubescope.sim.usage`'s (waves from a minute to a day, the same seeded
-parameters) shaped further over days, vectorised over every container with numpy:
+For history's backfill, tests, benchmark and demo: weeks of usage for thousands of pods in minutes.
+It is :mod:`kubescope.sim.usage`'s model, the one the simulated kubelets serve, evaluated for every
+container at once with numpy: each container's curve (:func:`~kubescope.sim.usage.container_model`
+from the same seed, pod UID and container name), times its workload's shape (weekends, a daily
+burst, idle workloads: :func:`~kubescope.sim.usage.workload_traits` of the same seed, namespace
+and name), capped as a node caps it (over each cycle, the containers of a node get at most its CPUs,
+shared in proportion to what they wanted, as :mod:`kubescope.sim.cgroups` does).
 
-* **weekly**: weekends run at ``WEEKEND`` of weekdays' load (a smooth step over Saturday and Sunday);
-* **bursts**: one workload in ``BURSTY`` has a burst of ``BURST_FACTOR`` x for ``BURST_SECONDS`` at a
-  seeded time each day;
-* **idle**: one workload in ``IDLE_SHARE`` barely runs (a constant ``IDLE_CPU`` cores plus noise);
-* **rollouts**: a Deployment's pods are replaced every ``rollout_days`` (new names and UIDs), a
-  StatefulSet's keep their names with new UIDs (the names come back), DaemonSets never roll.
+Workloads roll: a Deployment's pods are replaced every ``rollout_days`` (new names and UIDs), a
+StatefulSet's keep their names with new UIDs (the names come back), DaemonSets never roll.
 
 A sample's value is a Metrics API value: the CPU rate over the resolution before the sample
-(``integral / resolution``, cores) and the working set at the sample (bytes, page-aligned).
+(cores) and the working set at the sample (bytes, page-aligned).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from kubescope.sim.usage import EPOCH, container_model, draws
+from kubescope.sim.usage import (
+    BURST_FACTOR,
+    BURST_SECONDS,
+    DAY,
+    EPOCH,
+    PAGE,
+    STEP,
+    container_model,
+    draws,
+    node_model,
+    weekly,
+    workload_traits,
+)
 
-DAY = 86400
-WEEKEND = 0.55
-BURSTY = 7
-BURST_FACTOR = 3.0
-BURST_SECONDS = 1200
-IDLE_SHARE = 10
-IDLE_CPU = 0.0012
 KINDS = ("Deployment", "Deployment", "Deployment", "StatefulSet", "DaemonSet")
+NODE_MEMORY = 64 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +57,14 @@ class FleetPod:
 
 @dataclass
 class Fleet:
-    """Pods of ``workloads`` workloads over ``[t0, t1)``; container arrays for vectorised curves."""
+    """Pods of a number of workloads over ``[t0, t1)``; container arrays for vectorised curves."""
 
     pods: list[FleetPod]
     seed: int
-    # per container (flattened over pods): index of its pod, curve parameters
+    node_cpus: float
+    # per container (flattened over pods): index of its pod, curve parameters, its workload's traits
     pod_of: np.ndarray
+    node_of: np.ndarray
     names: list[str]
     base_cpu: np.ndarray
     base_mem: np.ndarray
@@ -65,9 +72,34 @@ class Fleet:
     """(containers, 3 waves, (a, w, p))"""
     mem_waves: np.ndarray
     idle: np.ndarray
-    bursty: np.ndarray
     burst_at: np.ndarray
-    """Seconds into each day when a bursty container's burst starts."""
+    """Seconds into each day a container's workload bursts (-1: never)."""
+    pod_start: np.ndarray
+    pod_end: np.ndarray
+    node_names: list[str]
+    node_cpu: tuple[np.ndarray, np.ndarray]
+    """Each node's own (system) CPU curve: bases and waves (:func:`~kubescope.sim.usage.node_model`)."""
+    node_mem: tuple[np.ndarray, np.ndarray]
+
+    @property
+    def nodes(self) -> int:
+        return len(self.node_names)
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """What a Metrics API would have answered at ``t``."""
+
+    t: int
+    idx: np.ndarray
+    """Running containers (indices into the fleet's container arrays)."""
+    cpu: np.ndarray
+    """Their CPU over the resolution before ``t`` (cores)."""
+    mem: np.ndarray
+    """Their working sets at ``t`` (bytes)."""
+    node_cpu: np.ndarray
+    """Every node's CPU (cores): its system share and its containers, capped at its CPUs."""
+    node_mem: np.ndarray
 
 
 def build(
@@ -78,21 +110,27 @@ def build(
     t1: int,
     seed: int = 1,
     nodes: int = 10,
+    node_cpus: float = 8.0,
     rollout_days: float = 3.0,
+    namespaces: int = 17,
+    containers: int | None = None,
+    kinds: tuple[str, ...] = KINDS,
 ) -> Fleet:
+    """A fleet of ``workloads`` workloads of ``kinds`` over ``[t0, t1)``; ``containers`` per pod
+    (default: one, or two for three workloads in ten)."""
     pods: list[FleetPod] = []
-    containers: list[tuple[int, str, float, int, int, bool, bool]] = []
+    rows: list[tuple[int, str, float, int, bool, int]] = []
     rollout = int(rollout_days * DAY)
     for w in range(workloads):
         it = draws(6, seed, "fleet", w)
-        kind = KINDS[int(next(it) * len(KINDS))]
-        ns = f"team-{w % 17:02d}"
+        kind = kinds[int(next(it) * len(kinds))]
+        ns = f"team-{w % namespaces:02d}"
         name = f"app-{w:04d}"
-        ncont = 1 + (next(it) < 0.3)
+        traits = workload_traits(seed, ns, name)
+        two = next(it) < 0.3
+        ncont = containers if containers is not None else 1 + two
         cpu_req = round(0.05 + 0.95 * next(it) ** 2, 3)
         mem_req = int(64 + 960 * next(it)) << 20
-        idle = w % IDLE_SHARE == IDLE_SHARE - 1
-        bursty = w % BURSTY == 3
         n = nodes if kind == "DaemonSet" else replicas
         generations = [(t0, t1)]
         if kind != "DaemonSet" and rollout:
@@ -109,43 +147,40 @@ def build(
                 else:
                     pod_name, uid = f"{name}-node{r:03d}", f"{seed}-{w}-ds-{r}"
                 conts = tuple((f"c{c}", cpu_req, mem_req) for c in range(ncont))
-                pods.append(
-                    FleetPod(ns, pod_name, uid, f"node-{(w + r) % nodes:04d}", kind, name, conts, a, b)
-                )
-                for cname, creq, mreq in conts:
-                    containers.append((len(pods) - 1, cname, creq, mreq, w, idle, bursty))
-    nc = len(containers)
-    base_cpu = np.zeros(nc)
-    base_mem = np.zeros(nc)
-    cw = np.zeros((nc, 3, 3))
-    mw = np.zeros((nc, 2, 3))
-    burst_at = np.zeros(nc)
-    for i, (p, cname, creq, mreq, w, _, _) in enumerate(containers):
-        m = container_model(seed, pods[p].uid, cname, creq, None, mreq, None)
-        base_cpu[i] = m.cpu.base
-        base_mem[i] = m.memory.base
-        cw[i] = m.cpu.waves
-        mw[i] = m.memory.waves
-        burst_at[i] = next(draws(1, seed, "burst", w)) * (DAY - BURST_SECONDS)
+                node = (w + r) % nodes
+                pods.append(FleetPod(ns, pod_name, uid, f"node-{node:04d}", kind, name, conts, a, b))
+                burst = traits.burst_at if traits.burst_at is not None else -1
+                for cname, _, _ in conts:
+                    rows.append((len(pods) - 1, cname, cpu_req, mem_req, traits.idle, burst))
+    nc = len(rows)
+    base_cpu, base_mem = np.zeros(nc), np.zeros(nc)
+    cw, mw = np.zeros((nc, 3, 3)), np.zeros((nc, 2, 3))
+    for i, (p, cname, creq, mreq, idle, _) in enumerate(rows):
+        m = container_model(seed, pods[p].uid, cname, creq, None, mreq, None, idle=idle)
+        base_cpu[i], base_mem[i] = m.cpu.base, m.memory.base
+        cw[i], mw[i] = m.cpu.waves, m.memory.waves
+    pod_of = np.array([r[0] for r in rows], np.int64)
+    node_names = [f"node-{k:04d}" for k in range(nodes)]
+    node_index = {name: k for k, name in enumerate(node_names)}
+    systems = [node_model(seed, name, node_cpus, NODE_MEMORY) for name in node_names]
+    node_cpu = (
+        np.array([m.cpu.base for m in systems]),
+        np.array([m.cpu.waves for m in systems]).reshape(nodes, 3, 3),
+    )
+    node_mem = (
+        np.array([m.memory.base for m in systems]),
+        np.array([m.memory.waves for m in systems]).reshape(nodes, 2, 3),
+    )
     return Fleet(
-        pods, seed, np.array([c[0] for c in containers]), [c[1] for c in containers], base_cpu, base_mem, cw, mw,
-        np.array([c[5] for c in containers]), np.array([c[6] for c in containers]), burst_at,
+        pods, seed, node_cpus, pod_of, np.array([node_index[pods[p].node] for p in pod_of.tolist()], np.int64),
+        [r[1] for r in rows], base_cpu, base_mem, cw, mw, np.array([r[4] for r in rows], bool),
+        np.array([r[5] for r in rows], np.int64), np.array([p.start for p in pods], np.int64),
+        np.array([p.end for p in pods], np.int64), node_names, node_cpu, node_mem,
     )  # fmt: skip
 
 
-def _weekly(t: float) -> float:
-    """Weekday 1, weekend ``WEEKEND``, with a smooth six-hour ramp at each edge."""
-    day = ((t // DAY) + 4) % 7  # 1970-01-01 was a Thursday: 0 = Monday
-    into = (t % DAY) / DAY
-    if day in (5, 6):
-        ramp = min(1.0, into * 4) if day == 5 else 1.0
-        return 1 - (1 - WEEKEND) * ramp
-    if day == 0:
-        return WEEKEND + (1 - WEEKEND) * min(1.0, into * 4)
-    return 1.0
-
-
 def _integral(base: np.ndarray, waves: np.ndarray, t0: float, t1: float) -> np.ndarray:
+    """:meth:`kubescope.sim.usage.Curve.integral` of many curves over one interval."""
     x0, x1 = t0 - EPOCH, t1 - EPOCH
     a, w, p = waves[:, :, 0], waves[:, :, 1], waves[:, :, 2]
     acc = (x1 - x0) + ((a / w) * (np.cos(w * x0 + p) - np.cos(w * x1 + p))).sum(axis=1)
@@ -159,28 +194,77 @@ def _at(base: np.ndarray, waves: np.ndarray, t: float) -> np.ndarray:
     return out
 
 
-def sample(fleet: Fleet, t: int, resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """At time ``t``: running container indices, CPU (cores over the last ``resolution``), memory."""
-    starts = np.array([p.start for p in fleet.pods])
-    ends = np.array([p.end for p in fleet.pods])
-    running = (starts[fleet.pod_of] <= t - resolution) & (ends[fleet.pod_of] > t)
+def demand(fleet: Fleet, idx: np.ndarray, t0: float, t1: float) -> np.ndarray:
+    """Core-seconds containers ``idx`` want over ``[t0, t1]``: their curves times their workloads'
+    shapes, cell by cell (:func:`kubescope.sim.usage.shape`, vectorised)."""
+    total = np.zeros(idx.size)
+    base, waves, burst_at = fleet.base_cpu[idx], fleet.cpu_waves[idx], fleet.burst_at[idx]
+    a = t0
+    while a < t1:
+        cell = int(a // STEP * STEP)
+        b = min(t1, cell + STEP)
+        into = cell % DAY
+        factor = np.where(
+            (burst_at >= 0) & (burst_at <= into) & (into < burst_at + BURST_SECONDS), BURST_FACTOR, 1.0
+        )
+        total += weekly(cell + STEP / 2) * factor * _integral(base, waves, a, b)
+        a = b
+    return total
+
+
+def rates(fleet: Fleet, idx: np.ndarray, times: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """CPU (cores over the ``resolution`` before each time) and working sets of containers ``idx``
+    at every one of ``times`` (multiples of ``resolution``, which divides the shape's cell):
+    ``(len(idx), len(times))`` arrays in one numpy pass, for building many days at once.
+    Uncapped: for fleets whose nodes are never saturated (a node's cap needs all its containers)."""
+    if STEP % resolution or (times % resolution).any():
+        raise ValueError("rates() needs a resolution dividing the shape cell and times on its grid")
+    t1 = times.astype(np.float64)[None, :]
+    x0, x1 = t1 - resolution - EPOCH, t1 - EPOCH
+    a, w, p = (fleet.cpu_waves[idx, :, k][:, :, None] for k in range(3))
+    acc = (x1 - x0) + ((a / w) * (np.cos(w * x0[:, None, :] + p) - np.cos(w * x1[:, None, :] + p))).sum(
+        axis=1
+    )
+    cell = (times - resolution) // STEP * STEP
+    week = np.array([weekly(c + STEP / 2) for c in cell.tolist()])
+    into = (cell % DAY)[None, :]
+    burst_at = fleet.burst_at[idx][:, None]
+    factor = np.where(
+        (burst_at >= 0) & (burst_at <= into) & (into < burst_at + BURST_SECONDS), BURST_FACTOR, 1.0
+    )
+    cpu = fleet.base_cpu[idx][:, None] * acc * factor * week[None, :] / resolution
+    ma, mw, mp = (fleet.mem_waves[idx, :, k][:, :, None] for k in range(3))
+    wave = (ma * np.sin(mw * x1[:, None, :] + mp)).sum(axis=1)
+    mem = np.maximum(PAGE, (fleet.base_mem[idx][:, None] * (1 + wave)) // PAGE * PAGE).astype(np.int64)
+    return cpu, mem
+
+
+def sample(fleet: Fleet, t: int, resolution: int) -> Cycle:
+    """What a Metrics API would have answered at ``t`` (rates over the ``resolution`` before it)."""
+    running = (fleet.pod_start[fleet.pod_of] <= t - resolution) & (fleet.pod_end[fleet.pod_of] > t)
     idx = np.flatnonzero(running)
-    cpu = _integral(fleet.base_cpu[idx], fleet.cpu_waves[idx], t - resolution, t) / resolution
-    cpu *= _weekly(t)
-    into = t % DAY
-    burst = fleet.bursty[idx] & (into >= fleet.burst_at[idx]) & (into < fleet.burst_at[idx] + BURST_SECONDS)
-    cpu = np.where(burst, cpu * BURST_FACTOR, cpu)
-    idle = fleet.idle[idx]
-    cpu = np.where(idle, IDLE_CPU * (1 + 0.2 * math.sin(t / 977.0)), cpu)
-    mem = np.maximum(4096, (_at(fleet.base_mem[idx], fleet.mem_waves[idx], t) // 4096) * 4096)
-    return idx, cpu, mem.astype(np.int64)
+    want = demand(fleet, idx, t - resolution, t)
+    system = _integral(*fleet.node_cpu, t - resolution, t)
+    # each node gives at most its CPUs, shared in proportion to what its parts want
+    per_node = np.bincount(fleet.node_of[idx], weights=want, minlength=fleet.nodes) + system
+    cap = fleet.node_cpus * resolution
+    factor = np.where(per_node > cap, cap / np.maximum(per_node, 1e-12), 1.0)
+    cpu = want * factor[fleet.node_of[idx]] / resolution
+    mem = np.maximum(PAGE, (_at(fleet.base_mem[idx], fleet.mem_waves[idx], t) // PAGE) * PAGE).astype(
+        np.int64
+    )
+    node_mem = (_at(*fleet.node_mem, t) // PAGE * PAGE).astype(np.int64) + np.bincount(
+        fleet.node_of[idx], weights=mem, minlength=fleet.nodes
+    ).astype(np.int64)
+    return Cycle(t, idx, cpu, mem, per_node * factor / resolution, node_mem)
 
 
-def cycles(
-    fleet: Fleet, t0: int, t1: int, resolution: int
-) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+def cycles(fleet: Fleet, t0: int, t1: int, resolution: int) -> Iterator[Cycle]:
+    """Every ``resolution`` from the first multiple after ``t0`` to before ``t1``."""
     t = t0 - t0 % resolution + resolution
     while t < t1:
-        idx, cpu, mem = sample(fleet, t, resolution)
-        yield t, idx, cpu, mem
+        yield sample(fleet, t, resolution)
         t += resolution
+
+
+__all__ = ["Cycle", "Fleet", "FleetPod", "build", "cycles", "demand", "rates", "sample"]

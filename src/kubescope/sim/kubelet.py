@@ -1,4 +1,5 @@
-"""Simulated kubelets: every node's ``/metrics/resource`` and ``/healthz``, on its own loopback address.
+"""Simulated kubelets: every node's ``/metrics/resource``, ``/metrics/cadvisor`` (:mod:`.cadvisor`)
+and ``/healthz``, on its own loopback address.
 
 **Where they listen.** Node *i* (nodes sorted by name, then in order of appearance) gets the
 address ``127.B.(i // 250 + 1).(i % 250 + 1)`` and the kubelet's port, 10250: distinct addresses on
@@ -30,7 +31,10 @@ its Running pods (``spec.nodeName``) and their running containers (sidecar init 
 included), read from the store and followed through its watch hooks: new pods appear at the
 first sample taken after they started, deleted or finished ones vanish at once.
 
-Values come from :mod:`kubescope.sim.usage`. Stats are collected on a housekeeping tick
+Values come from :mod:`kubescope.sim.usage` (what each container wants, shaped over days by its
+workload), accounted by :mod:`kubescope.sim.cgroups` as a node's cgroups count it: a node never
+reports more CPU than it has between two samples, a container never more than its limit. Stats are
+collected on a housekeeping tick
 (``--kubelet-housekeeping``, default 10 s, as cAdvisor's): tick *k* is at ``start + k * period``,
 and each pod (and the node) is sampled at a fixed offset before it, so different series carry
 different timestamps, as from a real kubelet. Container CPU counters run from the container's
@@ -61,6 +65,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import logging
 import random
 import ssl
@@ -80,19 +85,25 @@ from kubescope.log import fields
 from kubescope.model.gofmt import go_float
 from kubescope.model.quantity import cpu_cores, int_value
 from kubescope.model.timefmt import parse_time
+from kubescope.sim import cgroups
 from kubescope.sim.auth import AuthConfig, User
+from kubescope.sim.cadvisor import render as render_cadvisor
 from kubescope.sim.faults import Faults
 from kubescope.sim.kubeletplan import KUBELET_PORT, Plan, bind, plan
 from kubescope.sim.pki import ClusterPKI, write_private
 from kubescope.sim.store import NotFound, ObjectStore, SimError
 from kubescope.sim.usage import (
     ContainerModel,
+    Demand,
     NodeModel,
     SandboxModel,
+    Workload,
     container_model,
     node_model,
     sandbox_model,
     stable_fraction,
+    workload_name,
+    workload_traits,
 )
 
 if TYPE_CHECKING:
@@ -204,12 +215,18 @@ class Container:
     resources: Resources
     started: float
     """Start of the running instance, unix seconds (sub-second part from the runtime)."""
-    first: float
-    """Start of the span the pod's counter has accumulated this container over."""
     restarts: int
     _model: ContainerModel | None = None
-    _carried: float = -1.0
+    _demand: Demand | None = None
     _start_text: str = ""
+    served: float = 0.0
+    """Core-seconds counted for this instance up to ``acct_t`` (:mod:`.cgroups`)."""
+    last_demand: float = 0.0
+    acct_t: float = -1.0
+    """When it was last accounted (-1: not yet)."""
+    cid: str = ""
+    """The runtime's container id (cAdvisor's ``name`` and the last part of its cgroup)."""
+    image: str = ""
 
     # the model and what derives from it are built at the first sample, not at start-up:
     # 150,000 containers at ~45 µs each would add seconds to it
@@ -221,16 +238,19 @@ class Container:
             pod = self.pod
             m = pod.models.get(self.name)
             if m is None:
-                m = pod.models[self.name] = container_model(pod.seed, pod.uid, self.name, *self.resources)
+                m = pod.models[self.name] = container_model(
+                    pod.seed, pod.uid, self.name, *self.resources, idle=pod.workload.idle
+                )
             self._model = m
         return m
 
     @property
-    def carried(self) -> float:
-        """Core-seconds the pod counted of this container between ``first`` and ``started``."""
-        if self._carried < 0:
-            self._carried = self.model.cpu.integral(self.first, self.started)
-        return self._carried
+    def demand(self) -> Demand:
+        """What this instance wants, cumulative from its start (core-seconds)."""
+        d = self._demand
+        if d is None:
+            d = self._demand = Demand(self.model.cpu, self.pod.workload, self.started, self.pod.shaped_from)
+        return d
 
     @property
     def start_text(self) -> str:
@@ -238,12 +258,6 @@ class Container:
         if not self._start_text:
             self._start_text = go_float(self.started)
         return self._start_text
-
-    def pod_share(self, t: float) -> float:
-        """What the pod cgroup has counted of this container at ``t``."""
-        if t >= self.started:
-            return self.carried + self.model.cpu.integral(self.started, t)
-        return self.model.cpu.integral(self.first, t)
 
 
 @dataclass(slots=True, eq=False)
@@ -258,18 +272,20 @@ class Pod:
     """Seconds before each tick at which this pod's stats are taken."""
     sandbox: SandboxModel
     seed: int
+    workload: Workload = field(default_factory=Workload)
+    shaped_from: float = 0.0
+    """When the workload's shape starts applying (the kubelets' start: nobody watched before)."""
     models: dict[str, ContainerModel | None] = field(default_factory=dict)
     """Containers the kubelet has seen run, with their models once built."""
     running: dict[str, Container] = field(default_factory=dict)
     retired: float = 0.0
     """Core-seconds of container instances that have ended (the pod cgroup keeps counting them)."""
-
-    def cpu_seconds(self, t: float) -> float:
-        """The pod cgroup's cumulative CPU at ``t``."""
-        total = self.retired + self.sandbox.cpu * max(0.0, t - self.started)
-        for c in self.running.values():
-            total += c.pod_share(t)
-        return total
+    sandbox_served: float = 0.0
+    acct_t: float = -1.0
+    reported: float = 0.0
+    """The pod counter's last reported value (core-seconds)."""
+    cgroup: str = ""
+    """``/kubepods[/burstable|/besteffort]/pod<uid>`` (by QoS class, as the kubelet makes it)."""
 
 
 @dataclass(slots=True)
@@ -313,6 +329,14 @@ class Node:
     frozen: int | None = None
     """The tick a ``stale`` node's stats stopped at."""
     requests: int = 0
+    cpus: float = 1.0
+    """Capacity: what its counters can grow by per second at most."""
+    system_served: float = 0.0
+    acct_t: float = -1.0
+    last_tick: int | None = None
+    """The newest tick accounted (:mod:`.cgroups`)."""
+    samples: dict[int, NodeSample] = field(default_factory=dict)
+    """The last accounted ticks' samples (and a ``stale`` node's frozen one)."""
 
 
 @dataclass
@@ -408,6 +432,7 @@ class KubeletFarm:
             boot=boot,
             offset=self._offset("node", name),
             ready=_ready(o),
+            cpus=cpus,
         )
         self._next_index += 1
         self.nodes[name] = node
@@ -467,7 +492,7 @@ class KubeletFarm:
             return
         pod = node.pods.pop(key, None)
         if pod is not None:
-            node.retired += pod.cpu_seconds(now)
+            cgroups.retire_pod(node, pod)
             node.layout = None
 
     def _observe_pod(self, o: Obj, now: float) -> None:
@@ -502,23 +527,24 @@ class KubeletFarm:
                 offset=self._offset("pod", uid),
                 sandbox=sandbox_model(self.seed, uid),
                 seed=self.seed,
+                workload=workload_traits(self.seed, key[0], workload_name(meta, meta.get("labels"))),
+                shaped_from=self.epoch,
+                cgroup=_pod_cgroup(uid, str(status.get("qosClass") or "")),
             )
             node.pods[key] = pod
             self.pod_node[key] = node_name
             is_new = True
         changed = is_new
+        ids = _container_ids(status, spec)
         for cname, (started_at, restarts) in running.items():
             started = started_at + stable_fraction(self.seed, uid, cname, restarts)
             c = pod.running.get(cname)
             if c is not None and c.started == started:
                 continue
-            # the pod cgroup has counted this container since the pod started, unless the kubelet
-            # has seen it before (a restart or a new instance after a crash loop)
-            first = started if cname in pod.models else min(started, pod.started)
             pod.models.setdefault(cname, None)
             if c is not None:
                 # a restart: the pod's counter keeps the ended instance's time, the container's restarts
-                pod.retired += c.pod_share(min(now, started))
+                cgroups.retire_container(c)
             pod.running[cname] = Container(
                 name=cname,
                 labels=f'{{container="{_label_value(cname)}",namespace="{_label_value(key[0])}",'
@@ -526,14 +552,15 @@ class KubeletFarm:
                 pod=pod,
                 resources=c.resources if c is not None else _resources(spec, cname),
                 started=started,
-                first=first,
                 restarts=restarts,
                 _model=c._model if c is not None else None,
+                cid=ids.get(cname, ("", ""))[0] or _container_id(uid, cname, restarts),
+                image=ids.get(cname, ("", ""))[1],
             )
             changed = True
         for cname in [c for c in pod.running if c not in running]:
             c = pod.running.pop(cname)
-            pod.retired += c.pod_share(now)
+            cgroups.retire_container(c)
             changed = True
         if changed:
             node.layout = None
@@ -552,7 +579,26 @@ class KubeletFarm:
         return node.frozen if node.frozen is not None else self.tick(now)
 
     def sample(self, node: Node, k: int) -> NodeSample:
-        """What ``node``'s kubelet collected at tick ``k`` (from its current pods)."""
+        """What ``node``'s kubelet collected at tick ``k`` (from its current pods).
+
+        Counters are accounted forward (:mod:`.cgroups`): a tick after the last one is accounted
+        (the one before it first, so a sample always has its predecessor for rates), an accounted
+        one is kept (the last three, and a ``stale`` node's frozen one); an older tick than kept
+        gives the oldest kept sample."""
+        got = node.samples.get(k)
+        last = node.last_tick
+        if got is not None and not (k == last and node.layout is None):
+            return got
+        if last is not None and k < last:
+            older = [t for t in node.samples if t <= k]
+            return node.samples[max(older) if older else min(node.samples)]
+        if last is not None and k - 1 > last:
+            self._account(node, k - 1)
+        # the newest tick again after the node's pods changed: the same counters, the pods as they
+        # are now (a deleted pod vanishes at once, a new one shows with what it used so far)
+        return self._account(node, k)
+
+    def _account(self, node: Node, k: int) -> NodeSample:
         layout = node.layout
         if layout is None:
             pods_sorted = sorted(node.pods.values(), key=lambda p: (p.namespace, p.name))
@@ -562,46 +608,35 @@ class KubeletFarm:
             )
             layout = node.layout = (pods_sorted, containers_sorted)
         t_k = self.tick_time(k)
-        # per pod: [ts, ts_ms, cpu seconds of its containers, memory of its containers]
-        acc: dict[int, list[Any]] = {}
-        for pod in layout[0]:
-            ts = t_k - pod.offset
-            if pod.started <= ts:
-                acc[id(pod)] = [ts, int(ts * 1000), 0.0, 0]
-        containers: list[tuple[Container, Series]] = []
-        for c in layout[1]:
-            a = acc.get(id(c.pod))
-            if a is None:
-                continue
-            ts = a[0]
-            if c.started > ts:
-                continue
-            cpu = c.model.cpu.integral(c.started, ts)
-            ws = c.model.working_set(ts)
-            a[2] += c.carried + cpu
-            a[3] += ws
-            containers.append((c, Series(a[1], int(cpu * 1e9), ws)))
+        span = (k - node.last_tick) * self.period if node.last_tick is not None else None
+        sampled = cgroups.step(node, t_k, span)
+        series: dict[int, Series] = {}
         pods: list[tuple[Pod, Series]] = []
         pods_cpu = 0.0
         pods_mem = 0
-        for pod in layout[0]:
-            a = acc.get(id(pod))
-            if a is None:
-                continue
-            ts = a[0]
-            cpu = a[2] + pod.retired + pod.sandbox.cpu * (ts - pod.started)
-            # containers started after the sample (not reported) still add what the pod counted
-            for c in pod.running.values():
-                if c.started > ts:
-                    cpu += c.pod_share(ts)
-            mem = a[3] + pod.sandbox.memory
+        for pod, mine in sampled:
+            ts = t_k - pod.offset
+            ts_ms = int(ts * 1000)
+            mem = pod.sandbox.memory
+            for c in mine:
+                ws = c.model.working_set(ts)
+                mem += ws
+                series[id(c)] = Series(ts_ms, int(c.served * 1e9), ws)
+            cpu = cgroups.pod_counter(pod)
+            pod.reported = cpu
             pods_cpu += cpu
             pods_mem += mem
-            pods.append((pod, Series(a[1], int(cpu * 1e9), mem)))
+            pods.append((pod, Series(ts_ms, int(cpu * 1e9), mem)))
+        containers = [(c, series[id(c)]) for c in layout[1] if id(c) in series]
         ts = t_k - node.offset
-        cpu = node.model.cpu.integral(node.boot, ts) + node.retired + pods_cpu
+        cpu = node.system_served + node.retired + pods_cpu
         node_series = Series(int(ts * 1000), int(cpu * 1e9), node.model.working_set(ts) + pods_mem)
-        return NodeSample(k, node_series, pods, containers)
+        s = NodeSample(k, node_series, pods, containers)
+        node.last_tick = k
+        node.samples[k] = s
+        for old in [t for t in node.samples if t < k - 3 and t != node.frozen]:
+            del node.samples[old]
+        return s
 
     def render(self, s: NodeSample) -> bytes:
         """The text of one sample, exactly as the kubelet's collector and promhttp write it."""
@@ -645,9 +680,16 @@ class KubeletFarm:
         add("resource_scrape_error 0\n")
         return "".join(out).encode()
 
-    def body(self, node: Node, gzip: bool = False) -> bytes:
-        """The node's current text (cached until the next tick or a change of its pods)."""
+    def body(self, node: Node, gzip: bool = False, *, cadvisor: bool = False) -> bytes:
+        """The node's current text (cached until the next tick or a change of its pods);
+        ``/metrics/cadvisor``'s with ``cadvisor`` (rendered for each request: few ask for it)."""
         k = self.node_tick(node)
+        if cadvisor:
+            text = render_cadvisor(self.sample(node, k))
+            if not gzip:
+                return text
+            c = zlib.compressobj(1, zlib.DEFLATED, 31)
+            return c.compress(text) + c.flush()
         if node.body_tick != k or node.layout is None:
             t0 = time.perf_counter()
             node.body = self.render(self.sample(node, k))
@@ -947,7 +989,7 @@ class KubeletFarm:
         path = request.path
         if _subpath(path, "/healthz"):
             return _plain(200, "ok")
-        if path != "/metrics/resource":
+        if path not in ("/metrics/resource", "/metrics/cadvisor"):
             return _plain(404, "404 page not found\n")
         if request.method not in ("GET", "HEAD"):
             return _plain(405, "405: Method Not Allowed")
@@ -971,7 +1013,7 @@ class KubeletFarm:
         if self.faulty("stale", name):
             self.stats.faults["stale"] += 1
         gz = "gzip" in request.headers.get("Accept-Encoding", "")
-        body = self.body(node, gzip=gz)
+        body = self.body(node, gzip=gz, cadvisor=path == "/metrics/cadvisor")
         headers = {"Content-Type": CONTENT_TYPE}
         if gz:
             headers["Content-Encoding"] = "gzip"
@@ -1013,6 +1055,33 @@ def _running_containers(status: Obj) -> dict[str, tuple[float, int]]:
                 continue
             out[str(cs["name"])] = (started, int(cs.get("restartCount") or 0))
     return out
+
+
+def _pod_cgroup(uid: str, qos: str) -> str:
+    """The pod's cgroup as the kubelet's cgroupfs driver names it."""
+    parent = {"Guaranteed": "/kubepods", "BestEffort": "/kubepods/besteffort"}.get(qos, "/kubepods/burstable")
+    return f"{parent}/pod{uid}"
+
+
+def _container_ids(status: Obj, spec: Obj) -> dict[str, tuple[str, str]]:
+    """``name -> (container id without its runtime prefix, image)`` from the pod's statuses and
+    spec (the spec's image: what the kubelet's cAdvisor labels carry)."""
+    images = {
+        str(c.get("name")): str(c.get("image") or "")
+        for c in (*(spec.get("initContainers") or ()), *(spec.get("containers") or ()))
+    }
+    out: dict[str, tuple[str, str]] = {}
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in status.get(key) or []:
+            name = str(cs.get("name") or "")
+            cid = str(cs.get("containerID") or "").partition("://")[2]
+            out[name] = (cid, images.get(name, str(cs.get("image") or "")))
+    return out
+
+
+def _container_id(uid: str, name: str, restarts: int) -> str:
+    """A stable 64-hex id for a container whose status has none."""
+    return hashlib.sha256(f"{uid}/{name}/{restarts}".encode()).hexdigest()
 
 
 def _resources(spec: Obj, name: str) -> Resources:

@@ -17,6 +17,20 @@ Bases follow the pod spec, as real usage does:
 * a node adds its system share (kubelet, container runtime, kernel: 2-6 % of its CPUs, 350 MiB plus
   2-4 % of its memory), so node usage is always above the sum of its pods.
 
+Over days, a container's CPU follows its workload's *shape* (:class:`Workload`, :func:`shape`), a
+factor constant over each five-minute cell of the clock (so the integral stays a sum of closed
+forms):
+
+* **weekly**: weekends run at :data:`WEEKEND` of weekdays' load, with six-hour ramps in and out;
+* **bursts**: one workload in :data:`BURSTY_SHARE` runs :data:`BURST_FACTOR` times its load for
+  :data:`BURST_SECONDS` each day, at a time of its own;
+* **idle**: one workload in :data:`IDLE_SHARE` barely runs (:data:`IDLE_CPU` cores plus its noise).
+
+Which workloads burst or idle is drawn from the seed and the workload's namespace and name
+(:func:`workload_name` reads it from a pod), so every pod of a workload, across restarts and
+rollouts, behaves alike, and the simulated kubelets (:mod:`kubescope.sim.kubelet`), the
+fast-forwarded history (:mod:`kubescope.sim.fleet`) and every test's truth are the same model.
+
 Parameters come from a stream of uniform numbers keyed by the simulator's seed and the object's
 identity (pod uid and container name, node name): the same cluster gives the same curves on every run.
 """
@@ -130,8 +144,11 @@ def container_model(
     cpu_limit: float | None,
     memory_request: int | None,
     memory_limit: int | None,
+    *,
+    idle: bool = False,
 ) -> ContainerModel:
-    """A container's curves from its resources (cores and bytes; None when not set)."""
+    """A container's curves from its resources (cores and bytes; None when not set); an ``idle``
+    workload's container runs at :data:`IDLE_CPU` (with its noise)."""
     it = draws(20, seed, uid, name)
     cpu_waves = _waves(it, CPU_WAVES)
     amp = 1 + sum(a for a, _, _ in cpu_waves)
@@ -153,6 +170,8 @@ def container_model(
         mem = _between(it, 20, 200) * MIB
     if memory_limit:
         mem = min(mem, 0.95 * memory_limit / mem_amp)
+    if idle:
+        cpu = IDLE_CPU
     return ContainerModel(Curve(cpu, cpu_waves), Curve(mem, mem_waves))
 
 
@@ -193,3 +212,116 @@ def stable_fraction(*parts: object) -> float:
     """A number in [0, 1) fixed by ``parts``: which nodes a "share of nodes" fault picks, where in
     the housekeeping period a series is sampled."""
     return next(draws(1, *parts))
+
+
+# -- shapes over days -------------------------------------------------------------------------------
+
+DAY = 86400
+WEEK = 7 * DAY
+STEP = 300
+"""The cell a shape factor is constant over (seconds, aligned to the Unix epoch)."""
+WEEKEND = 0.55
+RAMP = 6 * 3600
+BURSTY_SHARE = 1 / 7
+BURST_FACTOR = 3.0
+BURST_SECONDS = 1200
+IDLE_SHARE = 0.1
+IDLE_CPU = 0.0012
+"""Cores an idle workload's container uses (1.2 millicores, plus its waves)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """What a workload's pods do over days."""
+
+    idle: bool = False
+    burst_at: int | None = None
+    """Seconds into each day (UTC) its burst starts (a multiple of :data:`STEP`); None: no burst."""
+
+
+def workload_traits(seed: int, namespace: str, name: str) -> Workload:
+    it = draws(3, seed, "workload", namespace, name)
+    idle = next(it) < IDLE_SHARE
+    bursty = next(it) < BURSTY_SHARE
+    at = int(next(it) * (DAY - BURST_SECONDS) // STEP * STEP)
+    return Workload(idle and not bursty, at if bursty and not idle else None)
+
+
+def workload_name(meta: dict[str, object], labels: dict[str, object] | None = None) -> str:
+    """The workload a pod belongs to, from its controller reference: a ReplicaSet's name without
+    its pod-template hash (its Deployment's name), any other controller's name; a pod without a
+    controller is its own workload."""
+    for ref in meta.get("ownerReferences") or ():  # type: ignore[attr-defined]
+        if isinstance(ref, dict) and ref.get("controller"):
+            owner = str(ref.get("name") or "")
+            tmpl = str((labels or {}).get("pod-template-hash") or "")
+            if ref.get("kind") == "ReplicaSet" and tmpl and owner.endswith("-" + tmpl):
+                return owner[: -len(tmpl) - 1]
+            return owner
+    return str(meta.get("name") or "")
+
+
+def weekly(t: float) -> float:
+    """Weekdays 1, weekends :data:`WEEKEND`, six-hour ramps down on Saturday morning and up on
+    Monday morning (UTC)."""
+    day = (int(t // DAY) + 3) % 7  # 1970-01-01 was a Thursday: 0 = Monday
+    into = t % DAY
+    if day == 5:
+        return 1 - (1 - WEEKEND) * min(1.0, into / RAMP)
+    if day == 6:
+        return WEEKEND
+    if day == 0:
+        return WEEKEND + (1 - WEEKEND) * min(1.0, into / RAMP)
+    return 1.0
+
+
+def shape(w: Workload, cell: int) -> float:
+    """The factor of the cell starting at ``cell`` (a multiple of :data:`STEP`)."""
+    f = weekly(cell + STEP / 2)
+    if w.burst_at is not None and w.burst_at <= cell % DAY < w.burst_at + BURST_SECONDS:
+        f *= BURST_FACTOR
+    return f
+
+
+class Demand:
+    """A container's cumulative CPU demand (core-seconds) from ``start``: its curve times its
+    workload's shape from ``shaped_from`` on (before it, the curve alone: nobody watched then).
+
+    Cells are added in order from a checkpoint that only moves forward, so reading the counter as
+    time goes on costs a cell or two, and the same times give the same values however they are
+    read."""
+
+    __slots__ = ("_cell", "_cum", "curve", "shaped_from", "start", "workload")
+
+    def __init__(self, curve: Curve, workload: Workload, start: float, shaped_from: float) -> None:
+        self.curve = curve
+        self.workload = workload
+        self.start = start
+        self.shaped_from = max(start, shaped_from)
+        self._cell = self.shaped_from
+        """The checkpoint: the cumulative demand at this time is ``_cum``."""
+        self._cum = curve.integral(start, self.shaped_from)
+
+    def shaped(self, t0: float, t1: float) -> float:
+        """The shaped integral over ``[t0, t1]`` (``t0 >= shaped_from``), cell by cell."""
+        total = 0.0
+        a = t0
+        while a < t1:
+            cell = int(a // STEP * STEP)
+            b = min(t1, cell + STEP)
+            total += shape(self.workload, cell) * self.curve.integral(a, b)
+            a = b
+        return total
+
+    def at(self, t: float) -> float:
+        if t <= self.shaped_from:
+            return self.curve.integral(self.start, t)
+        # move the checkpoint to the last cell boundary not after t, whole cells at a time
+        edge = t // STEP * STEP
+        while self._cell < edge:
+            nxt = min(edge, (self._cell // STEP + 1) * STEP)
+            self._cum += self.shaped(self._cell, nxt)
+            self._cell = nxt
+        if t >= self._cell:
+            return self._cum + self.shaped(self._cell, t)
+        return self._cum - self.shaped(t, self._cell)
