@@ -58,6 +58,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+NESTED: dict[tuple[str, str], tuple[str, str]] = {
+    ("history", "backfill"): ("kubescope.fastforward", "HELP"),
+}
+"""Subcommands whose code lives above their command's package (the layering keeps the simulator
+and history apart; backfilling needs both): (command, subcommand) -> (module, its help's name)."""
+
+
 def _add_logging(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("logging")
     g.add_argument(
@@ -87,7 +94,19 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             mod = importlib.import_module(module)
             mod.configure(p)
             _add_logging(p)
+            _add_nested(name, p)
     return parser
+
+
+def _add_nested(command: str, p: argparse.ArgumentParser) -> None:
+    subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]  # argparse keeps them here
+    for (cmd, name), (module, help_attr) in NESTED.items():
+        if cmd == command and subs:
+            mod = importlib.import_module(module)
+            help_text = getattr(mod, help_attr)
+            q = subs[0].add_parser(name, help=help_text, description=help_text)
+            mod.configure(q)
+            _add_logging(q)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(only=only)
     args = parser.parse_args(argv)
     _log.setup(args.log_level, args.log_format)
-    mod = importlib.import_module(COMMANDS[args.command][0])
+    nested = NESTED.get((args.command, str(getattr(args, f"{args.command}_command", None) or "")))
+    mod = importlib.import_module(nested[0] if nested else COMMANDS[args.command][0])
     try:
         check_listen_ports(args)
         rc: int = mod.run(args)

@@ -89,6 +89,16 @@ def _seg_max(u: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return out
 
 
+def _seg_bits(u: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per segment, the sum of the values' bit lengths."""
+    out = np.zeros(starts.size)
+    nonempty = ends > starts
+    if u.size and nonempty.any():
+        bits = np.log2(u.astype(np.float64) + 1.0)
+        out[nonempty] = np.add.reduceat(bits, starts[nonempty])
+    return out
+
+
 def _width_of(m: np.ndarray) -> np.ndarray:
     w = np.full(m.size, 8, I64)
     w[m <= U64(0xFFFFFFFF)] = 4
@@ -115,11 +125,13 @@ def _prepare(col: Column, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndar
     meta = np.zeros((seg, _META_PER_COLUMN), I64)
     orders = np.full(seg, max(col.order, 0), I64)
     if col.order == -1:
+        # the order whose differences take the fewest bits (their sum of bit lengths: what the
+        # entropy coder sees, where the widest value alone says little)
         d1 = _differences(x, starts, 1)
         d2 = _differences(x, starts, 2)
-        w1 = _width_of(_seg_max(zigzag(d1), starts, ends))
-        w2 = _width_of(_seg_max(zigzag(d2), starts, ends))
-        orders = np.where(w2 < w1, 2, 1).astype(I64)
+        b1 = _seg_bits(zigzag(d1), starts, ends)
+        b2 = _seg_bits(zigzag(d2), starts, ends)
+        orders = np.where(b2 < b1, 2, 1).astype(I64)
         rows_order = np.repeat(orders, ends - starts)
         d = np.where(rows_order == 2, d2, d1)
     else:
@@ -184,7 +196,7 @@ def _varint_rows(m: np.ndarray) -> list[bytes]:
     groups |= np.where(cont, 0x80, 0).astype(np.uint8)
     keep = np.arange(10)[None, None, :] < lengths[:, :, None]
     flat = groups[keep].tobytes()
-    bounds = np.r_[0, np.cumsum(lengths.sum(axis=1))].tolist()
+    bounds = [0, *np.cumsum(lengths.sum(axis=1)).tolist()]
     return [flat[bounds[i] : bounds[i + 1]] for i in range(rows)]
 
 
@@ -267,8 +279,8 @@ def encode_raw_many(
     """Samples sorted by (sid, ts) as one chunk per series: ``(sid, first ts, last ts, n, blob)``."""
     if sid.size == 0:
         return []
-    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
-    ends = np.r_[starts[1:], sid.size]
+    starts = np.flatnonzero(np.concatenate(([True], sid[1:] != sid[:-1])))
+    ends = np.append(starts[1:], sid.size)
     table = Table((Column(ts, 2), Column(values, -1, divisor=True)), starts, ends)
     blobs = encode_segments([table])
     return list(

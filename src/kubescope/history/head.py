@@ -57,8 +57,8 @@ class Head:
         if sids.size == 0:
             return 0
         blocks = sids // BLOCK
-        starts = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1]])
-        ends = np.r_[starts[1:], sids.size]
+        starts = np.flatnonzero(np.concatenate(([True], blocks[1:] != blocks[:-1])))
+        ends = np.append(starts[1:], sids.size)
         offs_all = (ts - t).astype("<i4")
         vals_all = values.astype("<i8")
         rows = []

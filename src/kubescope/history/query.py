@@ -203,7 +203,7 @@ def _by_group(group: np.ndarray, n: int, *cols: np.ndarray) -> tuple[list[tuple[
     ``0 .. n-1``; rows of group ``n``, no group, are dropped)."""
     order = np.argsort(group, kind="stable")
     ends = np.cumsum(np.bincount(group, minlength=n + 1))
-    starts = np.r_[0, ends[:-1]]
+    starts = np.concatenate(([0], ends[:-1]))
     return list(zip(starts[:n].tolist(), ends[:n].tolist(), strict=True)), [c[order] for c in cols]
 
 
@@ -243,7 +243,7 @@ def _sum_by_start(
     adds half its mean; a slot the recorder missed part of reads low (its interval shows it)."""
     order = np.argsort(start, kind="stable")
     start, total, count = start[order], total[order], count[order]
-    bounds = np.flatnonzero(np.r_[True, start[1:] != start[:-1]])
+    bounds = np.flatnonzero(np.concatenate(([True], start[1:] != start[:-1])))
     sums = np.add.reduceat(total.astype(np.float64), bounds)
     most = np.maximum(np.maximum.reduceat(count, bounds), expected)
     return start[bounds], np.round(sums / most).astype(I64)
@@ -267,8 +267,8 @@ def intervals(starts: np.ndarray, width: int) -> list[tuple[int, int]]:
     if starts.size == 0:
         return []
     breaks = np.flatnonzero(np.diff(starts) > width)
-    firsts = np.r_[0, breaks + 1]
-    lasts = np.r_[breaks, starts.size - 1]
+    firsts = np.concatenate(([0], breaks + 1))
+    lasts = np.append(breaks, starts.size - 1)
     return [
         (int(starts[a]), int(starts[b]) + width) for a, b in zip(firsts.tolist(), lasts.tolist(), strict=True)
     ]
@@ -280,8 +280,8 @@ def sample_intervals(ts: np.ndarray, gap: int) -> list[tuple[int, int]]:
         return []
     ts = np.sort(ts)
     breaks = np.flatnonzero(np.diff(ts) > gap)
-    firsts = np.r_[0, breaks + 1]
-    lasts = np.r_[breaks, ts.size - 1]
+    firsts = np.concatenate(([0], breaks + 1))
+    lasts = np.append(breaks, ts.size - 1)
     return [(int(ts[a]), int(ts[b])) for a, b in zip(firsts.tolist(), lasts.tolist(), strict=True)]
 
 

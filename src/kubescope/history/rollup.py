@@ -66,7 +66,7 @@ def _runs(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for k in keys:
         change[1:] |= k[1:] != k[:-1]
     starts = np.flatnonzero(change)
-    return starts, np.r_[starts[1:], n]
+    return starts, np.append(starts[1:], n)
 
 
 def from_samples(sid: np.ndarray, ts: np.ndarray, values: np.ndarray, width: int) -> Rollup:
@@ -77,7 +77,7 @@ def from_samples(sid: np.ndarray, ts: np.ndarray, values: np.ndarray, width: int
     order = np.lexsort((values, start, sid))
     sid, start, values = sid[order], start[order], values[order]
     rs, _ = _runs(sid, start)
-    count = np.diff(np.r_[rs, sid.size])
+    count = np.diff(np.append(rs, sid.size))
     total = np.add.reduceat(values, rs)
     low = np.minimum.reduceat(values, rs)
     high = np.maximum.reduceat(values, rs)

@@ -86,8 +86,8 @@ def grouped_quantiles(
     order = np.lexsort((idx, group))
     g, i, c = group[order], idx[order], counts[order].astype(np.float64)
     cum = np.cumsum(c)
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    ends = np.r_[starts[1:], g.size]
+    starts = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1])))
+    ends = np.append(starts[1:], g.size)
     before = np.where(starts > 0, cum[starts - 1], 0.0)
     totals = cum[ends - 1] - before
     gid = g[starts]

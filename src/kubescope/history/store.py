@@ -5,8 +5,10 @@ Tables::
     series    id, kind, metric, namespace, pod, uid, container, node, owner, request, limit, first, last
     head_map  id, block, ids            the series of a block a run of head rows covers (sorted ids)
     head      id, t, block, map, data   one row per recording cycle and block (:mod:`.head`)
-    chunk     level, series, start, end, n, data   (WITHOUT ROWID, primary key level, series, start)
-              level 0: raw samples of one window (codec.encode_raw)
+    chunk     level, series, start, end, n, span, data   (unique level, series, start)
+              level 0: raw samples of one window (codec.encode_raw), ``span`` the window's start
+              level 3: raw samples of one closed day (the day's window chunks, re-encoded whole:
+                       ~20 % smaller, and one row a day), ``span`` the day's start
               level 1: 5-minute rollups of one day (rollup.encode_per_series: 288 buckets)
               level 2: 1-hour rollups of one day (24 buckets)
     summary   level, start, block, data  a block's rollups of one window at 5 minutes (level 1)
@@ -58,10 +60,12 @@ logger = logging.getLogger(__name__)
 
 I64 = np.int64
 LAG = 600
+RAW_LEVELS = (0, 3)
+"""Chunk levels of raw samples: a window's, a closed day's."""
 """How far a sample's time may be from the cycle that records it (seconds, either way): the
 recorder skips samples further off (a source that stopped refreshing), so a query reads the head
 rows of its range and this much around it, not the whole head."""
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,9 +83,9 @@ CREATE TABLE IF NOT EXISTS head(id INTEGER PRIMARY KEY, t INTEGER NOT NULL, bloc
   map INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS head_block ON head(block, t);
 CREATE INDEX IF NOT EXISTS head_t ON head(t);
-CREATE TABLE IF NOT EXISTS chunk(level INTEGER NOT NULL, series INTEGER NOT NULL, start INTEGER NOT NULL,
-  end INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
-  PRIMARY KEY(level, series, start)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chunk(id INTEGER PRIMARY KEY, level INTEGER NOT NULL, series INTEGER NOT NULL,
+  start INTEGER NOT NULL, end INTEGER NOT NULL, n INTEGER NOT NULL, span INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS chunk_key ON chunk(level, series, start);
 CREATE INDEX IF NOT EXISTS chunk_end ON chunk(level, end);
 CREATE TABLE IF NOT EXISTS summary(id INTEGER PRIMARY KEY, level INTEGER NOT NULL, start INTEGER NOT NULL,
   block INTEGER NOT NULL, data BLOB NOT NULL);
@@ -154,6 +158,8 @@ class HistoryStore:
         self.head = Head(self.path)
         self._pending: list[SeriesRow] = []
         self._head_end = 0
+        self._more = True
+        """Compaction work may be left from an earlier call (or run)."""
         """End of the oldest head row's window (0: unknown or empty head)."""
         self.latest = 0
         """Time of the newest head row."""
@@ -245,6 +251,13 @@ class HistoryStore:
         sids = np.asarray(sids, I64)
         if sids.size and int(np.abs(np.asarray(ts, I64) - t).max()) > LAG:
             raise ValueError(f"a sample is more than {LAG}s away from its cycle at {t}")
+        if self.latest and t < self.latest - self.latest % self.window:
+            # an earlier window may be compacted (or being compacted) already: its rollups would be
+            # written again over the first ones
+            raise ValueError(
+                f"a cycle at {t} is in an earlier window than the newest one recorded ({self.latest}): "
+                "did the clock go back?"
+            )
         order = np.argsort(sids, kind="stable")
         sids, ts, values = sids[order], np.asarray(ts, I64)[order], np.asarray(values, I64)[order]
         with self.lock:
@@ -307,14 +320,16 @@ class HistoryStore:
         row = self.conn().execute("SELECT value FROM meta WHERE key='days'").fetchone()
         return int(row[0]) if row else 0
 
-    def compact(self, upto: int | None = None) -> CompactionStats:
+    def compact(self, upto: int | None = None, budget: float | None = None) -> CompactionStats:
         """Compact every closed window, close finished days, apply retention
-        (:func:`.compaction.compact`); nothing to do while the oldest head window is open."""
+        (:func:`.compaction.compact`), for at most ``budget`` seconds (then ``more`` is set and the
+        next call goes on); nothing to do while the oldest head window is open."""
         limit = self.latest if upto is None else upto
-        if self._head_end and limit < self._head_end:
+        if self._head_end and limit < self._head_end and not self._more:
             return CompactionStats()  # the common case: one call per cycle
         with self.lock:
-            stats = compaction.compact(self, upto)
+            stats = compaction.compact(self, upto, budget)
+            self._more = stats.more
             row = self.conn().execute("SELECT min(t) FROM head").fetchone()
             self._head_end = (
                 int(row[0]) - int(row[0]) % self.window + self.window if row and row[0] is not None else 0
@@ -329,7 +344,7 @@ class HistoryStore:
         parts_s: list[np.ndarray] = []
         parts_t: list[np.ndarray] = []
         parts_v: list[np.ndarray] = []
-        for sid, blob in self._chunks(c, 0, sids, t0, t1):
+        for sid, blob in self._chunks(c, RAW_LEVELS, sids, t0, t1):
             cts, cv = codec.decode_raw(blob)
             parts_s.append(np.full(cts.size, sid, I64))
             parts_t.append(cts)
@@ -351,7 +366,7 @@ class HistoryStore:
         c = self.conn()
         parts = [
             rollup.decode(blob, s, width, sketches=sketches)
-            for s, blob in self._chunks(c, level, sids, t0, t1)
+            for s, blob in self._chunks(c, (level,), sids, t0, t1)
         ]
         merged = rollup.merge(parts, width)
         if not len(merged):
@@ -361,16 +376,17 @@ class HistoryStore:
         return merged.take(keep, sk_keep)
 
     def _chunks(
-        self, c: sqlite3.Connection, level: int, sids: np.ndarray, t0: int, t1: int
+        self, c: sqlite3.Connection, levels: tuple[int, ...], sids: np.ndarray, t0: int, t1: int
     ) -> Iterator[tuple[int, bytes]]:
         ids = [int(s) for s in np.unique(sids)]
+        lv = ",".join(str(int(x)) for x in levels)
         for k in range(0, len(ids), 500):
             part = ids[k : k + 500]
             q = ",".join("?" * len(part))
             yield from c.execute(
-                f"SELECT series, data FROM chunk WHERE level=? AND series IN ({q}) AND start <= ? AND end >= ? "  # noqa: S608
-                "ORDER BY series, start",
-                (level, *part, t1, t0),
+                f"SELECT series, data FROM chunk WHERE level IN ({lv}) AND series IN ({q}) "  # noqa: S608
+                "AND start <= ? AND end >= ? ORDER BY series, start",
+                (*part, t1, t0),
             )
 
     def blocks(self) -> range:
@@ -396,7 +412,7 @@ class HistoryStore:
         after a restart."""
         out: dict[int, int] = {}
         c = self.conn()
-        for s, end in c.execute("SELECT series, max(end) FROM chunk WHERE level=0 GROUP BY series"):
+        for s, end in c.execute("SELECT series, max(end) FROM chunk WHERE level IN (0, 3) GROUP BY series"):
             out[int(s)] = int(end)
         if self.latest:
             for blk in self.blocks():
@@ -405,7 +421,7 @@ class HistoryStore:
                     continue
                 order = np.lexsort((ts, s))
                 s, ts = s[order], ts[order]
-                ends = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.size - 1]
+                ends = np.append(np.flatnonzero(s[1:] != s[:-1]), s.size - 1)
                 for a, b in zip(s[ends].tolist(), ts[ends].tolist(), strict=True):
                     out[a] = max(out.get(a, 0), b)
         return out
