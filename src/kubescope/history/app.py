@@ -236,8 +236,10 @@ class HistoryServer:
             logger.warning("bad Metrics API item skipped", extra=fields(error=err))
         now = int(time.time())
         await asyncio.to_thread(self.recorder.write, now, batch, stats)
-        comp = await asyncio.to_thread(self.store.compact)
-        if comp.windows:
+        # compaction goes block by block: at most half a resolution of it per cycle (a closed
+        # window or day is done over the next cycles), so recording never waits for a whole window
+        comp = await asyncio.to_thread(self.store.compact, None, self.settings.resolution / 2)
+        if comp.blocks:
             self.metrics.compaction_seconds.observe(comp.seconds)
         self.metrics.samples.inc(stats.samples)
         for reason, n in (
