@@ -19,6 +19,7 @@ PAGES = {
     "custom-metrics": "custom-metrics.md",
     "render": "state-metrics.md",
     "console": "console.md",
+    "history": "history.md",
 }
 
 

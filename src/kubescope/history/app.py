@@ -32,6 +32,7 @@ from kubescope.apiserver.server import AggregatedAPI
 from kubescope.errors import DecodeError, KubeError
 from kubescope.history.api import HistoryAPI, routes
 from kubescope.history.pods import Owned, Owners, Pod, PodCatalog
+from kubescope.history.promsource import BackendSettings, PromBackend
 from kubescope.history.query import Engine
 from kubescope.history.recording import Batch, CycleStats, Recorder, node_samples, pod_samples
 from kubescope.history.store import HistoryStore, Retention
@@ -88,6 +89,8 @@ class Settings:
     metrics_api: str = "/apis/metrics.k8s.io/v1beta1"
     record: bool = True
     serve: ServeSettings = field(default_factory=ServeSettings)
+    backend: BackendSettings | None = None
+    """Answer from a Prometheus-compatible query API instead of the store (nothing is recorded)."""
 
 
 class SelfMetrics:
@@ -121,17 +124,23 @@ class HistoryServer:
     def __init__(self, settings: Settings, client: KubeClient | None) -> None:
         self.settings = settings
         self.client = client
-        self.store = HistoryStore(settings.db, retention=settings.retention, window=settings.window)
-        self.engine = Engine(self.store, resolution=int(settings.resolution))
         self.replicasets = Owners()
         self.jobs = Owners()
         self.catalog = PodCatalog(self.replicasets, self.jobs)
-        self.recorder = Recorder(self.store)
+        self.remote = PromBackend(settings.backend, self.catalog) if settings.backend is not None else None
+        self.store: HistoryStore | None = None
+        self.engine: Engine | None = None
+        self.recorder: Recorder | None = None
+        if self.remote is None:
+            self.store = HistoryStore(settings.db, retention=settings.retention, window=settings.window)
+            self.engine = Engine(self.store, resolution=int(settings.resolution))
+            self.recorder = Recorder(self.store)
+        recording = settings.record and self.store is not None
         self.last_cycle = 0.0
         self.cycles = 0
         self._reflectors: list[Reflector[Any]] = []
         tasks: list[web.Task] = []
-        if settings.record and client is not None:
+        if (recording or self.remote is not None) and client is not None:
             self._reflectors = [
                 Reflector(client, api_path="/api/v1", resource="pods", item_type=Pod, sink=self.catalog, name="pods"),
                 Reflector(client, api_path="/apis/apps/v1", resource="replicasets", item_type=Owned,
@@ -140,7 +149,8 @@ class HistoryServer:
                           name="jobs"),
             ]  # fmt: skip
             tasks = [web.Task(f"reflector/{r.name}", r.run) for r in self._reflectors]
-            tasks.append(web.Task("recording-loop", self._loop))
+            if recording:
+                tasks.append(web.Task("recording-loop", self._loop))
         self.apiserver = AggregatedAPI(settings.serve.options(), client, metric_prefix="kubescope_history")
         self.server = web.Server(
             "history",
@@ -153,8 +163,9 @@ class HistoryServer:
             on_stop=[self._close],
         )
         self.metrics = SelfMetrics(self.server.metrics.registry)
-        self.metrics.store_bytes.set_function(self.store.size_bytes)
-        self.api = HistoryAPI(self.engine, observe=self.metrics.request)
+        if self.store is not None:
+            self.metrics.store_bytes.set_function(self.store.size_bytes)
+        self.api = HistoryAPI(self.engine, remote=self.remote, observe=self.metrics.request)
         self.server.listeners.append(self.apiserver.listener(routes(self.api)))
 
     @property
@@ -167,8 +178,10 @@ class HistoryServer:
         await self.server.bind()
         await self.apiserver.prepare()
         await self.server.start()
+        source = self.settings.backend.url if self.settings.backend is not None else self.settings.db
         logger.info(
-            "serving history", extra=fields(port=self.port, db=self.settings.db, record=self.settings.record)
+            "serving history",
+            extra=fields(port=self.port, source=source, record=self.settings.record and self.store is not None),
         )
 
     async def stop(self) -> None:
@@ -176,7 +189,10 @@ class HistoryServer:
 
     async def _close(self) -> None:
         await self.apiserver.close()
-        self.store.close()
+        if self.remote is not None:
+            await self.remote.close()
+        if self.store is not None:
+            self.store.close()
 
     # -- health ------------------------------------------------------------------------------------
 
@@ -217,7 +233,7 @@ class HistoryServer:
 
     async def cycle(self) -> CycleStats:
         """One recording cycle (also called by tests)."""
-        assert self.client is not None
+        assert self.client is not None and self.store is not None and self.recorder is not None
         t0 = time.perf_counter()
         stats = CycleStats()
         batch = Batch()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 import time
@@ -17,6 +18,8 @@ from typing import Any
 from kubescope.errors import BindError, ConfigError, KubeError
 from kubescope.history.api import GROUP, VERSION
 from kubescope.history.app import HistoryServer, ServeSettings, Settings
+from kubescope.history.promql import KUBE_PROMETHEUS_SELECTOR, PromQLSettings
+from kubescope.history.promsource import BackendSettings
 from kubescope.history.request import BadRequest, parse_duration
 from kubescope.history.store import HistoryStore, Retention
 from kubescope.kube.client import KubeClient
@@ -78,6 +81,21 @@ def configure(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--no-record", action="store_true", help="only serve the store (a read replica or a backfilled file)"
     )
+    b = p.add_argument_group("Prometheus-compatible backend (instead of the embedded store)")
+    b.add_argument("--prometheus-url", default="",
+                   help="answer from this query API (Prometheus, VictoriaMetrics, Thanos, Mimir) over the kubelets' "
+                        "cAdvisor series; nothing is recorded")  # fmt: skip
+    b.add_argument("--prometheus-selector", default=KUBE_PROMETHEUS_SELECTOR,
+                   help="label matchers of the cAdvisor series (default: %(default)s)")  # fmt: skip
+    b.add_argument("--prometheus-node-label", default="node",
+                   help="the label holding the node's name (default: %(default)s)")  # fmt: skip
+    b.add_argument("--prometheus-ca-file", default="", help="CA of the query API's certificate")
+    b.add_argument(
+        "--prometheus-token-file",
+        default="",
+        help="bearer token sent to the query API (re-read when it changes)",
+    )
+    b.add_argument("--prometheus-timeout", type=_duration, default=30, help="per query (default: 30s)")
     s = p.add_argument_group("serving")
     web_flags.add_listen_flags(
         s, host_flag="--bind-address", port_flag="--secure-port", host="0.0.0.0", port=443, what="the API",
@@ -122,6 +140,13 @@ def run(args: argparse.Namespace) -> int:
                 anonymous=args.anonymous_auth == "true",
             ),
         )  # fmt: skip
+        if args.prometheus_url:
+            backend = BackendSettings(
+                url=args.prometheus_url, ca_file=args.prometheus_ca_file, token_file=args.prometheus_token_file,
+                timeout=float(args.prometheus_timeout),
+                promql=PromQLSettings(args.prometheus_selector, args.prometheus_node_label, int(args.resolution)),
+            )  # fmt: skip
+            settings = dataclasses.replace(settings, backend=backend, record=False)
         kube = KubeSettings.from_args(args)
     except ConfigError as e:
         print(f"kubescope history: {e}", file=sys.stderr)
@@ -132,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(settings: Settings, kube: KubeSettings) -> int:
     client = None
     try:
-        if settings.record:
+        if settings.record or settings.backend is not None:
             client = await KubeClient.connect(kube)
         server = HistoryServer(settings, client)
     except (ConfigError, KubeError) as e:

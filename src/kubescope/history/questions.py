@@ -130,11 +130,11 @@ def _members(store: HistoryStore, kind: str, namespace: str, start: int) -> list
     return store.select_series(where, tuple(params))
 
 
-def _cpu_quantity(micro: float) -> str:
+def cpu_quantity(micro: float) -> str:
     return format_decimal_si(max(0, math.ceil(micro / 1000)), -3)
 
 
-def _mem_quantity(b: float) -> str:
+def mem_quantity(b: float) -> str:
     kib = max(0, math.ceil(b / 1024))
     return format_binary_si(kib * 1024)
 
@@ -187,16 +187,16 @@ def recommendations(store: HistoryStore, opts: RecommendOptions, now: int) -> di
         upper: dict[str, str] = {}
         if cpu_n:
             p50, pt, p95 = result["cpu_q"][g].tolist()
-            target["cpu"], lower["cpu"], upper["cpu"] = (_cpu_quantity(x * k) for x in (pt, p50, p95))
+            target["cpu"], lower["cpu"], upper["cpu"] = (cpu_quantity(x * k) for x in (pt, p50, p95))
         if mem_n:
             (p90,) = result["memory_q"][g].tolist()
             peak = float(result["memory_max"][g])
             target["memory"], lower["memory"], upper["memory"] = (
-                _mem_quantity(x * k) for x in (peak, p90, peak)
+                mem_quantity(x * k) for x in (peak, p90, peak)
             )
         rec.update(target=target, lowerBound=lower, upperBound=upper, uncappedTarget=dict(target))
         cur: dict[str, dict[str, str]] = {"requests": {}, "limits": {}}
-        for metric, fmt in (("cpu", _cpu_quantity), ("memory", _mem_quantity)):
+        for metric, fmt in (("cpu", cpu_quantity), ("memory", mem_quantity)):
             spec = specs.get((g, metric))
             if spec is not None and spec.request is not None:
                 cur["requests"][metric] = fmt(spec.request)
