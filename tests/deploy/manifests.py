@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -176,6 +177,10 @@ def _settings(command: str, ns: argparse.Namespace) -> Any:
         from kubescope.custom_metrics import command as cm
 
         return cm.from_args(ns)
+    if command == "history":
+        from kubescope.history import command as hc
+
+        return hc.from_args(ns)
     raise AssertionError(f"no settings known for {command!r}: teach tests/deploy/manifests.py")
 
 
@@ -196,6 +201,8 @@ def listeners(p: Parsed) -> list[Listener]:
         return [Listener(s.serving.secure_port, "HTTPS", "api")]
     if p.command == "custom-metrics":
         return [Listener(s.apiserver.serving.secure_port, "HTTPS", "api")]
+    if p.command == "history":
+        return [Listener(s.serve.secure_port, "HTTPS", "api")]
     raise AssertionError(p.command)
 
 
@@ -208,6 +215,11 @@ def written_paths(p: Parsed) -> list[str]:
     if p.command == "custom-metrics" and not s.apiserver.serving.tls.cert_file:
         d = s.apiserver.serving.tls.cert_dir
         return [d if d.startswith("/") else "/" + d]
+    if p.command == "history":
+        dirs = [] if s.serve.tls_cert_file else [s.serve.cert_dir]
+        if s.backend is None:  # the store and its WAL, next to each other
+            dirs.append(os.path.dirname(s.db) or ".")
+        return [d if d.startswith("/") else "/" + d.lstrip("./") for d in dirs]
     return []
 
 
@@ -273,6 +285,20 @@ def requests_at_start(p: Parsed, workload: Doc) -> list[Request]:
             Request("create", "authorization.k8s.io", "subjectaccessreviews"),
         ]
         if s.apiserver.auth.needs_lookup:
+            out.append(Request("get", "", "configmaps", "kube-system", "extension-apiserver-authentication"))
+        return out
+    if p.command == "history":
+        # history/app.py: the pod, ReplicaSet and Job reflectors (owners), then a LIST of NodeMetrics
+        # and PodMetrics per cycle; apiserver/: delegated authentication and authorization
+        out = [
+            *(Request(v, g, r) for g, r in (("", "pods"), ("apps", "replicasets"), ("batch", "jobs"))
+              for v in ("list", "watch")),
+            Request("create", "authentication.k8s.io", "tokenreviews"),
+            Request("create", "authorization.k8s.io", "subjectaccessreviews"),
+        ]  # fmt: skip
+        if s.record and s.backend is None:
+            out += [Request("list", "metrics.k8s.io", r) for r in ("nodes", "pods")]
+        if s.serve.options().auth.needs_lookup:
             out.append(Request("get", "", "configmaps", "kube-system", "extension-apiserver-authentication"))
         return out
     raise AssertionError(p.command)

@@ -135,6 +135,8 @@ def _mount_script(
     if m.token_mounted(docs, workload):
         lines.append(f"mount --bind {shlex.quote(str(token_dir))} {SA_DIR}")
     volumes = {v["name"]: v for v in m.pod_spec(workload).get("volumes", [])}
+    for claim in workload.obj.get("spec", {}).get("volumeClaimTemplates", []):  # a StatefulSet's volumes
+        volumes[claim["metadata"]["name"]] = {"name": claim["metadata"]["name"], "persistentVolumeClaim": claim}
     # ConfigMaps first: their files live in this run's temp dir, which an emptyDir at /tmp would hide
     mounts = sorted(container.get("volumeMounts", []), key=lambda vm: "configMap" not in volumes[vm["name"]])
     for vm in mounts:
@@ -148,7 +150,12 @@ def _mount_script(
             src = _config_map_dir(docs, workload, v, tmp)
             lines.append(f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(target))}")
             continue
-        assert "emptyDir" in v, f"volume {v} not emulated"
+        assert "emptyDir" in v or "persistentVolumeClaim" in v, f"volume {v} not emulated"
+        if "persistentVolumeClaim" in v:  # a fresh, empty volume (the pod's first start)
+            missing = [p for p in (target, *target.parents) if not p.exists()]
+            created.extend(missing)
+            for p in reversed(missing):
+                p.mkdir()
         assert target.is_dir(), f"mountPath {vm['mountPath']} must exist here to emulate it"
         lines.append(f"mount -t tmpfs tmpfs {shlex.quote(vm['mountPath'])}")
     ctx = {**m.pod_spec(workload).get("securityContext", {}), **container.get("securityContext", {})}

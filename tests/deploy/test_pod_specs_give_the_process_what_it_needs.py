@@ -111,15 +111,16 @@ def test_security_context_is_hardened_and_writes_go_to_volumes(
     uid = ctx.get("runAsUser")
     assert uid is None or int(uid) > 0, f"{where}: runAsUser {uid} with runAsNonRoot"
     volumes = {v["name"]: v for v in m.pod_spec(workload).get("volumes", [])}
+    claims = {c["metadata"]["name"] for c in workload.obj.get("spec", {}).get("volumeClaimTemplates", [])}
     mounts = [
         vm["mountPath"]
         for vm in container.get("volumeMounts", [])
-        if not vm.get("readOnly") and "emptyDir" in volumes.get(vm["name"], {})
+        if not vm.get("readOnly") and ("emptyDir" in volumes.get(vm["name"], {}) or vm["name"] in claims)
     ]
     for path in m.written_paths(parsed):
         assert any(path == mp or path.startswith(mp.rstrip("/") + "/") for mp in mounts), (
             f"{where}: kubescope writes {path} at start, but the root filesystem is read-only and no "
-            "writable emptyDir is mounted there"
+            "writable emptyDir or volume claim is mounted there"
         )
 
 

@@ -211,7 +211,11 @@ def test_idle_workloads_are_found(world: tuple[HistoryAPI, Truth, int]) -> None:
         if min(p.start for p in pods) > start:
             continue
         peak = max(
-            (cpu[ts >= start].max() for ts, cpu in (truth.pod_cpu(p.uid) for p in pods) if (ts >= start).any()),
+            (
+                cpu[ts >= start].max()
+                for ts, cpu in (truth.pod_cpu(p.uid) for p in pods)
+                if (ts >= start).any()
+            ),
             default=0,
         )
         if peak < 5000:  # micro-cores

@@ -57,9 +57,13 @@ class ServeSettings:
     always_allow_paths: tuple[str, ...] = ("/healthz", "/readyz", "/livez")
     anonymous: bool = True
     max_requests_inflight: int = 400
+    skip_lookup: bool = False
+    """Do not read the front proxy's CA from kube-system/extension-apiserver-authentication (as every
+    aggregated API server, by default it is read, so the aggregation layer's requests authenticate)."""
 
-    def options(self) -> APIServerOptions:
-        """As the generic apiserver's options (no ConfigMap lookup: the CAs come from the flags)."""
+    def options(self, *, lookup: bool = True) -> APIServerOptions:
+        """As the generic apiserver's options (the ConfigMap is read unless ``--authentication-skip-lookup``
+        or there is no Kubernetes API to read it from)."""
         return APIServerOptions(
             ServingOptions(
                 bind_address=self.bind_address,
@@ -70,7 +74,7 @@ class ServeSettings:
                 max_requests_inflight=self.max_requests_inflight,
             ),
             AuthOptions(
-                skip_lookup=True,
+                skip_lookup=self.skip_lookup or not lookup,
                 client_ca_file=self.client_ca_file,
                 requestheader_client_ca_file=self.requestheader_client_ca_file,
                 requestheader_allowed_names=self.requestheader_allowed_names,
@@ -151,7 +155,9 @@ class HistoryServer:
             tasks = [web.Task(f"reflector/{r.name}", r.run) for r in self._reflectors]
             if recording:
                 tasks.append(web.Task("recording-loop", self._loop))
-        self.apiserver = AggregatedAPI(settings.serve.options(), client, metric_prefix="kubescope_history")
+        self.apiserver = AggregatedAPI(
+            settings.serve.options(lookup=client is not None), client, metric_prefix="kubescope_history"
+        )
         self.server = web.Server(
             "history",
             tasks=tasks,
@@ -181,7 +187,9 @@ class HistoryServer:
         source = self.settings.backend.url if self.settings.backend is not None else self.settings.db
         logger.info(
             "serving history",
-            extra=fields(port=self.port, source=source, record=self.settings.record and self.store is not None),
+            extra=fields(
+                port=self.port, source=source, record=self.settings.record and self.store is not None
+            ),
         )
 
     async def stop(self) -> None:

@@ -114,6 +114,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     s.add_argument("--authorization-always-allow-paths", default="/healthz,/readyz,/livez",
                    help="paths served without authorization (default: %(default)s)")  # fmt: skip
+    web_flags.add_bool_flag(
+        s, "--authentication-skip-lookup",
+        help="do not read the front proxy's CA from kube-system/extension-apiserver-authentication (default: false)",
+    )  # fmt: skip
     s.add_argument("--anonymous-auth", default="true", choices=["true", "false"],
                    help="treat requests without credentials as system:anonymous (default: %(default)s)")  # fmt: skip
     add_kube_flags(p)
@@ -123,30 +127,36 @@ def _split(v: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in v.split(",") if x.strip())
 
 
+def from_args(args: argparse.Namespace) -> Settings:
+    """The server's settings from its flags (:class:`ConfigError` naming a wrong one)."""
+    settings = Settings(
+        db=args.db, resolution=float(args.resolution),
+        retention=Retention(args.retention_raw, args.retention_5m, args.retention_1h),
+        record=not args.no_record,
+        serve=ServeSettings(
+            bind_address=args.bind_address, secure_port=args.secure_port, cert_dir=args.cert_dir,
+            tls_cert_file=args.tls_cert_file, tls_private_key_file=args.tls_private_key_file,
+            client_ca_file=args.client_ca_file, requestheader_client_ca_file=args.requestheader_client_ca_file,
+            requestheader_allowed_names=_split(args.requestheader_allowed_names),
+            always_allow_paths=_split(args.authorization_always_allow_paths),
+            anonymous=args.anonymous_auth == "true", skip_lookup=bool(args.authentication_skip_lookup),
+        ),
+    )  # fmt: skip
+    if args.prometheus_url:
+        backend = BackendSettings(
+            url=args.prometheus_url, ca_file=args.prometheus_ca_file, token_file=args.prometheus_token_file,
+            timeout=float(args.prometheus_timeout),
+            promql=PromQLSettings(args.prometheus_selector, args.prometheus_node_label, int(args.resolution)),
+        )  # fmt: skip
+        settings = dataclasses.replace(settings, backend=backend, record=False)
+    return settings
+
+
 def run(args: argparse.Namespace) -> int:
     if args.history_command:
         return _question(args)
     try:
-        settings = Settings(
-            db=args.db, resolution=float(args.resolution),
-            retention=Retention(args.retention_raw, args.retention_5m, args.retention_1h),
-            record=not args.no_record,
-            serve=ServeSettings(
-                bind_address=args.bind_address, secure_port=args.secure_port, cert_dir=args.cert_dir,
-                tls_cert_file=args.tls_cert_file, tls_private_key_file=args.tls_private_key_file,
-                client_ca_file=args.client_ca_file, requestheader_client_ca_file=args.requestheader_client_ca_file,
-                requestheader_allowed_names=_split(args.requestheader_allowed_names),
-                always_allow_paths=_split(args.authorization_always_allow_paths),
-                anonymous=args.anonymous_auth == "true",
-            ),
-        )  # fmt: skip
-        if args.prometheus_url:
-            backend = BackendSettings(
-                url=args.prometheus_url, ca_file=args.prometheus_ca_file, token_file=args.prometheus_token_file,
-                timeout=float(args.prometheus_timeout),
-                promql=PromQLSettings(args.prometheus_selector, args.prometheus_node_label, int(args.resolution)),
-            )  # fmt: skip
-            settings = dataclasses.replace(settings, backend=backend, record=False)
+        settings = from_args(args)
         kube = KubeSettings.from_args(args)
     except ConfigError as e:
         print(f"kubescope history: {e}", file=sys.stderr)
