@@ -391,7 +391,11 @@ def run(args: argparse.Namespace) -> int:
             "# the first figures arrive after two scrapes\n"
             f"  {kubectl} --kubeconfig {kubeconfig} top pod -A --containers\n"
             f"  curl -s http://127.0.0.1:{args.state_port}/metrics | grep '^kube_pod_status_phase' | head\n"
-            f"{autoscaling.try_lines(kubectl, kubeconfig)}\n"
+            f"{autoscaling.try_lines(kubectl, kubeconfig)}"
+            f"  {_sibling('kubescope')} history recommend --kubeconfig {kubeconfig} --window 1h   "
+            "# per workload and container, from what history recorded so far\n"
+            f"  {kubectl} --kubeconfig {kubeconfig} get --raw "
+            "'/apis/history.kubescope.io/v1alpha1/metrics-aggregated/avg,max/cpu/usage_rate?start=now-30m&bucket=5m'\n\n"
             "Ctrl-C stops everything.",
             flush=True,
         )
@@ -475,6 +479,12 @@ def _start_autoscaling(
     asyncio.run(showcase.register(kubeconfig, port))
     _wait_http(f"https://127.0.0.1:{port}/livez", adapter, 120, "custom-metrics", stopped)
     return showcase.On(f"http://127.0.0.1:{prom_port}", f"https://127.0.0.1:{port}")
+
+
+def _sibling(program: str) -> str:
+    """A program installed beside kubescope's Python (the venv's kubescope) or on PATH."""
+    beside = Path(sys.executable).parent / program
+    return str(beside) if beside.exists() else shutil.which(program) or program
 
 
 def _kubelets(sim: Any) -> str:

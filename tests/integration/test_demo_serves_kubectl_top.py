@@ -153,6 +153,20 @@ def test_kubectl_top_and_state_metrics_then_ctrl_c(demo: Demo) -> None:
     assert len(re.findall(r"^kube_node_info\{", text, re.M)) == 3
     assert re.search(r'^kube_pod_status_phase\{namespace="kube-system",.*phase="Running".*\} 1$', text, re.M)
 
+    # history records the cluster: the banner's recommend line answers through the aggregated API
+    m = re.search(r"^  (\S+ history recommend --kubeconfig \S+ --window 1h)", banner, re.M)
+    assert m is not None, banner
+    deadline = time.monotonic() + 120
+    while True:
+        r = subprocess.run(m.group(1).split(), capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "HOME": str(demo.tmp)})  # fmt: skip
+        rows = r.stdout.splitlines()[2:] if r.returncode == 0 else []
+        if rows:
+            break
+        assert time.monotonic() < deadline, f"{m.group(1)}: {r.stdout}{r.stderr}"
+        time.sleep(2)
+    assert all(re.fullmatch(r"\S+ +\w+/\S+ +\S+ +.+ +\d+", row) for row in rows), rows
+
     demo.proc.send_signal(signal.SIGINT)  # Ctrl-C
     assert demo.proc.wait(60) == 0, demo.text()
     assert "stopping..." in demo.text()
