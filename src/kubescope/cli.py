@@ -128,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     nested = NESTED.get((args.command, str(getattr(args, f"{args.command}_command", None) or "")))
     mod = importlib.import_module(nested[0] if nested else COMMANDS[args.command][0])
     try:
-        check_listen_ports(args)
+        if not getattr(args, f"{args.command}_command", None):  # a subcommand answers and exits: no listener
+            check_listen_ports(args)
         rc: int = mod.run(args)
     except ConfigError as e:  # a flag's value, wherever it was found wrong (a port in use included)
         print(f"kubescope {args.command}: {e}", file=sys.stderr)
