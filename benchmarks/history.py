@@ -184,19 +184,21 @@ def bytes_per_sample(d: Path, workloads: int, replicas: int, nodes: int) -> dict
 def pod_list(d: Path, end: int) -> float:
     store = HistoryStore(d / "big.db")
     api = HistoryAPI(Engine(store, clock=lambda: end))
-    ns = (
-        store.conn()
-        .execute("SELECT namespace FROM series WHERE kind='pod' ORDER BY id LIMIT 1")
-        .fetchone()[0]
-    )
+    # the namespace with the most pods (a page of 100 at the scale; fewer in a small run)
+    ns = store.conn().execute(
+        "SELECT namespace FROM series WHERE kind='pod' AND metric='cpu' GROUP BY namespace ORDER BY count(*) DESC"
+    ).fetchone()[0]  # fmt: skip
     names = [r[0] for r in store.conn().execute(
         "SELECT pod FROM series WHERE kind='pod' AND metric='cpu' AND namespace=? ORDER BY id LIMIT 100", (ns,))]  # fmt: skip
     path = f"namespaces/{ns}/pod-list/{','.join(names)}/metrics/cpu/usage_rate"
     q = {"start": str(end - 3600), "end": str(end), "step": "1m"}
     body = json.loads(api.answer(path, q)[1])
-    assert len(body["items"]) == len(names) == 100 and all(
-        len(i["metricPoints"]) >= 55 for i in body["items"]
-    )
+    if len(names) < 100:
+        print(
+            f"pod_list_100_1h_s: {len(names)} pods in the largest namespace at this size, not 100",
+            file=sys.stderr,
+        )
+    assert len(body["items"]) == len(names) and all(len(i["metricPoints"]) >= 55 for i in body["items"])
     t = _median(lambda: api.answer(path, q))
     store.close()
     return t
