@@ -23,6 +23,10 @@ What each figure measures (issue 10's targets beside them):
   samples) from a store backfilled with 15 days of a small fleet (target <= 0.030 s), median of 5;
 * ``pod_list_100_1h_s``: a ``pod-list`` of 100 pods over the last hour at one minute, in the
   ingest store (head and chunks; target <= 0.150 s), median of 5;
+* with ``--backends``, ``pod_14d_query_s_prometheus`` and ``pod_14d_query_s_victoria_metrics``: the same
+  question through ``--prometheus-url`` (:mod:`kubescope.history.promsource`) of the real Debian
+  ``prometheus`` and ``victoria-metrics`` holding the same 15 days as the kubelets' cAdvisor series
+  (``benchmarks/history_backends.py``), and ``*_max_rel_diff`` how far their points are from ours;
 * ``recommend_all_s``: recommendations for every workload over 14 days (target <= 10 s), median of
   3, from 14 daily summaries per container series built from every one-minute sample of the model
   (1,440 a day: the sketches a recorded store has), plus the open day's raw samples;
@@ -204,7 +208,7 @@ def pod_list(d: Path, end: int) -> float:
     return t
 
 
-def pod_14d(d: Path) -> float:
+def pod_14d(d: Path, backends: bool) -> dict[str, float]:
     now = T_END
     t0 = now - 15 * DAY
     fl = _fleet(4, 2, 2, t0, now, node_cpus=8.0)
@@ -217,9 +221,14 @@ def pod_14d(d: Path) -> float:
     q = {"start": str(now - 14 * DAY), "end": str(now), "step": "5m"}
     body = json.loads(api.answer(path, q)[1])
     assert len(body["metricPoints"]) >= 4000, len(body["metricPoints"])
-    t = _median(lambda: api.answer(path, q))
+    out = {"pod_14d_query_s": _median(lambda: api.answer(path, q))}
     store.close()
-    return t
+    if backends:
+        import history_backends  # beside this script
+
+        ours = {x["timestamp"]: x["value"] for x in body["metricPoints"]}
+        out.update(history_backends.pod_14d(d, fl, t0, now, p.namespace, p.name, ours))
+    return out
 
 
 def recommend_all(d: Path, workloads: int, replicas: int, nodes: int, days: int) -> dict[str, float]:
@@ -278,6 +287,8 @@ def main() -> int:
     )
     ap.add_argument("--workloads", type=int, default=3000)
     ap.add_argument("--days", type=int, default=14, help="days of summaries for recommend_all")
+    ap.add_argument("--backends", action="store_true",
+                    help="also ask the pod 14-day question of the real Prometheus and VictoriaMetrics over the same data")  # fmt: skip
     args = ap.parse_args()
     replicas = max(1, args.nodes * args.pods_per_node // args.workloads)
     figures: dict[str, float] = {}
@@ -288,7 +299,7 @@ def main() -> int:
         figures.update(got)
         figures["pod_list_100_1h_s"] = pod_list(d, end)
         figures.update(bytes_per_sample(d, max(1, args.workloads // 20), replicas, max(1, args.nodes // 20)))
-        figures["pod_14d_query_s"] = pod_14d(d)
+        figures.update(pod_14d(d, args.backends))
         figures.update(recommend_all(d, args.workloads, replicas, args.nodes, args.days))
         figures["benchmark_s"] = time.perf_counter() - t0
     print(f"{'figure':28} {'value':>14}   target")
