@@ -136,7 +136,10 @@ def _mount_script(
         lines.append(f"mount --bind {shlex.quote(str(token_dir))} {SA_DIR}")
     volumes = {v["name"]: v for v in m.pod_spec(workload).get("volumes", [])}
     for claim in workload.obj.get("spec", {}).get("volumeClaimTemplates", []):  # a StatefulSet's volumes
-        volumes[claim["metadata"]["name"]] = {"name": claim["metadata"]["name"], "persistentVolumeClaim": claim}
+        volumes[claim["metadata"]["name"]] = {
+            "name": claim["metadata"]["name"],
+            "persistentVolumeClaim": claim,
+        }
     # ConfigMaps first: their files live in this run's temp dir, which an emptyDir at /tmp would hide
     mounts = sorted(container.get("volumeMounts", []), key=lambda vm: "configMap" not in volumes[vm["name"]])
     for vm in mounts:

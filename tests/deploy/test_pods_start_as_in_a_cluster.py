@@ -49,9 +49,13 @@ def test_the_pod_becomes_ready_and_serves(kind: str, name: str, path: Path, tmp_
     assert r["services"] and all(status in (200, 401, 403) for status in r["services"].values()), (
         f"{where}: Service ports {r['services']}"
     )
-    if kind == "StatefulSet" and r["argv"][0] == "state-metrics":  # automatic sharding: the ordinal from the pod name, the total from replicas
+    if (
+        kind == "StatefulSet" and r["argv"][0] == "state-metrics"
+    ):  # automatic sharding: the ordinal from the pod name, the total from replicas
         ordinal = int(r["pod"].rsplit("-", 1)[1])
         assert f'kube_state_metrics_shard_ordinal{{shard_ordinal="{ordinal}"}} {ordinal}\n' in r["telemetry"]
-        replicas = next(w for w in m.workloads(m.load()) if w.kind == kind).obj["spec"]["replicas"]
+        replicas = next(w for w in m.workloads(m.load()) if (w.kind, w.path) == (kind, path)).obj["spec"][
+            "replicas"
+        ]
         assert f"kube_state_metrics_total_shards {replicas}\n" in r["telemetry"]  # as KSM writes it
     assert r["exit_code"] == 0, f"{where}: exit code {r['exit_code']} after SIGTERM\n{r['log']}"
