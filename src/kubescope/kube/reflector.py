@@ -28,7 +28,10 @@ client-go's ``tools/cache/reflector.go`` semantics, on :class:`~kubescope.kube.c
    client-go does. A stream that delivers no byte, not even a bookmark, for ``inactivity_timeout``
    seconds is dropped and re-watched. A list answered 403 or 404 sets :attr:`Reflector.unavailable`
    (``"forbidden"``, ``"not found"``) until a list succeeds, logged once.
-5. **Bad input never stops it**: an object that fails to decode is skipped, as is a malformed watch
+5. **Resume** (``resume_from``): a consumer that stored a resourceVersion (the events archive's
+   checkpoint) watches from it instead of listing; only a 410 makes it list. ``synced`` is set
+   once that watch streams.
+6. **Bad input never stops it**: an object that fails to decode is skipped, as is a malformed watch
    line; both are logged (rate-limited) and counted in ``stats.decode_errors``.
 
 The sink hears ``replace_begin()`` before the first object of a (re)list and ``replace_end()``
@@ -124,6 +127,7 @@ class Reflector(Generic[T]):
         on_synced: Callable[[int], None] | None = None,
         pace: Callable[[], Awaitable[None]] | None = None,
         dec_hook: Callable[[type, Any], Any] | None = None,
+        resume_from: str = "",
     ) -> None:
         if dec_hook is None:
             check_item_type(item_type)
@@ -165,6 +169,11 @@ class Reflector(Generic[T]):
         )
         self._item_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(item_type, dec_hook=dec_hook)
         self._log = fields(resource=self.name, namespace=self.namespace or "*")
+        # resume: watch from a resourceVersion a consumer stored (the events archive's checkpoint)
+        # instead of listing; a list follows only if the server no longer has it (410)
+        self._resume_from = resume_from
+        if resume_from:
+            self.stats.resource_version = resume_from
         # while a (re)list streams: the objects not yet handed to the sink, its start and count
         self._listing: list[Any] | None = None
         self._retrying_list = False
@@ -180,7 +189,7 @@ class Reflector(Generic[T]):
     async def run(self) -> None:
         """List, then watch, forever; recover from every failure. Cancel the task to stop."""
         stats = self.stats
-        need_list = True
+        need_list = not self._resume_from
         gone_in_a_row = 0
         while True:
             if need_list and self._watch_list and self.client.features.watch_list is not False:
@@ -416,6 +425,8 @@ class Reflector(Generic[T]):
             await self._open_watch(stream, initial)
             opened = True
             stats.watches_ok += 1
+            if not initial and not self.synced.is_set():
+                self.synced.set()  # resumed from a stored resourceVersion: in step once it streams
             if initial:
                 self._begin_listing()
             if self._listing is not None:
