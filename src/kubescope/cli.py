@@ -51,6 +51,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "kubescope.console.command",
         "serve a web console: usage now and over time, workloads, autoscalers and event timelines",
     ),
+    "events": (
+        "kubescope.events.command",
+        "record events into a long-term archive and serve live and archived events merged",
+    ),
     "render": (
         "kubescope.state.render_command",
         "print state metrics for Kubernetes objects in JSON or YAML files",

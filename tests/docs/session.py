@@ -11,7 +11,7 @@ The session gets its own empty /tmp (a tmpfs) and HOME, a working directory that
 1024, as an ordinary user.
 
 * Assignments (``export X=...``, ``X=$(...)``) are kept and replayed before every later command.
-* A server (``kubescope demo|simulate|state-metrics|resource-metrics|custom-metrics|history``,
+* A server (``kubescope demo|simulate|state-metrics|resource-metrics|custom-metrics|history|events``,
   ``scripts/demo``, ``prometheus``; a trailing ``&`` is allowed) is started in the background and
   waited for: its readiness endpoint, found from its flags as kubescope's own parser reads them
   (Prometheus': ``/-/ready`` at ``--web.listen-address``), or the demo's banner. It runs until a later server
@@ -46,8 +46,10 @@ from tests.docs import commands as dc
 from tests.docs.allowlist import ALLOWED
 
 REPO = dc.REPO
-SERVER_KINDS = ("demo", "simulate", "state-metrics", "resource-metrics", "custom-metrics", "console", "history")
-ONE_SHOT_SUBCOMMANDS = {"history": ("recommend", "idle", "backfill")}
+SERVER_KINDS = (
+    "demo", "simulate", "state-metrics", "resource-metrics", "custom-metrics", "console", "history", "events",
+)
+ONE_SHOT_SUBCOMMANDS = {"history": ("recommend", "idle", "backfill"), "events": ("query",)}
 """Subcommands of a server's command that answer and exit."""
 ONE_SHOT_FLAGS = ("--help", "-h", "--version", "--print-rbac", "--exit-after")
 READY_TIMEOUT = 300.0
@@ -288,7 +290,7 @@ class Session:
         if server.kind == "state-metrics":
             scheme = "https" if ns.tls_config else "http"
             return _get(f"{scheme}://{_host(ns.telemetry_host)}:{ns.telemetry_port}/readyz") == 200
-        if server.kind in ("resource-metrics", "custom-metrics", "history"):
+        if server.kind in ("resource-metrics", "custom-metrics", "history", "events"):
             return _get(f"https://{_host(ns.bind_address)}:{ns.secure_port}/readyz") == 200
         if server.kind == "prometheus":
             return _get(f"http://{ns.listen}/-/ready") == 200

@@ -120,3 +120,34 @@ def unix(t: _dt.datetime | None) -> int | None:
     if t.tzinfo is None:
         t = t.replace(tzinfo=UTC)
     return int(t.timestamp() // 1)
+
+
+def human_duration(seconds: float) -> str:
+    """apimachinery's ``duration.HumanDuration``."""
+    s = int(seconds)
+    if s < 0:
+        return "<invalid>"
+    if s < 60 * 2:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        rem = s % 60
+        return f"{minutes}m{rem}s" if rem else f"{minutes}m"
+    if minutes < 60 * 3:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        rem = minutes % 60
+        return f"{hours}h{rem}m" if rem else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        rem = hours % 24
+        return f"{hours // 24}d{rem}h" if rem else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = hours // 24
+        rem = days % 365
+        return f"{days // 365}y{rem}d" if rem else f"{days // 365}y"
+    return f"{hours // 24 // 365}y"

@@ -1,0 +1,240 @@
+"""The merged view over HTTPS against the simulator, in both databases: list and get, namespaced
+and all namespaces, every field selector, time ranges, limit/continue without a duplicate or a
+gap, Table output, live and archived merged by uid with archived-only events marked expired, and
+every bad question a 400 naming its parameter."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from kubescope.events.app import EventsServer, ServeSettings, Settings
+from kubescope.events.recorder import RecorderSettings
+from kubescope.events.render import EXPIRED
+from kubescope.kube.client import KubeClient
+from kubescope.kube.config import KubeSettings
+from kubescope.sim.process import SimulatorProcess
+from tests.events.emit import Emitter, Truth
+
+pytestmark = pytest.mark.slow
+
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_") and k != "KUBECONFIG"}
+BASE = "/apis/events.kubescope.io/v1"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorProcess]:
+    with SimulatorProcess(nodes=2, pods_per_node=2, kubelets=False, bookmark_interval=0.3) as s:
+        yield s
+
+
+class Served:
+    def __init__(self, server: EventsServer, port: int, token: str, truth: Truth, ns: str) -> None:
+        self.server = server
+        self.port = port
+        self.token = token
+        self.truth = truth
+        self.ns = ns
+
+    def get(self, path: str, accept: str = "application/json", **params: str) -> tuple[int, Any]:
+        url = f"https://127.0.0.1:{self.port}{path}"
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token}", "Accept": accept})
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            with e:
+                return e.code, json.loads(e.read())
+
+    async def aget(self, path: str, accept: str = "application/json", **params: str) -> tuple[int, Any]:
+        return await asyncio.to_thread(self.get, path, accept, **params)
+
+
+@pytest.fixture
+async def served(sim: SimulatorProcess, database: str, tmp_path: Any) -> AsyncIterator[Served]:
+    client = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
+    ns = f"ev-{os.urandom(3).hex()}"
+    await client.request("POST", "/api/v1/namespaces", body={"metadata": {"name": ns}})
+    truth = Truth()
+    emit = Emitter(client, truth, seed=3, namespaces=(ns,))
+    await emit.burst(60, repeat_share=0.3)
+    settings = Settings(
+        database=database, namespaces=(ns,), api="v1", recorder=RecorderSettings(flush_interval=0.02),
+        serve=ServeSettings(bind_address="127.0.0.1", secure_port=0, cert_dir=str(tmp_path / "certs")),
+    )  # fmt: skip
+    events = EventsServer(settings, client)
+    server = await events.build()
+    await server.start()
+    s = Served(events, server.port("https"), sim.token, truth, ns)
+    print(f"PORTS sim={sim.port} events={s.port}", flush=True)
+    s.emit = emit  # type: ignore[attr-defined]
+    for _ in range(400):
+        if sum(r.stats.stored for r in events.recorders) >= len(truth.versions):
+            break
+        await asyncio.sleep(0.05)
+    yield s
+    await server.stop()
+    await client.close()
+
+
+async def test_list_get_table_and_selectors(served: Served) -> None:
+    s = served
+    code, body = await s.aget(f"{BASE}/namespaces/{s.ns}/events")
+    assert code == 200 and body["kind"] == "EventList" and body["apiVersion"] == "events.kubescope.io/v1"
+    uids = {i["metadata"]["uid"]: i for i in body["items"]}
+    assert set(uids) == set(s.truth.versions)
+    for uid, item in uids.items():
+        assert int(item["metadata"]["resourceVersion"]) == s.truth.versions[uid][-1]
+        live = s.truth.objects[uid]
+        assert item["regarding"]["name"] == live["involvedObject"]["name"]
+        assert item["note"] == live["message"] and item["reason"] == live["reason"]
+        assert item["deprecatedCount"] == live["count"]
+        assert item["reportingController"] == live["reportingComponent"]
+        assert EXPIRED not in (item["metadata"].get("annotations") or {})
+    times = [(i["deprecatedLastTimestamp"]) for i in body["items"]]
+    assert times == sorted(times)
+
+    # all namespaces: the same events (only this namespace has any)
+    code, every = await s.aget(f"{BASE}/events", fieldSelector=f"metadata.namespace={s.ns}")
+    assert code == 200 and {i["metadata"]["uid"] for i in every["items"]} == set(uids)
+
+    # field selectors, each against the truth
+    one = next(iter(uids.values()))
+    pod = one["regarding"]["name"]
+    for sel, pred in [
+        (f"regarding.name={pod}", lambda o: o["involvedObject"]["name"] == pod),
+        (f"regarding.name!={pod}", lambda o: o["involvedObject"]["name"] != pod),
+        ("regarding.kind=Pod", lambda o: True),
+        (
+            f"regarding.uid={one['regarding']['uid']}",
+            lambda o: o["involvedObject"]["uid"] == one["regarding"]["uid"],
+        ),
+        (f"regarding.namespace={s.ns}", lambda o: True),
+        ("reason=BackOff", lambda o: o["reason"] == "BackOff"),
+        ("type=Warning", lambda o: o["type"] == "Warning"),
+        ("type=Warning,reason!=BackOff", lambda o: o["type"] == "Warning" and o["reason"] != "BackOff"),
+        ("reportingController=kubelet", lambda o: o["reportingComponent"] == "kubelet"),
+        ("reason=NoSuchReason", lambda o: False),
+        (
+            f"metadata.name={one['metadata']['name']}",
+            lambda o: o["metadata"]["name"] == one["metadata"]["name"],
+        ),
+    ]:
+        code, got = await s.aget(f"{BASE}/namespaces/{s.ns}/events", fieldSelector=sel)
+        assert code == 200, got
+        want = {u for u, o in s.truth.objects.items() if pred(o)}
+        assert {i["metadata"]["uid"] for i in got["items"]} == want, sel
+
+    # get
+    code, ev = await s.aget(f"{BASE}/namespaces/{s.ns}/events/{one['metadata']['name']}")
+    assert code == 200 and ev["metadata"]["uid"] == one["metadata"]["uid"]
+    code, missing = await s.aget(f"{BASE}/namespaces/{s.ns}/events/nope.123")
+    assert code == 404 and missing["reason"] == "NotFound"
+
+    # Table, as kubectl asks for it
+    accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+    code, tab = await s.aget(
+        f"{BASE}/namespaces/{s.ns}/events", accept, fieldSelector=f"regarding.name={pod}"
+    )
+    assert code == 200 and tab["kind"] == "Table"
+    names = [c["name"] for c in tab["columnDefinitions"]]
+    assert names[:4] == ["Last Seen", "Type", "Reason", "Object"] and "Message" in names
+    assert all(r["cells"][3] == f"pod/{pod}" for r in tab["rows"]) and tab["rows"]
+
+
+async def test_pages_cover_everything_once(served: Served) -> None:
+    s = served
+    seen: list[str] = []
+    cont = ""
+    pages = 0
+    while True:
+        params = {"limit": "7", **({"continue": cont} if cont else {})}
+        code, body = await s.aget(f"{BASE}/namespaces/{s.ns}/events", **params)
+        assert code == 200, body
+        assert len(body["items"]) <= 7
+        seen += [i["metadata"]["uid"] for i in body["items"]]
+        pages += 1
+        cont = body["metadata"].get("continue", "")
+        if not cont:
+            break
+    assert pages > 3 and len(seen) == len(set(seen)) and set(seen) == set(s.truth.versions)
+
+
+async def test_expired_events_are_marked_and_time_ranges_apply(served: Served) -> None:
+    s = served
+    emit: Emitter = s.emit  # type: ignore[attr-defined]
+    # the API server deletes one (its TTL): the archive keeps it, marked
+    uid, obj = next(iter(s.truth.objects.items()))
+    m = obj["metadata"]
+    await emit.client.request("DELETE", f"/api/v1/namespaces/{m['namespace']}/events/{m['name']}")
+    code, body = await s.aget(f"{BASE}/namespaces/{s.ns}/events")
+    items = {i["metadata"]["uid"]: i for i in body["items"]}
+    assert items[uid]["metadata"]["annotations"][EXPIRED] == "true"
+    assert sum(EXPIRED in (i["metadata"].get("annotations") or {}) for i in items.values()) == 1
+    code, ev = await s.aget(f"{BASE}/namespaces/{s.ns}/events/{m['name']}")
+    assert code == 200 and ev["metadata"]["annotations"][EXPIRED] == "true"
+    # a newer live version than the archive's wins: recording stopped, then the event repeats
+    server = s.server.server
+    assert server is not None
+    for r in s.server.recorders:
+        await server.supervisor.stop(f"record {r.name}")
+    uid2, obj2 = list(s.truth.objects.items())[1]
+    await emit.repeat(obj2)
+    code, body = await s.aget(
+        f"{BASE}/namespaces/{s.ns}/events", fieldSelector=f"metadata.name={obj2['metadata']['name']}"
+    )
+    [item] = body["items"]
+    assert int(item["metadata"]["resourceVersion"]) == s.truth.versions[uid2][-1]
+    assert item["deprecatedCount"] == s.truth.objects[uid2]["count"] and EXPIRED not in (
+        item["metadata"].get("annotations") or {}
+    )
+    # time ranges: the future is empty, the last day has everything
+    code, body = await s.aget(f"{BASE}/namespaces/{s.ns}/events", since="2099-01-01T00:00:00Z")
+    assert code == 200 and body["items"] == []
+    code, body = await s.aget(f"{BASE}/namespaces/{s.ns}/events", since="1d")
+    assert len(body["items"]) == len(s.truth.versions)
+    code, body = await s.aget(f"{BASE}/namespaces/{s.ns}/events", until="2000-01-01T00:00:00Z")
+    assert body["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"fieldSelector": "involvedObject.name=x"}, '"involvedObject.name" is not a known field selector'),
+        ({"fieldSelector": "reason"}, "invalid selector"),
+        ({"since": "yesterday"}, "since='yesterday': not a time"),
+        ({"since": "1h", "until": "2d"}, "is after until"),
+        ({"limit": "ten"}, "limit='ten': not a number"),
+        ({"continue": "garbage!"}, "continue: not a token"),
+        ({"watch": "true"}, "watch is not supported"),
+    ],
+)
+async def test_bad_questions_are_400s_naming_the_parameter(
+    served: Served, params: dict[str, str], says: str
+) -> None:
+    code, body = await served.aget(f"{BASE}/namespaces/{served.ns}/events", **params)
+    assert code in (400, 405) and body["kind"] == "Status" and says in body["message"], body
+
+
+async def test_continue_token_belongs_to_its_question(served: Served) -> None:
+    code, body = await served.aget(f"{BASE}/namespaces/{served.ns}/events", limit="2")
+    token = body["metadata"]["continue"]
+    code, other = await served.aget(
+        f"{BASE}/namespaces/{served.ns}/events",
+        **{"limit": "2", "continue": token, "fieldSelector": "type=Warning"},
+    )
+    assert code == 400 and "another question" in other["message"]
