@@ -80,7 +80,6 @@ async def served(sim: SimulatorProcess, database: str, tmp_path: Any) -> AsyncIt
     server = await events.build()
     await server.start()
     s = Served(events, server.port("https"), sim.token, truth, ns)
-    print(f"PORTS sim={sim.port} events={s.port}", flush=True)
     s.emit = emit  # type: ignore[attr-defined]
     for _ in range(400):
         if sum(r.stats.stored for r in events.recorders) >= len(truth.versions):

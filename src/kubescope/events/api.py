@@ -131,7 +131,12 @@ class EventsAPI:
         ns = request.match_info.get("namespace", "")
         q = parse_query(request.query, ns, time.time())
         live_task = asyncio.create_task(self.live(q))
-        archived = await asyncio.to_thread(query.search, self.store, q, q.limit)
+        try:
+            archived = await asyncio.to_thread(query.search, self.store, q, q.limit)
+        except BaseException:
+            live_task.cancel()  # no request of ours outlives the answer
+            await asyncio.gather(live_task, return_exceptions=True)
+            raise
         live = await live_task
         items, nxt = merge(
             archived,

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import msgspec
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from kubescope import web
@@ -26,12 +27,13 @@ from kubescope.apiserver.authn import (
     Authenticator,
     RequestHeaderConfig,
     TokenReviewer,
+    config_from_configmap,
     load_pem_certificates,
 )
 from kubescope.apiserver.authz import Authorizer
 from kubescope.apiserver.server import Pipeline
 from kubescope.apiserver.tls import ensure_serving_cert, server_context
-from kubescope.errors import ConfigError
+from kubescope.errors import ConfigError, KubeError
 from kubescope.events import retention
 from kubescope.events.api import EventsAPI
 from kubescope.events.recorder import RecorderSettings, StreamRecorder, StreamSpec, discover_api
@@ -40,6 +42,8 @@ from kubescope.kube.client import KubeClient
 from kubescope.log import fields
 
 logger = logging.getLogger(__name__)
+
+AUTH_CONFIGMAP = "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication"
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class EventsServer:
         if self.client is not None:
             authn.tokens = TokenReviewer(self._post)
             authz.post = self._post
-        authn.config = self._auth_config()
+        authn.config = await self._auth_config()
         cert = ensure_serving_cert(s.tls_cert_file, s.tls_private_key_file, s.cert_dir)
         ctx = server_context(cert, authn.config.all_ca_pem)
         pipeline = Pipeline(authn, authz, max_inflight=s.max_requests_inflight)
@@ -130,10 +134,24 @@ class EventsServer:
         assert self.client is not None
         return await self.client.request("POST", path, body=body)
 
-    def _auth_config(self) -> AuthConfig:
+    async def _auth_config(self) -> AuthConfig:
+        """The CAs from flags, else from ``kube-system/extension-apiserver-authentication`` as
+        kube-apiserver publishes them for aggregated servers (read once at start; the shared
+        delegated-auth set-up with its refresh replaces this when it lands in apiserver/)."""
         s = self.settings.serve
         client_ca_pem = _read(s.client_ca_file, "--client-ca-file") if s.client_ca_file else ""
         rh = None
+        if self.client is not None and not (s.client_ca_file and s.requestheader_client_ca_file):
+            try:
+                cm = msgspec.json.decode(await self.client.get(AUTH_CONFIGMAP))
+                cm_client_ca, rh = config_from_configmap(cm.get("data") or {})
+                client_ca_pem = client_ca_pem or cm_client_ca
+            except (KubeError, ConfigError, msgspec.DecodeError) as e:
+                logger.warning(
+                    "cannot read the authentication configuration; only tokens are accepted (pass "
+                    "--requestheader-client-ca-file for the aggregation layer)",
+                    extra=fields(configmap=AUTH_CONFIGMAP, error=str(e)),
+                )
         if s.requestheader_client_ca_file:
             pem = _read(s.requestheader_client_ca_file, "--requestheader-client-ca-file")
             rh = RequestHeaderConfig(

@@ -56,6 +56,12 @@ class Backend(Protocol):
     def size_bytes(self) -> int:
         """Bytes the archive takes (SQLite: pages in use; PostgreSQL: the tables and indexes)."""
 
+    def vacuum(self) -> None:
+        """Make the space of deleted rows reusable (after retention)."""
+
+    def optimize(self) -> None:
+        """Refresh the query planner's statistics."""
+
     def close(self) -> None: ...
 
 
@@ -102,7 +108,7 @@ class SQLiteBackend:
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
         conn.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a kill -9 of the process
-        conn.execute("PRAGMA cache_size=-8000")  # 8 MiB per connection: RSS stays bounded
+        conn.execute("PRAGMA cache_size=-4000")  # 4 MiB per connection (a few threads): RSS stays bounded
         conn.execute("PRAGMA temp_store=MEMORY")
         return conn
 
@@ -163,6 +169,12 @@ class SQLiteBackend:
             with self._lock:
                 self._writer.execute("PRAGMA incremental_vacuum")
                 self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def optimize(self) -> None:
+        """Refresh the planner's statistics where they are stale (``PRAGMA optimize``)."""
+        if self._writer is not None:
+            with self._lock:
+                self._writer.execute("PRAGMA optimize")
 
     def close(self) -> None:
         if self._writer is not None:
@@ -314,6 +326,9 @@ class PostgresBackend:
             if self._writer is not None:
                 self._writer.execute("VACUUM events")
                 self._writer.execute("VACUUM versions")
+
+    def optimize(self) -> None:
+        pass  # autovacuum's ANALYZE keeps PostgreSQL's statistics
 
     def close(self) -> None:
         for conn in [self._writer, *self._drain()]:

@@ -94,7 +94,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="keep events last seen within this long (default: 30d; 0s: forever)")  # fmt: skip
     g.add_argument("--retention-size", type=_size, default=0,
                    help="keep the archive under this size, oldest events first (e.g. 20Gi; default: no bound)")  # fmt: skip
-    g.add_argument("--buffer-limit", type=int, default=50_000,
+    g.add_argument("--buffer-limit", type=int, default=10_000,
                    help="events held in memory while the archive is slow or down (default: %(default)s)")  # fmt: skip
     g.add_argument("--max-note-bytes", type=int, default=MAX_NOTE_BYTES,
                    help="events with longer notes are refused and counted (default: %(default)s)")  # fmt: skip

@@ -109,7 +109,11 @@ def search(store: EventStore, q: Query, limit: int = 0) -> list[Record]:
     """The archived events ``q`` asks for, oldest first, at most ``limit`` (0: all)."""
     with store.backend.read() as cur:
         where, args = _where(store, cur, q)
-        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY e.t, e.uid"
+        # with a namespace or an object the filter's index finds the rows and they are sorted after
+        # (``+e.t``: not the time index, which would scan the whole archive in time order)
+        selective = bool(q.namespace) or any(t.equal and t.field.startswith("regarding.") for t in q.terms)
+        order = " ORDER BY +e.t, e.uid" if selective else " ORDER BY e.t, e.uid"
+        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + order
         if limit:
             sql += f" LIMIT {int(limit)}"
         rows = cur.execute(sql, args).fetchall()
@@ -143,7 +147,23 @@ def versions(store: EventStore, uid: str) -> list[tuple[int, int, int, str]]:
 def _records(store: EventStore, cur: Cursor, rows: Sequence[Any]) -> list[Record]:
     ids: list[int | None] = []
     for r in rows:
-        ids += [r[2], r[5], r[6], r[7], r[8], r[9], r[14], r[15], r[23], r[25], r[27], r[28], r[30], r[32]]
+        ids += [
+            r[2],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            r[14],
+            r[15],
+            r[21],
+            r[23],
+            r[25],
+            r[27],
+            r[28],
+            r[30],
+            r[32],
+        ]
     s = store.strings_of(cur, ids)
 
     def text(i: int | None) -> str:
@@ -154,7 +174,7 @@ def _records(store: EventStore, cur: Cursor, rows: Sequence[Any]) -> list[Record
         regarding = Ref(
             kind=text(r[25]) or None, namespace=text(r[23]) or None, name=r[24] or None,
             uid=uid_text(r[26]) or None, api_version=text(r[27]) or None,
-            resource_version=r[20], field_path=r[21],
+            resource_version=r[20], field_path=text(r[21]) or None,
         )  # fmt: skip
         related = None
         if r[29] is not None:
@@ -165,12 +185,16 @@ def _records(store: EventStore, cur: Cursor, rows: Sequence[Any]) -> list[Record
         name = r[3]
         if name.startswith("."):
             name = (regarding.name or "") + name
+        t = int(r[4])
+        ts = t // 1_000_000
         rec = Record(
             uid=uid_text(r[0]), rv=int(r[1]), namespace=text(r[2]), name=name, regarding=regarding,
             related=related, reason=text(r[5]), action=text(r[7]), note=r[10], type=text(r[6]),
-            controller=text(r[8]), instance=text(r[9]), event_time=r[11], series_count=r[12],
-            series_last=r[13], source_component=text(r[14]), source_host=text(r[15]), first_ts=r[16],
-            last_ts=r[17], deprecated_count=r[18], created=r[19], extra=r[22],
+            controller=text(r[8]), instance=text(r[9]), event_time=None if r[11] is None else t - r[11],
+            series_count=r[12], series_last=None if r[13] is None else t, source_component=text(r[14]),
+            source_host=text(r[15]), first_ts=None if r[16] is None else ts - r[16],
+            last_ts=None if r[17] is None else ts - r[17], deprecated_count=r[18],
+            created=None if r[19] is None else ts - r[19], extra=r[22],
         )  # fmt: skip
         out.append(rec)
     return out

@@ -75,8 +75,9 @@ class StreamSpec:
 
 @dataclass(frozen=True)
 class RecorderSettings:
-    buffer_limit: int = 50_000
-    """Events held in memory at most (written or waiting): about 1 KiB each decoded."""
+    buffer_limit: int = 10_000
+    """Events held in memory at most (written or waiting): about 1.5 KiB each decoded, so the
+    process stays under 100 MiB whatever the archive does; at the bound the watch waits."""
     flush_interval: float = 0.2
     """Seconds between writes while events arrive: one transaction takes all that came meanwhile."""
     max_note_bytes: int = MAX_NOTE_BYTES

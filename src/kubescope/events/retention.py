@@ -60,7 +60,7 @@ def _drop_orphans(store: EventStore) -> None:
             "DELETE FROM objects WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.obj = objects.id) "
             "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.rel = objects.id)"
         )
-    store._forget()  # ids of deleted objects may be cached
+    store.interner.forget()  # ids of deleted objects may be cached
 
 
 def apply(store: EventStore, r: Retention, stats: RetentionStats, now: float | None = None) -> None:
@@ -85,7 +85,8 @@ def apply(store: EventStore, r: Retention, stats: RetentionStats, now: float | N
             stats._size_at_delete = size
     if deleted:
         _drop_orphans(store)
-        store.backend.vacuum()  # type: ignore[attr-defined]
+        store.backend.vacuum()
         logger.info("retention deleted events", extra=fields(events=deleted, size=store.size_bytes()))
     stats.last_size = store.size_bytes()
     stats.runs += 1
+    store.backend.optimize()

@@ -5,7 +5,9 @@
 * ``objects``: the objects events are about (``regarding``/``related``), once each;
 * ``events``: one row per event uid, its newest version; ``t`` is when it was last seen (µs), the
   time axis of every query; a name of the form ``<regarding.name>.<suffix>`` is kept as
-  ``.<suffix>``; uids are 16 bytes when they are UUIDs;
+  ``.<suffix>``; uids are 16 bytes when they are UUIDs; the other times are differences from ``t``
+  (``etime``: µs; ``first``, ``last``, ``created``: seconds; usually 0, which takes no bytes in
+  SQLite), ``slast`` is 1 when the series' last observation is ``t``; the fieldPath is a string id;
 * ``versions``: the older versions of an event (a series' count going up), keyed (event, rv):
   their time and count, and their note when it differs from the newest one's;
 * ``checkpoints``: per watch stream, the last resourceVersion whose events are all stored,
@@ -33,7 +35,7 @@ CREATE TABLE IF NOT EXISTS events (
   obj {int} NOT NULL, rel {int}, t {int} NOT NULL,
   reason {int}, type {int}, action {int}, ctrl {int}, inst {int}, note TEXT NOT NULL,
   etime {int}, scount {int}, slast {int}, src {int}, srchost {int},
-  first {int}, last {int}, dcount {int}, created {int}, obj_rv TEXT, fpath TEXT, extra TEXT
+  first {int}, last {int}, dcount {int}, created {int}, obj_rv TEXT, fpath {int}, extra TEXT
 );
 CREATE INDEX IF NOT EXISTS events_obj ON events (obj, t);
 CREATE INDEX IF NOT EXISTS events_ns ON events (ns, t);
@@ -57,7 +59,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage (
   uid {blob} NOT NULL, rv {int} NOT NULL, ns {int}, name TEXT, obj {int}, rel {int}, t {int},
   reason {int}, type {int}, action {int}, ctrl {int}, inst {int}, note TEXT,
   etime {int}, scount {int}, slast {int}, src {int}, srchost {int},
-  first {int}, last {int}, dcount {int}, created {int}, obj_rv TEXT, fpath TEXT, extra TEXT, top {int}
+  first {int}, last {int}, dcount {int}, created {int}, obj_rv TEXT, fpath {int}, extra TEXT, top {int}
 ){on_commit}
 """
 

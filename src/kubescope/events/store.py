@@ -26,35 +26,8 @@ from typing import Any
 
 from kubescope.events import schema
 from kubescope.events.backends import Backend, Cursor, StoreUnavailable, open_backend
-from kubescope.events.model import Record, Ref
-
-CACHE_LIMIT = 200_000
-"""Entries of each intern cache before it is cleared (bounds memory whatever the cluster's size)."""
-
-
-def uid_bytes(uid: str) -> bytes:
-    """A canonical UUID as its 16 bytes; any other uid as 0xff + UTF-8 (never 16 bytes long)."""
-    if len(uid) == 36 and uid[8] == uid[13] == uid[18] == uid[23] == "-":
-        try:
-            b = bytes.fromhex(uid.replace("-", ""))
-        except ValueError:
-            b = b""
-        if len(b) == 16 and uid == _uuid_text(b):
-            return b
-    raw = b"\xff" + uid.encode()
-    return raw + b"\xff" if len(raw) == 16 else raw
-
-
-def _uuid_text(b: bytes) -> str:
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def uid_text(b: bytes) -> str:
-    b = bytes(b)
-    if len(b) == 16:
-        return _uuid_text(b)
-    return b[1:].rstrip(b"\xff").decode()
+from kubescope.events.interning import CACHE_LIMIT, Interner, uid_bytes, uid_text
+from kubescope.events.model import Record
 
 
 @dataclass(slots=True)
@@ -74,9 +47,8 @@ class EventStore:
     def __init__(self, database: str, *, read_only: bool = False) -> None:
         self.database = database
         self.backend: Backend = open_backend(database, read_only=read_only)
-        self._strings: dict[str, int] = {}
+        self.interner = Interner()
         self._strings_by_id: dict[int, str] = {}
-        self._objects: dict[tuple[int, str, int, bytes], int] = {}
 
     @property
     def dialect(self) -> str:
@@ -102,7 +74,9 @@ class EventStore:
         result = WriteResult()
         try:
             with self.backend.write() as cur:
-                rows = [self._row(cur, r, top[r.uid] == r.rv) for r in batch.values()] if batch else []
+                if batch:
+                    self.interner.resolve(cur, batch.values())
+                rows = [self._row(r, top[r.uid] == r.rv) for r in batch.values()]
                 if rows:
                     self.backend.stage(cur, rows)
                     seen = {
@@ -142,62 +116,28 @@ class EventStore:
                 result.occurrences.append((r, max(0, r.count - prev[1]) if prev[0] else r.count))
                 counts[r.uid] = (r.rv, r.count)
 
-    def _row(self, cur: Cursor, r: Record, top: bool) -> tuple[Any, ...]:
-        s = self._string
+    def _row(self, r: Record, top: bool) -> tuple[Any, ...]:
+        """The staged row of a version (see :mod:`.schema` for the encodings)."""
+        s = self.interner.string
         reg = r.regarding
-        obj = self._object(cur, reg, r.namespace)
-        rel = self._object(cur, r.related, r.namespace) if r.related is not None else None
         name = r.name
         if reg.name and name.startswith(reg.name + ".") and len(name) > len(reg.name) + 1:
             name = name[len(reg.name) :]  # ".<suffix>": names start with a letter or digit
+        t = r.seen
+        ts = t // 1_000_000
         return (
-            uid_bytes(r.uid), r.rv, s(cur, r.namespace), name, obj, rel, r.seen,
-            s(cur, r.reason), s(cur, r.type), s(cur, r.action), s(cur, r.controller), s(cur, r.instance),
-            r.note, r.event_time, r.series_count, r.series_last, s(cur, r.source_component),
-            s(cur, r.source_host), r.first_ts, r.last_ts, r.deprecated_count, r.created,
-            reg.resource_version or None, reg.field_path or None, r.extra, int(top),
+            uid_bytes(r.uid), r.rv, s(r.namespace), name, self.interner.object(reg),
+            self.interner.object(r.related) if r.related is not None else None, t,
+            s(r.reason), s(r.type), s(r.action), s(r.controller), s(r.instance), r.note,
+            None if r.event_time is None else t - r.event_time, r.series_count,
+            None if r.series_last is None else 1, s(r.source_component), s(r.source_host),
+            None if r.first_ts is None else ts - r.first_ts, None if r.last_ts is None else ts - r.last_ts,
+            r.deprecated_count, None if r.created is None else ts - r.created,
+            reg.resource_version or None, s(reg.field_path or ""), r.extra, int(top),
         )  # fmt: skip
 
-    def _string(self, cur: Cursor, text: str) -> int | None:
-        if not text:
-            return None
-        got = self._strings.get(text)
-        if got is not None:
-            return got
-        cur.execute("INSERT INTO strings (s) VALUES (?) ON CONFLICT DO NOTHING", (text,))
-        sid = int(cur.execute("SELECT id FROM strings WHERE s = ?", (text,)).fetchone()[0])
-        if len(self._strings) >= CACHE_LIMIT:
-            self._strings.clear()
-        self._strings[text] = sid
-        return sid
-
-    def _object(self, cur: Cursor, ref: Ref, event_ns: str) -> int:
-        ns = self._string(cur, ref.namespace or "") or 0
-        kind = self._string(cur, ref.kind or "") or 0
-        name = ref.name or ""
-        uid = uid_bytes(ref.uid or "")
-        key = (ns, name, kind, uid)
-        got = self._objects.get(key)
-        if got is not None:
-            return got
-        api = self._string(cur, ref.api_version or "") or 0
-        cur.execute(
-            "INSERT INTO objects (ns, name, kind, uid, api) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (ns, name, kind, uid, api),
-        )
-        oid = int(
-            cur.execute(
-                "SELECT id FROM objects WHERE ns = ? AND name = ? AND kind = ? AND uid = ?", key
-            ).fetchone()[0]
-        )
-        if len(self._objects) >= CACHE_LIMIT:
-            self._objects.clear()
-        self._objects[key] = oid
-        return oid
-
     def _forget(self) -> None:
-        self._strings.clear()
-        self._objects.clear()
+        self.interner.forget()
 
     # -- checkpoints ---------------------------------------------------------------------------------
 
@@ -251,4 +191,4 @@ class EventStore:
             cur.execute("SELECT 1").fetchone()
 
 
-__all__ = ["EventStore", "StoreUnavailable", "WriteResult", "uid_bytes", "uid_text"]
+__all__ = ["CACHE_LIMIT", "EventStore", "StoreUnavailable", "WriteResult", "uid_bytes", "uid_text"]
