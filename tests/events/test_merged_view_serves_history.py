@@ -155,6 +155,33 @@ async def test_list_get_table_and_selectors(served: Served) -> None:
     assert all(r["cells"][3] == f"pod/{pod}" for r in tab["rows"]) and tab["rows"]
 
 
+async def test_metrics_count_occurrences_by_namespace_kind_reason_type(served: Served) -> None:
+    s = served
+    want: dict[tuple[str, str, str, str], int] = {}
+    for o in s.truth.objects.values():
+        key = (o["metadata"]["namespace"], "Pod", o["reason"], o["type"])
+        want[key] = want.get(key, 0) + o["count"]
+
+    def text() -> str:
+        url = f"https://127.0.0.1:{s.port}/metrics"
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {s.token}"})
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+            return r.read().decode()  # type: ignore[no-any-return]
+
+    body = await asyncio.to_thread(text)
+    got = {}
+    for line in body.splitlines():
+        if line.startswith("kubescope_events_total{"):
+            labels = dict(kv.split("=", 1) for kv in line[line.index("{") + 1 : line.index("}")].split(","))
+            key = tuple(labels[k].strip('"') for k in ("namespace", "kind", "reason", "type"))
+            got[key] = int(float(line.rsplit(" ", 1)[1]))
+    assert got == want
+    assert "kubescope_events_checkpoint_resource_version{" in body
+
+
 async def test_pages_cover_everything_once(served: Served) -> None:
     s = served
     seen: list[str] = []

@@ -199,3 +199,35 @@ def test_sqlite_lock_is_an_outage_not_a_crash(tmp_path: object) -> None:
     assert threading.active_count() >= 1
     store.close()
     holder.close()
+
+
+async def test_ha_pair_and_bad_input(sim: SimulatorProcess, client: KubeClient, database: str) -> None:
+    """Two recorders of one stream (an HA pair) and a third of the same namespace's shard write one
+    archive at once: every version once. A malformed watch line and an oversized note are refused
+    and counted, the rest is stored."""
+    ns = f"ha-{os.urandom(3).hex()}"
+    await client.request("POST", "/api/v1/namespaces", body={"metadata": {"name": ns}})
+    truth = Truth()
+    emit = Emitter(client, truth, seed=5, namespaces=(ns,))
+    stores = [EventStore(database) for _ in range(3)]
+    specs = [StreamSpec(api_path=CORE_PATH, namespace=ns)] * 2 + [
+        StreamSpec(api_path=CORE_PATH, field_selector=f"metadata.namespace={ns}")
+    ]
+    runs = [Running(StreamRecorder(client, st, sp, FAST)) for st, sp in zip(stores, specs, strict=True)]
+    await until(lambda: all(r.rec.check_synced() is None for r in runs), what="three watches")
+    await emit.burst(60)
+    await asyncio.to_thread(sim.faults, malformed_event=True)
+    big = await emit.create(note="x" * 70_000)
+    await emit.burst(30)
+    del truth.versions[big["metadata"]["uid"]]
+    await until(lambda: set(stored_versions(stores[0])) >= truth.all_versions(), what="all versions")
+    got = stored_versions(stores[0])
+    assert len(got) == len(set(got)) and set(got) == truth.all_versions()
+    for r in runs:
+        assert r.rec.stats.rejected["note_too_long"] == 1
+        assert r.rec.reflector is not None and r.rec.reflector.stats.decode_errors >= 1
+    assert sum(r.rec.stats.duplicates for r in runs) > 0  # the others' writes were seen, not repeated
+    for r in runs:
+        await r.stop()
+    for st in stores:
+        st.close()

@@ -27,7 +27,7 @@ from kubescope.web.flags import LISTEN, ListenFlags, check_listen_ports
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
 # with Prometheus installed the demo also runs it and kubescope custom-metrics (its autoscaling part)
-SERVER_LOGS = {"simulator.log", "state-metrics.log", "resource-metrics.log", "history.log", "console.log"} | (
+SERVER_LOGS = {"simulator.log", "state-metrics.log", "resource-metrics.log", "history.log", "console.log", "events.log"} | (
     {"prometheus.log", "custom-metrics.log"} if shutil.which("prometheus") else set()
 )
 
@@ -147,6 +147,22 @@ def test_kubectl_top_and_state_metrics_then_ctrl_c(demo: Demo) -> None:
     lines = pods.stdout.splitlines()
     assert lines[0].split() == ["NAMESPACE", "POD", "NAME", "CPU(cores)", "MEMORY(bytes)"]
     assert len(lines) > 5
+
+    # the events archive: the banner's query line and kubectl through the aggregation layer
+    m = re.search(r"kubescope events query (--kubeconfig \S+ --for pod/(\S+) -n (\S+) --since 7d)$", banner, re.M)
+    assert m is not None, banner
+    q = subprocess.run([sys.executable, "-m", "kubescope", "events", "query", *m.group(1).split()],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert q.returncode == 0 and q.stdout.split()[:2] in (["LAST", "SEEN"], ["No", "events"]), q.stderr
+    deadline = time.monotonic() + 60
+    while True:
+        ev = demo.kubectl("get", "events.v1.events.kubescope.io", "-n", m.group(3),
+                          "--field-selector", f"regarding.name={m.group(2)}")  # fmt: skip
+        if ev.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(1)  # the APIService becomes Available once the simulator probed it
+    assert ev.returncode == 0, ev.stderr
+    assert ev.stdout.startswith("LAST SEEN") or "No resources found" in ev.stderr + ev.stdout
 
     with urllib.request.urlopen(f"http://127.0.0.1:{demo.state_port}/metrics", timeout=30) as r:
         text = r.read().decode()

@@ -113,6 +113,7 @@ class Buffer:
         self.arrived = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
+        self._logged = -1e9
 
     def __len__(self) -> int:
         return len(self.items) + self.in_flight
@@ -147,10 +148,13 @@ class Buffer:
             return
         self.stats.buffer_full += 1
         self._room.clear()
-        logger.warning(
-            "event buffer full, pausing the watch until the archive catches up",
-            extra=fields(buffered=len(self), limit=self.limit),
-        )
+        now = time.monotonic()
+        if now - self._logged > 60:  # a slow archive hits the bound on every batch: once a minute
+            self._logged = now
+            logger.warning(
+                "event buffer full, pausing the watch until the archive catches up",
+                extra=fields(buffered=len(self), limit=self.limit, times=self.stats.buffer_full),
+            )
         await self._room.wait()
 
 

@@ -73,16 +73,21 @@ def apply(store: EventStore, r: Retention, stats: RetentionStats, now: float | N
             stats.deleted_age += n
             deleted += n
     if r.max_bytes:
-        size = store.size_bytes()
-        grew = store.dialect == "sqlite" or size > stats._size_at_delete
-        if size > r.max_bytes and grew:
+        exact = store.dialect == "sqlite"  # freed pages go back to the file: measure again
+        for _ in range(5 if exact else 1):
+            size = store.size_bytes()
+            if size <= r.max_bytes or not (exact or size > stats._size_at_delete):
+                break
             events, _ = store.counts()
-            excess = int(events * (size - r.max_bytes * 0.95) / size) if size else 0
+            excess = max(1, int(events * (size - r.max_bytes * 0.95) / size))
             while excess > 0 and (n := _delete_oldest(store, None, min(CHUNK, excess))) > 0:
                 stats.deleted_size += n
                 deleted += n
                 excess -= n
             stats._size_at_delete = size
+            if exact:
+                _drop_orphans(store)
+                store.backend.vacuum()
     if deleted:
         _drop_orphans(store)
         store.backend.vacuum()
