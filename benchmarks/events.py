@@ -244,7 +244,7 @@ db.execute("BEGIN")
 for ix in ("events_obj", "events_ns", "events_t", "objects_key", "objects_uid"):
     db.execute(f"DROP INDEX {ix}")
 db.execute("CREATE TEMP TABLE words (i INTEGER PRIMARY KEY, s TEXT)")
-words = [f"ns-{i}" for i in range(200)] + ["Pod", "v1", "Normal", "Warning", "kubelet", "default-scheduler",
+words = [f"ns-{i}" for i in range(200)] + ["Pod", "v1", "Normal", "Warning", "kubelet", "default-scheduler", "spec.containers{app}",
     "Scheduled", "Pulling", "Pulled", "Created", "Started", "BackOff", "Unhealthy", "Killing"] + [f"node-{i}" for i in range(1000)]
 db.executemany("INSERT INTO strings (s) VALUES (?)", [(w,) for w in words])
 sid = {s: i for i, s in db.execute("SELECT id, s FROM strings")}
@@ -255,6 +255,7 @@ db.execute("INSERT INTO objects (id, ns, name, kind, uid, api) "
            (pods, sid["ns-0"], sid["Pod"], sid["v1"]))
 reasons = ["Scheduled", "Pulling", "Pulled", "Created", "Started", "BackOff", "Unhealthy", "Killing"]
 r0 = sid["Scheduled"]
+fpath = sid["spec.containers{app}"]
 db.execute(f'''INSERT INTO events (id, uid, rv, ns, name, obj, t, reason, type, action, ctrl, inst, note, etime, scount, slast, created, obj_rv, fpath)
 WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}),
 e(x, o, r, t) AS (SELECT x, (x * 7919) % {pods} + 1, (x * 31) % 8, {now * 1_000_000 - span} + x * ({span} / {n}) FROM c)
@@ -267,11 +268,11 @@ SELECT x, randomblob(16), 1000 + x, {sid["ns-0"]} + (o - 1) % 200, '.' || lower(
          WHEN 3 THEN 'Created container app' WHEN 4 THEN 'Started container app'
          WHEN 5 THEN 'Back-off restarting failed container app in pod app-' || (o / 200)
          WHEN 6 THEN 'Readiness probe failed: HTTP probe failed with statuscode: 503' ELSE 'Stopping container app' END,
-  t, CASE WHEN r IN (5, 6) THEN 2 + x % 20 END, CASE WHEN r IN (5, 6) THEN t END, t / 1000000,
-  CAST(x * 13 % 10000000 AS TEXT), 'spec.containers{{app}}'
+  0, CASE WHEN r IN (5, 6) THEN 2 + x % 20 END, CASE WHEN r IN (5, 6) THEN 1 END, 0,
+  CAST(x * 13 % 10000000 AS TEXT), {fpath}
 FROM e''')
 db.execute("COMMIT")
-for stmt in ("CREATE UNIQUE INDEX objects_key ON objects (ns, name, kind, uid)", "CREATE INDEX objects_uid ON objects (uid)",
+for stmt in ("CREATE UNIQUE INDEX objects_key ON objects (name, ns, kind, uid)", "CREATE INDEX objects_uid ON objects (uid)",
              "CREATE INDEX events_obj ON events (obj, t)", "CREATE INDEX events_ns ON events (ns, t)", "CREATE INDEX events_t ON events (t)"):
     db.execute(stmt)
 db.execute("PRAGMA journal_mode=WAL")
@@ -358,6 +359,7 @@ def main() -> int:
                 pg.reset()
                 _, figures["paced_5000_fell_behind_postgresql"], wall = ingest(pg.dsn, paced, d, rate=5000)
                 figures["paced_5000_lag_s_postgresql"] = max(0.0, wall - paced / 5000)
+        print(f"  so far: {json.dumps(figures)}", flush=True)
         now = int(time.time())
         big = d / "archive.db"
         print(f"generating an archive of {args.archive} events", flush=True)

@@ -55,8 +55,13 @@ def _texts(r: Record) -> Iterable[str]:
             yield from (ref.namespace or "", ref.kind or "", ref.api_version or "")
 
 
+_TYPED_ROW = "(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BYTEA))"
+"""PostgreSQL types a VALUES list from its first row (parameters alone would be text)."""
+
+
 class Interner:
-    def __init__(self) -> None:
+    def __init__(self, dialect: str = "sqlite") -> None:
+        self.dialect = dialect
         self.strings: dict[str, int] = {}
         self.objects: dict[ObjectKey, int] = {}
 
@@ -108,11 +113,14 @@ class Interner:
             "INSERT INTO objects (ns, name, kind, uid, api) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [(*k, wanted[k]) for k in keys],
         )
+        first = _TYPED_ROW if self.dialect == "postgresql" else "(?, ?, ?, ?)"
         for i in range(0, len(keys), CHUNK):
             some = keys[i : i + CHUNK]
-            marks = ", ".join("(?, ?, ?, ?)" for _ in some)
+            rows = ", ".join([first] + ["(?, ?, ?, ?)"] * (len(some) - 1))
+            # a join on the VALUES, not a row-value IN, which SQLite answers by scanning every object
             sql = (
-                f"SELECT id, ns, name, kind, uid FROM objects WHERE (ns, name, kind, uid) IN (VALUES {marks})"  # noqa: S608
+                f"SELECT o.id, o.ns, o.name, o.kind, o.uid FROM (VALUES {rows}) AS v JOIN objects o "  # noqa: S608
+                "ON o.name = v.column2 AND o.ns = v.column1 AND o.kind = v.column3 AND o.uid = v.column4"
             )
             args = [x for k in some for x in k]
             for oid, ns, name, kind, uid in cur.execute(sql, args).fetchall():

@@ -45,8 +45,15 @@ def _delete_oldest(store: EventStore, cutoff: int | None, limit: int) -> int:
         cond = "WHERE t < ?" if cutoff is not None else ""
         args = [cutoff] if cutoff is not None else []
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id BIGINT PRIMARY KEY)")
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS doomed_objects (id BIGINT PRIMARY KEY)")
         cur.execute("DELETE FROM doomed")
         cur.execute(f"INSERT INTO doomed SELECT id FROM events {cond} ORDER BY t LIMIT {int(limit)}", args)  # noqa: S608
+        # the objects they refer to may be left without events: checked by _drop_orphans
+        cur.execute(
+            "INSERT INTO doomed_objects SELECT obj FROM events WHERE id IN (SELECT id FROM doomed) "
+            "UNION SELECT rel FROM events WHERE id IN (SELECT id FROM doomed) AND rel IS NOT NULL "
+            "ON CONFLICT DO NOTHING"
+        )
         cur.execute("DELETE FROM versions WHERE event IN (SELECT id FROM doomed)")
         cur.execute("DELETE FROM events WHERE id IN (SELECT id FROM doomed)")
         n = cur.execute("SELECT COUNT(*) FROM doomed").fetchone()[0]
@@ -56,10 +63,13 @@ def _delete_oldest(store: EventStore, cutoff: int | None, limit: int) -> int:
 
 def _drop_orphans(store: EventStore) -> None:
     with store.backend.write() as cur:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS doomed_objects (id BIGINT PRIMARY KEY)")
         cur.execute(
-            "DELETE FROM objects WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.obj = objects.id) "
+            "DELETE FROM objects WHERE id IN (SELECT id FROM doomed_objects) "
+            "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.obj = objects.id) "
             "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.rel = objects.id)"
         )
+        cur.execute("DELETE FROM doomed_objects")
     store.interner.forget()  # ids of deleted objects may be cached
 
 

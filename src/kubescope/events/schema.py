@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS objects (
   id {pk}, ns {int} NOT NULL, name TEXT NOT NULL, kind {int} NOT NULL, uid {blob} NOT NULL,
   api {int} NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS objects_key ON objects (ns, name, kind, uid);
+CREATE UNIQUE INDEX IF NOT EXISTS objects_key ON objects (name, ns, kind, uid);
 CREATE INDEX IF NOT EXISTS objects_uid ON objects (uid);
 CREATE TABLE IF NOT EXISTS events (
   id {pk}, uid {blob} NOT NULL UNIQUE, rv {int} NOT NULL, ns {int} NOT NULL, name TEXT NOT NULL,
@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_obj ON events (obj, t);
 CREATE INDEX IF NOT EXISTS events_ns ON events (ns, t);
 CREATE INDEX IF NOT EXISTS events_t ON events (t);
+CREATE INDEX IF NOT EXISTS events_rel ON events (rel) WHERE rel IS NOT NULL;
 CREATE TABLE IF NOT EXISTS versions (
   event {int} NOT NULL, rv {int} NOT NULL, t {int} NOT NULL, count {int} NOT NULL, note TEXT,
   PRIMARY KEY (event, rv)

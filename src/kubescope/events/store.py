@@ -47,7 +47,7 @@ class EventStore:
     def __init__(self, database: str, *, read_only: bool = False) -> None:
         self.database = database
         self.backend: Backend = open_backend(database, read_only=read_only)
-        self.interner = Interner()
+        self.interner = Interner(self.backend.dialect)
         self._strings_by_id: dict[int, str] = {}
 
     @property
