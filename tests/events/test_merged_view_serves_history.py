@@ -17,12 +17,14 @@ from typing import Any
 
 import pytest
 
-from kubescope.events.app import EventsServer, ServeSettings, Settings
+from kubescope.apiserver.options import APIServerOptions, ServingOptions
+from kubescope.events.app import EventsServer, Settings
 from kubescope.events.recorder import RecorderSettings
 from kubescope.events.render import EXPIRED
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.sim.process import SimulatorProcess
+from kubescope.web.tls import TLSOptions
 from tests.events.emit import Emitter, Truth
 
 pytestmark = pytest.mark.slow
@@ -74,11 +76,12 @@ async def served(sim: SimulatorProcess, database: str, tmp_path: Any) -> AsyncIt
     await emit.burst(60, repeat_share=0.3)
     settings = Settings(
         database=database, namespaces=(ns,), api="v1", recorder=RecorderSettings(flush_interval=0.02),
-        serve=ServeSettings(bind_address="127.0.0.1", secure_port=0, cert_dir=str(tmp_path / "certs")),
+        apiserver=APIServerOptions(
+            ServingOptions(bind_address="127.0.0.1", secure_port=0, tls=TLSOptions(cert_dir=str(tmp_path / "certs")))
+        ),
     )  # fmt: skip
     events = EventsServer(settings, client)
-    server = await events.build()
-    await server.start()
+    server = await events.start()
     s = Served(events, server.port("https"), sim.token, truth, ns)
     s.emit = emit  # type: ignore[attr-defined]
     for _ in range(400):

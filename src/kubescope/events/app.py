@@ -2,9 +2,9 @@
 :class:`kubescope.web.Server`.
 
 1. the archive is opened first (a bad path or URL stops the start, naming ``--database``);
-2. the HTTPS listener serves the aggregated API behind the apiserver pipeline (delegated
-   TokenReview/SubjectAccessReview, front-proxy and client CAs from flags), as history and
-   resource-metrics do, plus ``/metrics`` and kube-style health;
+2. the HTTPS listener serves the aggregated API through :class:`~kubescope.apiserver.server.AggregatedAPI`
+   (delegated TokenReview/SubjectAccessReview, front-proxy and client CAs from the flags or the
+   ``extension-apiserver-authentication`` ConfigMap), plus ``/metrics`` and kube-style health;
 3. one supervised task per stream (``--namespace`` repeated: one watch each; none: all
    namespaces, minus ``--exclude-namespace``), one for retention (every minute);
 4. ``/readyz`` fails until every stream is in step with the API server and while the archive
@@ -18,22 +18,11 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import msgspec
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from kubescope import web
-from kubescope.apiserver.authn import (
-    AuthConfig,
-    Authenticator,
-    RequestHeaderConfig,
-    TokenReviewer,
-    config_from_configmap,
-    load_pem_certificates,
-)
-from kubescope.apiserver.authz import Authorizer
-from kubescope.apiserver.server import Pipeline
-from kubescope.apiserver.tls import ensure_serving_cert, server_context
-from kubescope.errors import ConfigError, KubeError
+from kubescope.apiserver.options import APIServerOptions
+from kubescope.apiserver.server import AggregatedAPI
 from kubescope.events import retention
 from kubescope.events.api import EventsAPI
 from kubescope.events.recorder import RecorderSettings, StreamRecorder, StreamSpec, discover_api
@@ -42,23 +31,6 @@ from kubescope.kube.client import KubeClient
 from kubescope.log import fields
 
 logger = logging.getLogger(__name__)
-
-AUTH_CONFIGMAP = "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication"
-
-
-@dataclass(frozen=True)
-class ServeSettings:
-    bind_address: str = "0.0.0.0"
-    secure_port: int = 6443
-    cert_dir: str = "apiserver.local.config/certificates"
-    tls_cert_file: str = ""
-    tls_private_key_file: str = ""
-    client_ca_file: str = ""
-    requestheader_client_ca_file: str = ""
-    requestheader_allowed_names: tuple[str, ...] = ()
-    always_allow_paths: tuple[str, ...] = ("/healthz", "/readyz", "/livez")
-    anonymous: bool = True
-    max_requests_inflight: int = 400
 
 
 @dataclass(frozen=True)
@@ -71,7 +43,7 @@ class Settings:
     record: bool = True
     retention: retention.Retention = field(default_factory=retention.Retention)
     recorder: RecorderSettings = field(default_factory=RecorderSettings)
-    serve: ServeSettings = field(default_factory=ServeSettings)
+    apiserver: APIServerOptions = field(default_factory=APIServerOptions)
 
 
 class EventsServer:
@@ -82,6 +54,9 @@ class EventsServer:
         self.api = EventsAPI(self.store, client)
         self.recorders: list[StreamRecorder] = []
         self.retention = retention.RetentionStats()
+        self.apiserver = (
+            AggregatedAPI(settings.apiserver, client, metric_prefix="kubescope_events") if client else None
+        )
         self.server: web.Server | None = None
 
     def _specs(self, api_path: str) -> list[StreamSpec]:
@@ -92,16 +67,6 @@ class EventsServer:
         return [StreamSpec(api_path, "", sel)]
 
     async def build(self) -> web.Server:
-        s = self.settings.serve
-        authn = Authenticator(anonymous=s.anonymous)
-        authz = Authorizer(post=None, always_allow_paths=s.always_allow_paths)
-        if self.client is not None:
-            authn.tokens = TokenReviewer(self._post)
-            authz.post = self._post
-        authn.config = await self._auth_config()
-        cert = ensure_serving_cert(s.tls_cert_file, s.tls_private_key_file, s.cert_dir)
-        ctx = server_context(cert, authn.config.all_ca_pem)
-        pipeline = Pipeline(authn, authz, max_inflight=s.max_requests_inflight)
         tasks = [web.Task("retention", self._retention)]
         checks = [web.HealthCheck("archive", self._archive_check, ("readyz",))]
         if self.settings.record and self.client is not None:
@@ -116,50 +81,28 @@ class EventsServer:
                 self.recorders.append(rec)
                 tasks.append(web.Task(f"record {spec.key}", rec.run))
             checks.append(web.HealthCheck("informer-sync", self._synced, ("readyz",)))
-        listener = web.Listener(
-            "https", routes=self.api.routes(), host=s.bind_address, port=s.secure_port, tls=ctx,
-            middlewares=[pipeline.middleware()], health=("healthz", "livez", "readyz"), metrics=True,
-            port_flag="--secure-port", host_flag="--bind-address",
-        )  # fmt: skip
+        a = self.apiserver
+        assert a is not None, "the server needs a Kubernetes client (delegated authentication)"
         self.server = web.Server(
-            "events", listeners=[listener], tasks=tasks, checks=checks, collectors=[Collector(self)],
-            on_stop=[self._close],
+            "events", listeners=[a.listener(self.api.routes())], tasks=[*a.tasks(), *tasks],
+            checks=[*a.checks(), *checks], collectors=[*a.collectors(), Collector(self)], on_stop=[self._close],
+            shutdown_delay=self.settings.apiserver.serving.shutdown_delay,
         )  # fmt: skip
         return self.server
 
+    async def start(self) -> web.Server:
+        """Build, bind (a taken port fails first), read the authentication configuration, serve."""
+        server = await self.build()
+        await server.bind()
+        assert self.apiserver is not None
+        await self.apiserver.prepare()
+        await server.start()
+        return server
+
     async def _close(self) -> None:
+        if self.apiserver is not None:
+            await self.apiserver.close()
         await asyncio.to_thread(self.store.close)
-
-    async def _post(self, path: str, body: bytes) -> bytes:
-        assert self.client is not None
-        return await self.client.request("POST", path, body=body)
-
-    async def _auth_config(self) -> AuthConfig:
-        """The CAs from flags, else from ``kube-system/extension-apiserver-authentication`` as
-        kube-apiserver publishes them for aggregated servers (read once at start; the shared
-        delegated-auth set-up with its refresh replaces this when it lands in apiserver/)."""
-        s = self.settings.serve
-        client_ca_pem = _read(s.client_ca_file, "--client-ca-file") if s.client_ca_file else ""
-        rh = None
-        if self.client is not None and not (s.client_ca_file and s.requestheader_client_ca_file):
-            try:
-                cm = msgspec.json.decode(await self.client.get(AUTH_CONFIGMAP))
-                cm_client_ca, rh = config_from_configmap(cm.get("data") or {})
-                client_ca_pem = client_ca_pem or cm_client_ca
-            except (KubeError, ConfigError, msgspec.DecodeError) as e:
-                logger.warning(
-                    "cannot read the authentication configuration; only tokens are accepted (pass "
-                    "--requestheader-client-ca-file for the aggregation layer)",
-                    extra=fields(configmap=AUTH_CONFIGMAP, error=str(e)),
-                )
-        if s.requestheader_client_ca_file:
-            pem = _read(s.requestheader_client_ca_file, "--requestheader-client-ca-file")
-            rh = RequestHeaderConfig(
-                ca=tuple(load_pem_certificates(pem, "--requestheader-client-ca-file")), ca_pem=pem,
-                allowed_names=s.requestheader_allowed_names,
-            )  # fmt: skip
-        ca = tuple(load_pem_certificates(client_ca_pem, "--client-ca-file")) if client_ca_pem.strip() else ()
-        return AuthConfig(client_ca=ca, client_ca_pem=client_ca_pem, requestheader=rh)
 
     def _synced(self) -> str | None:
         for r in self.recorders:
@@ -265,11 +208,3 @@ class Collector:
         deleted.add_metric(["age"], self.server.retention.deleted_age)
         deleted.add_metric(["size"], self.server.retention.deleted_size)
         yield deleted
-
-
-def _read(path: str, flag: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except OSError as e:
-        raise ConfigError(f"{flag}={path}: {e.strerror}") from e

@@ -17,9 +17,10 @@ import sys
 import time
 from typing import Any
 
-from kubescope.errors import ConfigError, KubeError
+from kubescope.apiserver import options as apiserver_options
+from kubescope.errors import BindError, ConfigError, KubeError
 from kubescope.events import retention
-from kubescope.events.app import EventsServer, ServeSettings, Settings
+from kubescope.events.app import EventsServer, Settings
 from kubescope.events.model import MAX_NOTE_BYTES
 from kubescope.events.recorder import RecorderSettings
 from kubescope.events.selection import BadQuery, parse_when
@@ -98,24 +99,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="events held in memory while the archive is slow or down (default: %(default)s)")  # fmt: skip
     g.add_argument("--max-note-bytes", type=int, default=MAX_NOTE_BYTES,
                    help="events with longer notes are refused and counted (default: %(default)s)")  # fmt: skip
-    s = p.add_argument_group("serving")
-    s.add_argument("--bind-address", default="0.0.0.0", help="listening address (default: %(default)s)")
-    s.add_argument("--secure-port", type=int, default=6443, help="HTTPS port (default: %(default)s)")
-    s.add_argument("--cert-dir", default="apiserver.local.config/certificates",
-                   help="where a self-signed certificate is written without --tls-cert-file (default: %(default)s)")  # fmt: skip
-    s.add_argument("--tls-cert-file", default="", help="serving certificate (PEM)")
-    s.add_argument("--tls-private-key-file", default="", help="its key (PEM)")
-    s.add_argument("--client-ca-file", default="", help="CA of client certificates")
-    s.add_argument(
-        "--requestheader-client-ca-file", default="", help="CA of the front proxy (the aggregator)"
-    )
-    s.add_argument(
-        "--requestheader-allowed-names", default="", help="front-proxy certificate names allowed (comma list)"
-    )
-    s.add_argument("--authorization-always-allow-paths", default="/healthz,/readyz,/livez",
-                   help="paths served without authorization (default: %(default)s)")  # fmt: skip
-    s.add_argument("--anonymous-auth", default="true", choices=["true", "false"],
-                   help="treat requests without credentials as system:anonymous (default: %(default)s)")  # fmt: skip
+    apiserver_options.add_flags(p, secure_port=6443, cert_dir="apiserver.local.config/certificates")
     add_kube_flags(p)
 
 
@@ -126,23 +110,16 @@ def _split(v: str) -> tuple[str, ...]:
 def run(args: argparse.Namespace) -> int:
     if args.events_command == "query":
         return _query(args)
-    if args.buffer_limit < 100:
-        print("kubescope events: --buffer-limit must be at least 100", file=sys.stderr)
-        return 2
-    settings = Settings(
-        database=args.database, namespaces=tuple(args.namespaces), exclude_namespaces=tuple(args.exclude),
-        api={"auto": "auto", "v1": "v1"}.get(args.events_api, "events.k8s.io/v1"), record=not args.no_record,
-        retention=retention.Retention(args.retention, args.retention_size),
-        recorder=RecorderSettings(buffer_limit=args.buffer_limit, max_note_bytes=args.max_note_bytes),
-        serve=ServeSettings(
-            bind_address=args.bind_address, secure_port=args.secure_port, cert_dir=args.cert_dir,
-            tls_cert_file=args.tls_cert_file, tls_private_key_file=args.tls_private_key_file,
-            client_ca_file=args.client_ca_file, requestheader_client_ca_file=args.requestheader_client_ca_file,
-            requestheader_allowed_names=_split(args.requestheader_allowed_names),
-            always_allow_paths=_split(args.authorization_always_allow_paths), anonymous=args.anonymous_auth == "true",
-        ),
-    )  # fmt: skip
     try:
+        if args.buffer_limit < 100:
+            raise ConfigError(f"--buffer-limit={args.buffer_limit}: at least 100")
+        settings = Settings(
+            database=args.database, namespaces=tuple(args.namespaces), exclude_namespaces=tuple(args.exclude),
+            api={"auto": "auto", "v1": "v1"}.get(args.events_api, "events.k8s.io/v1"), record=not args.no_record,
+            retention=retention.Retention(args.retention, args.retention_size),
+            recorder=RecorderSettings(buffer_limit=args.buffer_limit, max_note_bytes=args.max_note_bytes),
+            apiserver=apiserver_options.from_args(args),
+        )  # fmt: skip
         kube = KubeSettings.from_args(args)
     except ConfigError as e:
         print(f"kubescope events: {e}", file=sys.stderr)
@@ -151,20 +128,36 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings, kube: KubeSettings) -> int:
-    client = None
     try:
         client = await KubeClient.connect(kube)
+    except (ConfigError, KubeError) as e:
+        print(f"kubescope events: cannot reach the Kubernetes API: {e}", file=sys.stderr)
+        return 1
+    events: EventsServer | None = None
+    try:
         events = EventsServer(settings, client)
-        server = await events.build()
+        server = await events.start()
+    except BindError as e:
+        print(f"kubescope events: {e}", file=sys.stderr)
+        await _close(events, client)
+        return 2
     except (ConfigError, KubeError, OSError) as e:
         print(f"kubescope events: {e}", file=sys.stderr)
-        if client is not None:
-            await client.close()
+        await _close(events, client)
         return 1
     try:
         return await server.serve()
     finally:
         await client.close()
+
+
+async def _close(events: EventsServer | None, client: KubeClient) -> None:
+    if events is not None:
+        if events.server is not None:
+            await events.server.stop()
+        else:
+            await events._close()
+    await client.close()
 
 
 # -- query ------------------------------------------------------------------------------------------
