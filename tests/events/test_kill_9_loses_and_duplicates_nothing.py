@@ -40,6 +40,7 @@ async def client(sim: SimulatorProcess) -> AsyncIterator[KubeClient]:
     c = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
     yield c
     await c.close()
+    await asyncio.sleep(0.25)  # closed watches' TLS shutdowns finish before the test's loop ends
 
 
 def start(sim: SimulatorProcess, database: str, ns: str, tmp: Path) -> subprocess.Popen[bytes]:

@@ -58,6 +58,7 @@ async def client(sim: SimulatorProcess) -> AsyncIterator[KubeClient]:
     c = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
     yield c
     await c.close()
+    await asyncio.sleep(0.25)  # closed watches' TLS shutdowns finish before the test's loop ends
     await asyncio.to_thread(sim.faults, reset=True)
 
 

@@ -9,6 +9,7 @@ dropped by the store when a transaction fails, so no id of a rolled-back row sur
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from kubescope.events.backends import Cursor
@@ -22,14 +23,16 @@ ObjectKey = tuple[int, str, int, bytes]
 """(namespace id, name, kind id, uid bytes)"""
 
 
+@functools.lru_cache(maxsize=65536)  # an object's uid comes back with each of its events
 def uid_bytes(uid: str) -> bytes:
     """A canonical UUID as its 16 bytes; any other uid as 0xff + UTF-8 (never 16 bytes long)."""
     if len(uid) == 36 and uid[8] == uid[13] == uid[18] == uid[23] == "-":
+        h = uid.replace("-", "")
         try:
-            b = bytes.fromhex(uid.replace("-", ""))
+            b = bytes.fromhex(h)
         except ValueError:
             b = b""
-        if len(b) == 16 and uid == _uuid_text(b):
+        if len(b) == 16 and b.hex() == h:  # canonical: lower-case, so it reads back the same
             return b
     raw = b"\xff" + uid.encode()
     return raw + b"\xff" if len(raw) == 16 else raw

@@ -13,6 +13,8 @@ Times are integers: microseconds since the epoch for ``MicroTime`` fields, secon
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import msgspec
 
 from kubescope.model.meta import Wire
@@ -150,9 +152,18 @@ class BadEvent(ValueError):
     """An event that cannot be archived whole; the message names it and what is wrong."""
 
 
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_US = _dt.timedelta(microseconds=1)
+
+
 def micros(s: str | None) -> int | None:
     if not s:
         return None
+    if len(s) in (20, 27) and s[-1] == "Z" and s[10] == "T":  # what API servers write: the C parser
+        try:
+            return (_dt.datetime.fromisoformat(s) - _EPOCH) // _US
+        except ValueError:
+            pass
     got = parse_rfc3339(s)
     if got is None:
         raise BadEvent(f"not an RFC 3339 time: {s[:40]!r}")
@@ -162,6 +173,11 @@ def micros(s: str | None) -> int | None:
 def seconds(s: str | None) -> int | None:
     if not s:
         return None
+    if len(s) == 20 and s[-1] == "Z" and s[10] == "T":
+        try:
+            return int((_dt.datetime.fromisoformat(s) - _EPOCH).total_seconds())
+        except ValueError:
+            pass
     got = parse_rfc3339(s)
     if got is None:
         raise BadEvent(f"not an RFC 3339 time: {s[:40]!r}")

@@ -79,13 +79,14 @@ class EventStore:
                 rows = [self._row(r, top[r.uid] == r.rv) for r in batch.values()]
                 if rows:
                     self.backend.stage(cur, rows)
+                    by_bytes = {uid_bytes(u): u for u in top}
                     seen = {
-                        (uid_text(u), v): (newest, count, bool(old))
+                        (by_bytes[bytes(u)], v): (newest, count, bool(old))
                         for u, v, newest, count, old in cur.execute(schema.SEEN).fetchall()
                     }
                     self._classify(batch, seen, result)
                     if result.stored:
-                        for stmt in (schema.NOTES_PINNED, schema.SUPERSEDED, schema.UPSERT, schema.OLDER):
+                        for stmt in self._statements(batch, seen, top):
                             cur.execute(stmt)
                 if stream and rv is not None:
                     cur.execute(schema.CHECKPOINT, (stream, rv, int(time.time())))
@@ -94,6 +95,26 @@ class EventStore:
             raise
         result.seconds = time.perf_counter() - t0
         return result
+
+    @staticmethod
+    def _statements(
+        batch: dict[tuple[str, int], Record],
+        seen: dict[tuple[str, int], tuple[int | None, int | None, bool]],
+        top: dict[str, int],
+    ) -> list[str]:
+        """The write's statements that can change something (most batches are new events only)."""
+        superseding = older = False
+        for key, (newest, _, _) in seen.items():
+            uid, rv = key
+            if newest is not None and top[uid] > newest:
+                superseding = True
+            if rv < top[uid] or (newest is not None and rv < newest):
+                older = True
+        out = [schema.NOTES_PINNED, schema.SUPERSEDED] if superseding else []
+        out.append(schema.UPSERT)
+        if older:
+            out.append(schema.OLDER)
+        return out
 
     @staticmethod
     def _classify(
