@@ -334,6 +334,9 @@ def main() -> int:
     ap.add_argument("--archive", type=int, default=10_000_000, help="events in the generated archive")
     ap.add_argument("--no-postgresql", action="store_true", help="skip PostgreSQL (not installed)")
     args = ap.parse_args()
+    from kubescope.memory import fix_mmap_threshold
+
+    fix_mmap_threshold()  # as `kubescope events` does at start
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)

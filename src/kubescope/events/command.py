@@ -26,6 +26,7 @@ from kubescope.events.recorder import RecorderSettings
 from kubescope.events.selection import BadQuery, parse_when
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings, add_kube_flags
+from kubescope.memory import fix_mmap_threshold
 from kubescope.web.server import run as run_loop
 
 _SIZE = re.compile(r"^(\d+)(Ki|Mi|Gi|Ti|K|M|G|T)?B?$")
@@ -124,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"kubescope events: {e}", file=sys.stderr)
         return 2
+    # before the first large buffer, as resource-metrics does (kubescope.memory): RSS stays bounded
+    fix_mmap_threshold()
     return run_loop(_serve(settings, kube))
 
 
