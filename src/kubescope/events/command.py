@@ -27,6 +27,7 @@ from kubescope.events.selection import BadQuery, parse_when
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings, add_kube_flags
 from kubescope.memory import fix_mmap_threshold
+from kubescope.web.flags import LISTEN
 from kubescope.web.server import run as run_loop
 
 _SIZE = re.compile(r"^(\d+)(Ki|Mi|Gi|Ti|K|M|G|T)?B?$")
@@ -84,6 +85,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     q.add_argument("--reason", default="", help="only this reason")
     q.add_argument("-o", "--output", choices=["table", "json"], default="table")
     add_kube_flags(q)
+    # a one-shot client: the server's listen ports are not checked (6443 may well be taken)
+    q.set_defaults(**{LISTEN: []})
     g = p.add_argument_group("recording")
     g.add_argument("--namespace", action="append", default=[], dest="namespaces",
                    help="record only this namespace (repeat for a shard of several; default: all)")  # fmt: skip
