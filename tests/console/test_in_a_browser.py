@@ -69,11 +69,10 @@ class Demo:
             args = [
                 kubectl,
                 f"--kubeconfig={self.kubeconfig}",
-                "create" if method == "POST" else "replace",
+                {"POST": "create", "PUT": "replace", "DELETE": "delete"}[method],
                 "--raw",
                 path,
-                "-f",
-                "-",
+                *(["-f", "-"] if body is not None else []),
             ]
         p = subprocess.run(
             args,
@@ -188,17 +187,20 @@ def _pods(demo: Demo) -> list[dict[str, Any]]:
     return [p for p in demo.api("GET", "/api/v1/pods")["items"] if p["status"].get("phase") == "Running"]
 
 
+def _shown_pod(demo: Demo) -> dict[str, Any]:
+    """The pod whose page the tests show: a workload's, in one of the teams' namespaces."""
+    pods = _pods(demo)
+    owned = (
+        p
+        for p in pods
+        if p["metadata"].get("ownerReferences") and p["metadata"]["namespace"].startswith("team-")
+    )
+    return next(owned, pods[0])
+
+
 def _pages(demo: Demo) -> dict[str, str]:
     """One URL per page kind: the lists, and a node, a pod, a workload and an autoscaler of the demo's."""
-    pods = _pods(demo)
-    pod = next(
-        (
-            p
-            for p in pods
-            if p["metadata"].get("ownerReferences") and p["metadata"]["namespace"].startswith("team-")
-        ),
-        pods[0],
-    )
+    pod = _shown_pod(demo)
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
     deploys = demo.api("GET", "/apis/apps/v1/deployments")["items"]
     deploy = next((d for d in deploys if d["metadata"]["namespace"] == ns), deploys[0])["metadata"]
@@ -399,6 +401,48 @@ def test_an_autoscalers_replica_change_appears(demo: Demo, browser: Any) -> None
     assert sizes & {v for v in replicas["values"] if isinstance(v, int | float)}, (sizes, drawn)
     timeline = browser.find_element("css selector", "section.events").text
     assert any(f"New size: {n}" in timeline for n in sizes), timeline
+    assert errors(browser) == []
+
+
+def test_a_pods_timeline_merges_live_and_archived_events(demo: Demo, browser: Any) -> None:
+    """Two events about one pod: the API server keeps one, the other is deleted from it (what its
+    event TTL does) after kubescope events archived it; the pod's timeline shows both, the gone one
+    marked archived (the merged view's events.kubescope.io/expired)."""
+    pod = _shown_pod(demo)
+    ns, name, uid = pod["metadata"]["namespace"], pod["metadata"]["name"], pod["metadata"]["uid"]
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    def event(suffix: str, reason: str, message: str) -> str:
+        demo.api("POST", f"/api/v1/namespaces/{ns}/events", {
+            "apiVersion": "v1", "kind": "Event", "metadata": {"name": f"{name}.console-{suffix}", "namespace": ns},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": name, "namespace": ns, "uid": uid},
+            "reason": reason, "message": message, "type": "Warning", "source": {"component": "kubelet"},
+            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+        })  # fmt: skip
+        return f"{name}.console-{suffix}"
+
+    event("live", "ConsoleLive", "still in the API server")
+    gone = event("gone", "ConsoleArchived", "deleted from the API server after the archive kept it")
+    archive = f"/apis/events.kubescope.io/v1/namespaces/{ns}/events?fieldSelector=reason%3DConsoleArchived"
+    deadline = time.monotonic() + 60
+    while not demo.api("GET", archive)["items"]:
+        assert time.monotonic() < deadline, "kubescope events did not archive the event within 60 s"
+        time.sleep(1)
+    demo.api("DELETE", f"/api/v1/namespaces/{ns}/events/{gone}")
+    deadline = time.monotonic() + 30
+    while True:
+        items = demo.api("GET", archive)["items"]
+        if items and items[0]["metadata"].get("annotations", {}).get("events.kubescope.io/expired") == "true":
+            break
+        assert time.monotonic() < deadline, items
+        time.sleep(1)
+    open_page(browser, f"{demo.url}/pods/{ns}/{name}")
+    rows = {
+        r.find_element("css selector", "td:nth-child(3)").text: r.get_attribute("class")
+        for r in browser.find_elements("css selector", "section.events tbody tr")
+    }
+    assert "archived" in rows.get("ConsoleArchived archived", ""), rows
+    assert "archived" not in rows["ConsoleLive"], rows
     assert errors(browser) == []
 
 
