@@ -136,13 +136,23 @@ class Child:
             return ""
 
     def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to the child's whole process group, as systemd stops a service: the child and
+        what it runs (a credential loader, an exec plugin: stopped during its start-up, a child
+        would leave them running after the demo ended); SIGKILL to what is left once the child
+        exited, or after ``timeout``."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            pid = self.proc.pid  # its process group's id (start_new_session)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            # exited but not reaped: its pid stays the group's, so the SIGKILL cannot reach another
+            while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            self.proc.wait()
         self._fh.close()
 
 

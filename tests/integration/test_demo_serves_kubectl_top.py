@@ -6,6 +6,7 @@ stops everything with exit status 0, and ``--exit-after`` stops it by itself."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -286,3 +287,56 @@ def test_ctrl_c_while_the_servers_start_stops_at_once(tmp_path: Path) -> None:
         assert [p for p in d.tmpdir.iterdir() if p.name != "logs"] == []  # the simulator's state went
     finally:
         d.stop()
+
+
+def test_a_server_stopped_while_it_loads_credentials_leaves_nothing_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the demo's Ctrl-C during start-up meets: a server still loading its credentials (its
+    loader subprocess runs an exec plugin). Stopping it stops its loader and the plugin too, and
+    nothing is left in TMPDIR (a loader orphaned by its server kept a kubeconfig temp dir there)."""
+    from kubescope.demo import Child
+
+    marker = tmp_path / "plugin-started"
+    kc = tmp_path / "kubeconfig"
+    plugin = {"command": "sh", "args": ["-c", f"touch {marker}; exec sleep 120"], "interactiveMode": "Never"}
+    kc.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "c",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "users": [
+                    {
+                        "name": "u",
+                        "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1", **plugin}},
+                    }
+                ],
+            }
+        )
+    )
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    child = Child(
+        "state-metrics", ["state-metrics", f"--kubeconfig={kc}", "--port=0", "--telemetry-port=0"], tmp_path
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert child.alive(), f"exited {child.proc.returncode}: {child.tail()}"
+            assert time.monotonic() < deadline, f"its exec plugin did not start in 120 s: {child.tail()}"
+            time.sleep(0.05)
+    finally:
+        child.stop()
+    left = []
+    for p in psutil.process_iter(["status", "cmdline"]):
+        try:
+            if os.getpgid(p.pid) == child.proc.pid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                left.append(p.info["cmdline"])
+        except (ProcessLookupError, psutil.Error):
+            pass
+    assert left == [], f"{left} still run; server log: {child.tail()}"
+    assert list(tmp.iterdir()) == [], child.tail()

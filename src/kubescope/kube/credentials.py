@@ -88,6 +88,10 @@ async def resolve(source: Source, environ: Mapping[str, str] | None = None) -> C
         raise ConfigError(f"cannot start the credential loader for {source.describe()}: {e}") from e
     try:
         out, err = await asyncio.wait_for(proc.communicate(), RESOLVE_TIMEOUT)
+    except asyncio.CancelledError:
+        proc.kill()  # the caller stops (its server was told to): so does the loader, now
+        await proc.wait()
+        raise
     except TimeoutError:
         proc.kill()
         await proc.wait()
@@ -308,7 +312,7 @@ def _token_file(user: Any) -> str:
     return os.path.normpath(os.path.join(base_dir, str(user["tokenFile"])))
 
 
-async def _load_kubeconfig(paths: str, context: str, tmp: str) -> Connection:
+async def _load_kubeconfig(paths: str, context: str, tmp: str | None) -> Connection:
     from kubernetes_asyncio.client import Configuration
     from kubernetes_asyncio.config import kube_config
 
@@ -371,9 +375,34 @@ def _load_incluster(sa_dir: str) -> Connection:
     )
 
 
+def _files_in_memory() -> bool:
+    """Make kubernetes_asyncio keep the files it writes in memory; False where it cannot.
+
+    The library writes a kubeconfig's inline certificates and keys (``*-data``, an exec plugin's
+    client certificate) to temporary files, which this process reads back at once. On disk they
+    outlive a loader that is killed meanwhile (its parent stopped during start-up: a
+    ``kubescope-kubeconfig-*`` directory with a private key left in TMPDIR); a memfd
+    (``/proc/self/fd/N``) holds them only as long as the loader lives, whatever ends it.
+    """
+    if not hasattr(os, "memfd_create") or not os.path.isdir("/proc/self/fd"):
+        return False
+    from kubernetes_asyncio.config import kube_config
+
+    def in_memory(self: Any, content: str | bytes) -> str:
+        fd = os.memfd_create("kubescope-kubeconfig", os.MFD_CLOEXEC)
+        with open(fd, "wb", closefd=False) as f:
+            f.write(content.encode() if isinstance(content, str) else content)
+        return f"/proc/self/fd/{fd}"
+
+    kube_config.FileOrData._create_temp_file_with_content = in_memory  # type: ignore[method-assign]
+    return True
+
+
 async def _load(ns: argparse.Namespace) -> Connection:
     if ns.in_cluster:
         return _load_incluster(ns.service_account_dir)
+    if _files_in_memory():
+        return await _load_kubeconfig(ns.kubeconfig, ns.context, None)
     tmp = tempfile.mkdtemp(prefix="kubescope-kubeconfig-")
     try:
         return await _load_kubeconfig(ns.kubeconfig, ns.context, tmp)
