@@ -20,6 +20,7 @@ import pytest
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.kube.reflector import Reflector
+from kubescope.kube.sink import list_objects
 from kubescope.model.meta import ObjectMeta, Wire
 from kubescope.sim.process import SimulatorProcess
 from tests.kube.test_reflector_mirrors_the_simulator import (
@@ -73,6 +74,25 @@ def sim() -> Iterator[SimulatorProcess]:
         yield s
 
 
+async def a_change_comes_by_watch(
+    client: KubeClient, refl: Reflector[Whole], sink: Journal, api_path: str, resource: str
+) -> None:
+    """With the faults and the churn stopped, a change to an object reaches the mirror as a watch
+    event. A reflector waking from a backoff with a resourceVersion already past the watch history
+    relists once (the change then comes in the list); the next change comes by its watch."""
+    for attempt in range(3):
+        items, _ = await list_objects(client, f"{api_path}/{resource}", Whole)
+        meta = items[0].metadata
+        path = f"{api_path}/namespaces/{meta.namespace}/{resource}/{meta.name}"
+        patch = {"metadata": {"labels": {"kubescope-test/touched": str(attempt)}}}
+        out = await client.request("PATCH", path, None, patch, content_type="application/merge-patch+json")
+        rv = msgspec.json.decode(out)["metadata"]["resourceVersion"]
+        await wait_equal(client, sink, path=f"{api_path}/{resource}", item_type=Whole)
+        if ("upsert", meta.uid, rv) in sink.events:
+            return
+    raise AssertionError(f"{resource}: 3 changes after the faults, none came by the watch: {refl.stats}")
+
+
 async def test_mirrors_equal_the_server_after_churn_and_faults(sim: SimulatorProcess) -> None:
     client = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
     sinks: dict[str, Journal] = {}
@@ -93,11 +113,11 @@ async def test_mirrors_equal_the_server_after_churn_and_faults(sim: SimulatorPro
     tasks = [loop.create_task(r.run()) for r in refls.values()]
     try:
         for r in refls.values():
-            await asyncio.wait_for(r.synced.wait(), 10)
+            await asyncio.wait_for(r.synced.wait(), 60)
         start = await asyncio.to_thread(sim.churn)
         stop, cycled = asyncio.Event(), asyncio.Event()
         fault_task = loop.create_task(faults(sim, stop, cycled, fault_script(gone=len(RESOURCES))))
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # 4 s of churn on a quiet machine
         while True:
             now = await asyncio.to_thread(sim.churn)
             if cycled.is_set() and now["writes"] - start["writes"] >= WRITES:
@@ -110,6 +130,8 @@ async def test_mirrors_equal_the_server_after_churn_and_faults(sim: SimulatorPro
         for api_path, resource in RESOURCES:
             items = await wait_equal(client, sinks[resource], path=f"{api_path}/{resource}", item_type=Whole)
             assert items, resource
+        for api_path, resource in RESOURCES:
+            await a_change_comes_by_watch(client, refls[resource], sinks[resource], api_path, resource)
     finally:
         await asyncio.to_thread(sim.churn, rate=RATE)
         for t in tasks:
@@ -145,8 +167,11 @@ async def test_mirrors_equal_the_server_after_churn_and_faults(sim: SimulatorPro
         # one synced signal per complete (re)list
         assert synced[resource] == list(range(1, st.syncs + 1)), resource
         assert st.syncs == 1 + st.relists == sink.ends, resource
-        assert st.added + st.modified > 0 and st.relists >= 1, resource
-    # the faults really happened, and were survived
+        assert st.relists >= 1, resource
+    # the faults really happened, and were survived; the churn's changes came as watch events too
+    # (not for every resource: a Job changes a dozen times in a run, and on a slow machine all of
+    # them may fall into relists: a_change_comes_by_watch checks each resource's watch afterwards)
+    assert total["applied"] - total["deleted"] > 0, total
     assert total["relists"] >= 1 and total["gone"] >= 1 and total["decode_errors"] >= 1, total
     assert total["watches_error"] >= 1 and total["deleted"] >= 10, total
     # dropped watches, 5xx and 429 resumed from the resourceVersion: only a 410 (forced, or genuine
