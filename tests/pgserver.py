@@ -47,6 +47,7 @@ class PostgresServer:
         self.data = os.path.join(self.dir, "data")
         self.port = _free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self._started = False  # once: later starts keep the port
         self._user: pwd.struct_passwd | None = None
         if os.geteuid() == 0:
             self._user = pwd.getpwnam("postgres")
@@ -73,40 +74,47 @@ class PostgresServer:
         )  # fmt: skip
 
     def start(self) -> PostgresServer:
-        log = open(os.path.join(self.dir, "log"), "ab")  # noqa: SIM115 - the server writes it
+        """Start (again: on the same port, which its clients know). PostgreSQL cannot choose its
+        own port: the first start picks a free one, and if another process takes it before
+        postgres binds it, starts again on another."""
+        for _ in range(5):
+            if self._start_once():
+                return self
+            self.port = _free_port()
+        raise RuntimeError(f"postgres found its port taken five times: {self.log_tail()}")
+
+    def _start_once(self) -> bool:
+        """False if the port was taken (first start only); True once it serves."""
+        import psycopg
+
+        log_path = os.path.join(self.dir, "log")
+        logged = os.path.getsize(log_path) if os.path.exists(log_path) else 0
+        log = open(log_path, "ab")  # noqa: SIM115 - the server writes it
         self.proc = subprocess.Popen(
             [_bin("postgres"), "-D", self.data, "-p", str(self.port), "-h", "127.0.0.1", "-k", self.dir],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.dir,
             **self._as_user(),
         )  # fmt: skip
         log.close()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"postgres exited: {self.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"postgres did not start: {self.log_tail()}")
-            time.sleep(0.05)
-        self._wait_ready()
-        return self
-
-    def _wait_ready(self) -> None:
-        import psycopg
-
-        deadline = time.monotonic() + 60
-        while True:
+                with open(log_path, "rb") as f:
+                    f.seek(logged)
+                    if b"Address already in use" in f.read() and not self._started:
+                        return False
+                raise RuntimeError(f"postgres exited with status {self.proc.returncode}: {self.log_tail()}")
             try:
                 with psycopg.connect(
-                    f"postgresql://kubescope@127.0.0.1:{self.port}/postgres", autocommit=True
+                    f"postgresql://kubescope@127.0.0.1:{self.port}/postgres", autocommit=True, connect_timeout=5
                 ) as c:
                     if not c.execute("SELECT 1 FROM pg_database WHERE datname = 'kubescope'").fetchone():
                         c.execute("CREATE DATABASE kubescope")
-                return
-            except psycopg.OperationalError:
+                self._started = True
+                return True
+            except psycopg.OperationalError as e:
                 if time.monotonic() > deadline:
-                    raise
+                    raise RuntimeError(f"postgres not ready in 120 s ({e}): {self.log_tail()}") from e
                 time.sleep(0.1)
 
     def stop(self) -> None:

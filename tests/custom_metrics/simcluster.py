@@ -26,8 +26,9 @@ import yaml
 
 from kubescope.sim import appmetrics
 from kubescope.sim.process import SimulatorProcess
+from tests.childserver import start_server
 from tests.custom_metrics.stack import AppExporter, scrape_config
-from tests.integration.prom import Prometheus, free_port, prometheus
+from tests.integration.prom import Prometheus, prometheus
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
@@ -124,15 +125,15 @@ class CustomMetricsOnSimulator:
         assert self.prom is not None
         config = self.tmp / "config.yaml"
         config.write_text(self.config)
-        self.port = free_port()
         argv = [
             sys.executable, "-m", "kubescope", "custom-metrics",
-            f"--kubeconfig={self.sim.kubeconfig}", "--bind-address=127.0.0.1", f"--secure-port={self.port}",
+            f"--kubeconfig={self.sim.kubeconfig}", "--bind-address=127.0.0.1", "--secure-port=0",
             f"--cert-dir={self.tmp / 'certs'}", f"--config={config}", f"--prometheus-url={self.prom.url}",
             "--metrics-relist-interval=2s", "--log-level=info", *self.extra,
         ]  # fmt: skip
-        with self.log.open("wb") as f:
-            self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
+        server = start_server("custom-metrics", argv, self.log)
+        self.proc = server.proc
+        self.port = server.listening_port()  # its own choice: the Endpoints point there
 
     def _register(self) -> None:
         if "--controllers" not in self.sim_args:

@@ -8,9 +8,6 @@ config with its ``-promscrape.config``.
 
 from __future__ import annotations
 
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +16,8 @@ from typing import Any
 import yaml
 
 from kubescope.sim.process import SimulatorProcess
-from tests.integration.prom import free_port, need, prometheus
+from tests.childserver import child_server
+from tests.integration.prom import need, prometheus
 from tests.sim.kubelets import Kubelets
 
 
@@ -48,35 +46,12 @@ def victoria_metrics(tmp: Path, scrape_configs: list[dict[str, Any]], interval: 
     cfg.write_text(
         yaml.safe_dump({"global": {"scrape_interval": interval}, "scrape_configs": scrape_configs})
     )
-    port = free_port()
-    log = tmp / "victoria-metrics.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [binary, f"-promscrape.config={cfg}", f"-storageDataPath={tmp / 'data'}",
-             f"-httpListenAddr=127.0.0.1:{port}", "-search.latencyOffset=0s", "-loggerLevel=WARN"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"victoria-metrics did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    argv = [binary, f"-promscrape.config={cfg}", f"-storageDataPath={tmp / 'data'}",
+            "-httpListenAddr=127.0.0.1:0", "-search.latencyOffset=0s", "-loggerLevel=WARN"]  # fmt: skip
+    with child_server("victoria-metrics", argv, tmp / "victoria-metrics.log") as server:
+        url = f"http://127.0.0.1:{server.listening_port()}"
+        server.wait_ready(url + "/health")
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextmanager

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from kubescope.model.quantity import parse_quantity
-from tests.resource.simcluster import ResourceMetricsOnSimulator, free_port
+from tests.childserver import start_server
+from tests.resource.simcluster import ResourceMetricsOnSimulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.kubectl]
 
@@ -29,12 +30,13 @@ BASE = "/apis/history.kubescope.io/v1alpha1"
 
 
 class History:
-    """``kubescope history`` as a process on a fixed loopback port (the Endpoints name it)."""
+    """``kubescope history`` as a process on a loopback port of its choosing, registered through
+    the Endpoints (again after a restart, as a restarted pod's new address is)."""
 
     def __init__(self, env: ResourceMetricsOnSimulator, tmp: Path) -> None:
         self.env = env
         self.tmp = tmp
-        self.port = free_port()
+        self.port = 0
         self.log = tmp / "history.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -42,10 +44,12 @@ class History:
         argv = [
             sys.executable, "-m", "kubescope", "history", f"--kubeconfig={self.env.sim.kubeconfig}",
             f"--db={self.tmp / 'history.db'}", "--resolution=2s", "--bind-address=127.0.0.1",
-            f"--secure-port={self.port}", f"--cert-dir={self.tmp / 'certs'}", "--log-level=info",
+            "--secure-port=0", f"--cert-dir={self.tmp / 'certs'}", "--log-level=info",
         ]  # fmt: skip
-        with self.log.open("ab") as f:
-            self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
+        server = start_server("history", argv, self.log, append=True)
+        self.proc = server.proc
+        self.port = server.listening_port()
+        register(self.env, self.port)
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -85,7 +89,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ResourceMetr
         )
         h = History(e, tmp)
         h.start()
-        register(e, h.port)
         try:
             yield e, h
         finally:

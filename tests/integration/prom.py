@@ -1,4 +1,5 @@
-"""A real Prometheus server (Debian ``prometheus``) for integration tests, on a free loopback port."""
+"""A real Prometheus server (Debian ``prometheus``) for integration tests, on a loopback port of its
+choosing (:mod:`tests.childserver`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.childserver import child_server
 
 
 def free_port() -> int:
@@ -81,45 +84,20 @@ def prometheus(
     interval: str = "1s",
 ) -> Iterator[Prometheus]:
     binary = need("prometheus")
-    port = free_port()
     cfg = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": interval},
         "scrape_configs": list(scrape_configs),
         "rule_files": list(rule_files),
     }
     (tmp / "prometheus.yml").write_text(yaml.safe_dump(cfg))
-    log = tmp / "prometheus.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={tmp / 'prometheus.yml'}",
-                f"--storage.tsdb.path={tmp / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--log.level=warn",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    p = Prometheus(url, proc, log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/-/ready", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"prometheus did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield p
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    argv = [
+        binary,
+        f"--config.file={tmp / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp / 'data'}",
+        "--web.listen-address=127.0.0.1:0",
+        "--log.level=warn",
+    ]
+    with child_server("prometheus", argv, tmp / "prometheus.log") as server:
+        url = f"http://127.0.0.1:{server.listening_port()}"
+        server.wait_ready(url + "/-/ready")
+        yield Prometheus(url, server.proc, server.log)

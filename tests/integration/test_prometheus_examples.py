@@ -23,8 +23,9 @@ import pytest
 import yaml
 
 from kubescope.sim.process import SimulatorProcess
+from tests.childserver import start_server
 from tests.integration.exporter import Exporter
-from tests.integration.prom import Prometheus, free_port, need, prometheus
+from tests.integration.prom import Prometheus, need, prometheus
 
 pytestmark = [pytest.mark.slow, pytest.mark.external]
 
@@ -165,24 +166,23 @@ def token_kubeconfig(sim: SimulatorProcess, tmp: Path) -> str:
 
 class ResourceMetrics:
     def __init__(self, sim: SimulatorProcess, tmp: Path) -> None:
-        self.port = free_port()
         self.log = tmp / "resource-metrics.log"
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable, "-m", "kubescope", "resource-metrics", f"--kubeconfig={sim.kubeconfig}",
-                    "--bind-address=127.0.0.1", f"--secure-port={self.port}", f"--cert-dir={tmp / 'certs'}",
-                    "--kubelet-use-node-status-port", "--kubelet-preferred-address-types=InternalIP",
-                    "--kubelet-insecure-tls", "--metric-resolution=2s", "--kubelet-request-timeout=1s",
-                    "--testing-allow-short-metric-resolution",
-                ],
-                stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        self.server = start_server(
+            "resource-metrics",
+            [
+                sys.executable, "-m", "kubescope", "resource-metrics", f"--kubeconfig={sim.kubeconfig}",
+                "--bind-address=127.0.0.1", "--secure-port=0", f"--cert-dir={tmp / 'certs'}",
+                "--kubelet-use-node-status-port", "--kubelet-preferred-address-types=InternalIP",
+                "--kubelet-insecure-tls", "--metric-resolution=2s", "--kubelet-request-timeout=1s",
+                "--testing-allow-short-metric-resolution",
+            ],
+            self.log,
+        )  # fmt: skip
+        self.proc = self.server.proc
+        self.port = self.server.listening_port()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
+        self.server.stop()
 
 
 def wait_for(prom: Prometheus, expr: str, what: str, timeout: float = 90) -> list[dict[str, Any]]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import yaml
 from kubescope.model.quantity import parse_quantity
 from kubescope.sim.process import SimulatorProcess
 from tests.apiserver.certs import issue, make_ca
+from tests.childserver import start_server
 from tests.resource.loopkubelets import LoopbackKubelets, Truth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,12 +53,6 @@ AUTH_FILE = {
         {"groups": ["monitoring"], "verbs": ["get"], "nonResourceURLs": ["/metrics"]},
     ],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ResourceMetricsOnSimulator:
@@ -146,17 +140,17 @@ class ResourceMetricsOnSimulator:
     def _start_resource_metrics(self) -> None:
         # tests talk to loopback only: without simulated kubelets there is nothing to scrape
         guard = () if self.loopback_kubelets() else ("--node-selector=kubescope.test/no-kubelets=true",)
-        self.port = free_port()  # after the kubelets have their ports
         argv = [
             sys.executable, "-m", "kubescope", "resource-metrics",
-            f"--kubeconfig={self.sim.kubeconfig}", "--bind-address=127.0.0.1", f"--secure-port={self.port}",
+            f"--kubeconfig={self.sim.kubeconfig}", "--bind-address=127.0.0.1", "--secure-port=0",
             f"--cert-dir={self.tmp / 'certs'}", "--kubelet-use-node-status-port",
             "--kubelet-preferred-address-types=InternalIP", f"--kubelet-certificate-authority={self.kubelet_ca}",
             f"--metric-resolution={self.resolution}", f"--kubelet-request-timeout={self.timeout}",
             "--testing-allow-short-metric-resolution", "--log-level=info", *guard, *self.extra,
         ]  # fmt: skip
-        with self.log.open("wb") as f:
-            self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
+        server = start_server("resource-metrics", argv, self.log)
+        self.proc = server.proc
+        self.port = server.listening_port()  # its own choice: the Endpoints point there
 
     def _register(self) -> None:
         for attempt in range(10):

@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import ssl
 import sys
 import time
@@ -24,17 +23,12 @@ import pytest
 from kubescope.model.quantity import parse_quantity
 from kubescope.resource.settings import parse_duration
 from tests.apiserver.certs import make_ca
+from tests.childserver import START_TIMEOUT, started_port
 from tests.resource.fakecluster import Container, FakeCluster, FakePod
 
 pytestmark = pytest.mark.slow
 
 ADMIN = "admin-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -54,7 +48,7 @@ class Running:
             ctype = r.headers.get("Content-Type", "")
             return r.status, json.loads(raw) if ctype.startswith("application/json") else raw.decode()
 
-    async def wait(self, what: str, cond: Any, timeout: float = 20.0) -> Any:
+    async def wait(self, what: str, cond: Any, timeout: float = START_TIMEOUT) -> Any:
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:
@@ -73,18 +67,18 @@ class Running:
 async def start(cluster: FakeCluster, tmp: Path, *extra: str) -> Running:
     kc = tmp / "kubeconfig"
     kc.write_text(cluster.kubeconfig("resource-metrics-sa"))
-    port = free_port()
     log = tmp / "resource-metrics.log"
     argv = [
         sys.executable, "-m", "kubescope", "resource-metrics",
-        f"--kubeconfig={kc}", "--bind-address=127.0.0.1", f"--secure-port={port}", f"--cert-dir={tmp / 'certs'}",
+        f"--kubeconfig={kc}", "--bind-address=127.0.0.1", "--secure-port=0", f"--cert-dir={tmp / 'certs'}",
         "--kubelet-preferred-address-types=InternalIP", "--kubelet-use-node-status-port",
         "--deprecated-kubelet-completely-insecure", "--metric-resolution=1s", "--kubelet-request-timeout=500ms",
         "--testing-allow-short-metric-resolution", "--log-level=info", *extra,
     ]  # fmt: skip
     with log.open("wb") as f:
         proc = await asyncio.create_subprocess_exec(*argv, stdout=f, stderr=f, env={**os.environ})
-    return Running(cluster, proc, f"https://127.0.0.1:{port}", log)
+    # the port it chose (0: no port picked here that another process could take first)
+    return Running(cluster, proc, f"https://127.0.0.1:{await started_port(proc, log)}", log)
 
 
 @pytest.fixture
@@ -201,7 +195,7 @@ async def test_delegated_auth_and_graceful_shutdown(server: Running) -> None:
     server.proc.send_signal(signal.SIGTERM)
     code, text = await server.get("/readyz?verbose", token=None)
     assert code == 500 and "[-]shutdown failed: reason withheld" in text
-    assert await asyncio.wait_for(server.proc.wait(), 15) == 0
+    assert await asyncio.wait_for(server.proc.wait(), START_TIMEOUT) == 0
 
 
 async def test_start_up_fails_clearly_without_the_authentication_configmap(
@@ -209,7 +203,7 @@ async def test_start_up_fails_clearly_without_the_authentication_configmap(
 ) -> None:
     cluster.configmap = None
     r = await start(cluster, tmp_path)
-    assert await asyncio.wait_for(r.proc.wait(), 30) == 1
+    assert await asyncio.wait_for(r.proc.wait(), START_TIMEOUT) == 1
     out = r.log.read_text()
     assert "unable to load configmap kube-system/extension-apiserver-authentication" in out
     assert "--authentication-tolerate-lookup-failure" in out
@@ -252,10 +246,10 @@ async def test_unusable_kubelet_certificate_flag_stops_start_up(cluster: FakeClu
     bad.write_text("this is not a certificate\n")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "kubescope", "resource-metrics", f"--kubeconfig={kc}",
-        "--bind-address=127.0.0.1", f"--secure-port={free_port()}", f"--cert-dir={tmp_path / 'certs'}",
+        "--bind-address=127.0.0.1", "--secure-port=0", f"--cert-dir={tmp_path / 'certs'}",
         f"--kubelet-certificate-authority={bad}",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
-    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    out, _ = await asyncio.wait_for(proc.communicate(), START_TIMEOUT)
     assert proc.returncode == 1
     assert f"--kubelet-certificate-authority={bad}" in out.decode()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import ssl
 import sys
 import time
@@ -22,6 +21,7 @@ from aiohttp import web
 
 from kubescope.apiserver.selectors import parse_label_selector
 from kubescope.sim.pki import CA
+from tests.childserver import log_tail, started_port
 from tests.sim.conftest import Api, start_api
 
 Obj = dict[str, Any]
@@ -161,7 +161,7 @@ async def serve_api_service(api: Api, name: str, port: int, groups: list[tuple[s
         )
 
 
-async def wait_for(what: str, fn: Callable[[], Any], within: float = 30.0) -> Any:
+async def wait_for(what: str, fn: Callable[[], Any], within: float = 120.0) -> Any:
     deadline = time.monotonic() + within
     last: Any = None
     while time.monotonic() < deadline:
@@ -417,10 +417,9 @@ async def test_resource_metrics_from_resource_metrics_scale_the_target(
     api, _ = cluster
     sim = api.sim
     assert sim.pki is not None
-    port = _free_port()
     argv = [
         sys.executable, "-m", "kubescope", "resource-metrics", f"--kubeconfig={sim.kubeconfig}",
-        "--bind-address=127.0.0.1", f"--secure-port={port}", f"--cert-dir={tmp_path / 'rm-certs'}",
+        "--bind-address=127.0.0.1", "--secure-port=0", f"--cert-dir={tmp_path / 'rm-certs'}",
         "--kubelet-use-node-status-port", "--kubelet-preferred-address-types=InternalIP",
         f"--kubelet-certificate-authority={sim.pki.path('ca.crt')}", "--metric-resolution=2s",
         "--kubelet-request-timeout=1.8s", "--testing-allow-short-metric-resolution",
@@ -428,6 +427,8 @@ async def test_resource_metrics_from_resource_metrics_scale_the_target(
     log = (tmp_path / "resource-metrics.log").open("wb")
     proc = await asyncio.create_subprocess_exec(*argv, stdout=log, stderr=log, env={**os.environ})
     try:
+        port = await started_port(proc, tmp_path / "resource-metrics.log")
+        assert port, f"resource-metrics exited {proc.returncode}: {log_tail(tmp_path / 'resource-metrics.log')}"
         await serve_api_service(api, "resource-metrics", port, [("metrics.k8s.io", "v1beta1")])
         await api.ok("POST", f"/apis/apps/v1/namespaces/{NS}/deployments", deployment("busy", 2))
         await wait_for("the pods run", lambda: _all_running(api, {"busy": 2}))
@@ -492,9 +493,3 @@ async def _pod_metrics(api: Api, app: str) -> bool:
         "GET", f"/apis/metrics.k8s.io/v1beta1/namespaces/{NS}/pods?labelSelector=app%3D{app}"
     )
     return code == 200 and len(json.loads(raw).get("items") or []) == 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
