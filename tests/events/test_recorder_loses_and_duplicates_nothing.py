@@ -75,7 +75,7 @@ def newest(store: EventStore) -> dict[str, int]:
         return {uid_text(u): int(v) for u, v in cur.execute("SELECT uid, rv FROM events").fetchall()}
 
 
-async def until(cond: object, within: float = 30.0, what: str = "") -> None:
+async def until(cond: object, within: float = 120.0, what: str = "") -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not await asyncio.to_thread(cond):  # type: ignore[arg-type]

@@ -25,7 +25,9 @@ FAST = ReflectorOptions(
 )
 
 
-async def until(cond: Callable[[], bool], within: float = 5.0, what: str = "condition") -> None:
+async def until(cond: Callable[[], bool], within: float = 60.0, what: str = "condition") -> None:
+    """Wait for ``cond``. ``within`` is not a timing check (tests check behaviour, not timings):
+    only how long a correct program may take on a loaded 2-core machine before the test gives up."""
     deadline = time.monotonic() + within
     while not cond():
         if time.monotonic() > deadline:

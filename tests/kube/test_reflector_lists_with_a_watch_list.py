@@ -85,7 +85,7 @@ async def test_a_server_without_watch_lists_is_asked_once_per_client(
     ]
     tasks = [asyncio.get_running_loop().create_task(r.run()) for r in reflectors]
     try:
-        await asyncio.wait_for(asyncio.gather(*(r.synced.wait() for r in reflectors)), 5)
+        await asyncio.wait_for(asyncio.gather(*(r.synced.wait() for r in reflectors)), 60)
     finally:
         for t in tasks:
             t.cancel()

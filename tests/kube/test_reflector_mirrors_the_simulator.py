@@ -186,8 +186,9 @@ async def wait_equal(
     path: str = "/api/v1/pods",
     item_type: type[Any] = Pod,
 ) -> list[Any]:
-    """Poll a fresh LIST until the mirror equals it (the reflector trails by milliseconds)."""
-    deadline = time.monotonic() + 20
+    """Poll a fresh LIST until the mirror equals it (the reflector trails by milliseconds; the
+    deadline is only how long a loaded machine may make it trail)."""
+    deadline = time.monotonic() + 60
     while True:
         items, _ = await list_objects(client, path, item_type, params=params)
         truth = {p.metadata.uid: p for p in items}
@@ -223,7 +224,7 @@ async def test_mirror_equals_the_server_after_churn_and_faults(
     task = asyncio.get_running_loop().create_task(refl.run())
     churner = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
     try:
-        await asyncio.wait_for(refl.synced.wait(), 10)
+        await asyncio.wait_for(refl.synced.wait(), 60)
         done: Counter[str] = Counter()
         stop, cycled = asyncio.Event(), asyncio.Event()
         fault_task = asyncio.get_running_loop().create_task(faults(sim, stop, cycled))
@@ -286,7 +287,7 @@ async def test_selectors_filter_lists_and_watches(sim: SimulatorProcess, client:
     tasks = [asyncio.get_running_loop().create_task(r.run()) for r in refls]
     try:
         for r in refls:
-            await asyncio.wait_for(r.synced.wait(), 10)
+            await asyncio.wait_for(r.synced.wait(), 60)
         rng = random.Random(7)
         await client.request("POST", "/api/v1/namespaces/default/pods", None, new_pod("sel-a", node, rng))
         await client.request("POST", "/api/v1/namespaces/default/pods", None, new_pod("sel-b", nodes[0], rng))
@@ -316,13 +317,13 @@ async def test_bookmarks_move_a_quiet_watch_forward(sim: SimulatorProcess, clien
     )
     task = asyncio.get_running_loop().create_task(refl.run())
     try:
-        await asyncio.wait_for(refl.synced.wait(), 10)
+        await asyncio.wait_for(refl.synced.wait(), 60)
         listed_rv = int(refl.resource_version)
         # changes elsewhere advance the server's resourceVersion; only bookmarks carry it here
         body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bump", "namespace": "default"}}
         await client.request("POST", "/api/v1/namespaces/default/configmaps", None, body)
         server_rv = int((await asyncio.to_thread(sim.stats))["resourceVersion"])
-        await until(lambda: int(refl.resource_version) >= server_rv, within=5, what="bookmark")
+        await until(lambda: int(refl.resource_version) >= server_rv, what="bookmark")
         assert int(refl.resource_version) > listed_rv and refl.stats.bookmarks >= 1
         assert refl.stats.added + refl.stats.modified + refl.stats.deleted == 0
     finally:
@@ -345,7 +346,7 @@ async def test_inactivity_timeout_reconnects_without_bookmarks() -> None:
             task = asyncio.get_running_loop().create_task(refl.run())
             try:
                 await until(
-                    lambda: refl.stats.inactivity_timeouts >= 2, within=5, what="inactivity reconnects"
+                    lambda: refl.stats.inactivity_timeouts >= 2, what="inactivity reconnects"
                 )
                 assert refl.stats.relists == 0 and refl.stats.syncs == 1
             finally:

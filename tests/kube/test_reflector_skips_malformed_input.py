@@ -80,7 +80,7 @@ async def test_oversized_watch_line_is_skipped(fake: FakeApi) -> None:
 
     task = asyncio.get_running_loop().create_task(refl.run())
     try:
-        await asyncio.wait_for(refl.synced.wait(), 5)
+        await asyncio.wait_for(refl.synced.wait(), 60)
         await until(lambda: fake.open_watches == 1, what="watch")
         big = pod(1, fake.rv + 1)
         big["metadata"]["annotations"] = {"big": "x" * (300 << 10)}

@@ -90,7 +90,7 @@ async def test_malformed_line_then_the_stream_goes_on(api: Api) -> None:
         await api.ok("POST", "/_sim/faults", {"malformed_event": True})
         await api.ok("POST", CMS, configmap("after"))
         while len(lines) < 2:
-            lines.append(await asyncio.wait_for(r.content.readline(), 5))
+            lines.append(await asyncio.wait_for(r.content.readline(), 60))
     with pytest.raises(json.JSONDecodeError):
         json.loads(lines[0])
     assert json.loads(lines[1])["object"]["metadata"]["name"] == "after"

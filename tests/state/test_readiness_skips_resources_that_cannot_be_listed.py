@@ -87,7 +87,7 @@ async def test_a_resource_not_served_is_skipped_and_watched_once_it_appears(
 
     # an upgrade: the API server serves pods now
     fake.discovery = {"/api/v1": ["pods"]}
-    await until(lambda: "pods" in ex.runtimes and ex.ready(), within=10, what="pods watched")
+    await until(lambda: "pods" in ex.runtimes and ex.ready(), what="pods watched")
     await until(lambda: len(ex.runtimes["pods"].stores[0]) == 1, what="pods synced")
     assert ex.unavailable() == [("mutatingadmissionpolicies", "not_served")]
 
@@ -96,7 +96,7 @@ async def test_a_resource_not_served_is_skipped_and_watched_once_it_appears(
     fake.pods_answer = NOT_FOUND
     fake.compacted = fake.rv + 1
     fake.drop_watches()
-    await until(lambda: "pods" not in ex.runtimes, within=10, what="pods dropped")
+    await until(lambda: "pods" not in ex.runtimes, what="pods dropped")
     assert ("pods", "not_served") in ex.unavailable()
 
 
@@ -107,7 +107,7 @@ async def test_a_forbidden_resource_is_not_waited_for_and_synced_once_allowed(
     fake.pods_answer = FORBIDDEN
     with caplog.at_level(logging.WARNING):
         ex = await exporter("--resources=pods")
-        await until(ex.ready, within=10, what="ready without pods")
+        await until(ex.ready, what="ready without pods")
     assert ex.unavailable() == [("pods", "forbidden")]
     assert await readyz(ex) == (200, "OK")
     assert 'kubescope_state_resource_unavailable{reason="forbidden",resource="pods"} 1' in await telemetry(ex)
@@ -116,7 +116,7 @@ async def test_a_forbidden_resource_is_not_waited_for_and_synced_once_allowed(
     assert "cannot list resource" in failures[0].fields["error"]  # type: ignore[attr-defined]
     # RBAC fixed: the retries (with backoff) get through
     fake.pods_answer = None
-    await until(ex.runtimes["pods"].synced, within=15, what="pods synced once allowed")
+    await until(ex.runtimes["pods"].synced, what="pods synced once allowed")
     assert ex.unavailable() == []
     assert len(ex.runtimes["pods"].stores[0]) == 1
 
@@ -128,4 +128,4 @@ async def test_readiness_waits_for_resources_that_can_be_listed(fake: FakeApi, e
     ex = await exporter("--resources=pods")
     status, text = await readyz(ex)
     assert status == 503 and "informer-sync failed" in text
-    await until(ex.ready, within=15, what="ready after the retries")
+    await until(ex.ready, what="ready after the retries")

@@ -52,7 +52,7 @@ async def exporter(fake: FakeApi, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         )
         ex = StateExporter(s, client)
         await ex.start()
-        await until(ex.ready, within=30, what="synced")
+        await until(ex.ready, what="synced")
         started.append(ex)
         return ex
 
@@ -118,9 +118,9 @@ async def test_stalled_readers_are_cut_off_and_their_slots_given_back(exporter: 
         sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
         stalled.append(sock)
     try:
-        await until(lambda: ex.scrapes.in_flight["identity"] == 2, within=10, what="both admitted")
+        await until(lambda: ex.scrapes.in_flight["identity"] == 2, what="both admitted")
         assert (await scrape(ex))[0] == 503  # no slot while they hold them
-        await until(lambda: ex.scrapes.in_flight["identity"] == 0, within=10, what="stalled readers cut off")
+        await until(lambda: ex.scrapes.in_flight["identity"] == 0, what="stalled readers cut off")
         assert ex.scrapes.aborted[("identity", "stalled")] == 2
         status, headers, body = await scrape(ex)
         assert status == 200 and len(body) == int(headers["Content-Length"])

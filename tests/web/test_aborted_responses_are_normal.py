@@ -35,7 +35,7 @@ async def test_a_client_closing_early_is_counted_not_a_traceback(caplog: pytest.
         writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
         await reader.readexactly(100_000)  # curl | head -c 100000
         writer.close()
-        await asyncio.wait_for(closed.wait(), 10)
+        await asyncio.wait_for(closed.wait(), 60)
         _, _, text = await fetch(url(srv, "main", "/metrics"))
     assert 'kubescope_http_aborted_responses_total{handler="/big",listener="main"} 1\n' in text.decode()
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -8,6 +8,7 @@ import asyncio
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -210,7 +211,7 @@ async def test_a_signal_stops_gracefully_and_a_second_one_hurries() -> None:
     code, _, body = await fetch(url(srv, "main", "/readyz?verbose"))  # still serving, not ready
     assert code == 500 and "[-]shutdown failed" in body.decode()
     os.kill(os.getpid(), signal.SIGTERM)  # the operator insists: no 60 s delay
-    assert await asyncio.wait_for(serving, 10) == 0
+    assert await asyncio.wait_for(serving, 60) == 0
     with pytest.raises(aiohttp.ClientConnectionError):
         await fetch(url(srv, "main", "/readyz"))
 
@@ -225,13 +226,12 @@ async def test_announce_comes_once_a_signal_would_be_handled() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     srv = web.Server("t", listeners=[web.Listener("main", host="127.0.0.1")])
-    assert await asyncio.wait_for(srv.serve(announce), 10) == 0
+    assert await asyncio.wait_for(srv.serve(announce), 60) == 0
     assert announced == [True] and srv._stopped
 
 
 async def until(cond: Callable[[], bool]) -> None:
-    for _ in range(1000):
-        if cond():
-            return
+    deadline = time.monotonic() + 60  # not a timing check: how long a loaded machine may take
+    while not cond():
+        assert time.monotonic() < deadline, "not reached"
         await asyncio.sleep(0.01)
-    raise AssertionError("not reached")
