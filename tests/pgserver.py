@@ -23,6 +23,8 @@ import tempfile
 import time
 from types import TracebackType
 
+from kubescope.sim.process import die_with_parent
+
 
 def _bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
@@ -93,7 +95,7 @@ class PostgresServer:
         self.proc = subprocess.Popen(
             [_bin("postgres"), "-D", self.data, "-p", str(self.port), "-h", "127.0.0.1", "-k", self.dir],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.dir,
-            **self._as_user(),
+            preexec_fn=die_with_parent(), **self._as_user(),  # noqa: PLW1509 (None unless single-threaded)
         )  # fmt: skip
         log.close()
         deadline = time.monotonic() + 120
