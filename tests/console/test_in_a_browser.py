@@ -57,9 +57,24 @@ class Demo:
     def wait(self, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         while "Ctrl-C stops everything." not in self.out.read_text(errors="replace"):
-            assert self.proc.poll() is None, self.out.read_text(errors="replace")
-            assert time.monotonic() < deadline, self.out.read_text(errors="replace")
+            assert self.proc.poll() is None, "the demo exited while starting\n" + self.explain()
+            assert time.monotonic() < deadline, f"the demo not up after {timeout:.0f} s\n" + self.explain()
             time.sleep(0.3)
+        assert self.proc.poll() is None, "the demo exited once up\n" + self.explain()
+
+    def explain(self) -> str:
+        """What a failure about the demo needs to explain itself: its exit code, the tail of its
+        output and of each server's log."""
+        code = self.proc.poll()
+        parts = [f"demo (pid {self.proc.pid}): {'running' if code is None else f'exited with {code}'}"]
+        logs = sorted((self.tmp / "logs").glob("*.log")) if (self.tmp / "logs").is_dir() else []
+        for path in [self.out, *logs]:
+            try:
+                text = path.read_text(errors="replace")
+            except OSError as e:
+                text = f"({e})"
+            parts.append(f"--- {path} (last 3000 characters) ---\n{text[-3000:]}")
+        return "\n".join(parts)
 
     def api(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> Any:
         """A request to the simulator with the demo's kubeconfig (through the real kubectl)."""
@@ -81,7 +96,7 @@ class Demo:
             text=True,
             timeout=60,
         )
-        assert p.returncode == 0, p.stderr
+        assert p.returncode == 0, f"kubectl {' '.join(args[2:])}: {p.stderr}\n{self.explain()}"
         return json.loads(p.stdout) if p.stdout.strip() else None
 
     def stop(self) -> None:
@@ -104,6 +119,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         yield d
     finally:
         d.stop()
+
+
+@pytest.fixture(autouse=True)
+def _demo_stays_up(demo: Demo) -> Iterator[None]:
+    """Each test starts and ends with the demo running; when it is gone, its output and logs say why."""
+    assert demo.proc.poll() is None, "the demo is gone\n" + demo.explain()
+    yield
+    assert demo.proc.poll() is None, "the demo exited during the test\n" + demo.explain()
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +155,15 @@ def errors(browser: Any) -> list[dict[str, Any]]:
     return [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
 
 
-def open_page(browser: Any, url: str) -> None:
-    browser.get(url)
+def open_page(browser: Any, demo: Demo, path: str) -> None:
+    """Load a console page and wait for its charts; a page that does not load says why the demo's
+    console did not answer (its exit code, its output and logs)."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        browser.get(demo.url + path)
+    except WebDriverException as e:
+        raise AssertionError(f"{demo.url + path}: {e.msg}\n{demo.explain()}") from e
     deadline = time.monotonic() + 30
     while browser.execute_script(
         "return [...document.querySelectorAll('figure.chart')].some(f => !f.dataset.state || f.dataset.state === 'loading')"
@@ -217,7 +247,7 @@ def test_every_page_loads_without_console_errors(demo: Demo, browser: Any) -> No
     pages = _pages(demo)
     time.sleep(6)  # a few polls, so sparklines have lines
     for path in pages.values():
-        open_page(browser, demo.url + path)
+        open_page(browser, demo, path)
         assert browser.title.endswith("kubescope console"), (path, browser.title)
         assert "Traceback" not in browser.page_source
         states = browser.execute_script(
@@ -225,7 +255,7 @@ def test_every_page_loads_without_console_errors(demo: Demo, browser: Any) -> No
         )
         assert all(s in ("drawn", "empty") for s in states), (path, states)
         assert errors(browser) == [], path
-    open_page(browser, demo.url + "/pods?sort=colour")
+    open_page(browser, demo, "/pods?sort=colour")
     assert "sort='colour': sort by one of" in browser.find_element("css selector", ".error-message").text
     # the one error the browser logs is the page's own 400 status
     assert [e["message"].endswith("status of 400 (Bad Request)") for e in errors(browser)] == [True]
@@ -258,7 +288,7 @@ def test_charts_draw_the_simulators_truth(demo: Demo, browser: Any) -> None:
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
     deadline = time.monotonic() + 60
     while True:
-        open_page(browser, f"{demo.url}/pods/{ns}/{name}?range=15m")
+        open_page(browser, demo, f"/pods/{ns}/{name}?range=15m")
         drawn = chart(browser, "pod-memory")
         usage = next((s for s in drawn["series"] if s["label"] == "usage"), None)
         points = [
@@ -280,7 +310,7 @@ def test_charts_draw_the_simulators_truth(demo: Demo, browser: Any) -> None:
     # the same pod over the last hour comes from kubescope history (through the aggregation layer)
     deadline = time.monotonic() + 60
     while True:
-        open_page(browser, f"{demo.url}/pods/{ns}/{name}?range=1h")
+        open_page(browser, demo, f"/pods/{ns}/{name}?range=1h")
         source = browser.execute_script(
             "const c = window.kubescopeCharts['pod-memory']; return c ? c.data.source : ''"
         )
@@ -306,7 +336,7 @@ def test_charts_draw_the_simulators_truth(demo: Demo, browser: Any) -> None:
 def test_filters_sorting_and_the_back_button(demo: Demo, browser: Any) -> None:
     from selenium.webdriver.support.ui import Select
 
-    open_page(browser, demo.url + "/pods")
+    open_page(browser, demo, "/pods")
     target = next(
         p["metadata"]["namespace"] for p in _pods(demo) if p["metadata"]["namespace"] != "kube-system"
     )
@@ -339,7 +369,7 @@ def test_a_workload_shows_its_recommendation_beside_its_requests(demo: Demo, bro
     first = deploy["spec"]["template"]["spec"]["containers"][0]
     deadline = time.monotonic() + 90
     while True:
-        open_page(browser, f"{demo.url}/workloads/{ns}/deployments/{name}?range=15m")
+        open_page(browser, demo, f"/workloads/{ns}/deployments/{name}?range=15m")
         rows = browser.find_elements("css selector", "#recommendation tbody tr")
         cells = [td.text for td in rows[0].find_elements("css selector", "td")] if rows else []
         if (cells and cells[2] != "-") or time.monotonic() > deadline:
@@ -386,7 +416,7 @@ def test_an_autoscalers_replica_change_appears(demo: Demo, browser: Any) -> None
         status = demo.api("GET", f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/{name}")[
             "status"
         ]
-        open_page(browser, f"{demo.url}/autoscalers?ns={ns}")
+        open_page(browser, demo, f"/autoscalers?ns={ns}")
         cell = browser.find_element(
             "xpath", f"//tr[td/a[text()='{name}']]/td[contains(@class, 'replicas')]"
         ).text
@@ -395,7 +425,7 @@ def test_an_autoscalers_replica_change_appears(demo: Demo, browser: Any) -> None
         time.sleep(1)
     assert cell.split()[0] == str(status["currentReplicas"]), (cell, status)
     assert status.get("lastScaleTime"), status
-    open_page(browser, f"{demo.url}/autoscalers/{ns}/{name}?range=15m")
+    open_page(browser, demo, f"/autoscalers/{ns}/{name}?range=15m")
     drawn = chart(browser, "hpa-replicas")
     replicas = next(s for s in drawn["series"] if s["label"] == "replicas")
     assert sizes & {v for v in replicas["values"] if isinstance(v, int | float)}, (sizes, drawn)
@@ -436,7 +466,7 @@ def test_a_pods_timeline_merges_live_and_archived_events(demo: Demo, browser: An
             break
         assert time.monotonic() < deadline, items
         time.sleep(1)
-    open_page(browser, f"{demo.url}/pods/{ns}/{name}")
+    open_page(browser, demo, f"/pods/{ns}/{name}")
     rows = {
         r.find_element("css selector", "td:nth-child(3)").text: r.get_attribute("class")
         for r in browser.find_elements("css selector", "section.events tbody tr")
@@ -456,7 +486,7 @@ def test_every_page_at_desktop_and_narrow_widths(demo: Demo, browser: Any) -> No
     for shot, path in pages.items():
         for width in (1400, 420):
             browser.set_window_size(width, 1000)
-            open_page(browser, demo.url + path)
+            open_page(browser, demo, path)
             states = browser.execute_script(
                 "return [...document.querySelectorAll('figure.chart')].map(f => f.dataset.state)"
             )
