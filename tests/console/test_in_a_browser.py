@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -34,25 +33,20 @@ SEED = 7
 SHOTS = os.environ.get("KUBESCOPE_SCREENSHOTS", "")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Demo:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.kubeconfig = tmp / "kubeconfig"
-        self.port = _free_port()
         self.out = tmp / "demo.out"
+        # every server on a port of its own choosing (0), the console's read from the demo's banner: a
+        # port picked free here and handed over can be taken before the demo's server binds it
         argv = [sys.executable, "-m", "kubescope", "demo", "--nodes", "4", "--pods-per-node", "6", "--seed", str(SEED),
                 "--churn-rate", "0", "--metric-resolution", "2s", "--write-kubeconfig", str(self.kubeconfig),
-                "--state-port", str(_free_port()), "--state-telemetry-port", str(_free_port()),
-                "--console-port", str(self.port), "--log-dir", str(tmp / "logs"), "--exit-after", "1500"]  # fmt: skip
+                "--state-port", "0", "--state-telemetry-port", "0", "--console-port", "0",
+                "--log-dir", str(tmp / "logs"), "--exit-after", "1500"]  # fmt: skip
         with self.out.open("wb") as f:
             self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = ""
 
     def wait(self, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
@@ -61,6 +55,9 @@ class Demo:
             assert time.monotonic() < deadline, f"the demo not up after {timeout:.0f} s\n" + self.explain()
             time.sleep(0.3)
         assert self.proc.poll() is None, "the demo exited once up\n" + self.explain()
+        console = re.search(r"^  console +(http://127\.0\.0\.1:\d+)/", self.out.read_text(), re.MULTILINE)
+        assert console, "the demo's banner names no console\n" + self.explain()
+        self.url = console[1]
 
     def explain(self) -> str:
         """What a failure about the demo needs to explain itself: its exit code, the tail of its

@@ -28,15 +28,30 @@ from kubescope.web.flags import LISTEN, ListenFlags, check_listen_ports
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
 # with Prometheus installed the demo also runs it and kubescope custom-metrics (its autoscaling part)
-SERVER_LOGS = {"simulator.log", "state-metrics.log", "resource-metrics.log", "history.log", "console.log", "events.log"} | (
-    {"prometheus.log", "custom-metrics.log"} if shutil.which("prometheus") else set()
-)
+SERVER_LOGS = {
+    "simulator.log",
+    "state-metrics.log",
+    "resource-metrics.log",
+    "history.log",
+    "console.log",
+    "events.log",
+} | ({"prometheus.log", "custom-metrics.log"} if shutil.which("prometheus") else set())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def reserved_port() -> int:
+    """A loopback port for a server to be given, that no other process takes meanwhile: the server side
+    of a connection closed first stays in TIME_WAIT for a minute, and the kernel hands such a port to
+    no bind(0) nor connect(), while a server with SO_REUSEADDR (aiohttp's) binds it. (A port picked free
+    and released could be any process' before the demo's server bound it: the demo then exits.)"""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with socket.create_connection(server.getsockname()) as client:
+            conn, _ = server.accept()
+            conn.close()  # the server side first: TIME_WAIT is on its end, the port
+            client.recv(1)
+        return int(server.getsockname()[1])
 
 
 def nobody_listens(port: int) -> bool:
@@ -53,13 +68,14 @@ class Demo:
         self.tmpdir = tmp / "tmpdir"  # the demo's TMPDIR: what it leaves behind shows there
         self.tmpdir.mkdir()
         self.kubeconfig = tmp / "kubeconfig"
-        self.state_port, self.telemetry_port = free_port(), free_port()
+        # the state port given (the demo serves there), the others of the servers' own choosing (0)
+        self.state_port, self.telemetry_port = reserved_port(), 0
         self.out = tmp / "demo.out"
         argv = [
             sys.executable, "-m", "kubescope", "demo", "--nodes", "3", "--pods-per-node", "5",
             "--metric-resolution", "2s", "--exit-after", f"{exit_after:g}",
             "--write-kubeconfig", str(self.kubeconfig), "--state-port", str(self.state_port),
-            "--state-telemetry-port", str(self.telemetry_port), "--console-port", str(free_port()),
+            "--state-telemetry-port", "0", "--console-port", "0",
             *(["--log-dir", str(tmp / "logs")] if keep_logs else []),
         ]  # fmt: skip
         with self.out.open("wb") as f:
@@ -73,10 +89,21 @@ class Demo:
     def wait_running(self, timeout: float = 120) -> str:
         deadline = time.monotonic() + timeout
         while "Ctrl-C stops everything." not in self.text():
-            assert self.proc.poll() is None, f"the demo exited early:\n{self.text()}"
-            assert time.monotonic() < deadline, f"the demo did not come up:\n{self.text()}"
+            assert self.proc.poll() is None, f"the demo exited early:\n{self.explain()}"
+            assert time.monotonic() < deadline, f"the demo did not come up:\n{self.explain()}"
             time.sleep(0.2)
+        m = re.search(r"^  state-metrics telemetry +http://127\.0\.0\.1:(\d+)/metrics$", self.text(), re.M)
+        assert m is not None, self.explain()
+        self.telemetry_port = int(m.group(1))
         return self.text()
+
+    def explain(self) -> str:
+        """The demo's exit code, the tail of its output and of each server's log (for a failure)."""
+        code = self.proc.poll()
+        parts = [f"demo: {'running' if code is None else f'exited with {code}'}", self.text()[-3000:]]
+        for log in sorted(self.tmp.glob("logs/*.log")):
+            parts.append(f"--- {log.name} ---\n{log.read_text(errors='replace')[-2000:]}")
+        return "\n".join(parts)
 
     def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -150,7 +177,9 @@ def test_kubectl_top_and_state_metrics_then_ctrl_c(demo: Demo) -> None:
     assert len(lines) > 5
 
     # the events archive: the banner's query line and kubectl through the aggregation layer
-    m = re.search(r"kubescope events query (--kubeconfig \S+ --for pod/(\S+) -n (\S+) --since 7d)$", banner, re.M)
+    m = re.search(
+        r"kubescope events query (--kubeconfig \S+ --for pod/(\S+) -n (\S+) --since 7d)$", banner, re.M
+    )
     assert m is not None, banner
     q = subprocess.run([sys.executable, "-m", "kubescope", "events", "query", *m.group(1).split()],
                        capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -224,16 +253,20 @@ def test_the_demo_removes_its_temporary_directories_on_exit(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_a_failed_server_leaves_its_logs_and_says_where(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "named"), [("state-metrics", "state-metrics"), ("simulate", "the simulator")]
+)
+def test_a_failed_server_leaves_its_logs_and_says_where(tmp_path: Path, command: str, named: str) -> None:
+    """A server of the demo's dies (the simulator too: the demo used to go on without it, every client
+    refused): the demo stops everything, says which died and how, and keeps the logs."""
     d = Demo(tmp_path, exit_after=300, keep_logs=False)
     try:
         d.wait_running()
         logdir = d.logdir()
-        victim = next(
-            c for c in psutil.Process(d.proc.pid).children() if "state-metrics" in c.cmdline()
-        )  # the demo's state-metrics process dies
+        victim = next(c for c in psutil.Process(d.proc.pid).children() if command in c.cmdline())
         victim.kill()
         assert d.proc.wait(60) == 1, d.text()
+        assert f"kubescope demo: {named} exited with -9; log {logdir}/" in d.text(), d.text()
         assert f"logs kept in {logdir}" in d.text()
         assert {p.name for p in logdir.iterdir()} == SERVER_LOGS
         assert [p for p in d.tmpdir.iterdir() if p != logdir] == []  # the simulator's state went
@@ -283,7 +316,7 @@ def test_ctrl_c_while_the_servers_start_stops_at_once(tmp_path: Path) -> None:
         assert d.proc.wait(60) == 0, d.text()
         assert "interrupted while starting; stopping..." in d.text()
         assert "kubescope demo is running" not in d.text()
-        assert nobody_listens(d.state_port) and nobody_listens(d.telemetry_port)
+        assert nobody_listens(d.state_port)  # (the telemetry port: never bound, never named)
         assert [p for p in d.tmpdir.iterdir() if p.name != "logs"] == []  # the simulator's state went
     finally:
         d.stop()

@@ -54,7 +54,7 @@ def prometheus_config(job: dict[str, Any]) -> str:
 def adapter_args(kubeconfig: str, port: int, workdir: Path, prom_port: int) -> list[str]:
     return [
         "custom-metrics", f"--kubeconfig={kubeconfig}", "--bind-address=127.0.0.1", f"--secure-port={port}",
-        f"--cert-dir={workdir / 'certs'}", f"--config={workdir / 'custom-metrics.yaml'}",
+        f"--cert-dir={workdir / 'custom-metrics-certs'}", f"--config={workdir / 'custom-metrics.yaml'}",
         f"--prometheus-url=http://127.0.0.1:{prom_port}", "--metrics-relist-interval=15s", "--log-level=warning",
     ]  # fmt: skip
 
