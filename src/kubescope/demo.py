@@ -131,6 +131,7 @@ class Child:
             start_new_session=True,
             preexec_fn=die_with_parent(),  # noqa: PLW1509 (only when single-threaded)
         )
+        self._terminated = False
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -164,15 +165,22 @@ class Child:
         except OSError:
             return ""
 
+    def terminate(self) -> None:
+        """SIGTERM to the child's whole process group, once (a second one tells a kubescope server to
+        stop without draining)."""
+        if self.proc.poll() is None and not self._terminated:
+            self._terminated = True
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)  # its process group's id (start_new_session)
+
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM to the child's whole process group, as systemd stops a service: the child and
-        what it runs (a credential loader, an exec plugin: stopped during its start-up, a child
-        would leave them running after the demo ended); SIGKILL to what is left once the child
+        """SIGTERM (unless sent) to the child's whole process group, as systemd stops a service: the
+        child and what it runs (a credential loader, an exec plugin: stopped during its start-up, a
+        child would leave them running after the demo ended); SIGKILL to what is left once the child
         exited, or after ``timeout``."""
         if self.proc.poll() is None:
-            pid = self.proc.pid  # its process group's id (start_new_session)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGTERM)
+            pid = self.proc.pid
+            self.terminate()
             deadline = time.monotonic() + timeout
             # exited but not reaped: its pid stays the group's, so the SIGKILL cannot reach another
             while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
@@ -490,6 +498,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"kubescope demo: {e}", file=sys.stderr)
         return 1
     finally:
+        # the servers stop together (one after the other, each draining, took over a minute on a
+        # loaded machine), then the simulator they watch
+        for c in children:
+            with contextlib.suppress(Exception):
+                c.terminate()
         for stopper in [*(c.stop for c in reversed(children)), *stoppers]:
             with contextlib.suppress(Exception):
                 stopper()
@@ -568,6 +581,7 @@ def _start_autoscaling(
     port = adapter.bound_port(serving("custom-metrics", "https"), 120, stopped)
     asyncio.run(showcase.register(kubeconfig, port))
     _wait_http(f"https://127.0.0.1:{port}/livez", adapter, 120, "custom-metrics", stopped)
+    _wait_http(f"http://127.0.0.1:{prom_port}/-/ready", server, 120, "prometheus", stopped)
     return showcase.On(f"http://127.0.0.1:{prom_port}", f"https://127.0.0.1:{port}")
 
 

@@ -86,7 +86,9 @@ class Demo:
     def text(self) -> str:
         return self.out.read_text(errors="replace")
 
-    def wait_running(self, timeout: float = 120) -> str:
+    def wait_running(self, timeout: float = 300) -> str:
+        """Until the banner (the demo itself waits up to 300 s for state-metrics: a loaded machine
+        starting its nine processes took over 120 s)."""
         deadline = time.monotonic() + timeout
         while "Ctrl-C stops everything." not in self.text():
             assert self.proc.poll() is None, f"the demo exited early:\n{self.explain()}"
