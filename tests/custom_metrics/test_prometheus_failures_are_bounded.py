@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -198,15 +199,17 @@ async def test_an_outage_is_covered_by_stale_answers_for_a_bounded_time(cluster:
 
 
 async def test_prometheus_not_listening_is_a_transport_error() -> None:
-    from tests.integration.prom import free_port
-
-    client = await PrometheusClient.connect(PrometheusSettings(url=f"http://127.0.0.1:{free_port()}"))
-    try:
-        with pytest.raises(PrometheusError) as e:
-            await client.query("up")
-        assert e.value.kind == "transport"
-    finally:
-        await client.close()
+    # a port held bound but not listening: refused, and no other process can take it meanwhile
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        client = await PrometheusClient.connect(PrometheusSettings(url=f"http://127.0.0.1:{port}"))
+        try:
+            with pytest.raises(PrometheusError) as e:
+                await client.query("up")
+            assert e.value.kind == "transport"
+        finally:
+            await client.close()
 
 
 def _json(body: bytes) -> Any:
