@@ -83,6 +83,9 @@ def broken(out: subprocess.CompletedProcess[str]) -> str:
         ("state/families/node.py", "import kubescope.state.families.pod", "families-independent", "pod"),
         # the pure middle does no I/O
         ("state/families/node.py", "import aiohttp", "pure-core", "aiohttp"),
+        # the simulated kubelets' state and text leave sockets to their serving module
+        ("sim/kubelet/nodes.py", "import kubescope.sim.kubelet.serving", "sim-kubelet-core", "serving"),
+        ("sim/kubelet/text.py", "import ssl", "sim-kubelet-core", "ssl"),
     ],
 )
 def test_a_violation_is_caught_naming_the_contract_and_the_import(

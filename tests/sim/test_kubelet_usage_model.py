@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from kubescope.sim.kubelet import KubeletFarm, NodeSample
+from kubescope.sim.kubelet.nodes import Kubelets
+from kubescope.sim.kubelet.pods import NodeSample
 from kubescope.sim.scenario import ScenarioConfig, generate
 from kubescope.sim.store import ObjectStore
 from kubescope.sim.usage import (
@@ -108,7 +109,7 @@ def test_counters_and_sums_hold_through_restarts_and_pods_coming_and_going() -> 
     store = ObjectStore()
     store.bulk_create(generate(ScenarioConfig(seed=3, nodes=3, pods_per_node=8, start=start)))
     clock = Clock(start + 0.5)
-    farm = KubeletFarm(store, seed=3, housekeeping=10.0, clock=clock)
+    farm = Kubelets(store, seed=3, housekeeping=10.0, clock=clock)
     farm.load()
     rng = random.Random(5)
     last_node: dict[str, tuple[int, int]] = {}

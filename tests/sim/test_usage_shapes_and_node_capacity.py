@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kubescope.sim.kubelet import KubeletFarm
+from kubescope.sim.kubelet.nodes import Kubelets
 from kubescope.sim.store import ObjectStore
 from kubescope.sim.usage import (
     BURST_FACTOR,
@@ -140,7 +140,7 @@ def test_a_node_never_reports_more_than_its_cpus() -> None:
         store.create("pods", _pod(f"p{i}", "small", "4", None, MONDAY - 3600))
     store.create("pods", _pod("capped", "small", "1", "300m", MONDAY - 3600))
     clock = Clock(MONDAY + 0.5)
-    farm = KubeletFarm(store, seed=4, housekeeping=10.0, clock=clock)
+    farm = Kubelets(store, seed=4, housekeeping=10.0, clock=clock)
     farm.load()
     node = farm.nodes["small"]
     prev = None

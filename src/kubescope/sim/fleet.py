@@ -6,7 +6,7 @@ container at once with numpy: each container's curve (:func:`~kubescope.sim.usag
 from the same seed, pod UID and container name), times its workload's shape (weekends, a daily
 burst, idle workloads: :func:`~kubescope.sim.usage.workload_traits` of the same seed, namespace
 and name), capped as a node caps it (over each cycle, the containers of a node get at most its CPUs,
-shared in proportion to what they wanted, as :mod:`kubescope.sim.cgroups` does).
+shared in proportion to what they wanted, as :mod:`kubescope.sim.kubelet.cgroups` does).
 
 Workloads roll: a Deployment's pods are replaced every ``rollout_days`` (new names and UIDs), a
 StatefulSet's keep their names with new UIDs (the names come back), DaemonSets never roll.

@@ -7,7 +7,7 @@ availability loop, self metrics (behind the API's authorization on ``/metrics``)
 shutdown, in which open watches are closed before in-flight requests drain. Parts that serve HTTP
 themselves run their listeners on the same core (:meth:`Simulator.serve_listener`).
 
-Plug-in parts (``kubescope.sim.kubelet``, ``kubescope.sim.live`` and ``kubescope.sim.appmetrics``)
+Plug-in parts (``kubescope.sim.kubelet.serving``, ``kubescope.sim.live`` and ``kubescope.sim.appmetrics``)
 are imported when present and wanted (kubelets unless ``--no-kubelets`` and the cluster has nodes;
 the live cluster, control plane and churn, when ``--churn-rate`` > 0 or ``--controllers``;
 application metrics always). Each module provides::
@@ -59,8 +59,8 @@ from kubescope.sim.api import SimAPI
 from kubescope.sim.auth import AuthConfig
 from kubescope.sim.defaults import apply_defaults
 from kubescope.sim.faults import Faults
-from kubescope.sim.kubeletplan import Plan as KubeletPlan
-from kubescope.sim.kubeletplan import plan as kubelet_plan
+from kubescope.sim.kubelet.plan import Plan as KubeletPlan
+from kubescope.sim.kubelet.plan import plan as kubelet_plan
 from kubescope.sim.pki import ClusterPKI
 from kubescope.sim.scenario import ScenarioConfig, generate
 from kubescope.sim.store import ObjectStore, SimError
@@ -361,7 +361,7 @@ class Simulator:
         s = self.settings
         wanted = []
         if s.kubelets and s.nodes:
-            wanted.append("kubescope.sim.kubelet")
+            wanted.append("kubescope.sim.kubelet.serving")
         if s.churn_rate > 0 or s.controllers:
             wanted.append("kubescope.sim.live")
         wanted.append("kubescope.sim.appmetrics")  # pods of annotated Deployments serve app metrics

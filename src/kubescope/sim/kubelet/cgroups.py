@@ -19,7 +19,7 @@ system share, its pods, and the pods that left). A node's counter is the sum of 
 reported, so node >= sum of pods >= sum of containers at every sample, and every counter only
 grows. Rates read between any two samples are at most the node's capacity (and a container's limit).
 
-The state moves forward one evaluated tick at a time (``KubeletFarm.sample`` keeps the last few
+The state moves forward one evaluated tick at a time (``Kubelets.sample`` keeps the last few
 samples of each node); a node nobody asked for a while is stepped over the whole gap at once (its
 average rate over the gap is capped).
 """
@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kubescope.sim.kubelet import Container, Node, Pod
+    from kubescope.sim.kubelet.pods import Container, Node, Pod
 
 
 def step(node: Node, t_k: float, span: float | None) -> list[tuple[Pod, list[Container]]]:
@@ -72,7 +72,9 @@ def step(node: Node, t_k: float, span: float | None) -> list[tuple[Pod, list[Con
             total += inc
             mine.append(c)
         if pod.acct_t < 0:
-            pod.sandbox_served = pod.sandbox.cpu * max(0.0, (before if before is not None else ts) - pod.started)
+            pod.sandbox_served = pod.sandbox.cpu * max(
+                0.0, (before if before is not None else ts) - pod.started
+            )
             pod.acct_t = max(pod.started, before if before is not None else ts)
         sb = pod.sandbox.cpu * max(0.0, ts - pod.acct_t)
         sandboxes.append((pod, sb))
@@ -112,4 +114,3 @@ def retire_container(c: Container) -> None:
 def retire_pod(node: Node, pod: Pod) -> None:
     """A pod left the node: the node keeps what the pod last reported."""
     node.retired += pod.reported
-

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from kubescope.model.gofmt import go_float
 
 if TYPE_CHECKING:
-    from kubescope.sim.kubelet import NodeSample
+    from kubescope.sim.kubelet.pods import NodeSample
 
 _HEADER = {
     "container_cpu_usage_seconds_total": (
