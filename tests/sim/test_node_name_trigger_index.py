@@ -7,8 +7,9 @@ import msgspec
 import pytest
 
 from kubescope.apiserver.selectors import parse_field_selector, parse_label_selector
-from kubescope.sim import store
-from kubescope.sim.store import ObjectStore, Watcher
+from kubescope.sim import pages
+from kubescope.sim.store import ObjectStore
+from kubescope.sim.watchcache import Watcher
 from tests.sim.conftest import pod
 
 
@@ -74,13 +75,13 @@ def test_a_node_list_does_not_scan_every_pod(monkeypatch: pytest.MonkeyPatch) ->
     s.bulk_create(("pods", pod(f"p{i:05d}", f"ns{i % 50}", node=f"n{i % 500}")) for i in range(30_000))
     # the pods the list looks at: only that node's 60 (counted, not timed: a loaded machine is slow)
     looked_at: list[object] = []
-    matches = store._matches
+    matches = pages.selected
 
     def counting(e: object, *args: object) -> bool:
         looked_at.append(e)
         return bool(matches(e, *args))  # type: ignore[arg-type]
 
-    monkeypatch.setattr(store, "_matches", counting)
+    monkeypatch.setattr(pages, "selected", counting)
     page = s.list_page("pods", "", fields=parse_field_selector("spec.nodeName=n7"))
     assert len(page.items) == 60
     assert len(looked_at) == 60

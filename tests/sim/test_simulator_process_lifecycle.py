@@ -93,7 +93,8 @@ def test_sigterm_with_clients_rewatching_stops_at_once(tmp_path: Path) -> None:
 
 
 async def test_after_a_shutdown_close_new_watches_close_at_once() -> None:
-    from kubescope.sim.store import ObjectStore, Watcher
+    from kubescope.sim.store import ObjectStore
+    from kubescope.sim.watchcache import Watcher
 
     store = ObjectStore()
     before = Watcher("pods", "", None, None)
@@ -148,7 +149,15 @@ def test_kubescope_simulate_removes_its_own_state_dir(tmp_path: Path, port_taken
         taken.listen()
         port = taken.getsockname()[1] if port_taken else 0
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kubescope", "simulate", "--nodes=1", "--pods-per-node=1", f"--port={port}"],
+            [
+                sys.executable,
+                "-m",
+                "kubescope",
+                "simulate",
+                "--nodes=1",
+                "--pods-per-node=1",
+                f"--port={port}",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -162,7 +171,9 @@ def test_kubescope_simulate_removes_its_own_state_dir(tmp_path: Path, port_taken
             else:
                 started = json.loads(line)
                 kubeconfig = Path(started["kubeconfig"])
-                assert kubeconfig.parent.parent == tmp_path and kubeconfig.parent.name.startswith("kubescope-sim-")
+                assert kubeconfig.parent.parent == tmp_path and kubeconfig.parent.name.startswith(
+                    "kubescope-sim-"
+                )
                 assert (kubeconfig.parent / "pki" / "ca.crt").exists()
                 proc.send_signal(signal.SIGTERM)
                 assert proc.wait(60) == 0

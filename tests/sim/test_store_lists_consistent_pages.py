@@ -6,14 +6,9 @@ import msgspec
 import pytest
 
 from kubescope.apiserver.selectors import parse_field_selector, parse_label_selector
-from kubescope.sim.store import (
-    INCONSISTENT_CONTINUE,
-    BadRequest,
-    Expired,
-    ObjectStore,
-    TooLargeResourceVersion,
-    decode_continue,
-)
+from kubescope.sim.errors import BadRequest, Expired, TooLargeResourceVersion
+from kubescope.sim.pages import INCONSISTENT_CONTINUE, decode_continue
+from kubescope.sim.store import ObjectStore
 from tests.sim.conftest import configmap, pod
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from kubescope.sim.store import AlreadyExists, Conflict, Invalid, NotFound, ObjectStore
+from kubescope.sim.errors import AlreadyExists, Conflict, Invalid, NotFound
+from kubescope.sim.store import ObjectStore
 from tests.sim.conftest import configmap, pod
 
 
@@ -169,7 +170,7 @@ def test_history_is_bounded() -> None:
     s = ObjectStore(history=3)
     for i in range(6):
         s.create("configmaps", configmap(f"c{i}"))
-    assert len(s.history) == 3
+    assert len(s.watch.history) == 3
     assert s.history_since(s.history_floor - 1) is None
     evs = s.history_since(s.history_floor)
     assert evs is not None and [e.rv for e in evs] == [

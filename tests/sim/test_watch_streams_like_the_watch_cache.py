@@ -63,7 +63,9 @@ async def test_bookmarks_carry_only_the_version_and_the_kind(api: Api) -> None:
 
 async def test_no_bookmarks_unless_asked(api: Api) -> None:
     # the server ends the stream (the helper's own deadline, far later, would raise)
-    evs = await api.watch(f"{PODS}?watch=true&timeoutSeconds=1&resourceVersion=1", lambda e: False, timeout=30)
+    evs = await api.watch(
+        f"{PODS}?watch=true&timeoutSeconds=1&resourceVersion=1", lambda e: False, timeout=30
+    )
     assert evs == []
 
 
@@ -219,7 +221,7 @@ async def test_a_plain_watch_from_a_too_new_version_waits_for_it_silently(api: A
 
 
 async def test_one_encoded_line_is_shared_by_every_watcher(api: Api) -> None:
-    from kubescope.sim.store import Watcher
+    from kubescope.sim.watchcache import Watcher
 
     store = api.sim.store
     a, b = Watcher("configmaps", "", None, None), Watcher("configmaps", "default", None, None)

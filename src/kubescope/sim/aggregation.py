@@ -35,8 +35,9 @@ from aiohttp import web
 
 from kubescope.log import fields
 from kubescope.sim.auth import User
+from kubescope.sim.errors import NotFound, SimError
 from kubescope.sim.pki import ClusterPKI
-from kubescope.sim.store import NotFound, ObjectStore, SimError
+from kubescope.sim.store import ObjectStore
 
 logger = logging.getLogger(__name__)
 

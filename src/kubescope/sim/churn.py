@@ -51,10 +51,10 @@ from kubescope.sim import defaults
 from kubescope.sim.control.cache import NodeRecord, PodRecord
 from kubescope.sim.control.cri import Machines
 from kubescope.sim.control.plane import Cluster
+from kubescope.sim.errors import NotFound
 from kubescope.sim.objects.meta import object_meta, rfc3339
 from kubescope.sim.objects.names import Names
 from kubescope.sim.objects.workloads import job_from_cronjob
-from kubescope.sim.store import NotFound
 
 Obj = dict[str, Any]
 Key = tuple[str, str]

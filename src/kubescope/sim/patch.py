@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kubescope.sim.store import BadRequest, Conflict, Invalid
+from kubescope.sim.errors import BadRequest, Conflict, Invalid
 
 MERGE_KEYS: dict[str, str] = {
     "containers": "name",

@@ -58,12 +58,13 @@ from kubescope.sim import features
 from kubescope.sim.api import SimAPI
 from kubescope.sim.auth import AuthConfig
 from kubescope.sim.defaults import apply_defaults
+from kubescope.sim.errors import SimError
 from kubescope.sim.faults import Faults
 from kubescope.sim.kubelet.plan import Plan as KubeletPlan
 from kubescope.sim.kubelet.plan import plan as kubelet_plan
 from kubescope.sim.pki import ClusterPKI
 from kubescope.sim.scenario import ScenarioConfig, generate
-from kubescope.sim.store import ObjectStore, SimError
+from kubescope.sim.store import ObjectStore
 from kubescope.web.listeners import bind_sockets
 
 logger = logging.getLogger(__name__)

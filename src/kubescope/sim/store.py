@@ -27,232 +27,65 @@ between the hooks of a change: read it, do not change it). A hook that writes ma
 its own, recorded after this one; controllers only take note and do their work later.
 
 ``res`` is the resource key: ``pods``, ``nodes``, ``deployments.apps``, ``leases.coordination.k8s.io``.
+
+The store proper is here (tables, writes, reads, the trigger index, hooks); around it: what a write
+stores (:mod:`.strategy`), the errors it answers with (:mod:`.errors`), what it keeps of an object
+and of a change (:mod:`.entries`), the history and the watches (:mod:`.watchcache`), and paginated
+lists' snapshots and continue tokens (:mod:`.pages`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import bisect
-import collections
 import contextlib
-import copy
-import datetime as dt
-import itertools
-import random
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import msgspec
 
 from kubescope.apiserver.selectors import FieldSelector, LabelSelector
-from kubescope.model.timefmt import parse_time
+from kubescope.sim.entries import TRIGGERS, Entry, Event, selected, trigger_value
+from kubescope.sim.errors import (
+    BadRequest,
+    Expired,
+    NotFound,
+    TooLargeResourceVersion,
+    already_exists,
+    modified,
+    not_found,
+    parse_resource_version,
+    precondition_failed,
+)
+from kubescope.sim.pages import (
+    INCONSISTENT_CONTINUE,
+    Page,
+    Snapshot,
+    Snapshots,
+    decode_continue,
+    encode_continue,
+    read_page,
+    start_key,
+)
 from kubescope.sim.resources import Registry, ResourceType
+from kubescope.sim.strategy import (
+    before_delete,
+    now_rfc3339,
+    pod_grace_period,
+    prepare_create,
+    prepare_update,
+    spec_of,
+)
+from kubescope.sim.watchcache import WatchCache, Watcher
 
 Obj = dict[str, Any]
 _enc = msgspec.json.Encoder()
 _dec = msgspec.json.Decoder()
-
-SNAPSHOT_TTL = 300.0
-"""Seconds a paginated list's snapshot lives (etcd's default compaction interval is 5 minutes)."""
-
-
-class SimError(Exception):
-    """An API error with kube-apiserver's Status fields."""
-
-    code = 500
-    reason = "InternalError"
-
-    def __init__(
-        self,
-        message: str,
-        details: Mapping[str, Any] | None = None,
-        *,
-        list_meta: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = dict(details or {})
-        self.list_meta = dict(list_meta or {})
-        """``metadata`` of the Status (an expired continue carries a fresh token there)."""
-
-
-class NotFound(SimError):
-    code, reason = 404, "NotFound"
-
-
-class AlreadyExists(SimError):
-    code, reason = 409, "AlreadyExists"
-
-
-class Conflict(SimError):
-    code, reason = 409, "Conflict"
-
-
-class Invalid(SimError):
-    code, reason = 422, "Invalid"
-
-
-class BadRequest(SimError):
-    code, reason = 400, "BadRequest"
-
-
-class Expired(SimError):
-    code, reason = 410, "Expired"
-
-
-class MethodNotAllowed(SimError):
-    code, reason = 405, "MethodNotAllowed"
-
-
-def now_rfc3339(clock: Callable[[], float] = time.time) -> str:
-    return dt.datetime.fromtimestamp(int(clock()), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def qualified(t: ResourceType) -> str:
-    """``pods`` / ``deployments.apps``, as kube-apiserver names a resource in messages."""
-    return f"{t.plural}.{t.group}" if t.group else t.plural
-
-
-@dataclass(slots=True)
-class Entry:
-    raw: bytes
-    rv: int
-    labels: dict[str, str]
-    fields: dict[str, str]
-    uid: str
-
-
-@dataclass(slots=True)
-class Event:
-    """One change, as the watch cache keeps it: the new bytes and what selectors need of the old ones."""
-
-    rv: int
-    type: str
-    res: str
-    namespace: str
-    key: tuple[str, str]
-    raw: bytes
-    labels: dict[str, str]
-    fields: dict[str, str]
-    old: Entry | None
-
-
-@dataclass
-class Snapshot:
-    """A list's frozen view: the sorted keys in range and a copy of the table (both C-level copies,
-    ~6 ms for 150,000 pods; entries are immutable, so sharing them is safe)."""
-
-    rv: int
-    keys: list[tuple[str, str]]
-    table: dict[tuple[str, str], Entry]
-    created: float
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a list: encoded items and the list metadata kube-apiserver would send."""
-
-    rv: int
-    items: list[bytes]
-    continue_token: str = ""
-    remaining: int | None = None
-
-
-class Watcher:
-    """One open watch: a queue of event lines for a resource, filtered by namespace and selectors.
-
-    Selector transitions follow kube-apiserver's watch cache: an object that starts matching arrives
-    as ADDED, one that stops matching as DELETED (carrying its previous content at the event's
-    resourceVersion). Queue items are ``(type, payload)``; types starting with ``_`` are markers the
-    HTTP layer turns into lines of its own (initial-events-end bookmarks, malformed lines).
-    """
-
-    def __init__(
-        self,
-        res: str,
-        namespace: str,
-        labels: LabelSelector | None,
-        fields: FieldSelector | None,
-        max_queue: int = 200_000,
-    ) -> None:
-        self.res = res
-        self.namespace = namespace
-        self.labels = labels
-        self.fields = fields
-        self.queue: collections.deque[tuple[str, bytes, bytes]] = collections.deque()
-        """``(type, object bytes, event line or b"")``: the line is encoded once for all watchers."""
-        self.wake = asyncio.Event()
-        self.closed = False
-        self.close_reason = ""
-        self.max_queue = max_queue
-
-    def matches(self, labels: Mapping[str, str], fields: Mapping[str, str]) -> bool:
-        if self.labels is not None and not self.labels.matches(labels):
-            return False
-        return self.fields is None or self.fields.matches(fields)
-
-    def offer(self, ev: Event, lines: dict[str, bytes] | None = None) -> None:
-        """Queue ``ev`` if it concerns this watch; ``lines`` shares encoded lines between watchers."""
-        if self.closed or (self.namespace and ev.namespace != self.namespace):
-            return
-        if ev.type == "DELETED":
-            if self.matches(ev.labels, ev.fields):
-                self.push("DELETED", ev.raw, _line(lines, "DELETED", ev.raw))
-            return
-        now = self.matches(ev.labels, ev.fields)
-        before = ev.old is not None and self.matches(ev.old.labels, ev.old.fields)
-        if now:
-            typ = "MODIFIED" if before else "ADDED"
-            self.push(typ, ev.raw, _line(lines, typ, ev.raw))
-        elif before:
-            assert ev.old is not None
-            raw = with_resource_version(ev.old.raw, ev.rv)
-            self.push("DELETED", raw, event_line("DELETED", raw))
-
-    def push(self, typ: str, raw: bytes, line: bytes = b"") -> None:
-        self.queue.append((typ, raw, line))
-        if len(self.queue) > self.max_queue:
-            self.close("watcher too slow")
-        self.wake.set()
-
-    def close(self, reason: str = "") -> None:
-        self.closed = True
-        self.close_reason = reason
-        self.wake.set()
-
-
-def with_resource_version(raw: bytes, rv: int) -> bytes:
-    obj = _dec.decode(raw)
-    obj["metadata"]["resourceVersion"] = str(rv)
-    return _enc.encode(obj)
-
-
 _NO_LABELS: dict[str, str] = {}
 _intern = sys.intern
-
-
-def event_line(typ: str, raw: bytes) -> bytes:
-    return b'{"type":"' + typ.encode() + b'","object":' + raw + b"}\n"
-
-
-def _line(lines: dict[str, bytes] | None, typ: str, raw: bytes) -> bytes:
-    if lines is None:
-        return b""
-    line = lines.get(typ)
-    if line is None:
-        line = lines[typ] = event_line(typ, raw)
-    return line
-
-
-def _matches(e: Entry, labels: LabelSelector | None, flds: FieldSelector | None) -> bool:
-    if labels is not None and not labels.matches(e.labels):
-        return False
-    return flds is None or flds.matches(e.fields)
 
 
 class ObjectStore:
@@ -271,19 +104,13 @@ class ObjectStore:
         control plane's timers follow too (tests pass one they move)."""
         self.objects: dict[str, dict[tuple[str, str], Entry]] = {}
         self.resource_version = 1
-        self.history: collections.deque[Event] = collections.deque()
-        self.history_size = max(1, history)
-        self.history_floor = 1
-        """Watches may start from any resourceVersion >= this; older ones get 410 Gone."""
-        self.watchers: dict[str, set[Watcher]] = {}
-        """Watchers by resource, except those reached through a trigger index (below)."""
-        self._closed_reason: str | None = None
+        self.watch = WatchCache(history)
+        """The history of changes and the open watches (:mod:`kubescope.sim.watchcache`)."""
         self._index: dict[str, dict[str, set[tuple[str, str]]]] = {r: {} for r in TRIGGERS}
-        self._trigger_watchers: dict[str, dict[str, set[Watcher]]] = {r: {} for r in TRIGGERS}
         self._subscribers: list[Callable[[str, str, Obj], None]] = []
         self._sorted: dict[str, list[tuple[str, str]]] = {}
-        self.snapshots: dict[str, Snapshot] = {}
-        self._snap_ids = itertools.count(1)
+        self.snapshots = Snapshots()
+        """Paginated lists in progress (:mod:`kubescope.sim.pages`)."""
         self._rv_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.registry_version = 1
         """Bumped when the served resources change (CRDs): discovery and OpenAPI caches key on it."""
@@ -329,25 +156,7 @@ class ObjectStore:
     def _record(
         self, typ: str, res: str, ns: str, key: tuple[str, str], entry: Entry, old: Entry | None
     ) -> None:
-        ev = Event(entry.rv, typ, res, ns, key, entry.raw, entry.labels, entry.fields, old)
-        if len(self.history) >= self.history_size:
-            self.history_floor = self.history.popleft().rv
-        self.history.append(ev)
-        watchers = self.watchers.get(res)
-        by_value = self._trigger_watchers.get(res)
-        if by_value:
-            # kube-apiserver's trigger functions: a pod event reaches only the watchers of its node
-            field = TRIGGERS[res]
-            targets = set(by_value.get(entry.fields.get(field, ""), ()))
-            if old is not None:
-                targets |= by_value.get(old.fields.get(field, ""), set())
-            if watchers:
-                targets |= watchers
-            watchers = targets
-        if watchers:
-            lines: dict[str, bytes] = {}
-            for w in list(watchers):
-                w.offer(ev, lines)
+        self.watch.record(Event(entry.rv, typ, res, ns, key, entry.raw, entry.labels, entry.fields, old))
         if self._rv_waiters:
             self._wake_rv_waiters()
         if self._subscribers:
@@ -379,50 +188,12 @@ class ObjectStore:
         if after is not None:
             index.setdefault(after, set()).add(key)
 
-    def _prepare_new(self, t: ResourceType, obj: Obj) -> tuple[str, str]:
-        if not isinstance(obj, dict):
-            raise BadRequest("the body of the request was in an unknown format")
-        meta = obj.setdefault("metadata", {})
-        if not isinstance(meta, dict):
-            raise BadRequest("metadata must be an object")
-        name = meta.get("name") or ""
-        if not name and meta.get("generateName"):
-            # kube-apiserver appends 5 characters from its own alphabet (no vowels, no look-alikes)
-            name = meta["generateName"] + "".join(random.choices(_NAME_ALPHABET, k=5))
-            meta["name"] = name
-        if not name:
-            raise Invalid(
-                f'{t.kind} "" is invalid: metadata.name: Required value: name or generateName is required',
-                {
-                    "kind": t.kind,
-                    "group": t.group,
-                    "causes": [
-                        {
-                            "reason": "FieldValueRequired",
-                            "message": "Required value: name or generateName is required",
-                            "field": "metadata.name",
-                        }
-                    ],
-                },
-            )
-        ns = meta.get("namespace") or "" if t.namespaced else ""
-        if t.namespaced and not ns:
-            ns = "default"
-            meta["namespace"] = ns
-        if not t.namespaced:
-            meta.pop("namespace", None)
-        obj["apiVersion"] = obj.get("apiVersion") or t.api_version
-        obj["kind"] = obj.get("kind") or t.kind
-        return str(ns), str(name)
-
     def create(self, res: str, obj: Obj) -> Obj:
         t = self.type_of(res)
-        ns, name = self._prepare_new(t, obj)
+        ns, name = prepare_create(t, obj)
         table = self._table(res)
         if (ns, name) in table:
-            raise AlreadyExists(
-                f'{qualified(t)} "{name}" already exists', {"name": name, "group": t.group, "kind": t.plural}
-            )
+            raise already_exists(t, name)
         meta = obj["metadata"]
         meta["uid"] = meta.get("uid") or str(uuid.uuid4())
         if not meta.get("creationTimestamp"):
@@ -444,7 +215,7 @@ class ObjectStore:
         n = 0
         for res, obj in items:
             t = self.type_of(res)
-            ns, name = self._prepare_new(t, obj)
+            ns, name = prepare_create(t, obj)
             meta = obj["metadata"]
             meta["uid"] = meta.get("uid") or str(uuid.uuid4())
             meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339(self.clock)
@@ -456,23 +227,14 @@ class ObjectStore:
             n += 1
         self._sorted.clear()
         # nothing of the bulk load is in the history: watches must start from here
-        self.history_floor = self.resource_version
+        self.watch.floor = self.resource_version
         return n
 
     def _current(self, t: ResourceType, res: str, ns: str, name: str) -> Entry:
         e = self.objects.get(res, {}).get((ns if t.namespaced else "", name))
         if e is None:
-            raise NotFound(
-                f'{qualified(t)} "{name}" not found', {"name": name, "group": t.group, "kind": t.plural}
-            )
+            raise not_found(t, name)
         return e
-
-    def _conflict(self, t: ResourceType, name: str) -> Conflict:
-        return Conflict(
-            f'Operation cannot be fulfilled on {qualified(t)} "{name}": the object has been modified; '
-            "please apply your changes to the latest version and try again",
-            {"name": name, "group": t.group, "kind": t.plural},
-        )
 
     def update(self, res: str, obj: Obj, *, subresource: str = "") -> Obj:
         """Replace an object (PUT). ``subresource="status"`` changes only ``.status``; a PUT of the
@@ -486,9 +248,9 @@ class ObjectStore:
         old_entry = self._current(t, res, ns, name)
         want_rv = meta.get("resourceVersion")
         if want_rv and str(want_rv) != str(old_entry.rv):
-            raise self._conflict(t, name)
+            raise modified(t, name)
         old = _dec.decode(old_entry.raw)
-        new = self._merge_update(t, old, obj, subresource)
+        new = prepare_update(t, old, obj, subresource)
         return self._commit(t, res, ns, name, old, new, old_entry)
 
     def _commit(
@@ -515,33 +277,6 @@ class ObjectStore:
         # without decoding the bytes again
         return new
 
-    def _merge_update(self, t: ResourceType, old: Obj, obj: Obj, subresource: str) -> Obj:
-        has_status = "status" in t.subresources
-        if subresource == "status":
-            new = copy.deepcopy(old)
-            if "status" in obj:
-                new["status"] = obj["status"]
-            else:
-                new.pop("status", None)
-            return new
-        new = copy.deepcopy(obj)
-        new["apiVersion"] = new.get("apiVersion") or t.api_version
-        new["kind"] = new.get("kind") or t.kind
-        om, nm = old["metadata"], new["metadata"]
-        for k in ("uid", "creationTimestamp", "namespace", "deletionTimestamp", "deletionGracePeriodSeconds"):
-            if k in om:
-                nm[k] = om[k]
-            else:
-                nm.pop(k, None)
-        if has_status:
-            if "status" in old:
-                new["status"] = old["status"]
-            else:
-                new.pop("status", None)
-        gen = int(om.get("generation") or 1)
-        nm["generation"] = gen + 1 if _spec(new) != _spec(old) else gen
-        return new
-
     def update_status(self, res: str, obj: Obj) -> Obj:
         return self.update(res, obj, subresource="status")
 
@@ -565,7 +300,7 @@ class ObjectStore:
         for k in ("uid", "creationTimestamp", "name", "namespace"):
             if k in om:
                 cm[k] = om[k]
-        if _spec(cur) != _spec(old):
+        if spec_of(cur) != spec_of(old):
             cm["generation"] = int(om.get("generation") or 1) + 1
         return self._commit(t, res, ns, name, old, cur, old_entry)
 
@@ -589,24 +324,22 @@ class ObjectStore:
         ns = namespace if t.namespaced else ""
         old_entry = self._current(t, res, ns, name)
         if uid and uid != old_entry.uid:
-            raise Conflict(
-                f'Operation cannot be fulfilled on {qualified(t)} "{name}": Precondition failed: '
-                f"UID in precondition: {uid}, UID in object meta: {old_entry.uid}",
-                {"name": name, "group": t.group, "kind": t.plural},
+            raise precondition_failed(
+                t, name, f"UID in precondition: {uid}, UID in object meta: {old_entry.uid}"
             )
         if resource_version and resource_version != str(old_entry.rv):
-            raise Conflict(
-                f'Operation cannot be fulfilled on {qualified(t)} "{name}": Precondition failed: '
+            raise precondition_failed(
+                t,
+                name,
                 f"ResourceVersion in precondition: {resource_version}, ResourceVersion in object meta: "
                 f"{old_entry.rv}",
-                {"name": name, "group": t.group, "kind": t.plural},
             )
         obj = _dec.decode(old_entry.raw)
         meta = obj["metadata"]
         if res == "pods" and self.graceful_pods:
-            period = _pod_grace_period(obj, grace_period)
+            period = pod_grace_period(obj, grace_period)
             if period > 0 or meta.get("deletionGracePeriodSeconds"):
-                marked = _graceful(obj, period, self.clock())
+                marked = before_delete(obj, period, self.clock())
                 if marked is None:
                     return obj  # type: ignore[no-any-return]  # pending: only a shorter period counts
                 if marked:
@@ -711,11 +444,11 @@ class ObjectStore:
         keys = self._triggered(res, flds)
         if keys is not None:
             found = (table[k] for k in sorted(keys) if not namespace or k[0] == namespace)
-            return [e for e in found if _matches(e, labels, flds)]
+            return [e for e in found if selected(e, labels, flds)]
         return [
             e
             for (ons, _), e in table.items()
-            if (not namespace or ons == namespace) and _matches(e, labels, flds)
+            if (not namespace or ons == namespace) and selected(e, labels, flds)
         ]
 
     def _triggered(self, res: str, flds: FieldSelector | None) -> set[tuple[str, str]] | None:
@@ -735,16 +468,14 @@ class ObjectStore:
         narrowed: set[tuple[str, str]] | None = None,
     ) -> tuple[str, Snapshot]:
         """Freeze the entries of ``res`` (sorted by namespace/name, from ``start`` on) for a paginated list."""
-        self._expire_snapshots()
+        self.snapshots.expire()
         table = self.objects.get(res, {})
         if narrowed is not None:
             picked = sorted(
                 k for k in narrowed if (not namespace or k[0] == namespace) and (start is None or k > start)
             )
             snap = Snapshot(self.resource_version, picked, {k: table[k] for k in picked}, time.monotonic())
-            sid = str(next(self._snap_ids))
-            self.snapshots[sid] = snap
-            return sid, snap
+            return self.snapshots.keep(snap), snap
         keys = self.sorted_keys(res)
         lo, hi = 0, len(keys)
         if namespace:
@@ -753,14 +484,7 @@ class ObjectStore:
         if start is not None:
             lo = max(lo, bisect.bisect_right(keys, start))
         snap = Snapshot(self.resource_version, keys[lo:hi], dict(table), time.monotonic())
-        sid = str(next(self._snap_ids))
-        self.snapshots[sid] = snap
-        return sid, snap
-
-    def _expire_snapshots(self) -> None:
-        now = time.monotonic()
-        for sid in [s for s, sn in self.snapshots.items() if now - sn.created > SNAPSHOT_TTL]:
-            del self.snapshots[sid]
+        return self.snapshots.keep(snap), snap
 
     def list_page(
         self,
@@ -792,7 +516,7 @@ class ObjectStore:
             raise TooLargeResourceVersion(rv_n, self.resource_version)
         if token:
             c = decode_continue(token)
-            start = _start_key(str(c.get("start", "")))
+            start = start_key(str(c.get("start", "")))
             if c.get("rv") == -1:
                 sid, snap = self.snapshot(res, namespace, start, self._triggered(res, fields))
                 offset = 0
@@ -805,40 +529,22 @@ class ObjectStore:
                     )
                 sid, snap, offset = str(c["sid"]), found, int(c.get("off", 0))
         elif match == "Exact" and rv_n != self.resource_version:
-            sid = self._snapshot_at(res, namespace, rv_n)
-            snap, offset = self.snapshots[sid], 0
+            sid, snap = self._snapshot_at(res, namespace, rv_n)
+            offset = 0
         else:
             sid, snap = self.snapshot(res, namespace, narrowed=self._triggered(res, fields))
             offset = 0
-        keys, table = snap.keys, snap.table
-        out: list[bytes] = []
-        i, n = offset, len(keys)
-        last_key: tuple[str, str] = ("", "")
-        unfiltered = labels is None and fields is None
-        while i < n and (not limit or len(out) < limit):
-            key = keys[i]
-            e = table[key]
-            i += 1
-            if unfiltered or _matches(e, labels, fields):
-                out.append(e.raw)
-                last_key = key
-        more = False
-        if limit and i < n:
-            more = unfiltered or any(
-                _matches(table[k], labels, fields) for k in itertools.islice(keys, i, None)
-            )
-        if not more:
-            self.snapshots.pop(sid, None)
-            return Page(snap.rv, out)
-        remaining = n - i if labels is None and fields is None else None
-        return Page(snap.rv, out, encode_continue(snap.rv, sid, i, last_key), remaining)
+        page = read_page(snap, sid, offset, labels, fields, limit)
+        if not page.continue_token:
+            self.snapshots.pop(sid)
+        return page
 
-    def _snapshot_at(self, res: str, namespace: str, rv: int) -> str:
+    def _snapshot_at(self, res: str, namespace: str, rv: int) -> tuple[str, Snapshot]:
         """The entries of ``res`` as they were at ``rv``, rebuilt by undoing later history."""
-        if rv < self.history_floor:
-            raise Expired(f"too old resource version: {rv} ({self.history_floor})")
+        if rv < self.watch.floor:
+            raise Expired(f"too old resource version: {rv} ({self.watch.floor})")
         state = dict(self.objects.get(res, {}))
-        for ev in reversed(self.history):
+        for ev in reversed(self.watch.history):
             if ev.rv <= rv:
                 break
             if ev.res != res:
@@ -848,28 +554,22 @@ class ObjectStore:
             else:
                 state[ev.key] = ev.old
         keys = sorted(k for k in state if not namespace or k[0] == namespace)
-        sid = str(next(self._snap_ids))
-        self.snapshots[sid] = Snapshot(rv, keys, state, time.monotonic())
-        return sid
+        snap = Snapshot(rv, keys, state, time.monotonic())
+        return self.snapshots.keep(snap), snap
 
     # -- watch support ----------------------------------------------------------------------
 
+    @property
+    def history_floor(self) -> int:
+        """Watches may start from any resourceVersion >= this; older ones get 410 Gone."""
+        return self.watch.floor
+
     def history_since(self, rv: int) -> list[Event] | None:
         """Events after ``rv`` still in the history; None when ``rv`` is older than what is kept."""
-        if rv < self.history_floor:
-            return None
-        if rv >= self.resource_version:
-            return []
-        out = []
-        for ev in reversed(self.history):
-            if ev.rv <= rv:
-                break
-            out.append(ev)
-        out.reverse()
-        return out
+        return self.watch.since(rv, self.resource_version)
 
     def oldest_rv(self) -> int:
-        return self.history_floor
+        return self.watch.floor
 
     async def wait_for_rv(self, rv: int, timeout: float) -> bool:
         """Wait until the store reaches ``rv`` (kube-apiserver blocks up to 3 s on a too-new version)."""
@@ -896,168 +596,18 @@ class ObjectStore:
         self._rv_waiters = keep
 
     def add_watcher(self, w: Watcher) -> None:
-        if self._closed_reason is not None:
-            w.close(self._closed_reason)
-        value = trigger_value(w.res, w.fields)
-        if value is not None:
-            self._trigger_watchers[w.res].setdefault(value, set()).add(w)
-        else:
-            self.watchers.setdefault(w.res, set()).add(w)
+        self.watch.add_watcher(w)
 
     def remove_watcher(self, w: Watcher) -> None:
-        value = trigger_value(w.res, w.fields)
-        if value is not None:
-            ws = self._trigger_watchers[w.res].get(value)
-            if ws is not None:
-                ws.discard(w)
-                if not ws:
-                    del self._trigger_watchers[w.res][value]
-        else:
-            self.watchers.get(w.res, set()).discard(w)
+        self.watch.remove_watcher(w)
 
     def all_watchers(self) -> list[Watcher]:
-        out = [w for ws in self.watchers.values() for w in ws]
-        out += [w for by_value in self._trigger_watchers.values() for ws in by_value.values() for w in ws]
-        return out
+        return self.watch.all_watchers()
 
     def close_watchers(self, reason: str = "", *, for_good: bool = False) -> int:
         """Close every open watch; ``for_good`` (shutting down) also closes watches opened later at
         once, so a client re-watching on a kept-alive connection cannot hold the shutdown."""
-        if for_good:
-            self._closed_reason = reason or "shutting down"
-        ws = self.all_watchers()
-        for w in ws:
-            w.close(reason)
-        return len(ws)
+        return self.watch.close_watchers(reason, for_good=for_good)
 
     def watcher_count(self) -> int:
-        return len(self.all_watchers())
-
-
-def _pod_grace_period(pod: Obj, requested: int | None) -> int:
-    """kube-apiserver's pod ``CheckGracefulDelete``: the requested period, else the pod's own; 0
-    (at once) for a pod no node runs and for a finished one; a negative one counts as 1."""
-    spec, status = pod.get("spec") or {}, pod.get("status") or {}
-    period = int(requested if requested is not None else spec.get("terminationGracePeriodSeconds") or 0)
-    if not spec.get("nodeName") or status.get("phase") in ("Failed", "Succeeded"):
-        period = 0
-    return 1 if period < 0 else period
-
-
-def _graceful(obj: Obj, period: int, now: float) -> bool | None:
-    """apiserver's ``BeforeDelete`` for a graceful kind: mark ``obj`` for deletion in ``period``
-    seconds (True), or, when it is being deleted already, only shorten the period (True), leave it
-    pending (None) or, at a period of 0, let the deletion happen now (False)."""
-    meta = obj["metadata"]
-    stamp, current = meta.get("deletionTimestamp"), meta.get("deletionGracePeriodSeconds")
-    if stamp:
-        if not current:
-            return False
-        if period >= int(current):
-            return None
-        if period == 0:
-            return False
-        at = dt.datetime.fromtimestamp(parse_time(stamp), dt.UTC)
-        at += dt.timedelta(seconds=period - int(current))
-    else:
-        at = dt.datetime.fromtimestamp(int(now), dt.UTC) + dt.timedelta(seconds=period)
-        if int(meta.get("generation") or 0) > 0:
-            # controllers of an object being deleted must stop acting on it: generation says so
-            meta["generation"] = int(meta["generation"]) + 1
-    meta["deletionTimestamp"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    meta["deletionGracePeriodSeconds"] = period
-    return True
-
-
-TRIGGERS = {"pods": "spec.nodeName"}
-"""Indexed fields (kube-apiserver's trigger functions): lists and watches selecting one value of them
-touch only the matching objects and reach only the matching watchers."""
-
-
-def trigger_value(res: str, flds: FieldSelector | None) -> str | None:
-    """The value an equality term of ``flds`` requires of ``res``'s trigger field, if any."""
-    field = TRIGGERS.get(res)
-    if field is None or flds is None:
-        return None
-    for term in flds.terms:
-        if term.field == field and term.equal:
-            return term.value
-    return None
-
-
-def _spec(o: Obj) -> Obj:
-    """What ``generation`` tracks: everything but metadata and status (spec, data, rules, ...)."""
-    return {k: v for k, v in o.items() if k not in ("metadata", "status", "apiVersion", "kind")}
-
-
-def parse_resource_version(rv: str) -> int:
-    try:
-        n = int(rv)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise BadRequest(
-            f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint: parsing "{rv}": invalid syntax'
-        )
-    return n
-
-
-class TooLargeResourceVersion(SimError):
-    """apimachinery's ``NewTooLargeResourceVersionError``: 504 Timeout, retry after a second."""
-
-    code, reason = 504, "Timeout"
-
-    def __init__(self, wanted: int, current: int) -> None:
-        super().__init__(
-            f"Too large resource version: {wanted}, current: {current}",
-            {
-                "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
-                "retryAfterSeconds": 1,
-            },
-        )
-
-
-INCONSISTENT_CONTINUE = (
-    "The provided continue parameter is too old to display a consistent list result. You can start a "
-    "new list without the continue parameter, or use the continue token in this response to retrieve "
-    "the remainder of the results. Continuing with the provided token results in an inconsistent list "
-    "- objects that were created, modified, or deleted between the time the first chunk was returned "
-    "and now may show up in the list."
-)
-
-_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
-def encode_continue(rv: int, sid: str, offset: int, last_key: tuple[str, str]) -> str:
-    """kube-apiserver's token (base64 JSON with ``v``, ``rv``, ``start``) plus our snapshot id."""
-    token: dict[str, Any] = {
-        "v": "meta.k8s.io/v1",
-        "rv": rv,
-        "start": f"{last_key[0]}/{last_key[1]}\x00",
-    }
-    if sid:
-        token["sid"] = sid
-        token["off"] = offset
-    return base64.urlsafe_b64encode(_enc.encode(token)).decode().rstrip("=")
-
-
-def decode_continue(token: str) -> dict[str, Any]:
-    try:
-        pad = "=" * (-len(token) % 4)
-        d = _dec.decode(base64.urlsafe_b64decode(token + pad))
-    except (ValueError, msgspec.DecodeError) as e:
-        raise BadRequest(f"continue key is not valid: {e}") from e
-    if not isinstance(d, dict):
-        raise BadRequest("continue key is not valid: not an object")
-    if d.get("v") != "meta.k8s.io/v1":
-        raise BadRequest("continue key is not valid: server does not recognize this encoded key")
-    return d
-
-
-def _start_key(start: str) -> tuple[str, str] | None:
-    """The ``start`` of a token ("namespace/name\\x00") as a sort key to continue after."""
-    start = start.rstrip("\x00")
-    if not start:
-        return None
-    ns, _, name = start.partition("/")
-    return (ns, name)
+        return self.watch.watcher_count()

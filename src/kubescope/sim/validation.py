@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubescope.apiserver.status import go_quote
-from kubescope.sim.store import Invalid
+from kubescope.sim.errors import Invalid
 
 _TYPES = {
     "FieldValueInvalid": "Invalid value",

@@ -35,11 +35,12 @@ from kubescope.sim.api.control import ControlRoutes
 from kubescope.sim.api.crds import CRDServing
 from kubescope.sim.auth import ANONYMOUS_USER, MASTERS, PUBLIC_PATHS, AuthConfig, User
 from kubescope.sim.defaults import ClusterIPs
+from kubescope.sim.errors import BadRequest, SimError
 from kubescope.sim.faults import Faults
 from kubescope.sim.features import FeatureCollector
 from kubescope.sim.pki import ClusterPKI
 from kubescope.sim.resources import BUILTIN
-from kubescope.sim.store import BadRequest, ObjectStore, SimError
+from kubescope.sim.store import ObjectStore
 from kubescope.web.selfmetrics import SelfMetrics
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ import msgspec
 import yaml
 from aiohttp import web
 
+from kubescope.sim.errors import BadRequest, SimError
 from kubescope.sim.protobuf import ProtobufError, decode_object
-from kubescope.sim.store import BadRequest, SimError
 
 UNSUPPORTED_BODY = (
     "the body of the request was in an unknown format - accepted media types include: "

@@ -19,7 +19,7 @@ from kubescope.sim.api import responses
 from kubescope.sim.api.context import ApiContext
 from kubescope.sim.api.watching import DROPPED, MALFORMED
 from kubescope.sim.auth import MASTERS, User
-from kubescope.sim.store import BadRequest, NotFound
+from kubescope.sim.errors import BadRequest, NotFound
 
 Get = Callable[[], Awaitable[Any]]
 Post = Callable[[Any], Awaitable[Any]]

@@ -8,8 +8,9 @@ import contextlib
 import time
 from typing import Any
 
+from kubescope.sim.errors import NotFound
 from kubescope.sim.resources import from_crd
-from kubescope.sim.store import NotFound, ObjectStore
+from kubescope.sim.store import ObjectStore
 
 CRDS = "customresourcedefinitions.apiextensions.k8s.io"
 

@@ -12,7 +12,7 @@ from kubescope.apiserver.negotiation import parse_accept
 from kubescope.sim import discovery, openapi
 from kubescope.sim.api import responses
 from kubescope.sim.api.context import ApiContext
-from kubescope.sim.store import NotFound
+from kubescope.sim.errors import NotFound
 from kubescope.web.selfmetrics import CONTENT_TYPE
 
 KUBE_VERSION = {

@@ -11,8 +11,8 @@ from kubescope.apiserver.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
+from kubescope.sim.errors import BadRequest
 from kubescope.sim.resources import ResourceType
-from kubescope.sim.store import BadRequest
 
 
 def flag(v: str | None) -> bool:

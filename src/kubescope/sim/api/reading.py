@@ -10,7 +10,7 @@ from aiohttp import web
 from kubescope.sim.api import responses
 from kubescope.sim.api.context import ApiContext, ResourceRequest
 from kubescope.sim.api.options import integer, selectors
-from kubescope.sim.store import parse_resource_version
+from kubescope.sim.errors import parse_resource_version
 from kubescope.sim.validation import check_list_options
 
 

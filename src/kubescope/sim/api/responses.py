@@ -18,8 +18,8 @@ from kubescope.apiserver import status as st
 from kubescope.apiserver.negotiation import PLAIN, PROTOBUF, Negotiated
 from kubescope.sim import protoencode, tables
 from kubescope.sim.api.context import ResourceRequest
+from kubescope.sim.errors import SimError
 from kubescope.sim.protoforms import message_name
-from kubescope.sim.store import SimError
 
 JSON = "application/json"
 HEADERS = {"Content-Type": JSON, "Cache-Control": "no-cache, private"}

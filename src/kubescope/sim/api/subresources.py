@@ -13,8 +13,8 @@ from aiohttp import web
 from kubescope.sim.api import bodies, responses
 from kubescope.sim.api.context import ApiContext, ResourceRequest
 from kubescope.sim.api.writing import not_allowed, read_patch
+from kubescope.sim.errors import BadRequest, Invalid
 from kubescope.sim.patch import apply_patch
-from kubescope.sim.store import BadRequest, Invalid
 
 Handler = Callable[[ApiContext, ResourceRequest], Awaitable[web.StreamResponse]]
 

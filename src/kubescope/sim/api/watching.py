@@ -35,16 +35,10 @@ from kubescope.sim import protoencode
 from kubescope.sim.api import responses
 from kubescope.sim.api.context import MIN_REQUEST_TIMEOUT, ApiContext, ResourceRequest
 from kubescope.sim.api.options import flag, integer, selectors
+from kubescope.sim.errors import Expired, SimError, TooLargeResourceVersion, parse_resource_version
 from kubescope.sim.protoforms import go_zero, message_name
-from kubescope.sim.store import (
-    Expired,
-    SimError,
-    TooLargeResourceVersion,
-    Watcher,
-    event_line,
-    parse_resource_version,
-)
 from kubescope.sim.validation import check_list_options
+from kubescope.sim.watchcache import Watcher, event_line
 
 logger = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from kubescope.sim.api import bodies, responses
 from kubescope.sim.api.context import ApiContext, ResourceRequest
 from kubescope.sim.api.options import dry_run, selectors
 from kubescope.sim.defaults import apply_defaults
+from kubescope.sim.errors import BadRequest, MethodNotAllowed, NotFound
 from kubescope.sim.jsontypes import decode_error
 from kubescope.sim.patch import PATCH_TYPES, apply_patch
 from kubescope.sim.protoforms import message_name
 from kubescope.sim.resources import ResourceType
-from kubescope.sim.store import BadRequest, MethodNotAllowed, NotFound
 from kubescope.sim.validation import invalid, object_meta_errors
 
 RETURNS_DELETED_OBJECT = frozenset(

@@ -25,8 +25,8 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from kubescope.log import fields
+from kubescope.sim.errors import NotFound
 from kubescope.sim.objects.names import Names
-from kubescope.sim.store import NotFound
 
 logger = logging.getLogger(__name__)
 

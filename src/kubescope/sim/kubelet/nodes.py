@@ -46,6 +46,7 @@ from typing import Any
 from kubescope.errors import DecodeError
 from kubescope.model.quantity import cpu_cores, int_value
 from kubescope.model.timefmt import parse_time
+from kubescope.sim.errors import NotFound
 from kubescope.sim.faults import Faults
 from kubescope.sim.kubelet import cgroups
 from kubescope.sim.kubelet.cadvisor import render as render_cadvisor
@@ -64,7 +65,7 @@ from kubescope.sim.kubelet.pods import (
     running_containers,
 )
 from kubescope.sim.kubelet.text import float_text, label_value, render
-from kubescope.sim.store import NotFound, ObjectStore
+from kubescope.sim.store import ObjectStore
 from kubescope.sim.usage import (
     node_model,
     sandbox_model,

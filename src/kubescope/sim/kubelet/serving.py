@@ -53,12 +53,12 @@ from kubescope import web as core
 from kubescope.apiserver.requestinfo import RequestInfo
 from kubescope.log import fields
 from kubescope.sim.auth import AuthConfig, User
+from kubescope.sim.errors import SimError
 from kubescope.sim.kubelet.nodes import KUBELET_FAULTS, Kubelets
 from kubescope.sim.kubelet.plan import KUBELET_PORT, Plan, bind, plan
 from kubescope.sim.kubelet.pods import Node, Obj
 from kubescope.sim.kubelet.text import CONTENT_TYPE, HEADER
 from kubescope.sim.pki import ClusterPKI, write_private
-from kubescope.sim.store import SimError
 
 if TYPE_CHECKING:
     from kubescope.sim.server import Simulator
