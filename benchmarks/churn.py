@@ -74,7 +74,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def in_process(args: argparse.Namespace, rates: list[float]) -> dict[str, Any]:
-    from kubescope.sim.churn import KINDS, WEIGHTS
+    from kubescope.sim.churn.rates import KINDS, WEIGHTS
     from kubescope.sim.defaults import apply_defaults
     from kubescope.sim.live import LiveCluster
     from kubescope.sim.scenario import ScenarioConfig, generate

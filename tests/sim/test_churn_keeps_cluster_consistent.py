@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from kubescope.sim.churn import OBJECTS_KEPT, WEIGHTS
+from kubescope.sim.churn.rates import WEIGHTS
+from kubescope.sim.churn.users import OBJECTS_KEPT
 from kubescope.sim.live import LiveCluster
 from kubescope.sim.store import ObjectStore
 from tests.sim.clusters import Clock, generated, objs

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from kubescope.errors import ConfigError
 from kubescope.log import fields
-from kubescope.sim.churn import KINDS, WEIGHTS, World
+from kubescope.sim.churn.rates import KINDS, WEIGHTS
+from kubescope.sim.churn.world import World
 from kubescope.sim.control.events import truth
 from kubescope.sim.control.events.ttl import EVENT_TTL
 from kubescope.sim.control.hpa.controller import SYNC_PERIOD

@@ -87,7 +87,7 @@ class SimSettings:
     kubelets' reactions), each one watch event; default 0, a still cluster."""
     churn_mix: str = "realistic"
     """``--churn-mix``: ``realistic``, changes at real clusters' rates per object; ``lively``, fixed
-    shares, every kind often (see :mod:`kubescope.sim.churn`)."""
+    shares, every kind often (see :mod:`kubescope.sim.churn.world`)."""
     controllers: bool = False
     """``--controllers``: run the control plane (controllers, the kubelets' API side) without churn;
     churn runs it anyway; default off, a still cluster."""
