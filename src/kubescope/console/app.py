@@ -34,6 +34,7 @@ from kubescope.console.usage import Usage
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.kube.reflector import Reflector
+from kubescope.memory import release_free_memory
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,21 @@ class Settings:
     shutdown_delay: float = 0.0
 
 
+def _trim(_syncs: int) -> None:
+    release_free_memory()
+
+
 def _reflector(
-    client: KubeClient, api: str, resource: str, kind: type[Any], sink: Table[Any, Any]
+    client: KubeClient,
+    api: str,
+    resource: str,
+    kind: type[Any],
+    sink: Table[Any, Any],
+    on_synced: Callable[[int], None] | None = None,
 ) -> ksweb.Task:
-    r = Reflector(client, api_path=api, resource=resource, item_type=kind, sink=sink, name=resource)
+    r = Reflector(
+        client, api_path=api, resource=resource, item_type=kind, sink=sink, name=resource, on_synced=on_synced
+    )
     return ksweb.Task(f"watch-{resource}", r.run)
 
 
@@ -79,7 +91,15 @@ class Console:
         self.settings = settings
         self.client = client
         self.cluster = Cluster()
-        self.usage = Usage(client, interval=settings.usage_interval)
+        c = self.cluster
+        # a poll frees what it decoded (and a (re)list of pods what it listed): glibc keeps freed
+        # pages below the heap top unless asked; walking the heap costs a few ms per poll
+        self.usage = Usage(
+            client,
+            interval=settings.usage_interval,
+            on_poll=release_free_memory,
+            size_hint=lambda: (len(c.nodes), len(c.pods)),
+        )
         t = settings.source_timeout
         available = self.cluster.apiservice_available
         self.history = History(client, available, timeout=t)
@@ -102,7 +122,7 @@ class Console:
     def tasks(self) -> list[ksweb.Task]:
         c, client = self.cluster, self.client
         out = [
-            _reflector(client, "/api/v1", "pods", wire.Pod, c.pods),
+            _reflector(client, "/api/v1", "pods", wire.Pod, c.pods, _trim),
             _reflector(client, "/api/v1", "nodes", wire.Node, c.nodes),
             _reflector(client, "/api/v1", "namespaces", wire.Namespace, c.namespaces),
             _reflector(client, "/apis/autoscaling/v2", "horizontalpodautoscalers", wire.HPA, c.hpas),

@@ -12,17 +12,23 @@ counts are recorded as they happen (bounded per object), for the detail pages' t
 
 from __future__ import annotations
 
+import sys
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+import msgspec
 
 from kubescope.console import wire
 from kubescope.console.units import bytes_of, millicores_of
 
 T = TypeVar("T")
 R = TypeVar("R")
+TT = TypeVar("TT", bound=tuple[object, ...])
+W = TypeVar("W")
 
 WORKLOAD_KINDS = {
     "deployments": ("apps/v1", "Deployment"),
@@ -68,6 +74,94 @@ def requests_limits(containers: list[wire.Container]) -> tuple[float | None, ...
     )
 
 
+class Labels(dict[str, str]):
+    """A label set shared by every object that has it (treat as read-only): the pods of one
+    ReplicaSet carry the same labels, so 30,000 pods need a few thousand sets, not 30,000 dicts."""
+
+    __slots__ = ("__weakref__",)
+
+
+class Shared:
+    """Identical values kept once: strings interned, label sets and small tuples shared.
+
+    Long-lived records hold only shared values and their own few unique strings (name, uid), so
+    they cost a few hundred bytes each and leave the allocator few arenas pinned by stragglers among
+    the decoded objects a list frees.
+    """
+
+    def __init__(self, in_use: Callable[[], Iterable[wire.TemplateSpec]] = tuple) -> None:
+        self.in_use = in_use
+        """The templates the workloads hold now."""
+        self._labels: weakref.WeakValueDictionary[tuple[tuple[str, str], ...], Labels] = (
+            weakref.WeakValueDictionary()
+        )
+        self._tuples: dict[tuple[object, ...], tuple[object, ...]] = {}
+        self._templates: dict[bytes, wire.TemplateSpec] = {}
+        self._sweep_at = 1024
+
+    def labels(self, labels: dict[str, str]) -> Labels:
+        key = tuple(labels.items())
+        got = self._labels.get(key)
+        if got is None:
+            got = Labels((sys.intern(k), sys.intern(v)) for k, v in key)
+            self._labels[tuple(got.items())] = got
+        return got
+
+    def template(self, template: wire.TemplateSpec) -> wire.TemplateSpec:
+        """One object per distinct pod template (a Deployment's and its ReplicaSets' are alike), with
+        what a workload's page shows of it: its containers' names and requests."""
+        intern = sys.intern
+        template = wire.TemplateSpec(spec=wire.PodSpec(containers=[
+            wire.Container(name=intern(c.name), resources=wire.Resources(
+                requests={intern(k): intern(v) for k, v in c.resources.requests.items()}))
+            for c in template.spec.containers
+        ]))  # fmt: skip
+        key = msgspec.json.encode(template)
+        got = self._templates.get(key)
+        if got is None:
+            if len(self._templates) >= self._sweep_at:
+                self._sweep()
+            got = self._templates[key] = template
+        return got
+
+    def _sweep(self) -> None:
+        """Forget the templates no workload has any more, once the cache has doubled (Structs
+        without GC cannot be weakly referenced: ``in_use`` names the live ones)."""
+        live = {id(t) for t in self.in_use()}
+        for key in [k for k, v in self._templates.items() if id(v) not in live]:
+            del self._templates[key]
+        self._sweep_at = max(1024, 2 * len(self._templates))
+
+    def same(self, value: TT) -> TT:
+        """One object per distinct small tuple (bounded: beyond 4,096 distinct ones, new ones are
+        kept as they are)."""
+        got = self._tuples.get(value)
+        if got is not None:
+            return got  # type: ignore[return-value]
+        if len(self._tuples) < 4096:
+            self._tuples[value] = value
+        return value
+
+
+def slim(obj: W, shared: Shared) -> W:
+    """A watched object (node, namespace, workload...) as kept: its labels, pod template and the
+    strings many objects repeat shared, what no page reads (owners' uids) dropped. (Its
+    resourceVersion stays: the reflector reads it after the sink took the object.)"""
+    m = obj.metadata  # type: ignore[attr-defined]
+    m.namespace = sys.intern(m.namespace)
+    m.labels = shared.labels(m.labels)
+    for o in m.owner_references:
+        o.api_version, o.kind, o.name, o.uid = (
+            sys.intern(o.api_version),
+            sys.intern(o.kind),
+            sys.intern(o.name),
+            "",
+        )
+    if isinstance(obj, wire.Workload):
+        obj.spec.template = shared.template(obj.spec.template)
+    return obj
+
+
 def pod_status(pod: wire.Pod) -> str:
     """The STATUS column of ``kubectl get pods`` (a waiting or terminated reason, else the phase)."""
     if pod.metadata.deletion_timestamp is not None:
@@ -105,24 +199,27 @@ class PodRecord:
         "uid",
     )  # fmt: skip
 
-    def __init__(self, pod: wire.Pod) -> None:
+    def __init__(self, pod: wire.Pod, shared: Shared) -> None:
         m = pod.metadata
+        intern = sys.intern
         self.uid = m.uid
-        self.namespace = m.namespace
+        self.namespace = intern(m.namespace)
         self.name = m.name
-        self.labels = m.labels
+        self.labels = shared.labels(m.labels)
         self.created = _ts(m.creation_timestamp) or 0.0
-        self.node = pod.spec.node_name
-        self.phase = pod.status.phase
-        self.status = pod_status(pod)
+        self.node = intern(pod.spec.node_name)
+        self.phase = intern(pod.status.phase)
+        self.status = intern(pod_status(pod))
         statuses = pod.status.container_statuses
-        self.ready = (sum(1 for c in statuses if c.ready), len(pod.spec.containers))
+        self.ready = shared.same((sum(1 for c in statuses if c.ready), len(pod.spec.containers)))
         self.restarts = sum(c.restart_count for c in statuses)
         self.containers = len(pod.spec.containers)
         owner = next((o for o in m.owner_references if o.controller), None)
-        self.owner_kind = owner.kind if owner else ""
-        self.owner_name = owner.name if owner else ""
-        self.cpu_req, self.cpu_lim, self.mem_req, self.mem_lim = requests_limits(pod.spec.containers)
+        self.owner_kind = intern(owner.kind) if owner else ""
+        self.owner_name = intern(owner.name) if owner else ""
+        self.cpu_req, self.cpu_lim, self.mem_req, self.mem_lim = shared.same(
+            requests_limits(pod.spec.containers)
+        )
         self.changes: list[tuple[float, str]] | None = None
 
 
@@ -195,17 +292,27 @@ class Cluster:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        self.pods: Table[wire.Pod, PodRecord] = Table(PodRecord, self._pod_changed)
-        self.nodes: Table[wire.Node, wire.Node] = Table(_keep)
-        self.namespaces: Table[wire.Namespace, wire.Namespace] = Table(_keep)
+        self.shared = shared = Shared(self._templates)
+
+        def keep(obj: W) -> W:
+            return slim(obj, shared)
+
+        self.pods: Table[wire.Pod, PodRecord] = Table(lambda p: PodRecord(p, shared), self._pod_changed)
+        self.nodes: Table[wire.Node, wire.Node] = Table(keep)
+        self.namespaces: Table[wire.Namespace, wire.Namespace] = Table(keep)
         self.workloads: dict[str, Table[wire.Workload, wire.Workload]] = {
-            kind: Table(_keep) for _, kind in WORKLOAD_KINDS.values()
+            kind: Table(keep) for _, kind in WORKLOAD_KINDS.values()
         }
         self.hpas: Table[wire.HPA, wire.HPA] = Table(_keep, self._hpa_changed)
         self.apiservices: Table[wire.APIService, wire.APIService] = Table(_keep)
         self.replicas: dict[str, deque[tuple[float, int, int]]] = {}
         """autoscaler uid -> (time, current, desired) whenever either changed."""
         self._groups: tuple[int, dict[WorkloadKey, list[PodRecord]]] | None = None
+
+    def _templates(self) -> Iterable[wire.TemplateSpec]:
+        for table in self.workloads.values():
+            for w in table.values():
+                yield w.spec.template
 
     # -- recording changes as they are seen --------------------------------------------------------
 

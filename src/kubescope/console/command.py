@@ -15,6 +15,7 @@ from kubescope import web as ksweb
 from kubescope.console.app import Settings, serve
 from kubescope.errors import ConfigError, KubeError
 from kubescope.kube.config import KubeSettings, add_kube_flags
+from kubescope.memory import fix_mmap_threshold
 from kubescope.model.gofmt import parse_go_duration
 from kubescope.web import flags as web_flags
 
@@ -128,6 +129,9 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"kubescope console: {e}", file=sys.stderr)
         return 2
+    # before the first large buffer, as resource-metrics does (kubescope.memory): multi-MB buffers
+    # get their own mappings, given back when freed, instead of pinning heap pages
+    fix_mmap_threshold()
     try:
         return ksweb.run(serve(settings))
     except ConfigError as e:

@@ -14,10 +14,12 @@ pages show it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -26,18 +28,26 @@ from kubescope.console import wire
 from kubescope.console.units import bytes_of, millicores_of
 from kubescope.errors import DecodeError, KubeError
 from kubescope.kube.client import KubeClient
+from kubescope.kube.listing import ListPages
 from kubescope.log import fields
 
 logger = logging.getLogger(__name__)
 
 METRICS = "/apis/metrics.k8s.io/v1beta1"
 NOT_YET = "the first poll of the Metrics API has not finished yet"
-_nodes = msgspec.json.Decoder(wire.NodeMetricsList)
-_pods = msgspec.json.Decoder(wire.PodMetricsList)
+DECODE_WINDOW = 256 << 10
+"""Bytes of a Metrics API answer decoded at once (about 700 PodMetrics)."""
 
 
 class Ring:
-    """Rows of keyed series over the last ``columns`` polls (see the module docstring)."""
+    """Rows of keyed series over the last ``columns`` polls (see the module docstring).
+
+    Everything per row lives in numpy arrays (the series, and the newest sample each row had within
+    the window, which lists sort on), so a poll allocates no Python object per row beyond its key's
+    first appearance; rows of keys unseen for a whole window are reused. A poll is written column by
+    column: :meth:`begin`, :meth:`put` per object as the answer is decoded, :meth:`commit` (or
+    :meth:`abort` when the answer broke off: the ring is as before, less its oldest column).
+    """
 
     def __init__(self, columns: int, rows: int = 256) -> None:
         self.columns = columns
@@ -47,9 +57,13 @@ class Ring:
         self.head = -1
         """The column written last."""
         self.slots: dict[str, int] = {}
-        self.latest: dict[str, tuple[float, float, float]] = {}
-        """key -> its newest (millicores, bytes, poll time) within the window: what lists sort on."""
+        self.keys: list[str | None] = []
+        """slot -> its key (None: free)."""
+        self.latest = np.full((rows, 3), np.nan)
+        """slot -> its newest (millicores, bytes, poll time) within the window: what lists sort on."""
         self._free: list[int] = []
+        self._open: tuple[int, int] | None = None
+        """While a poll is written: (its column, the head before it)."""
 
     def _slot(self, key: str) -> int:
         slot = self.slots.get(key)
@@ -57,35 +71,86 @@ class Ring:
             return slot
         if self._free:
             slot = self._free.pop()
+            self.keys[slot] = key
         else:
-            slot = len(self.slots)
+            slot = len(self.keys)
+            self.keys.append(key)
             if slot >= self.cpu.shape[0]:
-                grow = self.cpu.shape[0]
-                pad = np.full((grow, self.columns), np.nan, np.float32)
-                self.cpu = np.vstack([self.cpu, pad])
-                self.mem = np.vstack([self.mem, pad.copy()])
+                self._grow()
         self.slots[key] = slot
         return slot
 
-    def write(self, t: float, values: dict[str, tuple[float, float]]) -> None:
-        """One poll: ``key -> (millicores, bytes)``; keys unseen for a whole window are dropped."""
+    def reserve(self, rows: int) -> None:
+        """Room for ``rows`` keys (and a sixteenth more) before a poll, grown in one step: the
+        console knows from its watches how many pods a poll will bring."""
+        if rows > self.cpu.shape[0]:
+            self._grow(rows + rows // 16 - self.cpu.shape[0])
+
+    def _grow(self, more: int = 0) -> None:
+        # by a quarter: at 30,000 pods a doubling would leave up to 15 MiB of rows unused
+        more = more or max(256, self.cpu.shape[0] // 4)
+        self.cpu = np.vstack([self.cpu, np.full((more, self.columns), np.nan, np.float32)])
+        self.mem = np.vstack([self.mem, np.full((more, self.columns), np.nan, np.float32)])
+        self.latest = np.vstack([self.latest, np.full((more, 3), np.nan)])
+
+    def begin(self, t: float) -> None:
+        """Start a poll taken at ``t``: its column replaces the oldest."""
         col = (self.head + 1) % self.columns
+        self._open = (col, self.head)
         self.head = col
         self.times[col] = t
         self.cpu[:, col] = np.nan
         self.mem[:, col] = np.nan
-        for key, (c, m) in values.items():
-            slot = self._slot(key)
-            self.cpu[slot, col] = c
-            self.mem[slot, col] = m
-            self.latest[key] = (c, m, t)
-        horizon = t - self.window_seconds()
-        for key in [k for k, v in self.latest.items() if v[2] < horizon]:
-            slot = self.slots.pop(key)
-            del self.latest[key]
+
+    def put(self, key: str, millicores: float, nbytes: float) -> None:
+        assert self._open is not None, "put outside begin/commit"
+        slot = self._slot(key)
+        col = self._open[0]
+        self.cpu[slot, col] = millicores
+        self.mem[slot, col] = nbytes
+
+    def commit(self) -> None:
+        """End the poll: its samples become the rows' newest; keys unseen for a window are dropped."""
+        assert self._open is not None, "commit without begin"
+        col = self._open[0]
+        self._open = None
+        n = len(self.keys)
+        c, m = self.cpu[:n, col], self.mem[:n, col]
+        seen = ~np.isnan(c)
+        latest = self.latest[:n]
+        latest[seen, 0] = c[seen]
+        latest[seen, 1] = m[seen]
+        latest[seen, 2] = self.times[col]
+        # a key put in a poll that was aborted has no newest sample: it goes like an expired one
+        stale = ~(latest[:, 2] >= self.times[col] - self.window_seconds())
+        for slot in np.flatnonzero(stale).tolist():
+            key = self.keys[slot]
+            if key is None:
+                continue
+            del self.slots[key]
+            self.keys[slot] = None
             self.cpu[slot] = np.nan
             self.mem[slot] = np.nan
+            self.latest[slot] = np.nan
             self._free.append(slot)
+
+    def abort(self) -> None:
+        """Forget the poll begun last (its answer broke off)."""
+        if self._open is None:
+            return
+        col, head = self._open
+        self._open = None
+        self.times[col] = np.nan
+        self.cpu[:, col] = np.nan
+        self.mem[:, col] = np.nan
+        self.head = head if head >= 0 or not np.isnan(self.times).all() else -1
+
+    def write(self, t: float, values: dict[str, tuple[float, float]]) -> None:
+        """One whole poll: ``key -> (millicores, bytes)``."""
+        self.begin(t)
+        for key, (c, m) in values.items():
+            self.put(key, c, m)
+        self.commit()
 
     def window_seconds(self) -> float:
         t = self.times[~np.isnan(self.times)]
@@ -102,8 +167,14 @@ class Ring:
 
     def current(self, key: str) -> tuple[float | None, float | None]:
         """The newest sample of a key within the window (None: none)."""
-        v = self.latest.get(key)
-        return _NONE if v is None else (v[0], v[1])
+        slot = self.slots.get(key)
+        if slot is None:
+            return _NONE
+        c, m, t = self.latest[slot].tolist()
+        return _NONE if t != t else (c, m)
+
+    def __len__(self) -> int:
+        return len(self.slots)
 
     def series(self, keys: Sequence[str], what: str) -> tuple[np.ndarray, np.ndarray]:
         """(times, values) oldest first, summed over ``keys`` (NaN where none had a sample)."""
@@ -135,8 +206,16 @@ class Usage:
         interval: float,
         window: float = 900.0,
         clock: Callable[[], float] = time.time,
+        on_poll: Callable[[], object] | None = None,
+        size_hint: Callable[[], tuple[int, int]] | None = None,
+        window_bytes: int = DECODE_WINDOW,
     ) -> None:
+        self.size_hint = size_hint
+        """How many (nodes, pods) the cluster has now: the rings' rows are reserved from it."""
         self.client = client
+        self.on_poll = on_poll
+        """Called after each poll that succeeded (the console trims freed memory there)."""
+        self.window = window_bytes
         self.interval = interval
         columns = max(2, math.ceil(window / interval) + 1)
         self.nodes = Ring(columns, 64)
@@ -149,38 +228,69 @@ class Usage:
 
     async def poll(self) -> None:
         t = self.clock()
+        counts = [0, 0]
         try:
-            nodes_body, pods_body = await asyncio.gather(
-                self.client.get(f"{METRICS}/nodes"), self.client.get(f"{METRICS}/pods")
+            # the two answers stream in together, each decoded a window at a time straight into its
+            # ring's new column: no whole body and no list of 30,000 decoded objects is ever held
+            if self.size_hint is not None:
+                hint = self.size_hint()
+                self.nodes.reserve(hint[0])
+                self.pods.reserve(hint[1])
+            self.nodes.begin(t)
+            self.pods.begin(t)
+            done = await asyncio.gather(
+                self._read(self.nodes, "nodes", wire.NodeMetrics, counts, 0),
+                self._read(self.pods, "pods", wire.PodMetrics, counts, 1),
+                return_exceptions=True,  # both end before the rings are committed or aborted
             )
-            nodes = _nodes.decode(nodes_body).items
-            pods = _pods.decode(pods_body).items
+            for outcome in done:
+                if isinstance(outcome, BaseException):
+                    raise outcome
         except (KubeError, msgspec.DecodeError, msgspec.ValidationError, DecodeError) as e:
+            self.nodes.abort()
+            self.pods.abort()
             self.failures += 1
             if self.error in ("", NOT_YET):  # log the change to failing, not every failed poll
                 logger.warning("Metrics API unavailable", extra=fields(error=str(e)[:300]))
             self.error = f"the Metrics API (metrics.k8s.io) did not answer: {str(e)[:200]}"
             return
-        node_values = {}
-        for n in nodes:
-            c, m = millicores_of(n.usage.cpu), bytes_of(n.usage.memory)
-            if c is not None and m is not None:
-                node_values[n.metadata.name] = (c, m)
-        pod_values = {}
-        for p in pods:
-            cs = [(millicores_of(c.usage.cpu), bytes_of(c.usage.memory)) for c in p.containers]
-            if cs and all(c is not None and m is not None for c, m in cs):
-                pod_values[pod_key(p.metadata.namespace, p.metadata.name)] = (
-                    sum(c for c, _ in cs if c is not None),
-                    sum(m for _, m in cs if m is not None),
-                )
-        self.nodes.write(t, node_values)
-        self.pods.write(t, pod_values)
+        except BaseException:
+            self.nodes.abort()
+            self.pods.abort()
+            raise
+        self.nodes.commit()
+        self.pods.commit()
         self.polls += 1
         self.last_ok = t
         if self.error:
-            logger.info("Metrics API polled", extra=fields(nodes=len(node_values), pods=len(pod_values)))
+            logger.info("Metrics API polled", extra=fields(nodes=counts[0], pods=counts[1]))
         self.error = ""
+        if self.on_poll is not None:
+            self.on_poll()
+
+    async def _read(self, ring: Ring, resource: str, item: type[Any], counts: list[int], i: int) -> None:
+        pages: ListPages[Any] = ListPages(self.client, f"{METRICS}/{resource}", {}, item, window=self.window)
+        put = ring.put
+        async with contextlib.aclosing(pages.runs()) as runs:
+            async for objs, _ in runs:
+                for o in objs:
+                    if resource == "nodes":
+                        c, m = millicores_of(o.usage.cpu), bytes_of(o.usage.memory)
+                        if c is not None and m is not None:
+                            put(o.metadata.name, c, m)
+                            counts[i] += 1
+                        continue
+                    total_c = total_m = 0.0
+                    for cm in o.containers:
+                        c, m = millicores_of(cm.usage.cpu), bytes_of(cm.usage.memory)
+                        if c is None or m is None:
+                            break
+                        total_c += c
+                        total_m += m
+                    else:
+                        if o.containers:
+                            put(pod_key(o.metadata.namespace, o.metadata.name), total_c, total_m)
+                            counts[i] += 1
 
     async def run(self) -> None:
         """Poll forever (a supervised task)."""

@@ -1,0 +1,179 @@
+"""The console's memory is bounded by the cluster, not by time or traffic: the usage ring keeps its
+rows however many polls come, reuses the rows of pods gone for a window, and a Metrics API answer
+is decoded as it streams in (one that breaks off leaves the ring as it was); the records the watches
+keep share what pods and workloads repeat (label sets, pod templates, strings)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import msgspec
+import pytest
+
+from kubescope.console import wire
+from kubescope.console.cluster import Cluster, Shared, slim
+from kubescope.console.usage import Ring, Usage, pod_key
+from kubescope.errors import TransportError
+from tests.console.fixtures import pod, workload
+
+
+def test_the_ring_keeps_its_rows_over_many_polls() -> None:
+    ring = Ring(columns=61, rows=16)
+    keys = [pod_key("ns", f"p{i}") for i in range(100)]
+    for poll in range(500):
+        ring.write(poll * 15.0, {k: (float(poll), 1e6) for k in keys})
+        if poll == 10:
+            shape = ring.cpu.shape
+    assert ring.cpu.shape == shape == ring.mem.shape
+    assert len(ring) == 100
+    assert ring.current(keys[7]) == (499.0, 1e6)
+
+
+def test_rows_of_pods_gone_for_a_window_are_reused() -> None:
+    """Pods come and go (a Job a minute): rows are bounded by the pods alive within the window."""
+    ring = Ring(columns=61, rows=16)
+    for poll in range(1000):
+        # 50 pods at a time, each living 20 polls (5 minutes)
+        alive = range(poll // 20 * 50, poll // 20 * 50 + 50)
+        ring.write(poll * 15.0, {pod_key("jobs", f"p{i}"): (1.0, 1.0) for i in alive})
+    assert len(ring) <= 50 * (61 // 20 + 2)
+    assert ring.cpu.shape[0] <= 512
+    assert ring.current(pod_key("jobs", "p0")) == (None, None)
+    assert ring.current(pod_key("jobs", "p2495")) == (1.0, 1.0)
+
+
+def test_reserving_rows_grows_once() -> None:
+    ring = Ring(columns=61, rows=16)
+    ring.reserve(30_000)
+    rows = ring.cpu.shape[0]
+    assert 30_000 <= rows <= 32_000
+    ring.write(0.0, {pod_key("ns", f"p{i}"): (1.0, 1.0) for i in range(30_000)})
+    assert ring.cpu.shape[0] == rows
+
+
+class _Body:
+    """A streamed answer: its chunks, then (``fail``) a connection that breaks off."""
+
+    def __init__(self, chunks: list[bytes], fail: bool) -> None:
+        self.chunks = list(chunks)
+        self.fail = fail
+
+    async def open(self) -> None:
+        pass
+
+    async def read(self) -> bytes:
+        await asyncio.sleep(0)
+        if self.chunks:
+            return self.chunks.pop(0)
+        if self.fail:
+            raise TransportError("connection reset by peer (test)")
+        return b""
+
+    def close(self) -> None:
+        pass
+
+
+class _Client:
+    def __init__(self, pods: int, cpu: str, fail: bool = False) -> None:
+        self.pods, self.cpu, self.fail = pods, cpu, fail
+
+    def body(self, path: str, params: object = None, **_: object) -> _Body:
+        if path.endswith("/nodes"):
+            items = [{"metadata": {"name": "n1"}, "usage": {"cpu": "1", "memory": "1Gi"}}]
+        else:
+            items = [
+                {"metadata": {"name": f"p{i}", "namespace": "ns"},
+                 "containers": [{"name": "c", "usage": {"cpu": self.cpu, "memory": "10Mi"}}]}
+                for i in range(self.pods)
+            ]  # fmt: skip
+        text = json.dumps({"kind": "PodMetricsList", "metadata": {}, "items": items}, separators=(",", ":"))
+        data = text.encode()
+        chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)]
+        if self.fail:  # break off halfway through the items
+            chunks = chunks[: len(chunks) // 2]
+        return _Body(chunks, self.fail)
+
+
+def test_a_poll_streams_into_the_ring_and_one_broken_off_changes_nothing() -> None:
+    clock = iter(float(t) for t in range(0, 10_000, 15))
+    client = _Client(3000, "250m")
+    u = Usage(client, interval=15, clock=lambda: next(clock), window_bytes=16 << 10)  # type: ignore[arg-type]
+    asyncio.run(u.poll())
+    asyncio.run(u.poll())
+    assert u.error == "" and u.polls == 2
+    assert len(u.pods) == 3000
+    assert u.pods.current(pod_key("ns", "p2999")) == (250.0, 10 * 2**20)
+    before = u.pods.order().size
+
+    client.cpu, client.fail = "900m", True
+    asyncio.run(u.poll())
+    assert u.failures == 1 and "did not answer" in u.error
+    assert u.pods.order().size == before  # the broken poll's column is gone
+    assert u.pods.current(pod_key("ns", "p0")) == (250.0, 10 * 2**20)  # not the half-read 900m
+    _, values = u.pods.series([pod_key("ns", "p0")], "cpu")
+    assert values.tolist() == [250.0, 250.0]
+
+    client.fail = False
+    asyncio.run(u.poll())
+    assert u.error == "" and u.pods.current(pod_key("ns", "p0")) == (900.0, 10 * 2**20)
+    assert u.nodes.current("n1") == (1000.0, 2.0**30)
+
+
+def test_pods_of_one_workload_share_their_labels_and_strings() -> None:
+    c = Cluster()
+    c.pods.replace_begin()
+    for i in range(50):
+        p = pod("shop", f"web-{i}", node=f"node-{i % 3}", labels={"app": "web", "pod-template-hash": "abc"},
+                owner=("ReplicaSet", "web-abc"))  # fmt: skip
+        c.pods.upsert(p)
+    c.pods.replace_end()
+    records = list(c.pods.values())
+    assert len({id(r.labels) for r in records}) == 1
+    assert len({id(r.namespace) for r in records}) == 1
+    assert len({id(r.owner_name) for r in records}) == 1
+    assert records[0].labels == {"app": "web", "pod-template-hash": "abc"}
+
+
+def _workload(name: str, requests: dict[str, str]) -> wire.Workload:
+    w = workload("Deployment", "shop", name)
+    w.spec.template = msgspec.convert(
+        {
+            "spec": {
+                "containers": [
+                    {"name": "app", "image": "registry/app:v1", "resources": {"requests": requests}}
+                ]
+            }
+        },
+        wire.TemplateSpec,
+    )
+    return w
+
+
+def test_workloads_share_their_pod_template_and_forget_it_when_gone() -> None:
+    kept: list[wire.Workload] = []
+    shared = Shared(lambda: [w.spec.template for w in kept])
+    a = slim(_workload("web", {"cpu": "250m", "memory": "64Mi"}), shared)
+    b = slim(_workload("web-abc", {"cpu": "250m", "memory": "64Mi"}), shared)
+    assert a.spec.template is b.spec.template
+    assert a.spec.template.spec.containers[0].resources.requests == {"cpu": "250m", "memory": "64Mi"}
+    assert a.spec.template.spec.containers[0].image == ""  # what no page shows is not kept
+    kept.append(a)
+    del b
+    for i in range(3000):  # templates of workloads long gone do not pile up
+        slim(_workload(f"w{i}", {"cpu": f"{i}m"}), shared)
+    assert len(shared._templates) <= 2048
+    assert shared.template(a.spec.template) is a.spec.template  # the live one is still shared
+
+
+@pytest.mark.parametrize("n", [100, 1000])
+def test_records_do_not_grow_with_updates(n: int) -> None:
+    """A pod updated again and again (status changes) keeps one record and bounded history."""
+    c = Cluster(clock=iter(range(10**6)).__next__)
+    c.pods.replace_begin()
+    c.pods.upsert(pod("ns", "p"))
+    c.pods.replace_end()
+    for i in range(n):
+        c.pods.upsert(pod("ns", "p", phase="Running" if i % 2 else "Pending"))
+    (rec,) = c.pods.values()
+    assert rec.changes is not None and len(rec.changes) <= 32
