@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from kubescope.console import wire
-from kubescope.console.cluster import Cluster, Shared, slim
+from kubescope.console.cluster import SAME_CACHE, Cluster, Shared, slim
 from kubescope.console.usage import Ring, Usage, pod_key
 from kubescope.errors import TransportError
 from tests.console.fixtures import pod, workload
@@ -129,10 +129,18 @@ def test_pods_of_one_workload_share_their_labels_and_strings() -> None:
         c.pods.upsert(p)
     c.pods.replace_end()
     records = list(c.pods.values())
-    assert len({id(r.labels) for r in records}) == 1
+    assert len({id(r.label_pairs) for r in records}) == 1
     assert len({id(r.namespace) for r in records}) == 1
     assert len({id(r.owner_name) for r in records}) == 1
     assert records[0].labels == {"app": "web", "pod-template-hash": "abc"}
+
+
+def test_the_sharing_caches_are_bounded() -> None:
+    shared = Shared()
+    for i in range(SAME_CACHE * 3):
+        shared.flat_labels({"app": "web", "pod": f"web-{i}"})
+        shared.same((i, i))
+    assert all(len(cache) <= SAME_CACHE for cache in shared._tuples)
 
 
 def _workload(name: str, requests: dict[str, str]) -> wire.Workload:
