@@ -44,9 +44,9 @@ from typing import Any
 
 import msgspec
 
+from kubescope.kubelet.parser import KubeletParser, MetricsPoint, PodKey
 from kubescope.resource.api import MetricsAPI
 from kubescope.resource.inventory import Pod, PodCache
-from kubescope.resource.parser import KubeletParser, MetricsPoint, PodKey
 from kubescope.resource.storage import MetricsStorage
 
 

@@ -14,7 +14,7 @@ from kubescope import web
 from kubescope.errors import TransportError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import Connection
-from kubescope.resource.kubelethttp import HTTPError, KubeletHTTP
+from kubescope.kubelet.http import HTTPError, KubeletHTTP
 from tests.web.helpers import PKI
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from kubescope.kubelet.parser import ZERO_TIME_NS, MetricsPoint
 from kubescope.resource.inventory import Node, NodeCache, Pod, PodCache
-from kubescope.resource.parser import ZERO_TIME_NS, MetricsPoint
 from kubescope.resource.storage import MetricsStorage
 
 S = 1_000_000_000

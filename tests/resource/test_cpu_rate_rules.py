@@ -7,7 +7,7 @@ import logging
 import pytest
 from msgspec.structs import replace
 
-from kubescope.resource.parser import ZERO_TIME_NS, MetricsPoint
+from kubescope.kubelet.parser import ZERO_TIME_NS, MetricsPoint
 from kubescope.resource.storage import MetricsStorage, PodUsage, RateError, Usage, resource_usage
 
 S = 1_000_000_000

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kubescope.resource.parser import ZERO_TIME_NS, KubeletParser, MetricsPoint, ParseError, parse_body
+from kubescope.kubelet.parser import ZERO_TIME_NS, KubeletParser, MetricsPoint, ParseError, parse_body
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "kubelet"
 REQUEST_NS = 3_393_212_827_123_456_789  # 2077-07-07T07:07:07.123456789Z

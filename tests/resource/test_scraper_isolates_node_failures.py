@@ -19,8 +19,8 @@ import pytest
 from kubescope.apiserver.selectors import parse_label_selector
 from kubescope.kube.config import Connection
 from kubescope.kube.credentials import Credentials
+from kubescope.kubelet.scraper import MAX_DELAY_MS, ScrapeError, Scraper, target_url
 from kubescope.resource.inventory import PATH_ANNOTATION, NodeCache, node_info
-from kubescope.resource.scraper import MAX_DELAY_MS, ScrapeError, Scraper, target_url
 from kubescope.resource.selfmetrics import SelfMetrics
 from kubescope.resource.settings import KubeletSettings
 from tests.apiserver.certs import issue, make_ca
@@ -347,8 +347,8 @@ def test_addresses_ports_and_proxy_urls() -> None:
 
 
 async def test_duplicate_pods_keep_the_first_report() -> None:
-    from kubescope.resource.parser import NodeBatch, parse_body
-    from kubescope.resource.scraper import CycleResult
+    from kubescope.kubelet.parser import NodeBatch, parse_body
+    from kubescope.kubelet.scraper import CycleResult
 
     s = Scraper(settings(), NodeCache(), SelfMetrics(5.0), resolution=5.0)
     body = GOOD.replace(b"NODE", b"x")
@@ -408,7 +408,7 @@ async def test_a_failing_kubelet_is_logged_when_its_state_changes(
     def logged() -> list[str]:
         return [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
 
-    with caplog.at_level(logging.INFO, logger="kubescope.resource.scraper"):
+    with caplog.at_level(logging.INFO, logger="kubescope.kubelet.scraper"):
         try:
             for _ in range(3):  # a different error body every time
                 assert (await s.scrape()).scraped == 0
@@ -431,7 +431,7 @@ async def test_duplicate_series_and_nan_values_are_counted_and_logged_once(
 ) -> None:
     ks = await kubelets({"odd": "bad-samples"})
     s = Scraper(settings(), cache_for(ks), SelfMetrics(5.0), resolution=5.0)
-    with caplog.at_level(logging.WARNING, logger="kubescope.resource.scraper"):
+    with caplog.at_level(logging.WARNING, logger="kubescope.kubelet.scraper"):
         try:
             for _ in range(3):
                 result = await s.scrape()

@@ -41,10 +41,10 @@ from kubescope.apiserver.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
+from kubescope.kubelet.parser import ZERO_TIME_NS
 from kubescope.model.timefmt import format_time
 from kubescope.resource.inventory import NodeCache, PodCache
 from kubescope.resource.openapi import OpenAPI
-from kubescope.resource.parser import ZERO_TIME_NS
 from kubescope.resource.render import (
     GROUP,
     VERSIONS,

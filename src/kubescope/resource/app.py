@@ -33,12 +33,12 @@ from kubescope.apiserver.options import APIServerOptions
 from kubescope.apiserver.server import AggregatedAPI
 from kubescope.kube.client import KubeClient
 from kubescope.kube.reflector import Reflector
+from kubescope.kubelet.scraper import Scraper
 from kubescope.log import fields
 from kubescope.memory import release_free_memory
 from kubescope.resource.api import MetricsAPI, routes
 from kubescope.resource.inventory import Node, NodeCache, Pod, PodCache
 from kubescope.resource.openapi import OpenAPI
-from kubescope.resource.scraper import Scraper
 from kubescope.resource.selfmetrics import SelfMetrics
 from kubescope.resource.settings import Settings
 from kubescope.resource.storage import MetricsStorage

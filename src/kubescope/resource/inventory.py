@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import msgspec
 
+from kubescope.kubelet import nodes
+from kubescope.kubelet.nodes import PATH_ANNOTATION, Node, NodeTarget, node_target
 from kubescope.model.meta import Wire
-from kubescope.model.quantity import QuantityError, parse_quantity
 from kubescope.resource.render import metadata_parts
 
-PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path"
+__all__ = ["PATH_ANNOTATION", "Node", "NodeCache", "NodeInfo", "Pod", "PodCache", "PodInfo", "node_info"]
 
 
 class _Meta(Wire):
@@ -33,38 +34,6 @@ class _Meta(Wire):
     resource_version: str = ""
     labels: dict[str, str] = msgspec.field(default_factory=dict)
     annotations: dict[str, str] = msgspec.field(default_factory=dict)
-
-
-class NodeAddress(Wire):
-    type: str = ""
-    address: str = ""
-
-
-class _Endpoint(Wire):
-    port: int = msgspec.field(default=0, name="Port")  # DaemonEndpoint spells it with a capital P
-
-
-class _DaemonEndpoints(Wire):
-    kubelet_endpoint: _Endpoint = msgspec.field(default_factory=_Endpoint)
-
-
-class _NodeCondition(Wire):
-    type: str = ""
-    status: str = ""
-
-
-class _NodeStatus(Wire):
-    capacity: dict[str, str] = msgspec.field(default_factory=dict)
-    addresses: list[NodeAddress] = msgspec.field(default_factory=list)
-    daemon_endpoints: _DaemonEndpoints = msgspec.field(default_factory=_DaemonEndpoints)
-    conditions: list[_NodeCondition] = msgspec.field(default_factory=list)
-
-
-class Node(Wire):
-    """The fields of a Node that resource-metrics reads."""
-
-    metadata: _Meta = msgspec.field(default_factory=_Meta)
-    status: _NodeStatus = msgspec.field(default_factory=_NodeStatus)
 
 
 class _PodStatus(Wire):
@@ -78,18 +47,11 @@ class Pod(Wire):
     status: _PodStatus = msgspec.field(default_factory=_PodStatus)
 
 
-class NodeInfo(msgspec.Struct, frozen=True, gc=False):
-    name: str
-    labels: dict[str, str]
-    addresses: tuple[tuple[str, str], ...]
-    """``(type, address)`` in the node's order."""
-    status_port: int
-    metrics_path: str
-    ready: bool
+class NodeInfo(NodeTarget, frozen=True, gc=False):
+    """A scrape target and the metadata part of its NodeMetrics item."""
+
     head: bytes
     tail: bytes
-    cpu_capacity: int = 0
-    """``status.capacity.cpu`` in nano-cores; 0 when absent or unreadable."""
 
 
 class PodInfo(msgspec.Struct, frozen=True, gc=False):
@@ -101,76 +63,16 @@ class PodInfo(msgspec.Struct, frozen=True, gc=False):
 
 
 def node_info(node: Node) -> NodeInfo:
-    m = node.metadata
-    head, tail = metadata_parts(m.name, "", m.labels)
-    ready = False
-    for c in node.status.conditions:
-        if c.type == "Ready":
-            ready = c.status == "True"
-            break
-    return NodeInfo(
-        name=m.name,
-        labels=m.labels,
-        addresses=tuple((a.type, a.address) for a in node.status.addresses),
-        status_port=node.status.daemon_endpoints.kubelet_endpoint.port,
-        metrics_path=m.annotations.get(PATH_ANNOTATION, ""),
-        ready=ready,
-        head=head,
-        tail=tail,
-        cpu_capacity=_nanocores(node.status.capacity.get("cpu", "")),
-    )
+    t = node_target(node)
+    head, tail = metadata_parts(t.name, "", t.labels)
+    return NodeInfo(**msgspec.structs.asdict(t), head=head, tail=tail)
 
 
-def _nanocores(q: str) -> int:
-    if not q:
-        return 0
-    try:
-        return max(0, int(parse_quantity(q) * 1_000_000_000))
-    except (QuantityError, ValueError, ArithmeticError):
-        return 0
-
-
-class NodeCache:
-    """Reflector sink for nodes."""
+class NodeCache(nodes.NodeCache[NodeInfo]):
+    """Reflector sink for nodes (what to scrape, and the NodeMetrics items' metadata)."""
 
     def __init__(self) -> None:
-        self.nodes: dict[str, NodeInfo] = {}
-        self._seen: set[str] | None = None
-        self.synced = False
-        self._sorted: list[str] | None = None
-        self.version = 0
-        """Bumped on every change: cached answers key on it."""
-
-    def replace_begin(self) -> None:
-        self._seen = set()
-
-    def upsert(self, obj: Node) -> None:
-        name = obj.metadata.name
-        if name not in self.nodes:
-            self._sorted = None
-        self.nodes[name] = node_info(obj)
-        self.version += 1
-        if self._seen is not None:
-            self._seen.add(name)
-
-    def delete(self, obj: Node) -> None:
-        if self.nodes.pop(obj.metadata.name, None) is not None:
-            self._sorted = None
-            self.version += 1
-
-    def replace_end(self) -> None:
-        seen = self._seen or set()
-        for name in [n for n in self.nodes if n not in seen]:
-            del self.nodes[name]
-            self._sorted = None
-            self.version += 1
-        self._seen = None
-        self.synced = True
-
-    def sorted_names(self) -> list[str]:
-        if self._sorted is None:
-            self._sorted = sorted(self.nodes)
-        return self._sorted
+        super().__init__(node_info)
 
 
 class PodCache:

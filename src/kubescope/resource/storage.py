@@ -31,14 +31,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import msgspec
 
+from kubescope.kubelet.parser import MetricsPoint, PodKey
+from kubescope.kubelet.rates import RateError, Usage, resource_usage
 from kubescope.log import fields
-from kubescope.resource.parser import MetricsPoint, PodKey
+
+__all__ = ["MetricsStorage", "PodUsage", "RateError", "Usage", "resource_usage"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,19 +48,6 @@ FRESH_CONTAINER_MIN_NS = 10 * 1_000_000_000
 """A container younger than this at its first point gets no value: the CPU rate would be noisy."""
 
 _NS_PER_S = 1_000_000_000
-
-
-class Usage(msgspec.Struct, frozen=True, gc=False):
-    """A CPU rate and a working set over a window ending at ``ts``."""
-
-    ts: int
-    """End of the window (the last point's timestamp), Unix ns."""
-    window: int
-    """Length of the window, ns (the real distance between the two kubelet samples)."""
-    cpu: int
-    """Nano-cores."""
-    mem: int
-    """Bytes."""
 
 
 class PodUsage(msgspec.Struct, frozen=True, gc=False):
@@ -69,40 +58,11 @@ class PodUsage(msgspec.Struct, frozen=True, gc=False):
     """``(name, nano-cores, bytes)`` per container, in the kubelet's order."""
 
 
-class RateError(ValueError):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
 CAPACITY_SLACK = 2.0
 """A rate above this many times its node's CPU capacity is refused: a counter that dropped and jumped
 back without a restart gave 209.8 cores on a 4-CPU node (52x). Up to twice the capacity is served as
 measured: sampling jitter and counters read apart from their timestamps give a little above 1x, and
 the simulator, which overcommits nodes, reports up to 1.5x (5.9 cores on 4-CPU nodes, 5,000 nodes)."""
-
-
-def resource_usage(last: MetricsPoint, prev: MetricsPoint) -> Usage:
-    """metrics-server's ``resourceUsage``; raises :class:`RateError` where it returns an error."""
-    if last.start < prev.start:
-        raise RateError("start_time_decreased", "unexpected decrease in startTime of node/container")
-    if last.cpu < prev.cpu:
-        raise RateError("cpu_decreased", "unexpected decrease in cumulative CPU usage value")
-    window = last.ts - prev.ts
-    # time.Duration.Seconds(): whole seconds plus the remainder, each converted on its own
-    sec, nsec = divmod(window, _NS_PER_S)
-    seconds = float(sec) + float(nsec) / 1e9
-    rate = float(last.cpu - prev.cpu) / seconds
-    return Usage(last.ts, window, _uint64(rate), last.mem)
-
-
-def _uint64(v: float) -> int:
-    # window > 0 always (prev is strictly older); guard anyway against a non-finite rate
-    if math.isnan(v) or v < 0:
-        return 0
-    if v >= 18446744073709551616.0:
-        return (1 << 64) - 1
-    return int(v)
 
 
 def _over(cpu: int, capacity: int) -> RateError:

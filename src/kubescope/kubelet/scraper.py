@@ -16,7 +16,7 @@
   logged when a node's error changes. Results merge in completion order, the first report of a
   node or pod wins (as metrics-server merges its channel).
 * **Connections** are kept between cycles (``--kubelet-keepalive``, default ``auto``: kept;
-  ``false`` opens one per scrape), one per kubelet, through :mod:`kubescope.resource.kubelethttp`:
+  ``false`` opens one per scrape), one per kubelet, through :mod:`kubescope.kubelet.http`:
   an idle kept TLS connection holds ~30 KiB there (aiohttp's ~120 KiB), and a request on it costs
   ~70 µs of CPU where a new TLS connection costs ~1 ms. Connections to nodes that are no longer
   scraped, or idle for two resolutions, are closed at the start of a cycle.
@@ -29,18 +29,19 @@ import logging
 import random
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from kubescope.errors import ConfigError
 from kubescope.kube.config import load_client_cert
 from kubescope.kube.credentials import Credentials
+from kubescope.kubelet.http import HTTPError, KubeletHTTP
+from kubescope.kubelet.nodes import NodeTarget
+from kubescope.kubelet.parser import KubeletParser, MetricsPoint, NodeBatch, ParseError, PodKey
+from kubescope.kubelet.settings import KubeletSettings
 from kubescope.log import fields
-from kubescope.resource.inventory import NodeCache, NodeInfo
-from kubescope.resource.kubelethttp import HTTPError, KubeletHTTP
-from kubescope.resource.parser import KubeletParser, MetricsPoint, NodeBatch, ParseError, PodKey
-from kubescope.resource.selfmetrics import SelfMetrics
-from kubescope.resource.settings import KubeletSettings
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +50,55 @@ MAX_DELAY_MS = 4000
 DELAY_PER_NODE_MS = 8
 
 
+class NodeSource(Protocol):
+    """Where the nodes to scrape come from (a :class:`~kubescope.kubelet.nodes.NodeCache`)."""
+
+    @property
+    def nodes(self) -> Mapping[str, NodeTarget]: ...
+
+
+class ScrapeMetrics(Protocol):
+    """What the scraper counts (resource-metrics' self metrics; :class:`ScrapeCounters` elsewhere)."""
+
+    bytes_read: int
+    lines_parsed: int
+    dropped_pods: int
+    duplicate_points: int
+    bad_samples: dict[str, int]
+
+    def kubelet_request(self, node: str, seconds: float, ok: bool, now: float) -> None: ...
+
+    def scrape_error(self, reason: str) -> None: ...
+
+
+@dataclass(eq=False)
+class ScrapeCounters:
+    """Plain counters satisfying :class:`ScrapeMetrics`, for a product that exports only totals."""
+
+    bytes_read: int = 0
+    lines_parsed: int = 0
+    dropped_pods: int = 0
+    duplicate_points: int = 0
+    bad_samples: dict[str, int] = field(default_factory=dict)
+    requests: dict[bool, int] = field(default_factory=dict)
+    """Kubelet requests by success."""
+    errors: dict[str, int] = field(default_factory=dict)
+    """Failed scrapes by reason."""
+
+    def kubelet_request(self, node: str, seconds: float, ok: bool, now: float) -> None:
+        self.requests[ok] = self.requests.get(ok, 0) + 1
+
+    def scrape_error(self, reason: str) -> None:
+        self.errors[reason] = self.errors.get(reason, 0) + 1
+
+
 class ScrapeError(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
 
 
-def node_address(info: NodeInfo, preferred: tuple[str, ...]) -> str | None:
+def node_address(info: NodeTarget, preferred: tuple[str, ...]) -> str | None:
     for t in preferred:
         for typ, addr in info.addresses:
             if typ == t and addr:
@@ -63,7 +106,7 @@ def node_address(info: NodeInfo, preferred: tuple[str, ...]) -> str | None:
     return None
 
 
-def target(info: NodeInfo, ks: KubeletSettings, apiserver: str = "") -> tuple[str, str, int, str]:
+def target(info: NodeTarget, ks: KubeletSettings, apiserver: str = "") -> tuple[str, str, int, str]:
     """``(scheme, host, port, path)`` to scrape ``info`` at; raises :class:`ScrapeError` when no address
     type matches. With ``--kubelet-request-via-apiserver``: the API server's node proxy path."""
     path = info.metrics_path or DEFAULT_PATH
@@ -81,7 +124,7 @@ def target(info: NodeInfo, ks: KubeletSettings, apiserver: str = "") -> tuple[st
     return ks.scheme, addr, port, path
 
 
-def target_url(info: NodeInfo, ks: KubeletSettings, apiserver: str = "") -> str:
+def target_url(info: NodeTarget, ks: KubeletSettings, apiserver: str = "") -> str:
     """The URL to scrape ``info`` at (for messages and tests); see :func:`target`."""
     scheme, host, port, path = target(info, ks, apiserver)
     if ":" in host:
@@ -137,8 +180,8 @@ class Scraper:
     def __init__(
         self,
         settings: KubeletSettings,
-        nodes: NodeCache,
-        metrics: SelfMetrics,
+        nodes: NodeSource,
+        metrics: ScrapeMetrics,
         *,
         resolution: float,
         credentials: Credentials | None = None,
@@ -197,7 +240,7 @@ class Scraper:
                 lines.append(f"{k}: {v}\r\n".encode("latin-1"))
         return b"".join(lines)
 
-    async def fetch(self, info: NodeInfo) -> NodeBatch:
+    async def fetch(self, info: NodeTarget) -> NodeBatch:
         """One node's batch; raises :class:`ScrapeError` with a reason."""
         ks = self.settings
         creds = self.apiserver_credentials if ks.via_apiserver else self.credentials
@@ -234,7 +277,7 @@ class Scraper:
         self.metrics.dropped_pods += batch.dropped_pods
         return batch
 
-    async def _collect(self, info: NodeInfo, delay: float) -> tuple[str, NodeBatch | None]:
+    async def _collect(self, info: NodeTarget, delay: float) -> tuple[str, NodeBatch | None]:
         if delay > 0:
             await asyncio.sleep(delay)
         async with self._sem:
@@ -255,7 +298,7 @@ class Scraper:
             self._bad_samples(info.name, batch)
         return info.name, batch
 
-    def _failed(self, info: NodeInfo, e: ScrapeError) -> None:
+    def _failed(self, info: NodeTarget, e: ScrapeError) -> None:
         self.metrics.scrape_error(e.reason)
         previous = self._last_error.get(info.name)
         self._last_error[info.name] = e.reason
@@ -283,7 +326,7 @@ class Scraper:
                     extra=fields(node=name, reason=reason, samples=n),
                 )
 
-    def targets(self) -> list[NodeInfo]:
+    def targets(self) -> list[NodeTarget]:
         sel = self.settings.node_selector
         if sel.empty:
             return list(self.nodes.nodes.values())
@@ -326,7 +369,7 @@ class Scraper:
             await asyncio.gather(*tasks, return_exceptions=True)
         return result
 
-    def _sweep(self, nodes: list[NodeInfo]) -> None:
+    def _sweep(self, nodes: list[NodeTarget]) -> None:
         """Close kept connections to hosts this cycle does not scrape (and those idle too long)."""
         if self._http is None:
             return
