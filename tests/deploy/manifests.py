@@ -296,7 +296,12 @@ def requests_at_start(p: Parsed, workload: Doc) -> list[Request]:
             Request("create", "authentication.k8s.io", "tokenreviews"),
             Request("create", "authorization.k8s.io", "subjectaccessreviews"),
         ]  # fmt: skip
-        if s.record and s.backend is None:
+        if s.record and s.backend is None and s.source == "kubelets":
+            # history/kubelets.py: the node reflector, then the kubelets (nodes/metrics, or nodes/proxy
+            # through the API server)
+            out += [Request(v, "", "nodes") for v in ("list", "watch")]
+            out.append(Request("get", "", "nodes/proxy" if s.kubelet.via_apiserver else "nodes/metrics"))
+        elif s.record and s.backend is None:
             out += [Request("list", "metrics.k8s.io", r) for r in ("nodes", "pods")]
         if s.serve.options().auth.needs_lookup:
             out.append(Request("get", "", "configmaps", "kube-system", "extension-apiserver-authentication"))

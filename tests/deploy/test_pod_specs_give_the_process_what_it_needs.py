@@ -71,6 +71,28 @@ def test_rbac_allows_every_request_made_at_start(
     assert missing == [], f"{workload.where()}: ServiceAccount {sa_name} may not: " + "; ".join(missing)
 
 
+def test_history_may_record_from_the_kubelets_with_one_more_flag() -> None:
+    """deploy/history records from the Metrics API; adding --source=kubelets to its args must need
+    no other change (its role already lets it watch nodes and read the kubelets' nodes/metrics)."""
+    ((workload, container, _),) = [c for c in CONTAINERS if c[2].command == "history"]
+    argv = expand_history_args(container, workload)
+    kubelets = m.parse([*argv, "--source=kubelets"])
+    assert kubelets.settings is not None and kubelets.settings.source == "kubelets"
+    sa_name, _ = m.service_account(DOCS, workload)
+    asked = m.requests_at_start(kubelets, workload)
+    assert m.Request("get", "", "nodes/metrics") in asked
+    missing = [str(r) for r in asked if not m.allowed(DOCS, workload.namespace, sa_name, r)]
+    assert missing == [], (
+        f"{workload.where()} with --source=kubelets: ServiceAccount {sa_name} may not: " + "; ".join(missing)
+    )
+
+
+def expand_history_args(container: dict[str, Any], workload: m.Doc) -> list[str]:
+    return m.expand(
+        [*container.get("command", [])[1:], *container.get("args", [])], m.env_values(workload, container)
+    )
+
+
 @pytest.mark.parametrize(("workload", "container", "parsed"), CONTAINERS, ids=IDS)
 def test_ports_probes_and_listeners_agree(
     workload: m.Doc, container: dict[str, Any], parsed: m.Parsed

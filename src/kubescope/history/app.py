@@ -7,8 +7,10 @@
    front-proxy CAs from flags, as every aggregated API server does, and the HTTPS listener;
 3. reflectors for pods, ReplicaSets and Jobs (owners up to Deployments and CronJobs);
 4. once they have synced, a cycle every ``--resolution`` on a fixed grid: one LIST of NodeMetrics
-   and one of PodMetrics, samples appended in one transaction, then closed windows compacted,
-   both in a worker thread; a failed LIST is logged and counted and the cycle skipped (a gap);
+   and one of PodMetrics (or, with ``--source=kubelets``, every node's kubelet scraped and CPU rates
+   taken between cycles, :mod:`~kubescope.history.kubelets`, with a node watch), samples appended in
+   one transaction, then closed windows compacted, both in a worker thread; a failed LIST (or no
+   kubelet answering) is logged and counted and the cycle skipped (a gap);
 5. health: ``/livez`` fails when no cycle started for 3 resolutions; ``/readyz`` until the
    watches synced and the store is open.
 
@@ -31,6 +33,7 @@ from kubescope.apiserver.options import APIServerOptions, AuthOptions, ServingOp
 from kubescope.apiserver.server import AggregatedAPI
 from kubescope.errors import DecodeError, KubeError
 from kubescope.history.api import HistoryAPI, routes
+from kubescope.history.kubelets import KubeletSource
 from kubescope.history.pods import Owned, Owners, Pod, PodCatalog
 from kubescope.history.promsource import BackendSettings, PromBackend
 from kubescope.history.query import Engine
@@ -38,6 +41,8 @@ from kubescope.history.recording import Batch, CycleStats, Recorder, node_sample
 from kubescope.history.store import HistoryStore, Retention
 from kubescope.kube.client import KubeClient
 from kubescope.kube.reflector import Reflector
+from kubescope.kubelet.nodes import Node
+from kubescope.kubelet.settings import KubeletSettings
 from kubescope.log import fields
 from kubescope.web.tls import TLSOptions
 
@@ -92,6 +97,10 @@ class Settings:
     window: int = 7200
     metrics_api: str = "/apis/metrics.k8s.io/v1beta1"
     record: bool = True
+    source: str = "metrics-api"
+    """``metrics-api`` (one LIST of NodeMetrics and of PodMetrics per cycle) or ``kubelets``."""
+    kubelet: KubeletSettings = field(default_factory=KubeletSettings)
+    """How kubelets are reached with ``source="kubelets"`` (resource-metrics' ``--kubelet-*`` flags)."""
     serve: ServeSettings = field(default_factory=ServeSettings)
     backend: BackendSettings | None = None
     """Answer from a Prometheus-compatible query API instead of the store (nothing is recorded)."""
@@ -169,6 +178,22 @@ class HistoryServer:
             on_stop=[self._close],
         )
         self.metrics = SelfMetrics(self.server.metrics.registry)
+        self.kubelets: KubeletSource | None = None
+        if recording and client is not None and settings.source == "kubelets":
+            self.kubelets = KubeletSource(
+                settings.kubelet, self.server.metrics.registry, resolution=settings.resolution,
+                credentials=client.credentials,
+            )  # fmt: skip
+            nodes: Reflector[Node] = Reflector(
+                client,
+                api_path="/api/v1",
+                resource="nodes",
+                item_type=Node,
+                sink=self.kubelets.nodes,
+                name="nodes",
+            )
+            self._reflectors.append(nodes)
+            self.server.tasks.insert(0, web.Task("reflector/nodes", nodes.run))
         if self.store is not None:
             self.metrics.store_bytes.set_function(self.store.size_bytes)
         self.api = HistoryAPI(self.engine, remote=self.remote, observe=self.metrics.request)
@@ -182,6 +207,8 @@ class HistoryServer:
 
     async def start(self) -> None:
         await self.server.bind()
+        if self.kubelets is not None:
+            self.kubelets.prepare()
         await self.apiserver.prepare()
         await self.server.start()
         source = self.settings.backend.url if self.settings.backend is not None else self.settings.db
@@ -197,6 +224,8 @@ class HistoryServer:
 
     async def _close(self) -> None:
         await self.apiserver.close()
+        if self.kubelets is not None:
+            await self.kubelets.close()
         if self.remote is not None:
             await self.remote.close()
         if self.store is not None:
@@ -245,17 +274,26 @@ class HistoryServer:
         t0 = time.perf_counter()
         stats = CycleStats()
         batch = Batch()
-        base = self.settings.metrics_api
-        try:
-            nodes, pods = await asyncio.gather(
-                self.client.get(f"{base}/nodes"), self.client.get(f"{base}/pods")
-            )
-            node_samples(nodes, batch, stats)
-            pod_samples(pods, self.catalog, batch, stats)
-        except (KubeError, DecodeError) as e:
-            self.metrics.cycles.labels("list_failed").inc()
-            logger.warning("cannot list the Metrics API; this cycle is a gap", extra=fields(error=str(e)))
-            return stats
+        if self.kubelets is not None:
+            result = await self.kubelets.cycle(self.catalog, batch, stats)
+            if result.attempted and not result.scraped:
+                self.metrics.cycles.labels("scrape_failed").inc()
+                logger.warning(
+                    "no kubelet answered; this cycle is a gap", extra=fields(nodes=result.attempted)
+                )
+                return stats
+        else:
+            base = self.settings.metrics_api
+            try:
+                nodes, pods = await asyncio.gather(
+                    self.client.get(f"{base}/nodes"), self.client.get(f"{base}/pods")
+                )
+                node_samples(nodes, batch, stats)
+                pod_samples(pods, self.catalog, batch, stats)
+            except (KubeError, DecodeError) as e:
+                self.metrics.cycles.labels("list_failed").inc()
+                logger.warning("cannot list the Metrics API; this cycle is a gap", extra=fields(error=str(e)))
+                return stats
         for err in stats.errors[:5]:
             logger.warning("bad Metrics API item skipped", extra=fields(error=err))
         now = int(time.time())
@@ -271,6 +309,7 @@ class HistoryServer:
             ("stale", stats.stale),
             ("unknown_pod", stats.unknown_pods),
             ("bad_item", stats.bad_items),
+            ("no_rate", stats.no_rate),
         ):
             if n:
                 self.metrics.skipped.labels(reason).inc(n)

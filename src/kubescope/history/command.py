@@ -24,6 +24,7 @@ from kubescope.history.request import BadRequest, parse_duration
 from kubescope.history.store import HistoryStore, Retention
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings, add_kube_flags
+from kubescope.kubelet import settings as kubelet_settings
 from kubescope.web import flags as web_flags
 from kubescope.web import run as run_loop
 
@@ -37,7 +38,7 @@ def _duration(value: str) -> int:
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.description = (
-        "Record CPU and memory of every node, pod and container from the Metrics API into an embedded "
+        "Record CPU and memory of every node, pod and container from the Metrics API (or the kubelets) into an embedded "
         "store and serve a historical metrics API (Heapster Oldtimer's paths, recommendations, idle "
         "workloads), also as an aggregated API. 'history recommend' and 'history idle' print tables."
     )
@@ -81,6 +82,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--no-record", action="store_true", help="only serve the store (a read replica or a backfilled file)"
     )
+    g.add_argument(
+        "--source", choices=("metrics-api", "kubelets"), default="metrics-api",
+        help="metrics-api: list NodeMetrics and PodMetrics (kubescope resource-metrics or metrics-server); "
+        "kubelets: scrape every kubelet's /metrics/resource (the --kubelet-* flags) (default: %(default)s)",
+    )  # fmt: skip
+    kubelet_settings.add_flags(p)
     b = p.add_argument_group("Prometheus-compatible backend (instead of the embedded store)")
     b.add_argument("--prometheus-url", default="",
                    help="answer from this query API (Prometheus, VictoriaMetrics, Thanos, Mimir) over the kubelets' "
@@ -129,10 +136,19 @@ def _split(v: str) -> tuple[str, ...]:
 
 def from_args(args: argparse.Namespace) -> Settings:
     """The server's settings from its flags (:class:`ConfigError` naming a wrong one)."""
+    errors: list[str] = []
+    kubelet = kubelet_settings.from_args(args, errors)
+    if args.source == "kubelets" and kubelet.request_timeout > args.resolution * 0.9:
+        errors.append(
+            f"--kubelet-request-timeout={args.kubelet_request_timeout} must be at most 90% of --resolution "
+            f"({args.resolution}s): a cycle's scrapes end before the next cycle"
+        )
+    if errors:
+        raise ConfigError("; ".join(errors))
     settings = Settings(
         db=args.db, resolution=float(args.resolution),
         retention=Retention(args.retention_raw, args.retention_5m, args.retention_1h),
-        record=not args.no_record,
+        record=not args.no_record, source=args.source, kubelet=kubelet,
         serve=ServeSettings(
             bind_address=args.bind_address, secure_port=args.secure_port, cert_dir=args.cert_dir,
             tls_cert_file=args.tls_cert_file, tls_private_key_file=args.tls_private_key_file,

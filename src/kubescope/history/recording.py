@@ -79,6 +79,8 @@ class CycleStats:
     """Samples more than :data:`~kubescope.history.store.LAG` from the cycle (a stuck source)."""
     unknown_pods: int = 0
     bad_items: int = 0
+    no_rate: int = 0
+    """Kubelet points without a CPU rate (``--source=kubelets``: a first point, a restart, a glitch)."""
     errors: list[str] = field(default_factory=list)
 
 

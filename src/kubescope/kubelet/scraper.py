@@ -58,7 +58,7 @@ class NodeSource(Protocol):
 
 
 class ScrapeMetrics(Protocol):
-    """What the scraper counts (resource-metrics' self metrics; :class:`ScrapeCounters` elsewhere)."""
+    """What the scraper counts (resource-metrics' self metrics, history's)."""
 
     bytes_read: int
     lines_parsed: int
@@ -69,27 +69,6 @@ class ScrapeMetrics(Protocol):
     def kubelet_request(self, node: str, seconds: float, ok: bool, now: float) -> None: ...
 
     def scrape_error(self, reason: str) -> None: ...
-
-
-@dataclass(eq=False)
-class ScrapeCounters:
-    """Plain counters satisfying :class:`ScrapeMetrics`, for a product that exports only totals."""
-
-    bytes_read: int = 0
-    lines_parsed: int = 0
-    dropped_pods: int = 0
-    duplicate_points: int = 0
-    bad_samples: dict[str, int] = field(default_factory=dict)
-    requests: dict[bool, int] = field(default_factory=dict)
-    """Kubelet requests by success."""
-    errors: dict[str, int] = field(default_factory=dict)
-    """Failed scrapes by reason."""
-
-    def kubelet_request(self, node: str, seconds: float, ok: bool, now: float) -> None:
-        self.requests[ok] = self.requests.get(ok, 0) + 1
-
-    def scrape_error(self, reason: str) -> None:
-        self.errors[reason] = self.errors.get(reason, 0) + 1
 
 
 class ScrapeError(Exception):

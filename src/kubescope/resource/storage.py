@@ -37,7 +37,14 @@ from dataclasses import dataclass, field
 import msgspec
 
 from kubescope.kubelet.parser import MetricsPoint, PodKey
-from kubescope.kubelet.rates import RateError, Usage, resource_usage
+from kubescope.kubelet.rates import (
+    CAPACITY_SLACK,
+    RateError,
+    Usage,
+    above_capacity,
+    check_capacity,
+    resource_usage,
+)
 from kubescope.log import fields
 
 __all__ = ["MetricsStorage", "PodUsage", "RateError", "Usage", "resource_usage"]
@@ -56,25 +63,6 @@ class PodUsage(msgspec.Struct, frozen=True, gc=False):
     window: int
     containers: tuple[tuple[str, int, int], ...]
     """``(name, nano-cores, bytes)`` per container, in the kubelet's order."""
-
-
-CAPACITY_SLACK = 2.0
-"""A rate above this many times its node's CPU capacity is refused: a counter that dropped and jumped
-back without a restart gave 209.8 cores on a 4-CPU node (52x). Up to twice the capacity is served as
-measured: sampling jitter and counters read apart from their timestamps give a little above 1x, and
-the simulator, which overcommits nodes, reports up to 1.5x (5.9 cores on 4-CPU nodes, 5,000 nodes)."""
-
-
-def _over(cpu: int, capacity: int) -> RateError:
-    return RateError(
-        "cpu_above_capacity",
-        f"CPU rate {cpu / 1e9:.3f} cores above the node's capacity of {capacity / 1e9:g} cores",
-    )
-
-
-def _check_capacity(cpu: int, capacity: int) -> None:
-    if capacity and cpu > capacity * CAPACITY_SLACK:
-        raise _over(cpu, capacity)
 
 
 @dataclass
@@ -171,7 +159,7 @@ class MetricsStorage:
                 continue
             try:
                 u = resource_usage(last, p)
-                _check_capacity(u.cpu, capacity.get(name, 0))
+                check_capacity(u.cpu, capacity.get(name, 0))
                 node_usage[name] = u
             except RateError as e:
                 self._refused("node", name, e)
@@ -264,7 +252,11 @@ class MetricsStorage:
             if cpu_capacity and u.cpu > cpu_capacity * CAPACITY_SLACK:
                 # ours: no value for the pod rather than a sum over the containers that lacks one
                 self._refused(
-                    "container", node, _over(u.cpu, cpu_capacity), pod=f"{key[0]}/{key[1]}", container=name
+                    "container",
+                    node,
+                    above_capacity(u.cpu, cpu_capacity),
+                    pod=f"{key[0]}/{key[1]}",
+                    container=name,
                 )
                 return None
             containers.append((name, u.cpu, u.mem))
