@@ -147,7 +147,7 @@ class Engine:
         if split <= rng.end:
             sources.append((split, rng.end, "raw"))
         if len(groups) == 1:
-            return [self._build(target, rng, groups[0], old, s, ts, v, sources)]
+            return [self._build(target, rng, groups[0], old, s, ts, v, sources, quantiles)]
         # several groups (a pod-list page): rows split by group with one stable sort (each group's
         # rows stay in (series, time) order), not a scan of every sample per group
         group_of = np.full(int(sids.max()) + 1 if sids.size else 1, len(groups), I64)
@@ -166,12 +166,14 @@ class Engine:
         out: list[Line] = []
         for k, members in enumerate(groups):
             a0, a1 = raw_at[k]
-            out.append(self._build(target, rng, members, olds[k], s[a0:a1], ts[a0:a1], v[a0:a1], sources))
+            out.append(
+                self._build(target, rng, members, olds[k], s[a0:a1], ts[a0:a1], v[a0:a1], sources, quantiles)
+            )
         return out
 
     def _build(
         self, target: Target, rng: Range, members: list[SeriesRow], old: Rollup | None,
-        s: np.ndarray, ts: np.ndarray, v: np.ndarray, sources: list[tuple[int, int, str]],
+        s: np.ndarray, ts: np.ndarray, v: np.ndarray, sources: list[tuple[int, int, str]], quantiles: bool = True,
     ) -> Line:  # fmt: skip
         if rng.step is None:
             order = np.argsort(ts, kind="stable")
@@ -184,12 +186,12 @@ class Engine:
             tv = np.concatenate([x for _, x in totals])
             order = np.argsort(tts, kind="stable")
             tts, tv = tts[order], tv[order]
-            b = rollup.from_samples(np.zeros(tts.size, I64), tts, tv, rng.step)
+            b = rollup.from_samples(np.zeros(tts.size, I64), tts, tv, rng.step, sketches=quantiles)
             return Line(members, tts, tv, b, np.ones(len(b), bool), self.resolution, sources)
         # a stream: the samples of all members are one line
         order = np.argsort(ts, kind="stable")
         ts, v = ts[order], v[order]
-        fresh = rollup.from_samples(np.zeros(ts.size, I64), ts, v, rng.step)
+        fresh = rollup.from_samples(np.zeros(ts.size, I64), ts, v, rng.step, sketches=quantiles)
         if old is None or not len(old):
             return Line(members, ts, v, fresh, np.ones(len(fresh), bool), self.resolution, sources)
         older = rollup.merge([_as_one(old)], rng.step)
@@ -225,7 +227,7 @@ def _totals_from_samples(
     """Per slot of ``res`` seconds, the members' total (see :func:`_sum_by_start`)."""
     if s.size == 0:
         return s, s
-    per = rollup.from_samples(s, ts - ts % res, v, res)  # one bucket per (series, slot)
+    per = rollup.from_samples(s, ts - ts % res, v, res, sketches=False)  # one bucket per (series, slot)
     return _sum_by_start(per.start, per.total, per.count, 1)
 
 

@@ -69,18 +69,24 @@ def _runs(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.append(starts[1:], n)
 
 
-def from_samples(sid: np.ndarray, ts: np.ndarray, values: np.ndarray, width: int) -> Rollup:
-    """Roll samples (any order) up into buckets of ``width`` seconds aligned to the epoch."""
+def from_samples(
+    sid: np.ndarray, ts: np.ndarray, values: np.ndarray, width: int, *, sketches: bool = True
+) -> Rollup:
+    """Roll samples (any order) up into buckets of ``width`` seconds aligned to the epoch; without
+    ``sketches`` (points and sums need only count, total and extremes) no sketch entries."""
     if sid.size == 0:
         return Rollup.empty(width)
     start = ts - ts % width
-    order = np.lexsort((values, start, sid))
+    order = np.lexsort((values, start, sid) if sketches else (start, sid))
     sid, start, values = sid[order], start[order], values[order]
     rs, _ = _runs(sid, start)
     count = np.diff(np.append(rs, sid.size))
     total = np.add.reduceat(values, rs)
     low = np.minimum.reduceat(values, rs)
     high = np.maximum.reduceat(values, rs)
+    if not sketches:
+        z = np.zeros(0, I64)
+        return Rollup(width, sid[rs], start[rs], count.astype(I64), total.astype(I64), low, high, z, z, z, z)
     idx = sketch.index(values)
     # values are sorted within each bucket, so bucket indices are too: runs of (sid, start, idx)
     ks, ke = _runs(sid, start, idx)
