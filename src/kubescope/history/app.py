@@ -44,6 +44,7 @@ from kubescope.kube.reflector import Reflector
 from kubescope.kubelet.nodes import Node
 from kubescope.kubelet.settings import KubeletSettings
 from kubescope.log import fields
+from kubescope.memory import release_free_memory
 from kubescope.web.tls import TLSOptions
 
 logger = logging.getLogger(__name__)
@@ -303,6 +304,9 @@ class HistoryServer:
         comp = await asyncio.to_thread(self.store.compact, None, self.settings.resolution / 2)
         if comp.blocks:
             self.metrics.compaction_seconds.observe(comp.seconds)
+        # a cycle frees its batch (a few objects per sample) and compaction its blocks' arrays:
+        # glibc keeps freed pages below the heap top unless asked (a few ms once per resolution)
+        release_free_memory()
         self.metrics.samples.inc(stats.samples)
         for reason, n in (
             ("duplicate", stats.duplicates),

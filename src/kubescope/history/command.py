@@ -25,6 +25,7 @@ from kubescope.history.store import HistoryStore, Retention
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings, add_kube_flags
 from kubescope.kubelet import settings as kubelet_settings
+from kubescope.memory import fix_mmap_threshold
 from kubescope.web import flags as web_flags
 from kubescope.web import run as run_loop
 
@@ -177,6 +178,9 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"kubescope history: {e}", file=sys.stderr)
         return 2
+    # before the first large buffer, as the other servers (kubescope.memory): large per-cycle arrays
+    # come from their own mmaps, given back when freed
+    fix_mmap_threshold()
     return run_loop(_serve(settings, kube))
 
 

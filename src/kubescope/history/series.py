@@ -85,13 +85,15 @@ class SeriesRow:
     last: int | None
 
 
-def series_row(sid: int, key: SeriesKey, pod: PodInfo | None, first: int) -> SeriesRow:
+def series_values(sid: int, key: SeriesKey, pod: PodInfo | None, first: int) -> tuple[object, ...]:
+    """A new series' row as the catalog stores it (the fields of :class:`SeriesRow`, in order): a
+    plain tuple, as many as the cluster has series wait in it for their first write."""
     if key.kind == "node":
-        return SeriesRow(sid, "node", key.metric, "", "", "", "", key.ident, "", "", None, None, first, None)
+        return (sid, "node", key.metric, "", "", "", "", key.ident, "", "", None, None, first, None)
     assert pod is not None
     res = pod.container_resources(key.container) if key.kind == "container" else pod.pod_resources()
     request, limit = (res[0], res[1]) if key.metric == "cpu" else (res[2], res[3])
-    return SeriesRow(
+    return (
         sid, key.kind, key.metric, pod.namespace, pod.name, pod.uid, key.container, pod.node,
         pod.owner_kind, pod.owner_name, request, limit, first, None,
     )  # fmt: skip

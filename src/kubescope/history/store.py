@@ -54,11 +54,14 @@ from kubescope.errors import ConfigError
 from kubescope.history import codec, compaction, rollup
 from kubescope.history.head import BLOCK, Head
 from kubescope.history.rollup import DAY, FIVE_MIN, HOUR, Rollup
-from kubescope.history.series import PodInfo, SeriesKey, SeriesRow, series_row
+from kubescope.history.series import PodInfo, SeriesKey, SeriesRow, series_values
 
 logger = logging.getLogger(__name__)
 
 I64 = np.int64
+CACHE_KIB = 4096
+"""SQLite's page cache per connection: 4 MiB (its 16 MiB were a tenth of the RSS at 120,000 series;
+the kernel's page cache holds the file anyway, and no question reads more than a few MiB of it)."""
 LAG = 600
 RAW_LEVELS = (0, 3)
 """Chunk levels of raw samples: a window's, a closed day's."""
@@ -156,7 +159,8 @@ class HistoryStore:
         self.keys: dict[SeriesKey, int] = {}
         self._next_id = 1
         self.head = Head(self.path)
-        self._pending: list[SeriesRow] = []
+        self._pending: list[tuple[int, SeriesKey, PodInfo | None, int]] = []
+        """New series until the next append writes them (their rows are made then, one at a time)."""
         self._head_end = 0
         self._more = True
         """Compaction work may be left from an earlier call (or run)."""
@@ -178,7 +182,7 @@ class HistoryStore:
                 if not self.read_only:
                     c.execute("PRAGMA journal_mode=WAL")
                 c.execute("PRAGMA synchronous=NORMAL")
-                c.execute("PRAGMA cache_size=-16384")
+                c.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
                 c.execute("PRAGMA temp_store=MEMORY")
                 c.execute("PRAGMA busy_timeout=30000")
             except sqlite3.Error as e:
@@ -215,28 +219,23 @@ class HistoryStore:
     def series_ids(self, keys: Iterable[tuple[SeriesKey, PodInfo | None]], first: int) -> list[int]:
         """The id of each series, registering new ones (written with the next :meth:`append`)."""
         out: list[int] = []
-        new: list[SeriesRow] = []
+        pending = self._pending
         for key, pod in keys:
             sid = self.keys.get(key)
             if sid is None:
                 sid = self._next_id
                 self._next_id += 1
                 self.keys[key] = sid
-                new.append(series_row(sid, key, pod, first))
+                pending.append((sid, key, pod, first))
             out.append(sid)
-        self._pending.extend(new)
         return out
 
     def _flush_series(self, c: sqlite3.Connection) -> None:
         if self._pending:
             c.executemany(
                 f"INSERT OR REPLACE INTO series({_SERIES_COLS}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (r.id, r.kind, r.metric, r.namespace, r.pod, r.uid, r.container, r.node, r.owner_kind,
-                     r.owner_name, r.request, r.limit, r.first, r.last)
-                    for r in self._pending
-                ],
-            )  # fmt: skip
+                (series_values(*new) for new in self._pending),
+            )
             self._pending = []
 
     def select_series(self, where: str, params: tuple[object, ...]) -> list[SeriesRow]:
