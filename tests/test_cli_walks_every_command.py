@@ -16,7 +16,7 @@ from kubescope import cli
 from kubescope.web import flags
 
 # flags that name a port to connect to, not to listen on
-CLIENT_PORTS = {("resource-metrics", "--kubelet-port")}
+CLIENT_PORTS = {("resource-metrics", "--kubelet-port"), ("history", "--kubelet-port")}
 # listen ports not declared through kubescope.web.flags yet, with the reason
 PENDING = {
     ("simulate", "--port"): "the simulator's flags are sim-api's to declare with web.flags.add_listen_flags",
