@@ -35,6 +35,8 @@ RES = 2
 """The resolution asked of the backends (the kubelets tick and are scraped every second)."""
 SEL = 'job="kubelet",metrics_path="/metrics/cadvisor"'
 TOLERANCE = {"prometheus": 1e-6, "victoria-metrics": 0.03}
+LATE = 10
+"""Seconds within which a kubelet-stamped sample may still be on its way into the backend."""
 """Relative tolerance on memory means (VictoriaMetrics scrapes on its own schedule: it may miss a
 tick Prometheus stored, or store one more)."""
 
@@ -254,18 +256,25 @@ async def test_recommendations_and_idle_follow_the_samples(
     end = calendar.timegm(time.strptime(body["window"]["end"], "%Y-%m-%dT%H:%M:%SZ"))
     sel = f'__name__="container_memory_working_set_bytes",{SEL},container!="",container!="POD"'
     rows = raw(urls["prometheus"], sel, end, 30)
+    # samples carry the kubelets' own timestamps (honor_timestamps): one stamped just before `end`
+    # may reach the backend after the server asked, so the server's peak lies between the peak of
+    # the samples older than LATE seconds (surely there) and the peak of all of them
     peaks: dict[tuple[str, str, str, str], float] = {}
-    for labels, _, vs in rows:
+    early: dict[tuple[str, str, str, str], float] = {}
+    for labels, ts, vs in rows:
         kind, wname = owner_of.get((labels["namespace"], labels["pod"]), ("", ""))
         key = (labels["namespace"], kind, wname, labels["container"])
         peaks[key] = max(peaks.get(key, 0.0), float(vs.max()))
+        old = vs[ts <= end - LATE]
+        early[key] = max(early.get(key, 0.0), float(old.max()) if old.size else 0.0)
     for item in body["items"]:
         for rec, detail in zip(item["status"]["recommendation"]["containerRecommendations"], item["containers"],
                                strict=True):  # fmt: skip
             key = (item["namespace"], item["kind"], item["name"], rec["containerName"])
-            want = peaks[key] * 1.15
+            want, low = peaks[key] * 1.15, early[key] * 1.15
             got = float(parse_quantity(rec["target"]["memory"]))
-            assert got == pytest.approx(want, rel=TOLERANCE[name], abs=1024), key
+            tol = TOLERANCE[name]
+            assert low * (1 - tol) - 1024 <= got <= want * (1 + tol) + 1024, (key, low, got, want)
             assert detail["samples"]["cpu"] > 5 and "cpu" in rec["target"]
             assert detail["current"]["requests"], "requests come from the pod watch"
     # idle: a threshold between two workloads' CPU peaks splits them
