@@ -188,7 +188,9 @@ async def test_exec_plugin_v1_token_is_refreshed_before_it_expires(
     tls: FakeApi, ca: CA, tmp_path: Path
 ) -> None:
     tls.tokens = {"exec-1", "exec-2"}
-    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", **plugin(tmp_path, "token", ttl=3)}}
+    # 10 s (stamped to the second: 9-10 s): long enough that a loaded machine's slow plugin run and
+    # first request end before it, short enough to wait for the refresh (at 80 %)
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", **plugin(tmp_path, "token", ttl=10)}}
     kc = kubeconfig(tmp_path / "kc", tls.url, user, cluster={"certificate-authority-data": b64(ca.pem)})
     async with await connect(kc) as client:
         await client.check()
