@@ -57,6 +57,8 @@ class FakeCluster:
         """(user, resource or path) pairs SubjectAccessReviews allow."""
         self.reviews: list[dict[str, Any]] = []
         self.kubelet_requests: dict[str, int] = {}
+        self.sampled: dict[str, list[int]] = {}
+        """Per node, the timestamps (ms) of the samples served, in order."""
         self.proxy_requests: list[tuple[str, str, str]] = []
         """(node, path, Authorization) of node proxy requests."""
         self.kubelet_bodies: dict[str, bytes] = {}
@@ -274,6 +276,7 @@ class FakeCluster:
 
     def usage_body(self, node: str, now: float) -> bytes:
         ts = int(now * 1000)
+        self.sampled.setdefault(node, []).append(ts)
         t = ts / 1000
         lines = []
         for p in sorted(self.by_node.get(node, {}).values(), key=lambda p: (p.namespace, p.name)):
