@@ -111,7 +111,9 @@ async def cluster() -> AsyncIterator[FakeCluster]:
 
 @pytest.fixture
 async def server(cluster: FakeCluster, tmp_path: Path) -> AsyncIterator[Running]:
-    r = await start(cluster, tmp_path, "--shutdown-delay-duration=1s")
+    # a shutdown delay no loaded machine outlasts before the test's readyz probe (1 s did, in a full
+    # run: the probe found the listener closed); a second SIGTERM ends it (tests/web: by itself)
+    r = await start(cluster, tmp_path, "--shutdown-delay-duration=300s")
     try:
         yield r
     finally:
@@ -205,11 +207,13 @@ async def test_delegated_auth_and_graceful_shutdown(server: Running) -> None:
     assert code == 403 and 'User "system:anonymous"' in st["message"]
     review = server.cluster.reviews[-1]
     assert review["user"] == "system:anonymous" and review["groups"] == ["system:unauthenticated"]
-    # SIGTERM: readyz fails during the shutdown delay, then the process exits cleanly
+    # SIGTERM: readyz fails during the shutdown delay; a second one ends it, the process exits cleanly
     server.proc.send_signal(signal.SIGTERM)
     code, text = await server.get("/readyz?verbose", token=None)
     assert code == 500 and "[-]shutdown failed: reason withheld" in text
+    server.proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(server.proc.wait(), START_TIMEOUT) == 0
+    assert "second signal: stopping without waiting" in server.log.read_text()
 
 
 async def test_start_up_fails_clearly_without_the_authentication_configmap(
