@@ -3,27 +3,32 @@
 A batch's unknown strings are inserted with one ``executemany`` (``ON CONFLICT DO NOTHING``: another
 recorder may have added them) and their ids read back with one ``SELECT … IN``, then its unknown
 objects the same way: a few round trips per batch whatever its size, where one per new object made
-PostgreSQL ingest round-trip bound. The caches are bounded (cleared past ``CACHE_LIMIT``) and
+PostgreSQL ingest round-trip bound. The caches are bounded (``STRINGS_LIMIT``, ``OBJECTS_LIMIT``) and
 dropped by the store when a transaction fails, so no id of a rolled-back row survives.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable
 
 from kubescope.events.backends import Cursor
 from kubescope.events.model import Record, Ref
 
-CACHE_LIMIT = 200_000
-"""Entries of each cache before it is cleared (bounds memory whatever the cluster's size)."""
+STRINGS_LIMIT = 50_000
+"""Strings cached before the cache is cleared: namespaces, reasons, nodes, ... (a few thousand in a
+large cluster; ~150 bytes each)."""
+OBJECTS_LIMIT = 10_000
+"""Objects cached (~300 bytes each): past it the older half is dropped. An object's events come
+close together (a pod starting, crash-looping), so the recent ones are what the next batches need;
+the bound keeps the recorder's memory the same whatever the size of the archive or cluster."""
 CHUNK = 500
 
 ObjectKey = tuple[int, str, int, bytes]
 """(namespace id, name, kind id, uid bytes)"""
 
 
-@functools.lru_cache(maxsize=65536)  # an object's uid comes back with each of its events
 def uid_bytes(uid: str) -> bytes:
     """A canonical UUID as its 16 bytes; any other uid as 0xff + UTF-8 (never 16 bytes long)."""
     if len(uid) == 36 and uid[8] == uid[13] == uid[18] == uid[23] == "-":
@@ -36,6 +41,11 @@ def uid_bytes(uid: str) -> bytes:
             return b
     raw = b"\xff" + uid.encode()
     return raw + b"\xff" if len(raw) == 16 else raw
+
+
+_object_uid_bytes = functools.lru_cache(maxsize=4096)(uid_bytes)
+"""An object's uid comes back with each of its events (an event's own uid once: not cached, where a
+cache of 65,536 of them held ~13 MiB)."""
 
 
 def _uuid_text(b: bytes) -> str:
@@ -82,7 +92,7 @@ class Interner:
             s[ref.namespace] if ref.namespace else 0,
             ref.name or "",
             s[ref.kind] if ref.kind else 0,
-            uid_bytes(ref.uid or ""),
+            _object_uid_bytes(ref.uid or ""),
         )
 
     def object(self, ref: Ref) -> int:
@@ -91,8 +101,12 @@ class Interner:
     def resolve(self, cur: Cursor, records: Iterable[Record]) -> None:
         """Make every string and object of ``records`` known (inserting what is new)."""
         records = list(records)
-        if len(self.strings) > CACHE_LIMIT or len(self.objects) > CACHE_LIMIT:
-            self.forget()
+        if len(self.strings) > STRINGS_LIMIT:
+            self.strings.clear()
+            self.objects.clear()  # keyed on string ids: only meaningful with them
+        elif len(self.objects) > OBJECTS_LIMIT:
+            for k in list(itertools.islice(self.objects, len(self.objects) // 2)):
+                del self.objects[k]  # the oldest half (dicts keep insertion order)
         texts = {t for r in records for t in _texts(r) if t and t not in self.strings}
         if texts:
             new = sorted(texts)

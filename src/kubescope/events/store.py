@@ -26,7 +26,7 @@ from typing import Any
 
 from kubescope.events import schema
 from kubescope.events.backends import Backend, Cursor, StoreUnavailable, open_backend
-from kubescope.events.interning import CACHE_LIMIT, Interner, uid_bytes, uid_text
+from kubescope.events.interning import STRINGS_LIMIT, Interner, uid_bytes, uid_text
 from kubescope.events.model import Record
 
 
@@ -181,7 +181,7 @@ class EventStore:
         """id -> text for ``ids`` (cached: strings never change)."""
         want = {i for i in ids if i is not None and i not in self._strings_by_id}
         if want:
-            if len(self._strings_by_id) >= CACHE_LIMIT:
+            if len(self._strings_by_id) >= STRINGS_LIMIT:
                 self._strings_by_id.clear()
             wanted = sorted(want)
             for chunk in range(0, len(wanted), 500):
@@ -212,4 +212,4 @@ class EventStore:
             cur.execute("SELECT 1").fetchone()
 
 
-__all__ = ["CACHE_LIMIT", "EventStore", "StoreUnavailable", "WriteResult", "uid_bytes", "uid_text"]
+__all__ = ["EventStore", "StoreUnavailable", "WriteResult", "uid_bytes", "uid_text"]
