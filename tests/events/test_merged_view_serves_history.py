@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from kubescope.apiserver.options import APIServerOptions, ServingOptions
+from kubescope.events import query
 from kubescope.events.app import EventsServer, Settings
 from kubescope.events.recorder import RecorderSettings
 from kubescope.events.render import EXPIRED
@@ -242,6 +243,49 @@ async def test_expired_events_are_marked_and_time_ranges_apply(served: Served) -
     assert len(body["items"]) == len(s.truth.versions)
     code, body = await s.aget(f"{BASE}/namespaces/{s.ns}/events", until="2000-01-01T00:00:00Z")
     assert body["items"] == []
+
+
+async def test_an_event_deleted_before_it_is_archived_is_never_missing(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API server deletes an event the recorder received but has not committed yet (here each
+    write takes 0.3 s more, what a slow disk or a busy PostgreSQL does): read at once, the merged
+    view shows it expired, never missing from both sides, every time."""
+    s = served
+    emit: Emitter = s.emit  # type: ignore[attr-defined]
+    store = s.server.store
+    write = store.write
+
+    def slow_write(*args: Any, **kw: Any) -> Any:
+        import time
+
+        time.sleep(0.3)  # in the recorder's writer thread
+        return write(*args, **kw)
+
+    monkeypatch.setattr(store, "write", slow_write)
+    held = 0
+    for _ in range(8):
+        obj = await emit.create()
+        uid, m = obj["metadata"]["uid"], obj["metadata"]
+        # the recorder's watch has it (received: pending or committed) before the API server deletes
+        # it: the merged view's promise starts there (the watch's own latency is not the archive's)
+        for _ in range(1000):
+            pending = {r.uid for r in s.server._pending()}
+            if uid in pending or await asyncio.to_thread(query.get, store, m["namespace"], m["name"]):
+                break
+            await asyncio.sleep(0.01)
+        held += uid in pending
+        await emit.client.request("DELETE", f"/api/v1/namespaces/{m['namespace']}/events/{m['name']}")
+        code, body = await s.aget(
+            f"{BASE}/namespaces/{s.ns}/events", fieldSelector=f"metadata.name={m['name']}"
+        )
+        assert code == 200, body
+        assert [i["metadata"]["uid"] for i in body["items"]] == [uid], body
+        assert body["items"][0]["metadata"]["annotations"][EXPIRED] == "true", body
+        code, ev = await s.aget(f"{BASE}/namespaces/{s.ns}/events/{m['name']}")
+        assert code == 200 and ev["metadata"]["uid"] == uid, ev
+        assert ev["metadata"]["annotations"][EXPIRED] == "true", ev
+    assert held, "no event was read while uncommitted: the test did not test the window"
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ from kubescope.apiserver.negotiation import negotiate
 from kubescope.errors import DecodeError, KubeError
 from kubescope.events import query
 from kubescope.events.merge import merge
-from kubescope.events.model import BadEvent, CoreEvent, Record, from_core
+from kubescope.events.model import BadEvent, CoreEvent, Record, to_record
 from kubescope.events.render import GROUP, VERSION, event_json, table
 from kubescope.events.selection import BadQuery, Query, encode_continue, parse_query
 from kubescope.events.store import EventStore, StoreUnavailable
@@ -53,6 +53,7 @@ _CORE_FIELDS = {
 _live_decoder = msgspec.json.Decoder(KubeList[CoreEvent])
 _JSON = "application/json"
 Observe = Callable[[str, int, float], None]
+Pending = Callable[[], list[Record]]
 
 
 def _escape(v: str) -> str:
@@ -61,11 +62,18 @@ def _escape(v: str) -> str:
 
 class EventsAPI:
     def __init__(
-        self, store: EventStore, client: KubeClient | None, *, observe: Observe | None = None
+        self,
+        store: EventStore,
+        client: KubeClient | None,
+        *,
+        observe: Observe | None = None,
+        pending: Pending | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.observe = observe
+        self.pending = pending
+        """The recorders' received, uncommitted events (read in the event loop, as they change)."""
         self.discovery = Discovery(SPEC)
         self.live_failures = 0
 
@@ -92,12 +100,17 @@ class EventsAPI:
         out = []
         for ev in items:
             try:
-                r = from_core(ev)
+                r = to_record(ev)
             except BadEvent:
                 continue
             if q.matches(r):
                 out.append(r)
         return out
+
+    def _pending(self, q: Query) -> list[Record]:
+        if self.pending is None:
+            return []
+        return [r for r in self.pending() if q.matches(r)]
 
     # -- handlers ------------------------------------------------------------------------------------
 
@@ -130,20 +143,21 @@ class EventsAPI:
     async def _list(self, request: web.Request) -> web.StreamResponse:
         ns = request.match_info.get("namespace", "")
         q = parse_query(request.query, ns, time.time())
-        live_task = asyncio.create_task(self.live(q))
-        try:
-            archived = await asyncio.to_thread(query.search, self.store, q, q.limit)
-        except BaseException:
-            live_task.cancel()  # no request of ours outlives the answer
-            await asyncio.gather(live_task, return_exceptions=True)
-            raise
-        live = await live_task
+        # in this order: the API server's events, then what the recorders hold uncommitted, then the
+        # archive. An event deleted before the live LIST was received (its watch event precedes the
+        # deletion) before the pending snapshot, so it is pending or committed before the archive
+        # is read: it shows, expired. Read concurrently, the live side could drop it before the
+        # archive side held it, and the answer missed it for a flush interval.
+        live = await self.live(q)
+        pending = self._pending(q)
+        archived = await asyncio.to_thread(query.search, self.store, q, q.limit)
         items, nxt = merge(
             archived,
             live,
             after=q.after,
             limit=q.limit,
             archive_full=bool(q.limit) and len(archived) >= q.limit,
+            pending=pending,
         )
         meta: dict[str, Any] = {"resourceVersion": ""}
         if nxt is not None:
@@ -161,10 +175,15 @@ class EventsAPI:
     async def _get(self, request: web.Request) -> web.StreamResponse:
         ns = request.match_info["namespace"]
         name = request.match_info["name"]
-        archived = await asyncio.to_thread(query.get, self.store, ns, name)
         from kubescope.apiserver.selectors import FieldTerm
 
-        live = await self.live(Query(namespace=ns, terms=(FieldTerm("metadata.name", name, True),)))
+        one = Query(namespace=ns, terms=(FieldTerm("metadata.name", name, True),))
+        live = await self.live(one)  # then pending, then the archive: see _list
+        pending = self._pending(one)
+        archived = await asyncio.to_thread(query.get, self.store, ns, name)
+        for r in pending:
+            if archived is None or r.rv > archived.rv:
+                archived = r
         found: Record | None = live[0] if live else None
         if archived is not None and (found is None or archived.rv >= found.rv):
             expired = live is not None and found is None

@@ -25,6 +25,7 @@ from kubescope.apiserver.options import APIServerOptions
 from kubescope.apiserver.server import AggregatedAPI
 from kubescope.events import retention
 from kubescope.events.api import EventsAPI
+from kubescope.events.model import Record
 from kubescope.events.recorder import RecorderSettings, StreamRecorder, StreamSpec, discover_api
 from kubescope.events.store import EventStore
 from kubescope.kube.client import KubeClient
@@ -51,7 +52,7 @@ class EventsServer:
         self.settings = settings
         self.client = client
         self.store = EventStore(settings.database)
-        self.api = EventsAPI(self.store, client)
+        self.api = EventsAPI(self.store, client, pending=self._pending)
         self.recorders: list[StreamRecorder] = []
         self.retention = retention.RetentionStats()
         self.apiserver = (
@@ -103,6 +104,9 @@ class EventsServer:
         if self.apiserver is not None:
             await self.apiserver.close()
         await asyncio.to_thread(self.store.close)
+
+    def _pending(self) -> list[Record]:
+        return [r for rec in self.recorders for r in rec.pending()]
 
     def _synced(self) -> str | None:
         for r in self.recorders:

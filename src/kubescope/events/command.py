@@ -99,7 +99,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="keep events last seen within this long (default: 30d; 0s: forever)")  # fmt: skip
     g.add_argument("--retention-size", type=_size, default=0,
                    help="keep the archive under this size, oldest events first (e.g. 20Gi; default: no bound)")  # fmt: skip
-    g.add_argument("--buffer-limit", type=int, default=10_000,
+    g.add_argument("--buffer-limit", type=int, default=RecorderSettings.buffer_limit,
                    help="events held in memory while the archive is slow or down (default: %(default)s)")  # fmt: skip
     g.add_argument("--max-note-bytes", type=int, default=MAX_NOTE_BYTES,
                    help="events with longer notes are refused and counted (default: %(default)s)")  # fmt: skip
@@ -250,7 +250,7 @@ async def _ask(args: argparse.Namespace, params: dict[str, str]) -> list[Any]:
         path = f"/apis/{GROUP}/{VERSION}" + (f"/namespaces/{ns}" if ns else "") + "/events"
         import msgspec
 
-        from kubescope.events.model import V1Event, from_v1
+        from kubescope.events.model import V1Event, to_record
 
         out: list[Any] = []
         cont = ""
@@ -259,7 +259,7 @@ async def _ask(args: argparse.Namespace, params: dict[str, str]) -> list[Any]:
             body = msgspec.json.decode(await client.get(path, page))
             for item in body.get("items", []):
                 expired = (item["metadata"].get("annotations") or {}).get(f"{GROUP}/expired") == "true"
-                out.append((from_v1(msgspec.convert(item, V1Event)), expired))
+                out.append((to_record(msgspec.convert(item, V1Event)), expired))
             cont = body.get("metadata", {}).get("continue", "")
             if not cont:
                 return out

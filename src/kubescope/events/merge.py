@@ -30,14 +30,27 @@ def merge(
     after: tuple[int, str] | None,
     limit: int,
     archive_full: bool,
+    pending: Sequence[Record] = (),
 ) -> tuple[list[tuple[Record, bool]], tuple[int, str] | None]:
     """(items as (record, expired), the position to continue from or None).
 
     ``archived``: the archive's page from ``after`` (already filtered); ``archive_full``: whether it
     returned ``limit`` rows (more may follow). ``live``: every live event matching the question.
+    ``pending``: the versions the recorder received and has not committed yet (filtered): the
+    archive's side too, so an event the API server deleted before the archive held it is not
+    missing from both (shown expired, as it will be once written).
     """
     live_by_uid = {r.uid: r for r in live} if live is not None else {}
     start = (after[0], uid_bytes(after[1])) if after is not None else None
+    # beyond the archive page's last row, an archived event could still come first: stop there
+    edge = order(archived[-1]) if archive_full and archived else None
+    if pending:
+        newest = {r.uid: r for r in archived}
+        for r in pending:
+            old = newest.get(r.uid)
+            if (old is None or r.rv > old.rv) and (start is None or order(r) > start):
+                newest[r.uid] = r
+        archived = list(newest.values())
     merged: dict[str, tuple[Record, bool]] = {}
     for r in archived:
         newer = live_by_uid.get(r.uid)
@@ -51,9 +64,7 @@ def merge(
             continue
         merged[r.uid] = (r, False)
     items = sorted(merged.values(), key=lambda it: order(it[0]))
-    if archive_full and archived:
-        # beyond the archive page's last row, an archived event could still come first: stop there
-        edge = order(archived[-1])
+    if edge is not None:
         items = [it for it in items if order(it[0]) <= edge]
     more = archive_full
     if limit and len(items) > limit:

@@ -42,8 +42,7 @@ from kubescope.events.model import (
     Record,
     V1Event,
     check,
-    from_core,
-    from_v1,
+    to_record,
 )
 from kubescope.events.store import EventStore, WriteResult
 from kubescope.kube.client import KubeClient
@@ -96,9 +95,11 @@ class StreamSpec:
 
 @dataclass(frozen=True)
 class RecorderSettings:
-    buffer_limit: int = 10_000
-    """Events held in memory at most (written or waiting): about 1.5 KiB each decoded, so the
-    process stays under 100 MiB whatever the archive does; at the bound the watch waits."""
+    buffer_limit: int = 4_000
+    """Events held in memory at most (written or waiting): about 2.5 KiB each while decoded and
+    converted, so the process stays well under 100 MiB whatever the archive does; at the bound the
+    watch waits. A quarter of it is written at once (see ``_write_loop``): 4,000 keeps ingest
+    CPU-bound (the same µs per event as 10,000, measured) for 14 MiB less at the peak."""
     flush_interval: float = 0.2
     """Seconds between writes while events arrive: one transaction takes all that came meanwhile."""
     max_note_bytes: int = MAX_NOTE_BYTES
@@ -131,7 +132,12 @@ class Buffer:
         self.stats = stats
         self.items: list[Any] = []
         self.in_flight = 0
+        self.flying: list[list[Any]] = []
+        """The batches being written (taken, not yet committed)."""
         self.arrived = asyncio.Event()
+        self.batch = max(1, limit // 4)
+        """Events that make a batch worth writing at once, without waiting for the flush interval."""
+        self.batch_ready = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
         self._logged = -1e9
@@ -146,8 +152,11 @@ class Buffer:
         pass
 
     def upsert(self, obj: Any) -> None:
-        self.items.append(obj)
+        items = self.items
+        items.append(obj)
         self.arrived.set()
+        if len(items) >= self.batch:
+            self.batch_ready.set()
 
     def delete(self, obj: Any) -> None:
         self.stats.expired_seen += 1  # TTL expiry: the archive keeps it
@@ -155,13 +164,21 @@ class Buffer:
     def take(self) -> list[Any]:
         items, self.items = self.items, []
         self.in_flight += len(items)
+        self.flying.append(items)
         self.arrived.clear()
+        self.batch_ready.clear()
         return items
 
-    def done(self, n: int) -> None:
-        self.in_flight -= n
+    def done(self, items: list[Any]) -> None:
+        self.in_flight -= len(items)
+        self.flying = [b for b in self.flying if b is not items]
         if len(self) < self.limit:
             self._room.set()
+
+    def pending(self) -> list[Any]:
+        """Every event received and not yet committed, oldest first: the merged view shows them
+        (the API server may have deleted one already; the archive does not have it yet)."""
+        return [obj for batch in self.flying for obj in batch] + self.items
 
     async def pace(self) -> None:
         """Awaited by the reflector after each batch: holds it while the buffer is at its bound."""
@@ -183,7 +200,7 @@ def convert(items: list[Any], max_note_bytes: int, stats: RecorderStats) -> list
     out = []
     for obj in items:
         try:
-            r = from_v1(obj) if isinstance(obj, V1Event) else from_core(obj)
+            r = to_record(obj)
             check(r, max_note_bytes)
         except BadEvent as e:
             reason = "note_too_long" if "max-note-bytes" in str(e) else "malformed"
@@ -283,7 +300,13 @@ class StreamRecorder:
                 continue
             t0 = time.monotonic()
             await self.write_once()
-            await asyncio.sleep(max(0.0, flush - (time.monotonic() - t0)))
+            # a trickle waits out the flush interval (one transaction for all of it); a flood is
+            # written as soon as a quarter of the buffer waits, so the watch reads on meanwhile
+            # instead of filling the buffer to its bound and pausing
+            rest = flush - (time.monotonic() - t0)
+            if rest > 0 and not self.buffer.batch_ready.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.buffer.batch_ready.wait(), timeout=rest)
 
     async def write_once(self) -> None:
         """Write what is buffered with the watch's resourceVersion as the checkpoint."""
@@ -295,7 +318,7 @@ class StreamRecorder:
             rv = int(rv_text) if rv_text.isdigit() else None
             result: WriteResult = await self._with_store(self.store.write, records, self.spec.key, rv)
         finally:
-            self.buffer.done(len(items))
+            self.buffer.done(items)
             _TRIMMER.note(len(items) * BYTES_PER_EVENT)
         s = self.stats
         s.writes += 1
@@ -309,6 +332,16 @@ class StreamRecorder:
                 s.occurrences[(r.namespace, r.regarding.kind or "", r.reason, r.type)] += n
         if self.on_write is not None:
             self.on_write(result)
+
+    def pending(self) -> list[Record]:
+        """The events received and not yet committed, as records (what cannot be archived left out)."""
+        out = []
+        for obj in self.buffer.pending():
+            try:
+                out.append(to_record(obj))
+            except BadEvent:
+                continue
+        return out
 
     def check_synced(self) -> str | None:
         r = self.reflector
