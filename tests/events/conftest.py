@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kubescope.events.model import EventMeta, Record, Ref, Series, V1Event, from_v1
+from kubescope.events.model import EventMeta, Record, Ref, Series, V1Event, to_record
 from kubescope.events.store import EventStore
 from tests.pgserver import PostgresServer, available
 
@@ -88,7 +88,7 @@ def v1_event(
 
 
 def record(**kw: object) -> Record:
-    return from_v1(v1_event(**kw))  # type: ignore[arg-type]
+    return to_record(v1_event(**kw))  # type: ignore[arg-type]
 
 
 def _iso(t: int, micro: bool = False) -> str:

@@ -13,7 +13,7 @@ import msgspec
 import pytest
 
 from kubescope.events import query, retention
-from kubescope.events.model import MAX_NOTE_BYTES, BadEvent, CoreEvent, V1Event, check, from_core, from_v1
+from kubescope.events.model import MAX_NOTE_BYTES, BadEvent, CoreEvent, V1Event, check, to_record
 from kubescope.events.recorder import RecorderStats, convert
 from kubescope.events.render import event_json
 from kubescope.events.selection import Query
@@ -51,7 +51,7 @@ def _served(ev: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_v1_event_round_trips_through_the_archive(store: EventStore) -> None:
-    r = from_v1(msgspec.json.decode(json.dumps(FULL_V1), type=V1Event))
+    r = to_record(msgspec.json.decode(json.dumps(FULL_V1), type=V1Event))
     store.write([r], "s", 4242)
     [back] = query.search(store, Query(namespace="shop"))
     assert event_json(back) == _served(FULL_V1)
@@ -65,7 +65,7 @@ def test_a_v1_event_round_trips_through_the_archive(store: EventStore) -> None:
         "firstTimestamp": "2026-12-06T09:00:00Z", "lastTimestamp": "2026-12-06T10:00:00Z", "eventTime": None,
         "reportingComponent": "kubelet", "reportingInstance": "node-2",
     }  # fmt: skip
-    store.write([from_core(msgspec.json.decode(json.dumps(core), type=CoreEvent))], "s", 5000)
+    store.write([to_record(msgspec.json.decode(json.dumps(core), type=CoreEvent))], "s", 5000)
     got = event_json(query.get(store, "shop", "db-1.abc"))  # type: ignore[arg-type]
     assert got["regarding"] == core["involvedObject"] and got["note"] == core["message"]
     assert got["reportingController"] == "kubelet" and got["reportingInstance"] == "node-2"
@@ -95,7 +95,7 @@ def test_bad_events_are_refused_whole_and_the_rest_stored(
 ) -> None:
     bad = msgspec.json.decode(json.dumps({**FULL_V1, **change}), type=V1Event)
     with pytest.raises(BadEvent, match=says):
-        check(from_v1(bad))
+        check(to_record(bad))
     good = [v1_event(name=f"ok-{i}") for i in range(3)]
     stats = RecorderStats()
     records = convert([good[0], bad, *good[1:]], MAX_NOTE_BYTES, stats)

@@ -3,7 +3,7 @@
 Both API groups are views of one stored type in kube-apiserver (``pkg/apis/events/v1``'s
 conversion): ``involvedObject`` is ``regarding``, ``message`` is ``note``, ``reportingComponent`` is
 ``reportingController``, ``source``/``firstTimestamp``/``lastTimestamp``/``count`` are the
-``deprecated*`` fields. :func:`from_v1` and :func:`from_core` turn either into one
+``deprecated*`` fields. :func:`to_record` turns either into one
 :class:`Record`, one per event *version* (uid, resourceVersion); :func:`check` refuses what cannot
 be archived whole (no uid, a resourceVersion that is not a number, a note over the bound), so a
 write never stores part of an event.
@@ -79,22 +79,23 @@ class V1Event(Wire):
 
 
 class CoreEvent(Wire):
-    """``core/v1`` Event."""
+    """``core/v1`` Event, decoded under events.k8s.io/v1's field names: kube-apiserver's conversion
+    between the two is a renaming, so :func:`to_record` reads either the same way."""
 
     metadata: EventMeta = msgspec.field(default_factory=EventMeta)
-    involved_object: Ref | None = None
+    regarding: Ref | None = msgspec.field(default=None, name="involvedObject")
     reason: str | None = None
-    message: str | None = None
-    source: Source | None = None
-    first_timestamp: str | None = None
-    last_timestamp: str | None = None
-    count: int | None = None
+    note: str | None = msgspec.field(default=None, name="message")
+    deprecated_source: Source | None = msgspec.field(default=None, name="source")
+    deprecated_first_timestamp: str | None = msgspec.field(default=None, name="firstTimestamp")
+    deprecated_last_timestamp: str | None = msgspec.field(default=None, name="lastTimestamp")
+    deprecated_count: int | None = msgspec.field(default=None, name="count")
     type: str | None = None
     event_time: str | None = None
     series: Series | None = None
     action: str | None = None
     related: Ref | None = None
-    reporting_component: str | None = None
+    reporting_controller: str | None = msgspec.field(default=None, name="reportingComponent")
     reporting_instance: str | None = None
 
 
@@ -212,10 +213,11 @@ def _name(meta: EventMeta) -> str:
     return f"{meta.namespace}/{meta.name}" if meta.name else "(unnamed)"
 
 
-def from_v1(ev: V1Event) -> Record:
+def to_record(ev: V1Event | CoreEvent) -> Record:
+    """One version of an event of either API group (see :class:`CoreEvent`)."""
     m = ev.metadata
     series = ev.series
-    src = ev.deprecated_source or Source()
+    src = ev.deprecated_source or _NO_SOURCE
     try:
         return Record(
             uid=m.uid, rv=_rv(m), namespace=m.namespace, name=m.name,
@@ -234,27 +236,7 @@ def from_v1(ev: V1Event) -> Record:
         raise BadEvent(f"event {_name(m)}: {e}") from None
 
 
-def from_core(ev: CoreEvent) -> Record:
-    """kube-apiserver's conversion of a core/v1 Event into events.k8s.io/v1."""
-    m = ev.metadata
-    series = ev.series
-    src = ev.source or Source()
-    try:
-        return Record(
-            uid=m.uid, rv=_rv(m), namespace=m.namespace, name=m.name,
-            regarding=ev.involved_object or Ref(), related=ev.related,
-            reason=ev.reason or "", action=ev.action or "", note=ev.message or "", type=ev.type or "",
-            controller=ev.reporting_component or "", instance=ev.reporting_instance or "",
-            event_time=micros(ev.event_time),
-            series_count=series.count if series else None,
-            series_last=micros(series.last_observed_time) if series else None,
-            source_component=src.component or "", source_host=src.host or "",
-            first_ts=seconds(ev.first_timestamp), last_ts=seconds(ev.last_timestamp),
-            deprecated_count=ev.count or None, created=seconds(m.creation_timestamp),
-            extra=_extra(m),
-        )  # fmt: skip
-    except BadEvent as e:
-        raise BadEvent(f"event {_name(m)}: {e}") from None
+_NO_SOURCE = Source()
 
 
 def check(r: Record, max_note_bytes: int = MAX_NOTE_BYTES) -> None:
