@@ -24,12 +24,12 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from kubescope.console import wire
 from kubescope.console.units import bytes_of, millicores_of
 from kubescope.errors import DecodeError, KubeError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.listing import ListPages
 from kubescope.log import fields
+from kubescope.model.metrics_api import NodeMetrics, PodMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -239,8 +239,8 @@ class Usage:
             self.nodes.begin(t)
             self.pods.begin(t)
             done = await asyncio.gather(
-                self._read(self.nodes, "nodes", wire.NodeMetrics, counts, 0),
-                self._read(self.pods, "pods", wire.PodMetrics, counts, 1),
+                self._read(self.nodes, "nodes", NodeMetrics, counts, 0),
+                self._read(self.pods, "pods", PodMetrics, counts, 1),
                 return_exceptions=True,  # both end before the rings are committed or aborted
             )
             for outcome in done:

@@ -200,44 +200,6 @@ class APIService(Wire):
     status: APIServiceStatus = msgspec.field(default_factory=APIServiceStatus)
 
 
-# -- the Metrics API (metrics.k8s.io) ------------------------------------------------------------
-
-
-class Usage(Wire):
-    cpu: str = ""
-    memory: str = ""
-
-
-class ContainerMetrics(Wire):
-    name: str = ""
-    usage: Usage = msgspec.field(default_factory=Usage)
-
-
-class MetricsMeta(Wire):
-    name: str = ""
-    namespace: str = ""
-
-
-class NodeMetrics(Wire):
-    metadata: MetricsMeta = msgspec.field(default_factory=MetricsMeta)
-    timestamp: str = ""
-    usage: Usage = msgspec.field(default_factory=Usage)
-
-
-class PodMetrics(Wire):
-    metadata: MetricsMeta = msgspec.field(default_factory=MetricsMeta)
-    timestamp: str = ""
-    containers: list[ContainerMetrics] = msgspec.field(default_factory=list)
-
-
-class NodeMetricsList(Wire):
-    items: list[NodeMetrics] = msgspec.field(default_factory=list)
-
-
-class PodMetricsList(Wire):
-    items: list[PodMetrics] = msgspec.field(default_factory=list)
-
-
 def condition(conditions: list[Condition], kind: str) -> Condition | None:
     for c in conditions:
         if c.type == kind:

@@ -26,43 +26,13 @@ from kubescope.errors import DecodeError
 from kubescope.history.pods import PodCatalog
 from kubescope.history.series import CPU_UNIT, PodInfo, SeriesKey
 from kubescope.history.store import LAG, HistoryStore
-from kubescope.model.meta import ObjectMeta, Wire
+from kubescope.model.metrics_api import NodeMetricsList, PodMetricsList
 from kubescope.model.quantity import QuantityError, parse_quantity
 from kubescope.model.timefmt import rfc3339_unix
 
 logger = logging.getLogger(__name__)
 
 I64 = np.int64
-
-
-class Usage(Wire):
-    cpu: str = ""
-    memory: str = ""
-
-
-class ContainerMetrics(Wire):
-    name: str = ""
-    usage: Usage = msgspec.field(default_factory=Usage)
-
-
-class NodeMetrics(Wire):
-    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
-    timestamp: str = ""
-    usage: Usage = msgspec.field(default_factory=Usage)
-
-
-class PodMetrics(Wire):
-    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
-    timestamp: str = ""
-    containers: list[ContainerMetrics] = msgspec.field(default_factory=list)
-
-
-class NodeMetricsList(Wire):
-    items: list[NodeMetrics] = msgspec.field(default_factory=list)
-
-
-class PodMetricsList(Wire):
-    items: list[PodMetrics] = msgspec.field(default_factory=list)
 
 
 NODE_DECODER = msgspec.json.Decoder(NodeMetricsList)
