@@ -135,8 +135,18 @@ def test_a_lost_node_and_its_return() -> None:
     live.cluster.machines.kubelet(name, alive=False)
     live.settle(60)
     assert about(store, "Node", name) == [
-        ("NodeNotReady", f"Node {name} status is now: NodeNotReady", "node-controller")
+        ("NodeNotReady", f"Node {name} status is now: NodeNotReady", "node-controller"),
+        ("RegisteredNode", f"Node {name} event: Registered Node {name} in Controller", "node-controller"),
     ]
+    lost = next(
+        e for e in events(store) if e["reason"] == "NodeNotReady" and e["involvedObject"]["kind"] == "Node"
+    )
+    assert lost["involvedObject"] == {
+        "kind": "Node",
+        "name": name,
+        "uid": node["metadata"]["uid"],
+        "apiVersion": "v1",
+    }
     not_ready = [
         e for e in events(store) if e["reason"] == "NodeNotReady" and e["involvedObject"]["kind"] == "Pod"
     ]
@@ -150,6 +160,55 @@ def test_a_lost_node_and_its_return() -> None:
         ("NodeReady", f"Node {name} status is now: NodeReady", "kubelet"),
         ("Starting", "Starting kubelet.", "kubelet"),
     ]
+
+
+def test_the_node_controller_registers_every_node_and_removes_a_deleted_one() -> None:
+    """kube-controller-manager's node lifecycle controller, on its first monitor pass, says
+    RegisteredNode of every node (as it does each time it starts), and RemovingNode of a node
+    deleted on the next pass (RecordNodeEvent: a Normal event, the node's uid, in "default")."""
+    store, live = still_cluster()
+    live.settle(10)  # the first monitor pass (every 5 s)
+    uids = {n["metadata"]["name"]: n["metadata"]["uid"] for n in objs(store, "nodes")}
+    truth = live.cluster.events.truth
+
+    def said(reason: str) -> dict[str, tuple[Obj, Any]]:
+        out = {}
+        for e in events(store):
+            if e["reason"] == reason:
+                [t] = [t for t in truth.items if t.uid == e["metadata"]["uid"]]
+                out[e["involvedObject"]["name"]] = (e, t)
+        return out
+
+    registered = said("RegisteredNode")
+    assert set(registered) == set(uids)
+    for name, (e, t) in registered.items():
+        assert e["involvedObject"] == {"kind": "Node", "name": name, "uid": uids[name], "apiVersion": "v1"}
+        assert e["type"] == "Normal" and e["count"] == 1
+        assert e["message"] == f"Node {name} event: Registered Node {name} in Controller"
+        assert e["source"] == {"component": "node-controller"} and e["metadata"]["namespace"] == "default"
+        assert (t.component, t.reason, t.type, t.outcome) == (
+            "node-controller",
+            "RegisteredNode",
+            "Normal",
+            "created",
+        )
+        assert t.regarding == e["involvedObject"] and t.event == e["metadata"]["name"]
+    # later passes register nothing again
+    live.settle(20)
+    assert len(said("RegisteredNode")) == len(uids) and sum(
+        t.reason == "RegisteredNode" for t in truth.items
+    ) == len(uids)
+    gone = next(n for n in uids if "control-plane" not in n)
+    store.delete("nodes", "", gone)
+    live.settle(10)
+    removing = said("RemovingNode")
+    assert list(removing) == [gone]
+    e, t = removing[gone]
+    assert e["involvedObject"] == {"kind": "Node", "name": gone, "uid": uids[gone], "apiVersion": "v1"}
+    assert (
+        e["message"] == f"Node {gone} event: Removing Node {gone} from Controller" and e["type"] == "Normal"
+    )
+    assert (t.component, t.reason, t.outcome) == ("node-controller", "RemovingNode", "created")
 
 
 def test_events_expire_a_ttl_after_their_last_write() -> None:

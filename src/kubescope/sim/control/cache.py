@@ -182,6 +182,7 @@ class NodeRecord:
     zone: str
     ip: str
     labels: dict[str, str]
+    uid: str = ""
 
 
 def node_record(o: Obj) -> NodeRecord:
@@ -196,6 +197,7 @@ def node_record(o: Obj) -> NodeRecord:
         labels.get("topology.kubernetes.io/zone", ""),
         next((a["address"] for a in status.get("addresses") or () if a.get("type") == "InternalIP"), ""),
         labels,
+        str(meta.get("uid", "")),
     )
 
 

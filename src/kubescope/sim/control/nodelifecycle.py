@@ -3,8 +3,14 @@ period (40 s, ``--node-monitor-grace-period``; checked every 5 s) is marked lost
 its kubelet owns go ``Unknown`` (``NodeStatusUnknown``, "Kubelet stopped posting node
 status."), it gets the ``unreachable`` taints (``NoSchedule``, and ``NoExecute`` with its time),
 and its pods' ``Ready`` condition goes False (``MarkPodsNotReady``); events ``NodeNotReady`` about
-the node and each of its pods. When its kubelet reports it
-Ready again, the taints go; its pods' readiness is the kubelet's to report again.
+the node and each of its pods. When its kubelet reports it Ready again, the taints go; its pods'
+readiness is the kubelet's to report again.
+
+As kube-controller-manager's ``monitorNodeHealth`` (``classifyNodes``), each monitor pass compares
+the nodes with the ones it knows: ``RegisteredNode`` ("Node n event: Registered Node n in
+Controller") about each node new to it (every node on its first pass, as the controller starting),
+``RemovingNode`` ("Node n event: Removing Node n from Controller") about each one gone; both
+``RecordNodeEvent``'s reference (kind Node, apiVersion v1, the node's uid, no namespace).
 
 Pods are not evicted when the ``NoExecute`` taint's toleration runs out (the taint manager is not
 simulated): they stay on the node, not ready, until it comes back.
@@ -38,6 +44,8 @@ class NodeLifecycleController(Controller):
         self.seen: dict[str, float] = {}
         """When each node's Lease was last seen renewed (the control plane's clock)."""
         self.lost: dict[str, None] = {}
+        self.known: dict[str, NodeRecord] = {}
+        """``knownNodeSet``: the nodes the monitor passes have registered."""
         nodes.on_change(self._node_changed)
         self.queue.add_after(("monitor", ""), MONITOR_EVERY)
 
@@ -64,6 +72,7 @@ class NodeLifecycleController(Controller):
     def sync(self, item: tuple[str, str]) -> None:
         what, node = item
         if what == "monitor":
+            self._classify()
             now = self.now()
             for n in self.nodes.nodes.values():
                 if n.ready and n.name not in self.lost and now - self.seen.get(n.name, now) > GRACE:
@@ -71,6 +80,19 @@ class NodeLifecycleController(Controller):
             self.queue.add_after(item, MONITOR_EVERY)
         elif what == "back":
             self._back(node)
+
+    def _classify(self) -> None:
+        current = self.nodes.nodes
+        for name, n in current.items():
+            if name not in self.known:
+                self.known[name] = n
+                self._node_event(n, "RegisteredNode", f"Registered Node {name} in Controller")
+        for name in [k for k in self.known if k not in current]:
+            self._node_event(self.known.pop(name), "RemovingNode", f"Removing Node {name} from Controller")
+
+    def _node_event(self, n: NodeRecord, reason: str, what: str) -> None:
+        """``RecordNodeEvent``: a Normal event about the node, "Node <name> event: <what>"."""
+        self.event(ref("Node", "v1", "", n.name, n.uid), "Normal", reason, f"Node {n.name} event: {what}")
 
     def _lose(self, node: str) -> None:
         now = rfc3339(self.now())
@@ -87,8 +109,13 @@ class NodeLifecycleController(Controller):
         if self.modify("nodes", ("", node), lose) is None:
             return
         self.lost[node] = None
+        n = self.nodes.nodes.get(node)
+        uid = n.uid if n is not None else ""
         self.event(
-            ref("Node", "v1", "", node), "Normal", "NodeNotReady", f"Node {node} status is now: NodeNotReady"
+            ref("Node", "v1", "", node, uid),
+            "Normal",
+            "NodeNotReady",
+            f"Node {node} status is now: NodeNotReady",
         )
         for p in self.pods.on_node(node):
             if p.ready and self.modify("pods", p.key, lambda o: _not_ready(o, now)) is not None:
