@@ -269,9 +269,20 @@ async def test_self_metrics(server: Server) -> None:
     proxy = PROXY.write(server.tmp, "proxy")
     bob = {"X-Remote-User": "bob"}
     await get(server, "/apis/metrics.k8s.io/v1beta1/nodes", cert=proxy, **bob)
+    await get(server, "/livez")  # 500: this server's metric-collection-timely check fails
+    await get(server, "/apis/metrics.k8s.io/v1beta1", cert=proxy, **bob)  # discovery
+    await get(server, "/metrics", cert=proxy, **bob)
     code, _, body = await get(server, "/metrics", cert=proxy, **bob)
     assert code == 200
     text = body.decode()
+    # non-resource requests as k8s.io/apiserver counts them: its health endpoints, by path and with no
+    # component; not /metrics, nor discovery
+    counted = [line for line in text.splitlines() if line.startswith("apiserver_request_total{")]
+    assert (
+        'apiserver_request_total{code="500",component="",dry_run="",group="",resource="",scope="",'
+        'subresource="/livez",verb="GET",version=""} 1'
+    ) in counted, counted
+    assert len(counted) == 2, counted
     families = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE metrics_server_")}
     assert families == {
         "metrics_server_api_metric_freshness_seconds",

@@ -16,7 +16,7 @@ DURATION_BUCKETS = (
     0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0,
     15.0, 20.0, 30.0, 45.0, 60.0,
 )  # fmt: skip
-LABELS = ("verb", "group", "version", "resource", "subresource", "scope")
+LABELS = ("component", "verb", "group", "version", "resource", "subresource", "scope")
 
 
 @dataclass(eq=False)
@@ -25,7 +25,8 @@ class RequestMetrics:
     durations: dict[tuple[str, ...], Histogram] = field(default_factory=dict)
 
     def observe(self, labels: tuple[str, ...], code: int, seconds: float) -> None:
-        """``labels``: verb, group, version, resource, subresource, scope (the pipeline's observer)."""
+        """``labels``: component, verb, group, version, resource, subresource, scope (the pipeline's
+        observer)."""
         key = (*labels, str(code))
         self.requests[key] = self.requests.get(key, 0) + 1
         h = self.durations.get(labels)
@@ -34,7 +35,7 @@ class RequestMetrics:
         h.observe(seconds)
 
     def collect(self) -> Iterable[Metric]:
-        names = ["code", "component", "dry_run", *LABELS]
+        names = ["code", "dry_run", *LABELS]
         total = CounterMetricFamily(
             "apiserver_request",
             "[ALPHA] Counter of apiserver requests broken out for each verb, dry run value, group, version, "
@@ -43,13 +44,13 @@ class RequestMetrics:
         )
         for key in sorted(self.requests):
             *labels, code = key
-            total.add_metric([code, "apiserver", "", *labels], self.requests[key])
+            total.add_metric([code, "", *labels], self.requests[key])
         duration = HistogramMetricFamily(
             "apiserver_request_duration_seconds",
             "[ALPHA] Response latency distribution in seconds for each verb, dry run value, group, version, "
             "resource, subresource, scope and component.",
-            labels=["component", "dry_run", *LABELS],
+            labels=["dry_run", *LABELS],
         )
         for key in sorted(self.durations):
-            self.durations[key].add_to(duration, ["apiserver", "", *key])
+            self.durations[key].add_to(duration, ["", *key])
         return [total, duration]

@@ -56,10 +56,23 @@ def peer_certificate(request: web.Request) -> bytes | None:
     return der
 
 
-def metric_labels(info: RequestInfo) -> tuple[str, ...]:
-    """``verb, group, version, resource, subresource, scope`` as apiserver metrics label requests."""
+HEALTH_PATHS = frozenset(("/healthz", "/livez", "/readyz"))
+"""The non-resource paths k8s.io/apiserver counts in its request metrics (``InstallPathHandler``)."""
+
+
+def metric_labels(info: RequestInfo) -> tuple[str, ...] | None:
+    """``component, verb, group, version, resource, subresource, scope`` as k8s.io/apiserver labels a
+    request in ``apiserver_request_total``; None for one it does not count.
+
+    Resource requests carry component ``apiserver``. Of the non-resource ones, only the health
+    endpoints are counted, with the path as subresource and no component (``healthz.InstallPathHandler``
+    instruments them so); ``/metrics`` (metrics-server serves it from the non-go-restful mux), discovery
+    and 404s are not: a scrape every second would otherwise be most of the counts, in series that
+    no kube-apiserver or metrics-server writes."""
     if not info.is_resource_request:
-        return (info.verb.upper(), "", "", "", "", "")
+        if info.path in HEALTH_PATHS:
+            return ("", info.verb.upper(), "", "", "", info.path, "")
+        return None
     verb = info.verb.upper()
     if info.name:
         scope = "resource"
@@ -67,7 +80,7 @@ def metric_labels(info: RequestInfo) -> tuple[str, ...]:
         scope = "namespace"
     else:
         scope = "cluster"
-    return (verb, info.group, info.version, info.resource, info.subresource, scope)
+    return ("apiserver", verb, info.group, info.version, info.resource, info.subresource, scope)
 
 
 @dataclass
@@ -98,8 +111,8 @@ class Pipeline:
             resp.headers.setdefault("Cache-Control", "no-cache, private")
             if resp.status >= 400:
                 self.rejected[resp.status] = self.rejected.get(resp.status, 0) + 1
-            if self.observe is not None:
-                self.observe(metric_labels(info), resp.status, time.perf_counter() - t0)
+            if self.observe is not None and (labels := metric_labels(info)) is not None:
+                self.observe(labels, resp.status, time.perf_counter() - t0)
             return resp
 
         return mw
