@@ -238,8 +238,9 @@ async def update_throughput(nodes: int, ppn: int, seconds: float, seed: int) -> 
     from kubescope.sim.scenario import ScenarioConfig, generate
     from kubescope.state.exposition import scrape_chunks
     from kubescope.state.family import FamilyOptions
+    from kubescope.state.flusher import Flusher
     from kubescope.state.registry import all_resources
-    from kubescope.state.store import Flusher, ResourceStore
+    from kubescope.state.store import ResourceStore
 
     spec = all_resources()["pods"]
     fams = spec.families(FamilyOptions())

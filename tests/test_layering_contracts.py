@@ -88,6 +88,9 @@ def broken(out: subprocess.CompletedProcess[str]) -> str:
         ("sim/kubelet/text.py", "import ssl", "sim-kubelet-core", "ssl"),
         # the object store is a core of its own: the REST surface is above it
         ("sim/watchcache.py", "import kubescope.sim.api.watching", "sim-store-core", "kubescope.sim.api"),
+        # the metrics store's blocks and their fold are pure: threads and the event loop are the flusher's
+        ("state/flush.py", "import concurrent.futures", "state-store-core", "concurrent"),
+        ("state/store.py", "import kubescope.state.flusher", "state-store-core", "kubescope.state.flusher"),
     ],
 )
 def test_a_violation_is_caught_naming_the_contract_and_the_import(

@@ -9,11 +9,12 @@ import random
 from typing import Any
 
 from kubescope.sim.scenario import ScenarioConfig, generate
+from kubescope.state.blocks import Rendered
 from kubescope.state.changes import ChangeDetector, buckets_of
 from kubescope.state.family import FamilyOptions
 from kubescope.state.registry import all_resources
 from kubescope.state.render import ObjectRenderer, decode_object, render_text
-from kubescope.state.store import Rendered, ResourceStore
+from kubescope.state.store import ResourceStore
 from tests.state.ksm import normalize
 
 SPEC = all_resources()["pods"]

@@ -42,11 +42,12 @@ from kubescope.state.crs import CRSConfig, CustomResourceSpec
 from kubescope.state.custom import CustomResources
 from kubescope.state.discovery import INTERVAL, Discovery, unavailable
 from kubescope.state.family import FamilyOptions, ResourceSpec
+from kubescope.state.flusher import Flusher
 from kubescope.state.registry import all_resources
 from kubescope.state.scrapes import STALL, ScrapeLimiter, deadlines
 from kubescope.state.selfmetrics import ConfigState, ResourceView, SelfMetrics, register
 from kubescope.state.settings import StateSettings
-from kubescope.state.store import Flusher, ResourceStore, Snapshot
+from kubescope.state.store import ResourceStore, Snapshot
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import lru_cache
 
+from kubescope.state.blocks import gzip_member, inflate
 from kubescope.state.family import Family
-from kubescope.state.store import Snapshot, gzip_member, inflate
+from kubescope.state.store import Snapshot
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = (
