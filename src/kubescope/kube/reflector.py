@@ -56,8 +56,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-import msgspec
-
 from kubescope.errors import (
     ApiStatusError,
     DecodeError,
@@ -71,29 +69,17 @@ from kubescope.errors import (
     TransportTimeout,
 )
 from kubescope.kube.client import KubeClient, LineStream
-from kubescope.kube.events import (
-    RVObject,
-    bookmark_rv,
-    check_item_type,
-    object_head,
-    raw_event_decoder,
-    rv_decoder,
-    should_log,
-    status_error_of,
-)
+from kubescope.kube.events import check_item_type
 from kubescope.kube.listing import ListPages
+from kubescope.kube.reflectorlog import ReflectorLog
+from kubescope.kube.relist import Relist
 from kubescope.kube.retry import Backoff
 from kubescope.kube.sink import ReflectorOptions, ReflectorStats, Sink
-from kubescope.log import fields
-from kubescope.model.meta import WatchEvent
+from kubescope.kube.watchlines import WatchLines
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-INITIAL_EVENTS_END = b'"k8s.io/initial-events-end"'
-"""The annotation of the bookmark that ends a watch-list's initial events."""
-_NL_TO_COMMA = bytes.maketrans(b"\n", b",")
 
 
 class _NoWatchList(Exception):
@@ -160,25 +146,23 @@ class Reflector(Generic[T]):
         self._watch_list = self.options.watch_list and not object_limit
         self._rv_unavailable = False  # the last list said our resourceVersion is gone
         self._dec_hook = dec_hook
-        item: Any = item_type
-        self._event_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
-            WatchEvent[item], dec_hook=dec_hook
-        )
-        self._events_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
-            list[WatchEvent[item]], dec_hook=dec_hook
-        )
-        self._item_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(item_type, dec_hook=dec_hook)
-        self._log = fields(resource=self.name, namespace=self.namespace or "*")
+        self._log = ReflectorLog(self.stats, self.name, self.namespace)
         # resume: watch from a resourceVersion a consumer stored (the events archive's checkpoint)
         # instead of listing; a list follows only if the server no longer has it (410)
         self._resume_from = resume_from
         if resume_from:
             self.stats.resource_version = resume_from
-        # while a (re)list streams: the objects not yet handed to the sink, its start and count
-        self._listing: list[Any] | None = None
-        self._retrying_list = False
-        self._list_started = 0.0
-        self._list_count = 0
+        self._relist = Relist(sink, self.stats, self._log, pace)
+        self._lines = WatchLines(
+            item_type,
+            dec_hook,
+            sink,
+            self.stats,
+            self._relist,
+            self._log,
+            lambda rv: self._end_listing(rv, "watch-list"),
+            self.options.hand_over,
+        )
 
     @property
     def resource_version(self) -> str:
@@ -207,7 +191,7 @@ class Reflector(Generic[T]):
                     stats.gone += 1
                     gone_in_a_row += 1
                     self._rv_unavailable = True
-                    logger.debug("list expired, listing again", extra=self._with(error=str(e)))
+                    logger.debug("list expired, listing again", extra=self._log.extra(error=str(e)))
                     if gone_in_a_row > 1:
                         await self._sleep(e)
                     continue
@@ -223,11 +207,8 @@ class Reflector(Generic[T]):
     async def _sleep(self, error: BaseException | None = None) -> None:
         retry_after = error.retry_after if isinstance(error, ApiStatusError) else None
         delay = self._backoff.next_delay(retry_after)
-        logger.debug("backing off", extra=self._with(seconds=round(delay, 3)))
+        logger.debug("backing off", extra=self._log.extra(seconds=round(delay, 3)))
         await asyncio.sleep(delay)
-
-    def _with(self, **kv: Any) -> dict[str, Any]:
-        return {"fields": {**self._log["fields"], **kv}}
 
     def _list_failed(self, e: BaseException) -> None:
         """Log a failed (re)list: 403 and 404 once per spell (they last), the rest every time."""
@@ -239,56 +220,29 @@ class Reflector(Generic[T]):
             else ""
         )
         if state and state == self.unavailable:
-            logger.debug("list failed", extra=self._with(path=self.path, error=str(e)))
+            logger.debug("list failed", extra=self._log.extra(path=self.path, error=str(e)))
             return
         self.unavailable = state
         logger.warning(
             f"list failed: {state}, retrying with backoff" if state else "list failed",
-            extra=self._with(path=self.path, error=str(e)),
+            extra=self._log.extra(path=self.path, error=str(e)),
         )
 
     # -- (re)lists: the sink side --------------------------------------------------------------
 
     def _begin_listing(self) -> None:
-        if self.synced.is_set() and not self._retrying_list:
-            self.stats.relists += 1
-        self._retrying_list = True  # until it completes: a failed (re)list is retried, not counted
-        self._listing = []
-        self._list_started = time.monotonic()
-        self._list_count = 0
-        self._sink_call(self.sink.replace_begin)
-
-    async def _hand_over(self, items: list[Any], *, at_least: int = 1) -> None:
-        """Add ``items`` to the (re)list; pass what is held to the sink once ``at_least`` are."""
-        held = self._listing
-        assert held is not None
-        held += items
-        if held and len(held) >= at_least:
-            self._listing = []
-            self._apply_page(held)
-            self._list_count += len(held)
-            if self.pace is not None:
-                await self.pace()
+        self._relist.begin(self.synced.is_set())
 
     def _end_listing(self, rv: str, mode: str) -> None:
-        self._listing = None
-        self._retrying_list = False
-        self._sink_call(self.sink.replace_end)
-        stats = self.stats
-        stats.resource_version = rv
-        stats.listed += self._list_count
-        stats.syncs += 1
-        stats.last_list_objects = self._list_count
-        stats.last_list_seconds = time.monotonic() - self._list_started
-        stats.last_list_mode = mode
-        if mode == "watch-list":
-            stats.lists_ok += 1
+        relist = self._relist
+        relist.finish(rv, mode)
         self.unavailable = ""
         self._rv_unavailable = False
+        stats = self.stats
         logger.info(
             "list complete",
-            extra=self._with(
-                objects=self._list_count,
+            extra=self._log.extra(
+                objects=relist.count,
                 rv=rv,
                 mode=mode,
                 seconds=round(stats.last_list_seconds, 3),
@@ -299,25 +253,8 @@ class Reflector(Generic[T]):
         if self.on_synced is not None:
             self.on_synced(stats.syncs)
 
-    def _apply_page(self, items: list[Any]) -> None:
-        """Upsert a run of listed objects: at once if the sink takes pages (``upsert_page``), else
-        one by one."""
-        upsert_page = getattr(self.sink, "upsert_page", None)
-        if upsert_page is not None:
-            try:
-                upsert_page(items)
-                return
-            except Exception as e:  # upserts are idempotent: apply them one by one to isolate it
-                logger.warning(
-                    "sink failed on a list page, applying its items one by one",
-                    extra=self._with(error=repr(e)[:300]),
-                )
-        upsert = self.sink.upsert
-        for obj in items:
-            try:
-                upsert(obj)
-            except Exception as e:
-                self._sink_failed("upsert", obj, e)
+    def _oversized(self, size: int) -> None:
+        self._log.oversized(size, self.client.settings.max_line_size)
 
     # -- list ----------------------------------------------------------------------------------
 
@@ -344,21 +281,21 @@ class Reflector(Generic[T]):
             self._list_params(),
             self.item_type,
             dec_hook=self._dec_hook,
-            on_skip=self._skipped_item,
+            on_skip=self._log.skipped_item,
             limit=self.object_limit,
         )
         stats = self.stats
         try:
             async with contextlib.aclosing(pages.runs()) as runs:
                 async for items, page_end in runs:
-                    if self._listing is None:
+                    if self._relist.held is None:
                         self._begin_listing()
-                    await self._hand_over(items, at_least=1 if page_end else self.options.hand_over)
+                    await self._relist.hand_over(items, at_least=1 if page_end else self.options.hand_over)
         finally:
             stats.lists_ok += pages.pages_ok
             stats.lists_error += pages.pages_failed
             stats.bytes_read += pages.bytes
-            self._listing = None  # handed over page by page: nothing held (or the list failed)
+            self._relist.held = None  # handed over page by page: nothing held (or the list failed)
         self._end_listing(pages.resource_version, "list")
 
     # -- watch (and watch-list) ----------------------------------------------------------------
@@ -386,7 +323,7 @@ class Reflector(Generic[T]):
                     features.watch_list = False
                 logger.info(
                     "the API server does not serve watch-lists, listing instead",
-                    extra=self._with(error=str(e)),
+                    extra=self._log.extra(error=str(e)),
                 )
                 raise _NoWatchList from None
             features.watch_list = True
@@ -429,10 +366,10 @@ class Reflector(Generic[T]):
                 self.synced.set()  # resumed from a stored resourceVersion: in step once it streams
             if initial:
                 self._begin_listing()
-            if self._listing is not None:
-                lines += await self._initial_events(stream)
+            if self._relist.held is not None:
+                lines += await self._lines.initial_events(stream)
             # (a frame local would keep the last batch of lines for as long as the watch lasts)
-            handle = self._handle_line
+            handle = self._lines.handle
             next_batch = stream.next_batch
             counted = stream.bytes_read
             while True:
@@ -447,7 +384,7 @@ class Reflector(Generic[T]):
                 del batch
                 if self.pace is not None:
                     await self.pace()
-            incomplete = self._listing is not None
+            incomplete = self._relist.held is not None
         except asyncio.CancelledError:
             initial = False  # not a failure
             raise
@@ -460,7 +397,7 @@ class Reflector(Generic[T]):
                 stats.watches_error += 1
             logger.debug(
                 "watch expired, relisting",
-                extra=self._with(rv=params.get("resourceVersion", ""), error=str(e)),
+                extra=self._log.extra(rv=params.get("resourceVersion", ""), error=str(e)),
             )
             return True
         except TransportTimeout as e:
@@ -468,22 +405,22 @@ class Reflector(Generic[T]):
                 stats.inactivity_timeouts += 1
                 logger.info(
                     "watch silent for too long, reconnecting",
-                    extra=self._with(seconds=opts.inactivity_timeout, rv=stats.resource_version),
+                    extra=self._log.extra(seconds=opts.inactivity_timeout, rv=stats.resource_version),
                 )
-                return self._listing is not None
+                return self._relist.held is not None
             stats.watches_error += 1
-            logger.warning("watch failed", extra=self._with(error=str(e)))
+            logger.warning("watch failed", extra=self._log.extra(error=str(e)))
             await self._sleep(e)
             return initial
         except (TransportError, TooManyRequests, ServerError) as e:
             if not opened:
                 stats.watches_error += 1
-            listing = self._listing is not None or (initial and not opened)
+            listing = self._relist.held is not None or (initial and not opened)
             if opened and lines and isinstance(e, TransportError) and not listing:
                 # a stream that made progress broke: like client-go, just watch again
-                logger.info("watch connection lost, reconnecting", extra=self._with(error=str(e)))
+                logger.info("watch connection lost, reconnecting", extra=self._log.extra(error=str(e)))
                 return False
-            logger.warning("watch failed", extra=self._with(error=str(e)))
+            logger.warning("watch failed", extra=self._log.extra(error=str(e)))
             await self._sleep(e)
             return listing
         except ApiStatusError as e:
@@ -492,181 +429,20 @@ class Reflector(Generic[T]):
             if initial:
                 self._list_failed(e)
             else:
-                logger.warning("watch failed, relisting", extra=self._with(error=str(e)))
+                logger.warning("watch failed, relisting", extra=self._log.extra(error=str(e)))
             await self._sleep(e)
             return True
         finally:
             if stream is not None:
                 stream.close()
-            if initial and (self._listing is not None or not opened):
+            if initial and (self._relist.held is not None or not opened):
                 # a watch-list is a (re)list too: kube_state_metrics_list_total counts it, so that
                 # KSM's list-error alerts still see failing (re)lists (KSM on client-go 1.35 does not)
                 stats.lists_error += 1
-            self._listing = None  # if the initial events did not complete, a relist starts over
+            self._relist.held = None  # if the initial events did not complete, a relist starts over
         if lines == 0 and time.monotonic() - started < opts.very_short_watch:
             logger.warning(
-                "watch ended immediately without events", extra=self._with(rv=stats.resource_version)
+                "watch ended immediately without events", extra=self._log.extra(rv=stats.resource_version)
             )
             await self._sleep()
         return incomplete
-
-    async def _initial_events(self, stream: LineStream) -> int:
-        """Read a watch-list's initial events (until its end bookmark, or the end of the stream);
-        the number of lines read."""
-        lines = 0
-        counted = stream.bytes_read
-        while self._listing is not None:
-            block = await stream.next_block()
-            if not block:
-                break
-            lines += block.count(b"\n") + 1
-            self.stats.bytes_read += stream.bytes_read - counted
-            counted = stream.bytes_read
-            await self._initial_block(block)
-        return lines
-
-    async def _initial_block(self, block: bytes) -> None:
-        """Complete lines of a watch-list before its end bookmark, decoded in one msgspec call
-        when they are all ADDED events (nearly always)."""
-        events: list[Any] | None = None
-        if INITIAL_EVENTS_END not in block:
-            with contextlib.suppress(msgspec.DecodeError):
-                events = self._events_decoder.decode(b"[" + block.translate(_NL_TO_COMMA) + b"]")
-        if events is None or any(ev.type != "ADDED" for ev in events):
-            await self._initial_batch(block.split(b"\n"))  # the end, a bookmark, an ERROR, bad input
-            return
-        await self._hand_over([ev.object for ev in events], at_least=self.options.hand_over)
-
-    async def _initial_batch(self, batch: list[bytes]) -> None:
-        """Lines of a watch-list before its end bookmark: ADDED objects are a (re)list's."""
-        decode = self._event_decoder.decode
-        objs: list[Any] = []
-        for i, line in enumerate(batch):
-            try:
-                ev = decode(line)
-                t = ev.type
-            except msgspec.DecodeError:
-                t = ""
-            if t == "ADDED":
-                objs.append(ev.object)
-                continue
-            await self._hand_over(objs)
-            objs = []
-            if t in ("BOOKMARK", "") and INITIAL_EVENTS_END in line:
-                rv = ev.object.metadata.resource_version if t else bookmark_rv(line)
-                if rv is not None:
-                    self._end_listing(rv, "watch-list")
-                    self.stats.bookmarks += 1
-                    for rest in batch[i + 1 :]:  # the same stream goes on as a watch
-                        self._handle_line(rest)
-                    return
-            self._handle_line(line)  # a bookmark, an ERROR, or a line that does not decode
-        await self._hand_over(objs, at_least=self.options.hand_over)
-
-    def _handle_line(self, line: bytes) -> None:
-        stats = self.stats
-        try:
-            ev = self._event_decoder.decode(line)
-        except msgspec.DecodeError:
-            self._slow_line(line)
-            return
-        t = ev.type
-        obj = ev.object
-        sink = self.sink
-        try:
-            if t == "MODIFIED":
-                stats.modified += 1
-                sink.upsert(obj)
-            elif t == "ADDED":
-                stats.added += 1
-                sink.upsert(obj)
-            elif t == "DELETED":
-                stats.deleted += 1
-                sink.delete(obj)
-            elif t == "BOOKMARK":
-                stats.bookmarks += 1
-            elif t == "ERROR":
-                raise status_error_of(raw_event_decoder.decode(line).object)
-            else:
-                self._decode_failed(f"watch event of unknown type {t!r} skipped", line, None)
-                return
-        except ApiStatusError:
-            raise
-        except Exception as e:
-            self._sink_failed(t.lower(), obj, e)
-        rv = obj.metadata.resource_version
-        if rv and self._listing is None:
-            stats.resource_version = rv
-
-    def _slow_line(self, line: bytes) -> None:
-        """A line that does not decode into ``WatchEvent[T]``: blank, ERROR, or malformed."""
-        if not line.strip():
-            return
-        try:
-            raw = raw_event_decoder.decode(line)
-        except msgspec.DecodeError as e:
-            self._decode_failed("malformed watch line skipped", line, e)
-            return
-        if raw.type == "ERROR":
-            raise status_error_of(raw.object)
-        try:
-            head: RVObject | None = rv_decoder.decode(raw.object)
-        except msgspec.DecodeError:
-            head = None
-        if raw.type == "BOOKMARK" and head is not None:
-            self.stats.bookmarks += 1
-        else:
-            try:
-                self._item_decoder.decode(raw.object)
-            except msgspec.DecodeError as e:
-                self._decode_failed(f"{raw.type} event with a malformed object skipped", raw.object, e)
-        # the skipped event still moves the stream on: resuming before it would only fail again
-        if head is not None and head.metadata.resource_version and self._listing is None:
-            self.stats.resource_version = head.metadata.resource_version
-
-    # -- failures of single items ----------------------------------------------------------------
-
-    def _skipped_item(self, data: bytes | msgspec.Raw, error: Exception) -> None:
-        self._decode_failed("object in list page skipped", data, error)
-
-    def _decode_failed(self, what: str, data: bytes | msgspec.Raw, error: Exception | None) -> None:
-        self.stats.decode_errors += 1
-        n = self.stats.decode_errors
-        if not should_log(n):
-            return
-        head = object_head(data)
-        kv: dict[str, Any] = {"decode_errors": n}
-        if head is not None and head.metadata.name:
-            kv.update(
-                name=head.metadata.name, object_namespace=head.metadata.namespace, uid=head.metadata.uid
-            )
-        if error is not None:
-            kv["error"] = str(error)
-        # never the content: a Secret's data would end up in the log
-        kv["bytes"] = len(data)
-        logger.warning(what, extra=self._with(**kv))
-
-    def _oversized(self, size: int) -> None:
-        self.stats.decode_errors += 1
-        if should_log(self.stats.decode_errors):
-            logger.warning(
-                "watch line longer than max_line_size skipped",
-                extra=self._with(bytes=size, max_line_size=self.client.settings.max_line_size),
-            )
-
-    def _sink_failed(self, op: str, obj: Any, error: Exception) -> None:
-        self.stats.sink_errors += 1
-        if should_log(self.stats.sink_errors):
-            meta = getattr(obj, "metadata", None)
-            logger.error(
-                "sink failed on an object, skipped",
-                exc_info=error,
-                extra=self._with(op=op, name=getattr(meta, "name", ""), uid=getattr(meta, "uid", "")),
-            )
-
-    def _sink_call(self, fn: Callable[[], None]) -> None:
-        try:
-            fn()
-        except Exception as e:
-            self.stats.sink_errors += 1
-            logger.error("sink failed", exc_info=e, extra=self._with(op=getattr(fn, "__name__", "?")))
