@@ -6,16 +6,18 @@ keep share what pods and workloads repeat (label sets, pod templates, strings)."
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 
 import msgspec
 import pytest
 
 from kubescope.console import wire
-from kubescope.console.cluster import SAME_CACHE, Cluster, Shared, slim
+from kubescope.console.cluster import Cluster
+from kubescope.console.records import SAME_CACHE, Shared, WorkloadRecord, slim
 from kubescope.console.usage import Ring, Usage, pod_key
 from kubescope.errors import TransportError
-from tests.console.fixtures import pod, workload
+from tests.console.fixtures import node, pod, workload
 
 
 def test_the_ring_keeps_its_rows_over_many_polls() -> None:
@@ -158,20 +160,65 @@ def _workload(name: str, requests: dict[str, str]) -> wire.Workload:
     return w
 
 
-def test_workloads_share_their_pod_template_and_forget_it_when_gone() -> None:
-    kept: list[wire.Workload] = []
-    shared = Shared(lambda: [w.spec.template for w in kept])
-    a = slim(_workload("web", {"cpu": "250m", "memory": "64Mi"}), shared)
-    b = slim(_workload("web-abc", {"cpu": "250m", "memory": "64Mi"}), shared)
-    assert a.spec.template is b.spec.template
-    assert a.spec.template.spec.containers[0].resources.requests == {"cpu": "250m", "memory": "64Mi"}
-    assert a.spec.template.spec.containers[0].image == ""  # what no page shows is not kept
-    kept.append(a)
-    del b
-    for i in range(3000):  # templates of workloads long gone do not pile up
-        slim(_workload(f"w{i}", {"cpu": f"{i}m"}), shared)
-    assert len(shared._templates) <= 2048
-    assert shared.template(a.spec.template) is a.spec.template  # the live one is still shared
+def test_workloads_share_their_pod_template() -> None:
+    shared = Shared()
+    a = WorkloadRecord(_workload("web", {"cpu": "250m", "memory": "64Mi"}), "Deployment", shared)
+    b = WorkloadRecord(_workload("web-abc", {"cpu": "250m", "memory": "64Mi"}), "ReplicaSet", shared)
+    assert a.template is b.template
+    assert [(c.name, c.resources.requests, c.image) for c in a.containers] == [
+        ("app", {"cpu": "250m", "memory": "64Mi"}, "")  # what no page shows (the image) is not kept
+    ]
+    for i in range(3 * SAME_CACHE):  # templates of workloads long gone do not pile up
+        WorkloadRecord(_workload(f"w{i}", {"cpu": f"{i}m"}), "Deployment", shared)
+    assert all(len(cache) <= SAME_CACHE for cache in shared._tuples)
+    assert a.containers[0].resources.requests == {"cpu": "250m", "memory": "64Mi"}
+
+
+def test_workloads_are_kept_as_compact_records() -> None:
+    """About 18,000 workloads at 1,000 nodes: each keeps what the pages show, no decoded object."""
+    c = Cluster()
+    for kind, w in (
+        ("Deployment", workload("Deployment", "shop", "web", replicas=3)),
+        ("ReplicaSet", workload("ReplicaSet", "shop", "web-abc", owner=("Deployment", "web"), replicas=3)),
+        ("ReplicaSet", workload("ReplicaSet", "shop", "web-def", owner=("Deployment", "web"), replicas=3)),
+    ):
+        c.workloads[kind].upsert(w)
+    (d,) = c.workloads["Deployment"].values()
+    rs = list(c.workloads["ReplicaSet"].values())
+    assert isinstance(d, WorkloadRecord) and not hasattr(d, "__dict__")
+    assert (d.name, d.namespace, d.ready, d.uid) == ("web", "shop", "3/3", "uid-Deployment-shop-web")
+    assert {(r.owner_kind, r.owner_name) for r in rs} == {("Deployment", "web")}
+    assert rs[0].owner_name is rs[1].owner_name is d.name  # the owner's name is one string
+    assert rs[0].ready is rs[1].ready  # the READY text too
+    assert c.workload("ReplicaSet", "shop", "web-def") is rs[1]
+
+
+def test_a_cronjob_record_keeps_its_jobs_template() -> None:
+    cj = msgspec.convert(
+        {"metadata": {"name": "nightly", "namespace": "ops", "uid": "u1"},
+         "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [
+             {"name": "backup", "image": "b:1", "resources": {"requests": {"cpu": "1"}}}]}}}}},
+         "status": {"active": [{"name": "nightly-1"}]}},
+        wire.Workload,
+    )  # fmt: skip
+    r = WorkloadRecord(cj, "CronJob", Shared())
+    assert [(x.name, x.resources.requests) for x in r.containers] == [("backup", {"cpu": "1"})]
+    assert r.ready == "1 active"
+
+
+def test_nodes_share_their_capacity_and_drop_heartbeats() -> None:
+    shared = Shared()
+    kept = []
+    for i in range(3):
+        n = node(f"n{i}")
+        n.status.conditions[0].last_heartbeat_time = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        n.status.conditions[0].message = " ".join(["kubelet", "is", "ready"])  # a string of its own
+        kept.append(slim(n, shared))
+    assert kept[0].status.allocatable is kept[2].status.allocatable
+    assert kept[0].status.allocatable == {"cpu": "4", "memory": "16Gi", "pods": "110"}
+    c0, c2 = kept[0].status.conditions[0], kept[2].status.conditions[0]
+    assert c0.message is c2.message and c0.last_heartbeat_time is None
+    assert (c0.type, c0.status) == ("Ready", "True")
 
 
 @pytest.mark.parametrize("n", [100, 1000])

@@ -148,9 +148,7 @@ class Details:
             raise NotFound(f"no {kind} {name!r} in namespace {namespace!r}")
         key = WorkloadKey(kind, namespace, name)
         pods = sorted(self.cluster.pods_by_workload().get(key, []), key=lambda p: p.name)
-        template = w.spec.template.spec.containers or (
-            w.spec.job_template.spec.template.spec.containers if w.spec.job_template else []
-        )
+        template = w.containers
         (events, note), (rec, rec_note) = await asyncio.gather(
             self._events(namespace, kind, name), self._recommendation(key, template)
         )
@@ -161,7 +159,7 @@ class Details:
                          "cpu": units.cpu(c), "memory": units.memory(m)})  # fmt: skip
         hpas = [h for h in self.cluster.hpas.values() if h.metadata.namespace == namespace
                 and h.spec.scale_target_ref.kind == kind and h.spec.scale_target_ref.name == name]  # fmt: skip
-        return {"w": w, "key": key, "kind_path": kind_path, "ready": lists.workload_ready(w, kind), "pods": rows,
+        return {"w": w, "key": key, "kind_path": kind_path, "ready": w.ready, "pods": rows,
                 "containers": template, "recommendation": rec, "events": events, "hpas": hpas,
                 "notes": [note, rec_note]}  # fmt: skip
 

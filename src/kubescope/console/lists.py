@@ -17,7 +17,8 @@ from typing import Any
 from kubescope.apiserver.selectors import EVERYTHING, LabelSelector, SelectorError, parse_label_selector
 from kubescope.console import sparkline, units, wire
 from kubescope.console.charts import BadInput
-from kubescope.console.cluster import KIND_PATHS, Cluster, PodRecord, WorkloadKey
+from kubescope.console.cluster import KIND_PATHS, Cluster, WorkloadKey
+from kubescope.console.records import PodRecord, WorkloadRecord
 from kubescope.console.usage import Ring, Usage, pod_key
 
 PER_PAGE = 50
@@ -288,50 +289,35 @@ def namespaces(cluster: Cluster, usage: Usage, q: ListQuery, now: float) -> Page
     return Page(rows, total, q)
 
 
-def workload_ready(w: wire.Workload, kind: str) -> str:
-    s = w.status
-    if kind == "DaemonSet":
-        return f"{s.number_ready}/{s.desired_number_scheduled}"
-    if kind == "Job":
-        return f"{s.succeeded} done, {s.active if isinstance(s.active, int) else 0} active"
-    if kind == "CronJob":
-        return f"{len(s.active) if isinstance(s.active, list) else 0} active"
-    want = w.spec.replicas if w.spec.replicas is not None else 1
-    return f"{s.ready_replicas}/{want}"
-
-
 def workloads(cluster: Cluster, usage: Usage, q: ListQuery, now: float) -> Page:
     groups = cluster.pods_by_workload()
-    chosen: list[tuple[WorkloadKey, wire.Workload]] = []
+    chosen: list[tuple[WorkloadKey, WorkloadRecord]] = []
     for kind, table in cluster.workloads.items():
         if kind == "ReplicaSet" or (q.kind and KIND_PATHS[kind] != q.kind and kind != q.kind):
             continue  # ReplicaSets are shown through their Deployments (and on their own page)
         for w in table.values():
-            m = w.metadata
             if (
-                (not q.ns or m.namespace == q.ns)
-                and _matches_text(q, m.name)
-                and (q.label.empty or q.label.matches(m.labels))
+                (not q.ns or w.namespace == q.ns)
+                and _matches_text(q, w.name)
+                and (q.label.empty or q.label.matches(w.labels))
             ):
-                chosen.append((WorkloadKey(kind, m.namespace, m.name), w))
+                chosen.append((WorkloadKey(kind, w.namespace, w.name), w))
     sums: dict[WorkloadKey, tuple[list[str], float | None, float | None]] = {}
     for key, _ in chosen:
         ks = [pod_key(p.namespace, p.name) for p in groups.get(key, ())]
         sums[key] = (ks, *_sum_current(usage.pods, ks))
-    keys: dict[str, Callable[[tuple[WorkloadKey, wire.Workload]], Any]] = {
+    keys: dict[str, Callable[[tuple[WorkloadKey, WorkloadRecord]], Any]] = {
         "name": lambda kw: kw[0].name, "namespace": lambda kw: (kw[0].namespace, kw[0].name), "kind": lambda kw: kw[0].kind,
         "pods": lambda kw: len(sums[kw[0]][0]), "cpu": lambda kw: sums[kw[0]][1], "memory": lambda kw: sums[kw[0]][2],
-        "age": lambda kw: -(kw[1].metadata.creation_timestamp.timestamp() if kw[1].metadata.creation_timestamp else 0),
+        "age": lambda kw: -(kw[1].created or 0),
     }  # fmt: skip
     items, total = _page(chosen, q, keys.get(q.sort), lambda kw: (kw[0].namespace, kw[0].kind, kw[0].name))
     rows = []
     for key, w in items:
         ks, c, mem = sums[key]
-        created = w.metadata.creation_timestamp
         rows.append({
             "key": key, "kind": key.kind, "namespace": key.namespace, "name": key.name,
-            "ready": workload_ready(w, key.kind), "pods": len(ks),
-            "age": units.age(now - created.timestamp()) if created else "-",
+            "ready": w.ready, "pods": len(ks), "age": units.age(now - w.created) if w.created is not None else "-",
             "cpu": units.cpu(c), "memory": units.memory(mem), "cpu_value": c, "memory_value": mem,
             "cpu_spark": _spark(usage.pods, ks, "cpu", units.cpu), "memory_spark": _spark(usage.pods, ks, "memory", units.memory),
         })  # fmt: skip
