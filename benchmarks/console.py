@@ -42,7 +42,7 @@ from typing import Any
 
 import psutil
 
-from kubescope.demo import register_api
+from kubescope.demo.apiservices import register_api
 from kubescope.history.backfill import backfill
 from kubescope.history.series import CPU_UNIT, PodInfo
 from kubescope.history.store import DAY, HistoryStore

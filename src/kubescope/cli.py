@@ -29,7 +29,7 @@ from kubescope.web.flags import DefaultsHelpFormatter, check_listen_ports
 
 # subcommand -> (module providing configure/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("kubescope.demo", "run a simulated cluster with every kubescope server attached"),
+    "demo": ("kubescope.demo.command", "run a simulated cluster with every kubescope server attached"),
     "simulate": ("kubescope.sim.command", "run the Kubernetes-API-compatible cluster simulator"),
     "state-metrics": (
         "kubescope.state.command",

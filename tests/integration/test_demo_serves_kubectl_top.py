@@ -330,7 +330,7 @@ def test_a_server_stopped_while_it_loads_credentials_leaves_nothing_running(
     """What the demo's Ctrl-C during start-up meets: a server still loading its credentials (its
     loader subprocess runs an exec plugin). Stopping it stops its loader and the plugin too, and
     nothing is left in TMPDIR (a loader orphaned by its server kept a kubeconfig temp dir there)."""
-    from kubescope.demo import Child
+    from kubescope.demo.children import Child
 
     marker = tmp_path / "plugin-started"
     kc = tmp_path / "kubeconfig"

