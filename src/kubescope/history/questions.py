@@ -26,16 +26,14 @@ and the highest CPU sample of any of its pods since then is below the threshold.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from kubescope.history import rollup, sketch
-from kubescope.history.rollup import Rollup
+from kubescope.history import sketch, window
 from kubescope.history.series import CPU_UNIT, SeriesRow
-from kubescope.history.store import DAY, HOUR, HistoryStore
+from kubescope.history.store import DAY, HistoryStore
 from kubescope.model.quantity import format_binary_si, format_decimal_si
 from kubescope.model.timefmt import format_time
 
@@ -56,69 +54,6 @@ class IdleOptions:
     cpu_threshold: float = 5.0
     """Millicores."""
     namespace: str = ""
-
-
-def window_blocks(store: HistoryStore, start: int, now: int) -> tuple[Iterator[Rollup], list[int]]:
-    """Every series' rollup over ``[start, now]``, one block of series at a time (memory bounded
-    by a block, whatever the cluster): closed days from daily summaries (whole days), the rest from
-    window summaries and the head; one bucket per series. The list gets the start actually covered
-    once the blocks are read."""
-    days = store.days_until()
-    compacted = store.compacted_until()
-    day0 = start - start % DAY
-    covered = [start]
-
-    def each() -> Iterator[Rollup]:
-        for blk in store.blocks():
-            parts: list[Rollup] = [r for _, r in store.summaries(3, day0, days, blk)]
-            if parts:
-                covered[0] = day0
-            parts += [r for _, r in store.summaries(2, max(days, start - start % HOUR), now + 1, blk)]
-            s, ts, v = store.head_samples(max(start, compacted), now, block=blk)
-            parts.append(rollup.from_samples(s, ts, v, DAY))
-            merged = rollup.merge(parts, 1 << 40)
-            if len(merged):
-                yield merged
-
-    return each(), covered
-
-
-class _Sketches:
-    """(group, sketch index, count) entries of many blocks, merged as they come (bounded memory:
-    one entry per distinct group and index, plus the blocks not merged yet)."""
-
-    LIMIT = 400_000
-
-    def __init__(self) -> None:
-        self.keys: list[np.ndarray] = []
-        self.counts: list[np.ndarray] = []
-        self.pending = 0
-
-    def add(self, group: np.ndarray, idx: np.ndarray, count: np.ndarray) -> None:
-        self.keys.append(group * _IDX_SPAN + (idx - sketch.ZERO))
-        self.counts.append(count)
-        self.pending += group.size
-        if self.pending > self.LIMIT:
-            self._merge()
-
-    def _merge(self) -> None:
-        if len(self.keys) > 1:
-            keys, inv = np.unique(np.concatenate(self.keys), return_inverse=True)
-            counts = np.bincount(inv, weights=np.concatenate(self.counts)).astype(I64)
-            self.keys, self.counts = [keys], [counts]
-        self.pending = 0
-
-    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        self._merge()
-        if not self.keys:
-            z = np.zeros(0, I64)
-            return z, z, z
-        keys, counts = self.keys[0], self.counts[0]
-        return keys // _IDX_SPAN, keys % _IDX_SPAN + sketch.ZERO, counts
-
-
-_IDX_SPAN = 1 << 13
-"""Sketch indices of int64 values are below 2,200 (1 % buckets up to 2**63)."""
 
 
 def _members(store: HistoryStore, kind: str, namespace: str, start: int) -> list[SeriesRow]:
@@ -142,38 +77,31 @@ def mem_quantity(b: float) -> str:
 def recommendations(store: HistoryStore, opts: RecommendOptions, now: int) -> dict[str, Any]:
     start = now - opts.window
     members = _members(store, "container", opts.namespace, start)
-    blocks, covered_box = window_blocks(store, start, now)
     groups: dict[tuple[str, str, str, str], int] = {}
     specs: dict[tuple[int, str], SeriesRow] = {}
-    top = max((m.id for m in members), default=0) + 1
-    gmap = {metric: np.full(top, -1, I64) for metric in ("cpu", "memory")}
+    of_member: list[int] = []
     for m in members:
         g = groups.setdefault((m.namespace, m.owner_kind, m.owner_name, m.container), len(groups))
-        gmap[m.metric][m.id] = g
         specs[(g, m.metric)] = m  # the newest pod's requests and limits (ids grow with time)
+        of_member.append(g)
     n = len(groups)
-    count = {metric: np.zeros(n, I64) for metric in gmap}
-    high = {metric: np.full(n, -1, I64) for metric in gmap}
-    sketches = {metric: _Sketches() for metric in gmap}
-    for data in blocks:
-        for metric, table in gmap.items():
-            inb = data.sid < top
-            inb[inb] = table[data.sid[inb]] >= 0
-            if not inb.any():
-                continue
-            g_rows = table[data.sid[inb]]
-            np.add.at(count[metric], g_rows, data.count[inb])
-            np.maximum.at(high[metric], g_rows, data.high[inb])
-            sk = data.sk_sid < top
-            sk[sk] = table[data.sk_sid[sk]] >= 0
-            sketches[metric].add(table[data.sk_sid[sk]], data.sk_idx[sk], data.sk_count[sk])
-    covered = covered_box[0]
-    result: dict[str, np.ndarray] = {}
-    for metric in gmap:
-        qs = [0.5, opts.cpu_percentile, 0.95] if metric == "cpu" else [0.9]
-        result[metric + "_q"] = sketch.grouped_quantiles(*sketches[metric].entries(), n, qs)
-        result[metric + "_count"] = count[metric]
-        result[metric + "_max"] = high[metric]
+    # one group per container group and metric: CPU ones 0..n-1, memory ones n..2n-1
+    group_of = np.full(max((m.id for m in members), default=0) + 1, -1, I64)
+    for m, g in zip(members, of_member, strict=True):
+        group_of[m.id] = g if m.metric == "cpu" else n + g
+    got = window.group_totals(store, start, now, group_of, 2 * n, sketches=True)
+    covered = got.covered
+    cut = int(np.searchsorted(got.sk_group, n))  # entries are sorted by group
+    result: dict[str, np.ndarray] = {
+        "cpu_q": sketch.grouped_quantiles(
+            got.sk_group[:cut], got.sk_idx[:cut], got.sk_count[:cut], n, [0.5, opts.cpu_percentile, 0.95]
+        ),
+        "memory_q": sketch.grouped_quantiles(
+            got.sk_group[cut:] - n, got.sk_idx[cut:], got.sk_count[cut:], n, [0.9]
+        ),
+        "cpu_count": got.count[:n], "cpu_max": got.high[:n],
+        "memory_count": got.count[n:], "memory_max": got.high[n:],
+    }  # fmt: skip
     items = []
     k = 1 + opts.margin
     by_workload: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -226,17 +154,15 @@ def recommendations(store: HistoryStore, opts: RecommendOptions, now: int) -> di
 def idle(store: HistoryStore, opts: IdleOptions, now: int) -> dict[str, Any]:
     start = now - opts.duration
     members = [m for m in _members(store, "pod", opts.namespace, start) if m.metric == "cpu"]
-    ids = {m.id for m in members}
-    high: dict[int, int] = {}
-    total: dict[int, int] = {}
-    count: dict[int, int] = {}
-    blocks, _ = window_blocks(store, start, now)
-    for data in blocks:
-        for sid, h, t, c in zip(
-            data.sid.tolist(), data.high.tolist(), data.total.tolist(), data.count.tolist(), strict=True
-        ):
-            if sid in ids:
-                high[sid], total[sid], count[sid] = h, t, c
+    # one group per pod CPU series
+    group_of = np.full(max((m.id for m in members), default=0) + 1, -1, I64)
+    for k, m in enumerate(members):
+        group_of[m.id] = k
+    got = window.group_totals(store, start, now, group_of, len(members), totals=True)
+    seen_k = np.flatnonzero(got.count > 0).tolist()
+    high = dict(zip((members[k].id for k in seen_k), got.high[seen_k].tolist(), strict=True))
+    total = dict(zip((members[k].id for k in seen_k), got.total[seen_k].tolist(), strict=True))
+    count = dict(zip((members[k].id for k in seen_k), got.count[seen_k].tolist(), strict=True))
     workloads: dict[tuple[str, str, str], list[SeriesRow]] = {}
     for m in members:
         workloads.setdefault((m.namespace, m.owner_kind, m.owner_name), []).append(m)

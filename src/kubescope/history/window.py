@@ -1,0 +1,216 @@
+"""Group totals over a window: what the whole-cluster questions (recommendations, idle) read.
+
+A question about every workload reads every container's (or pod's) series over up to 14 days, but
+needs per *group* of series (a workload's container, a pod) only the samples counted, their sum,
+the highest and, for percentiles, the merged sketch. So each block of series is read once (its
+daily and hourly summaries, then its head samples) and reduced straight to its groups:
+
+* counts, sums and maxima with ``ufunc.at`` over the group of each summary row and head sample;
+* sketch entries with one ``bincount`` over (the block's groups) x (the block's bucket indices),
+  the head samples' bucket indices computed in the same pass.
+
+No per-series rollup is built, merged or sorted (that was three quarters of the time: a lexsort
+of every head sample, then one of every block's rollup rows), and only the columns the question
+reads are touched. Sums, counts, maxima and sketch counts add exactly, so the totals are those of
+merging every series' rollups first and then its group's (``tests/history/test_window_totals.py``
+checks them against that, series by series).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kubescope.history import sketch
+from kubescope.history.head import BLOCK
+from kubescope.history.rollup import DAY, HOUR, Rollup
+from kubescope.history.store import HistoryStore
+
+I64 = np.int64
+
+
+@dataclass(slots=True)
+class GroupTotals:
+    """Per group (index ``0..ngroups-1``): its series' samples over the window."""
+
+    count: np.ndarray
+    total: np.ndarray
+    """All zeros unless asked for (``totals=True``)."""
+    high: np.ndarray
+    """-1 for a group without samples."""
+    sk_group: np.ndarray
+    """The merged sketches as entries (group, bucket index, count), sorted by group and index;
+    empty unless asked for (``sketches=True``)."""
+    sk_idx: np.ndarray
+    sk_count: np.ndarray
+    covered: int
+    """Where the data read starts: whole days when closed days were read from daily summaries."""
+
+
+_IDX_SPAN = 1 << 13
+"""Sketch indices of int64 values are below 2,200 (1 % buckets up to 2**63)."""
+
+
+class _Sketches:
+    """(group, sketch index, count) entries of many blocks, merged as they come. Memory stays
+    bounded by the distinct (group, index) pairs: pending entries are merged once they outnumber
+    :attr:`LIMIT` or the merged ones, whichever is more (so each entry is sorted O(log) times)."""
+
+    LIMIT = 400_000
+
+    def __init__(self) -> None:
+        self.keys: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+        self.pending = 0
+        self.merged = 0
+
+    def add(self, group: np.ndarray, idx: np.ndarray, count: np.ndarray) -> None:
+        self.keys.append(group * _IDX_SPAN + (idx - sketch.ZERO))
+        self.counts.append(count)
+        self.pending += group.size
+        if self.pending > max(self.LIMIT, self.merged):
+            self._merge()
+
+    def _merge(self) -> None:
+        if self.pending:
+            keys, inv = np.unique(np.concatenate(self.keys), return_inverse=True)
+            counts = np.zeros(keys.size, I64)
+            np.add.at(counts, inv, np.concatenate(self.counts))
+            self.keys, self.counts = [keys], [counts]
+        self.pending = 0
+        self.merged = self.keys[0].size if self.keys else 0
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self._merge()
+        if not self.keys:
+            z = np.zeros(0, I64)
+            return z, z, z
+        keys, counts = self.keys[0], self.counts[0]
+        return keys // _IDX_SPAN, keys % _IDX_SPAN + sketch.ZERO, counts
+
+
+class _Block:
+    """One block's summary rows and head samples, reduced to the groups they belong to."""
+
+    def __init__(
+        self, group_of: np.ndarray, parts: list[Rollup], sid: np.ndarray, values: np.ndarray
+    ) -> None:
+        sids = [p.sid for p in parts if len(p)] + ([sid] if sid.size else [])
+        self.empty = not sids
+        if self.empty:
+            return
+        lo = min(int(s.min()) for s in sids)
+        hi = max(int(s.max()) for s in sids)
+        # the block's groups, densely numbered: every lookup below is into ~BLOCK entries
+        ids = np.arange(lo, hi + 1)
+        g = np.full(ids.size, -1, I64)
+        inside = ids < group_of.size
+        g[inside] = group_of[ids[inside]]
+        self.groups = np.unique(g[g >= 0])
+        self.local = np.full(ids.size, -1, I64)
+        self.local[g >= 0] = np.searchsorted(self.groups, g[g >= 0])
+        self.lo = lo
+        self.parts = parts
+        self.sid = sid
+        self.values = values
+
+    def of(self, sid: np.ndarray) -> np.ndarray:
+        out: np.ndarray = self.local[sid - self.lo]
+        return out
+
+    def add_to(self, count: np.ndarray, total: np.ndarray | None, high: np.ndarray) -> None:
+        n = self.groups.size
+        c = np.zeros(n, I64)
+        t = np.zeros(n, I64)
+        h = np.full(n, -1, I64)
+        for p in self.parts:
+            loc = self.of(p.sid)
+            keep = loc >= 0
+            loc = loc[keep]
+            np.add.at(c, loc, p.count[keep])
+            np.maximum.at(h, loc, p.high[keep])
+            if total is not None:
+                np.add.at(t, loc, p.total[keep])
+        if self.sid.size:
+            loc = self.of(self.sid)
+            keep = loc >= 0
+            loc, v = loc[keep], self.values[keep]
+            c += np.bincount(loc, minlength=n)
+            np.maximum.at(h, loc, v)
+            if total is not None:
+                np.add.at(t, loc, v)
+        count[self.groups] += c
+        np.maximum(high[self.groups], h, out=h)
+        high[self.groups] = h
+        if total is not None:
+            total[self.groups] += t
+
+    def sketch_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The block's sketch entries merged per (group, index): one bincount, no sort."""
+        locs: list[np.ndarray] = []
+        idxs: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        for p in self.parts:
+            loc = self.of(p.sk_sid)
+            keep = loc >= 0
+            locs.append(loc[keep])
+            idxs.append(p.sk_idx[keep])
+            weights.append(p.sk_count[keep].astype(np.float64))
+        if self.sid.size:
+            loc = self.of(self.sid)
+            keep = loc >= 0
+            locs.append(loc[keep])
+            idxs.append(sketch.index(self.values[keep]))
+            weights.append(np.ones(locs[-1].size))
+        loc, idx, w = np.concatenate(locs), np.concatenate(idxs), np.concatenate(weights)
+        if not loc.size:
+            z = np.zeros(0, I64)
+            return z, z, z
+        ilo = int(idx.min())
+        width = int(idx.max()) - ilo + 1
+        # counts are far below 2**53: float64 weights add them exactly
+        hist = np.bincount(loc * width + (idx - ilo), weights=w, minlength=self.groups.size * width)
+        nz = np.flatnonzero(hist)
+        return self.groups[nz // width], nz % width + ilo, hist[nz].astype(I64)
+
+
+def group_totals(
+    store: HistoryStore,
+    start: int,
+    now: int,
+    group_of: np.ndarray,
+    ngroups: int,
+    *,
+    sketches: bool = False,
+    totals: bool = False,
+) -> GroupTotals:
+    """Totals over ``[start, now]`` of the series ``sid`` with ``group_of[sid] >= 0``, per group.
+
+    Closed days come from daily summaries (whole days: ``covered`` then starts at the first day's
+    midnight), the open day from its compacted windows' hourly summaries and the head; memory is
+    bounded by one block of series, plus the merged sketches."""
+    days = store.days_until()
+    compacted = store.compacted_until()
+    day0 = start - start % DAY
+    closed_days = store.conn().execute(
+        "SELECT 1 FROM summary WHERE level = 3 AND start >= ? AND start < ? LIMIT 1", (day0, days)
+    ).fetchone()
+    covered = day0 if closed_days else start
+    count = np.zeros(ngroups, I64)
+    total = np.zeros(ngroups, I64)
+    high = np.full(ngroups, -1, I64)
+    merged = _Sketches()
+    members = np.flatnonzero(group_of >= 0)
+    for blk in np.unique(members // BLOCK).tolist():
+        daily = [r for _, r in store.summaries(3, day0, days, blk)]
+        hourly = [r for _, r in store.summaries(2, max(days, start - start % HOUR), now + 1, blk)]
+        sid, _, values = store.head_samples(max(start, compacted), now, block=blk, ordered=False)
+        b = _Block(group_of, daily + hourly, sid, values)
+        if b.empty or not b.groups.size:
+            continue
+        b.add_to(count, total if totals else None, high)
+        if sketches:
+            merged.add(*b.sketch_entries())
+    sk_group, sk_idx, sk_count = merged.entries()
+    return GroupTotals(count, total, high, sk_group, sk_idx, sk_count, covered)
