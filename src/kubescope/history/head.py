@@ -17,7 +17,7 @@ series). 128 keeps both small at every resolution from 15 s to minutes.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,22 +99,20 @@ class Head:
             for mid, blob in c.execute(f"SELECT id, ids FROM head_map WHERE id IN ({q})", part):  # noqa: S608
                 self.maps[int(mid)] = np.frombuffer(blob, "<i8")
 
-    def read(
-        self, c: sqlite3.Connection, where: str, params: tuple[object, ...], want: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Samples ``(sid, ts, value)`` of the rows matching ``where`` (of the ids in ``want``, all
-        when None), unsorted. Rows of one map are decoded together (one numpy pass per map)."""
+    def matrices(
+        self, c: sqlite3.Connection, where: str, params: tuple[object, ...]
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """The rows matching ``where``, one matrix per series map (its rows decoded together):
+        ``(ids, times, offsets, values)``: the map's sorted series ids (n), the rows' cycle times
+        (r), every sample's time offset from its row's (r x n, int32) and value (r x n, int64;
+        -1 where the series has no sample in that cycle)."""
         rows = c.execute(f"SELECT t, map, data FROM head WHERE {where}", params).fetchall()  # noqa: S608
         if not rows:
-            z = np.zeros(0, I64)
-            return z, z, z
+            return
         self._load_maps(c, (r[1] for r in rows))
         by_map: dict[int, list[tuple[int, bytes]]] = {}
         for t, mid, data in rows:
             by_map.setdefault(int(mid), []).append((int(t), data))
-        parts_s: list[np.ndarray] = []
-        parts_t: list[np.ndarray] = []
-        parts_v: list[np.ndarray] = []
         for mid, group in by_map.items():
             ids = self.maps.get(mid)
             if ids is None:
@@ -123,9 +121,19 @@ class Head:
             if any(len(d) != 12 * n for _, d in group):
                 raise DecodeError(f"{self.path}: a head row of map {mid} is not {12 * n} bytes")
             raw = np.frombuffer(b"".join(d for _, d in group), np.uint8).reshape(len(group), 12 * n)
-            offs = raw[:, : 4 * n].copy().view("<i4").astype(I64)
+            offs = raw[:, : 4 * n].copy().view("<i4")
             vals = raw[:, 4 * n :].copy().view("<i8")
-            times = np.array([t for t, _ in group], I64)
+            yield ids, np.array([t for t, _ in group], I64), offs, vals
+
+    def read(
+        self, c: sqlite3.Connection, where: str, params: tuple[object, ...], want: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Samples ``(sid, ts, value)`` of the rows matching ``where`` (of the ids in ``want``, all
+        when None), unsorted. Rows of one map are decoded together (one numpy pass per map)."""
+        parts_s: list[np.ndarray] = []
+        parts_t: list[np.ndarray] = []
+        parts_v: list[np.ndarray] = []
+        for ids, times, offs, vals in self.matrices(c, where, params):
             if want is not None:
                 cols = np.flatnonzero(np.isin(ids, want))
                 offs, vals, sel = offs[:, cols], vals[:, cols], ids[cols]
@@ -133,6 +141,9 @@ class Head:
                 sel = ids
             keep = vals >= 0
             parts_s.append(np.broadcast_to(sel, vals.shape)[keep])
-            parts_t.append((offs + times[:, None])[keep])
+            parts_t.append((offs.astype(I64) + times[:, None])[keep])
             parts_v.append(vals[keep])
+        if not parts_s:
+            z = np.zeros(0, I64)
+            return z, z, z
         return np.concatenate(parts_s), np.concatenate(parts_t), np.concatenate(parts_v)

@@ -275,16 +275,10 @@ class HistoryStore:
                 self._head_end = int(t) - int(t) % self.window + self.window
 
     def head_samples(
-        self,
-        t_lo: int,
-        t_hi: int | None,
-        sids: np.ndarray | None = None,
-        *,
-        block: int | None = None,
-        ordered: bool = True,
+        self, t_lo: int, t_hi: int | None, sids: np.ndarray | None = None, *, block: int | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Head samples ``(sid, ts, value)`` of ``sids`` (or of a ``block``, or all) taken in
-        ``[t_lo, t_hi]``, sorted by (sid, ts) unless not ``ordered`` (totals need no order). Rows are selected by cycle time, up to :data:`LAG`
+        ``[t_lo, t_hi]``, sorted by (sid, ts). Rows are selected by cycle time, up to :data:`LAG`
         around the bounds (a sample is recorded after it was taken)."""
         c = self.conn()
         lo = t_lo - LAG
@@ -312,8 +306,6 @@ class HistoryStore:
         if t_hi is not None:
             keep &= ts <= t_hi
         s, ts, v = s[keep], ts[keep], v[keep]
-        if not ordered:
-            return s, ts, v
         order = np.lexsort((ts, s))
         return s[order], ts[order], v[order]
 

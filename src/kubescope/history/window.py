@@ -18,6 +18,7 @@ checks them against that, series by series).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ import numpy as np
 from kubescope.history import sketch
 from kubescope.history.head import BLOCK
 from kubescope.history.rollup import DAY, HOUR, Rollup
-from kubescope.history.store import HistoryStore
+from kubescope.history.store import LAG, HistoryStore
 
 I64 = np.int64
 
@@ -91,14 +92,18 @@ class _Sketches:
 
 
 class _Block:
-    """One block's summary rows and head samples, reduced to the groups they belong to."""
+    """One block's summary rows and head samples, reduced to the groups they belong to. Head
+    samples stay in their rows' matrices (cycles x series): per-series counts, maxima and sums are
+    column reductions, and no sample is gathered by series."""
 
     def __init__(
-        self, group_of: np.ndarray, parts: list[Rollup], sid: np.ndarray, values: np.ndarray
+        self, group_of: np.ndarray, parts: list[Rollup], heads: list[tuple[np.ndarray, ...]]
     ) -> None:
-        sids = [p.sid for p in parts if len(p)] + ([sid] if sid.size else [])
-        self.empty = not sids
-        if self.empty:
+        sids = [p.sid for p in parts if len(p)] + [h[0] for h in heads]
+        self.parts = parts
+        self.heads: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        if not sids:
+            self.groups = np.zeros(0, I64)
             return
         lo = min(int(s.min()) for s in sids)
         hi = max(int(s.max()) for s in sids)
@@ -111,9 +116,13 @@ class _Block:
         self.local = np.full(ids.size, -1, I64)
         self.local[g >= 0] = np.searchsorted(self.groups, g[g >= 0])
         self.lo = lo
-        self.parts = parts
-        self.sid = sid
-        self.values = values
+        for ids_, keep, vals in heads:
+            loc = self.of(ids_)
+            cols = np.flatnonzero(loc >= 0)
+            if cols.size < loc.size:
+                loc, keep, vals = loc[cols], keep[:, cols], vals[:, cols]
+            if loc.size:
+                self.heads.append((loc, keep, vals))
 
     def of(self, sid: np.ndarray) -> np.ndarray:
         out: np.ndarray = self.local[sid - self.lo]
@@ -132,14 +141,12 @@ class _Block:
             np.maximum.at(h, loc, p.high[keep])
             if total is not None:
                 np.add.at(t, loc, p.total[keep])
-        if self.sid.size:
-            loc = self.of(self.sid)
-            keep = loc >= 0
-            loc, v = loc[keep], self.values[keep]
-            c += np.bincount(loc, minlength=n)
-            np.maximum.at(h, loc, v)
+        for loc, keep, vals in self.heads:
+            every = bool(keep.all())
+            np.add.at(c, loc, keep.sum(axis=0))
+            np.maximum.at(h, loc, (vals if every else np.where(keep, vals, -1)).max(axis=0))
             if total is not None:
-                np.add.at(t, loc, v)
+                np.add.at(t, loc, (vals if every else np.where(keep, vals, 0)).sum(axis=0))
         count[self.groups] += c
         np.maximum(high[self.groups], h, out=h)
         high[self.groups] = h
@@ -147,7 +154,7 @@ class _Block:
             total[self.groups] += t
 
     def sketch_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The block's sketch entries merged per (group, index): one bincount, no sort."""
+        """The block's sketch entries merged per (group, index): bincounts, no sort."""
         locs: list[np.ndarray] = []
         idxs: list[np.ndarray] = []
         weights: list[np.ndarray] = []
@@ -157,20 +164,22 @@ class _Block:
             locs.append(loc[keep])
             idxs.append(p.sk_idx[keep])
             weights.append(p.sk_count[keep].astype(np.float64))
-        if self.sid.size:
-            loc = self.of(self.sid)
-            keep = loc >= 0
-            locs.append(loc[keep])
-            idxs.append(sketch.index(self.values[keep]))
-            weights.append(np.ones(locs[-1].size))
-        loc, idx, w = np.concatenate(locs), np.concatenate(idxs), np.concatenate(weights)
-        if not loc.size:
+        head_idx = [sketch.index(vals) for _, _, vals in self.heads]
+        bounds = [(int(i.min()), int(i.max())) for i in idxs + head_idx if i.size]
+        if not bounds:
             z = np.zeros(0, I64)
             return z, z, z
-        ilo = int(idx.min())
-        width = int(idx.max()) - ilo + 1
-        # counts are far below 2**53: float64 weights add them exactly
-        hist = np.bincount(loc * width + (idx - ilo), weights=w, minlength=self.groups.size * width)
+        ilo = min(b[0] for b in bounds)
+        width = max(b[1] for b in bounds) - ilo + 1
+        size = self.groups.size * width
+        hist = np.zeros(size)
+        if locs:
+            loc, idx = np.concatenate(locs), np.concatenate(idxs)
+            # counts are far below 2**53: float64 weights add them exactly
+            hist += np.bincount(loc * width + (idx - ilo), weights=np.concatenate(weights), minlength=size)
+        for (loc, keep, _), idx in zip(self.heads, head_idx, strict=True):
+            key = idx + (loc * width - ilo)  # (cycles x series): each column its group's row
+            hist += np.bincount(key.ravel() if keep.all() else key[keep], minlength=size)
         nz = np.flatnonzero(hist)
         return self.groups[nz // width], nz % width + ilo, hist[nz].astype(I64)
 
@@ -193,9 +202,11 @@ def group_totals(
     days = store.days_until()
     compacted = store.compacted_until()
     day0 = start - start % DAY
-    closed_days = store.conn().execute(
-        "SELECT 1 FROM summary WHERE level = 3 AND start >= ? AND start < ? LIMIT 1", (day0, days)
-    ).fetchone()
+    closed_days = (
+        store.conn()
+        .execute("SELECT 1 FROM summary WHERE level = 3 AND start >= ? AND start < ? LIMIT 1", (day0, days))
+        .fetchone()
+    )
     covered = day0 if closed_days else start
     count = np.zeros(ngroups, I64)
     total = np.zeros(ngroups, I64)
@@ -205,12 +216,22 @@ def group_totals(
     for blk in np.unique(members // BLOCK).tolist():
         daily = [r for _, r in store.summaries(3, day0, days, blk)]
         hourly = [r for _, r in store.summaries(2, max(days, start - start % HOUR), now + 1, blk)]
-        sid, _, values = store.head_samples(max(start, compacted), now, block=blk, ordered=False)
-        b = _Block(group_of, daily + hourly, sid, values)
-        if b.empty or not b.groups.size:
+        b = _Block(group_of, daily + hourly, list(_head(store, blk, max(start, compacted), now)))
+        if not b.groups.size:
             continue
         b.add_to(count, total if totals else None, high)
         if sketches:
             merged.add(*b.sketch_entries())
     sk_group, sk_idx, sk_count = merged.entries()
     return GroupTotals(count, total, high, sk_group, sk_idx, sk_count, covered)
+
+
+def _head(store: HistoryStore, blk: int, t_lo: int, t_hi: int) -> Iterator[tuple[np.ndarray, ...]]:
+    """A block's head matrices ``(ids, keep, values)``: ``keep`` marks the samples taken in
+    ``[t_lo, t_hi]`` (rows are selected by cycle time, :data:`~.store.LAG` around the bounds)."""
+    where = "block = ? AND t >= ? AND t <= ?"
+    for ids, times, offs, vals in store.head.matrices(store.conn(), where, (blk, t_lo - LAG, t_hi + LAG)):
+        keep = vals >= 0
+        keep &= offs >= (t_lo - times)[:, None]
+        keep &= offs <= (t_hi - times)[:, None]
+        yield ids, keep, vals
