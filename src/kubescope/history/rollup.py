@@ -225,9 +225,18 @@ def encode_many(r: Rollup) -> bytes:
     return codec.encode_segments([buckets, entries])[0]
 
 
-def decode_many(blob: bytes, width: int) -> Rollup:
+TOTALS_ONLY = frozenset({"start", "low", "sk_start"})
+"""What group totals do not read of a summary (:mod:`.window`)."""
+
+
+def decode_many(blob: bytes, width: int, *, skip: frozenset[str] = frozenset()) -> Rollup:
+    """A summary blob; the fields named in ``skip`` are left empty (not decoded)."""
+    cols = ("sid", "start", "count", "total", "low", "high"), ("sk_sid", "sk_start", "sk_idx", "sk_count")
+    not_read = frozenset(
+        (k, j) for k, names in enumerate(cols) for j, name in enumerate(names) if name in skip
+    )
     (sid, start, count, total, low, high), (sk_sid, sk_start, sk_idx, sk_count) = codec.decode_segment(
-        blob, (6, 4)
+        blob, (6, 4), skip=not_read
     )
     return Rollup(
         width, sid, start * width, count, total, low, high, sk_sid, sk_start * width, sk_idx, sk_count

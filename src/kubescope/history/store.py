@@ -392,8 +392,11 @@ class HistoryStore:
         """Every block that may hold a series (ids are given in order from 1)."""
         return range((self._next_id - 1) // BLOCK + 1)
 
-    def summaries(self, level: int, t0: int, t1: int, block: int) -> list[tuple[int, Rollup]]:
-        """A block's summaries (level 2: hours of a window, 3: a day) starting in ``[t0, t1)``."""
+    def summaries(
+        self, level: int, t0: int, t1: int, block: int, *, skip: frozenset[str] = frozenset()
+    ) -> list[tuple[int, Rollup]]:
+        """A block's summaries (level 2: hours of a window, 3: a day) starting in ``[t0, t1)``;
+        the :class:`~.rollup.Rollup` fields in ``skip`` are not decoded."""
         width = HOUR if level == 2 else DAY
         rows = (
             self.conn()
@@ -404,7 +407,7 @@ class HistoryStore:
             )
             .fetchall()
         )
-        return [(int(s), rollup.decode_many(blob, width)) for s, blob in rows]
+        return [(int(s), rollup.decode_many(blob, width, skip=skip)) for s, blob in rows]
 
     def last_samples(self) -> dict[int, int]:
         """Newest sample time per series (head and the newest raw chunks): duplicates are skipped

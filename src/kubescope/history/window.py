@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kubescope.history import sketch
+from kubescope.history import rollup, sketch
 from kubescope.history.head import BLOCK
 from kubescope.history.rollup import DAY, HOUR, Rollup
 from kubescope.history.store import LAG, HistoryStore
@@ -214,8 +214,9 @@ def group_totals(
     merged = _Sketches()
     members = np.flatnonzero(group_of >= 0)
     for blk in np.unique(members // BLOCK).tolist():
-        daily = [r for _, r in store.summaries(3, day0, days, blk)]
-        hourly = [r for _, r in store.summaries(2, max(days, start - start % HOUR), now + 1, blk)]
+        skip = rollup.TOTALS_ONLY if totals else rollup.TOTALS_ONLY | {"total"}
+        daily = [r for _, r in store.summaries(3, day0, days, blk, skip=skip)]
+        hourly = [r for _, r in store.summaries(2, max(days, start - start % HOUR), now + 1, blk, skip=skip)]
         b = _Block(group_of, daily + hourly, list(_head(store, blk, max(start, compacted), now)))
         if not b.groups.size:
             continue
