@@ -109,21 +109,27 @@ class Head:
         rows = c.execute(f"SELECT t, map, data FROM head WHERE {where}", params).fetchall()  # noqa: S608
         if not rows:
             return
-        self._load_maps(c, (r[1] for r in rows))
-        by_map: dict[int, list[tuple[int, bytes]]] = {}
-        for t, mid, data in rows:
-            by_map.setdefault(int(mid), []).append((int(t), data))
-        for mid, group in by_map.items():
+        # columns by zip, rows of a map by numpy: no Python step per row (a block's day is ~1,400)
+        ts, mids, datas = zip(*rows, strict=True)
+        self._load_maps(c, set(mids))
+        times = np.array(ts, I64)
+        by_row = np.array(mids, I64)
+        for mid in dict.fromkeys(mids):
             ids = self.maps.get(mid)
             if ids is None:
                 raise DecodeError(f"{self.path}: head rows name a missing series map {mid}")
             n = ids.size
-            if any(len(d) != 12 * n for _, d in group):
+            if (by_row == mid).all():
+                sel, data = None, datas
+            else:
+                sel = np.flatnonzero(by_row == mid)
+                data = tuple(datas[k] for k in sel.tolist())
+            if set(map(len, data)) != {12 * n}:
                 raise DecodeError(f"{self.path}: a head row of map {mid} is not {12 * n} bytes")
-            raw = np.frombuffer(b"".join(d for _, d in group), np.uint8).reshape(len(group), 12 * n)
+            raw = np.frombuffer(b"".join(data), np.uint8).reshape(len(data), 12 * n)
             offs = raw[:, : 4 * n].copy().view("<i4")
             vals = raw[:, 4 * n :].copy().view("<i8")
-            yield ids, np.array([t for t, _ in group], I64), offs, vals
+            yield ids, times if sel is None else times[sel], offs, vals
 
     def read(
         self, c: sqlite3.Connection, where: str, params: tuple[object, ...], want: np.ndarray | None
