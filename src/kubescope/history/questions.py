@@ -1,9 +1,10 @@
 """The two questions asked of the whole cluster at once: recommendations and idle workloads.
 
-Both read the all-series summaries (one row per closed day, one per compacted window of the open
-day) plus the head, never a row per series: recommendations for 3,000 workloads over 14 days cost
-14 daily rows, a few window rows and one head pass, then one vectorised quantile computation over
-every (workload, container) group (:func:`~kubescope.history.sketch.grouped_quantiles`).
+Both read the all-series summaries (one row per block of series and closed day, one per compacted
+window of the open day) plus the head, never a row per series, reduced block by block straight to
+their groups (:func:`~kubescope.history.window.group_totals`): recommendations for 3,000 workloads
+over 14 days cost 14 daily rows and one head read per block, then one vectorised quantile
+computation over every (workload, container) group (:func:`~kubescope.history.sketch.grouped_quantiles`).
 
 **Recommendations** (per workload and container, in the shape of a VerticalPodAutoscaler's
 ``status.recommendation``; VPA's recommender defaults where it has them):
