@@ -40,10 +40,11 @@ def per_series(store: HistoryStore, sid: int, start: int, now: int) -> Rollup:
 
 def per_workload(store: HistoryStore, start: int, now: int) -> dict[tuple[str, ...], dict[str, object]]:
     out: dict[tuple[str, ...], dict[str, object]] = {}
-    # the members the question takes: series of pods still alive at the window's start
-    members = store.select_series(
-        "kind = 'container' AND owner_kind != '' AND (last IS NULL OR last >= ?)", (start,)
-    )
+    # the members the question takes: series of pods alive at the window's start or since
+    members = [
+        m for m in store.select_series("kind = 'container' AND owner_kind != ''", ())
+        if m.last is None or m.last >= start or store.raw_samples(np.array([m.id]), start, now)[0].size
+    ]  # fmt: skip
     keys = sorted({(m.namespace, m.owner_kind, m.owner_name, m.container, m.metric) for m in members})
     for key in keys:
         rs = [per_series(store, m.id, start, now) for m in members
@@ -59,7 +60,9 @@ def per_workload(store: HistoryStore, start: int, now: int) -> dict[tuple[str, .
     return out
 
 
-@pytest.mark.parametrize("span", [2 * DAY, 3 * HOUR], ids=["closed days and the open day", "the open day"])
+@pytest.mark.parametrize(
+    "span", [2 * DAY, 3 * HOUR, 40 * 60], ids=["closed days and the open day", "the open day", "in the head"]
+)
 def test_recommendations_equal_the_per_workload_path(world: tuple[HistoryStore, int], span: int) -> None:
     store, now = world
     assert store.days_until() and store.compacted_until() > store.days_until()  # every source is read
@@ -68,6 +71,7 @@ def test_recommendations_equal_the_per_workload_path(world: tuple[HistoryStore, 
     want = per_workload(store, start, now)
     got = questions.recommendations(store, questions.RecommendOptions(window=span), now)
     assert got["window"]["start"] == format_time(start - start % DAY if span > DAY else start)
+    assert (start > store.compacted_until()) == (span < HOUR)
     seen = 0
     k = 1.15
     for item in got["items"]:
@@ -104,3 +108,12 @@ def test_group_totals_count_sum_and_peak_each_series(world: tuple[HistoryStore, 
         assert got.high[k] == (int(r.high.max()) if len(r) else -1), p
     assert (got.count > 0).any()
     assert got.sk_group.size == 0  # not asked for
+
+
+def test_a_window_after_the_last_compaction_finds_the_live_series(world: tuple[HistoryStore, int]) -> None:
+    """``last`` is set at compaction: series seen only in the head since are members all the same."""
+    store, now = world
+    assert now - 40 * 60 > store.compacted_until()
+    got = questions.idle(store, questions.IdleOptions(duration=40 * 60, cpu_threshold=1e9), now)
+    assert len(got["items"]) == 8, got  # every workload is under a threshold of a million cores
+    assert all(i["samples"] >= 40 for i in got["items"]), got

@@ -58,12 +58,20 @@ class IdleOptions:
 
 
 def _members(store: HistoryStore, kind: str, namespace: str, start: int) -> list[SeriesRow]:
-    where = "kind = ? AND owner_kind != '' AND (last IS NULL OR last >= ?)"
-    params: list[object] = [kind, start]
+    """The series of pods alive at ``start`` or since: compacted samples since then (``last``, set
+    at compaction), none compacted yet, or samples in the head (a window starting after the last
+    compaction would otherwise find no series at all)."""
+    where = "kind = ? AND owner_kind != ''"
+    params: list[object] = [kind]
     if namespace:
         where += " AND namespace = ?"
         params.append(namespace)
-    return store.select_series(where, tuple(params))
+    in_head = set(store.head_series().tolist())
+    return [
+        m
+        for m in store.select_series(where, tuple(params))
+        if m.last is None or m.last >= start or m.id in in_head
+    ]
 
 
 def cpu_quantity(micro: float) -> str:

@@ -242,6 +242,13 @@ class HistoryStore:
         sql = f"SELECT {_SERIES_COLS} FROM series WHERE {where} ORDER BY id"  # noqa: S608 (where: our constant)
         return [_row(r) for r in self.conn().execute(sql, params)]
 
+    def head_series(self) -> np.ndarray:
+        """Every series with samples in the head (the union of its rows' series maps; maps no row
+        uses any more are deleted when their window is compacted). A series' ``last`` is its newest
+        *compacted* sample: these are the series newer than that."""
+        blobs = [np.frombuffer(b, "<i8") for (b,) in self.conn().execute("SELECT ids FROM head_map")]
+        return np.unique(np.concatenate(blobs)).astype(I64) if blobs else np.zeros(0, I64)
+
     # -- the head --------------------------------------------------------------------------
 
     def append(self, t: int, sids: np.ndarray, ts: np.ndarray, values: np.ndarray) -> None:
