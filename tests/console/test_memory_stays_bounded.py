@@ -54,6 +54,22 @@ def test_reserving_rows_grows_once() -> None:
     assert ring.cpu.shape[0] == rows
 
 
+def test_pods_series_are_float16_within_a_twentieth_of_a_percent_and_the_newest_exact() -> None:
+    """Half the ring's bytes (7 MiB at 30,000 pods): the series in float16 units that hold any pod's
+    usage; the newest values, which lists show and sort on, as put."""
+    pods, nodes = Ring(columns=61, rows=16, compact=True), Ring(columns=61, rows=16)
+    assert pods.cpu.itemsize == 2 and nodes.cpu.itemsize == 4
+    samples = {"tiny": (0.001, 4096.0), "web": (123.456, 333_333_333.0), "huge": (900_000.0, 3.5 * 2**40)}
+    pods.write(0.0, samples)
+    for key, (c, m) in samples.items():
+        assert pods.current(key) == (c, m)
+        for what, want in (("cpu", c), ("memory", m)):
+            _, values = pods.series([key], what)
+            assert abs(values[-1] - want) <= 5e-4 * want, (key, what, values[-1], want)
+    nodes.write(0.0, {"n1": (64_000.0, 24.0 * 2**40)})  # nodes can be bigger: float32
+    assert nodes.series(["n1"], "memory")[1][-1] == 24.0 * 2**40
+
+
 class _Body:
     """A streamed answer: its chunks, then (``fail``) a connection that breaks off."""
 

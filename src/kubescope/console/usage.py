@@ -3,9 +3,12 @@
 Every ``interval`` the poller makes one LIST of all NodeMetrics and one of all PodMetrics, as the
 dashboard's metrics-scraper does, and writes one column of a ring: a row per node or pod (pods by
 namespace/name, the Metrics API's key), ``window`` seconds of columns, CPU in millicores and memory in
-bytes as float32, NaN where an object had no sample. Lists sort on the current values and draw their
-sparklines from the ring, so a list page asks nothing of anyone; at 30,000 pods and 15-second polls
-the ring is 30,000 x 60 x 2 x 4 bytes = 14 MiB.
+bytes, NaN where an object had no sample. Lists sort on the current values and draw their
+sparklines from the ring, so a list page asks nothing of anyone. Pods' rows are float16 (at 30,000
+pods and 15-second polls 30,000 x 61 x 2 x 2 bytes = 7 MiB), in units that keep every value a pod
+can have within float16's range (units of 16 millicores: up to 1,048 cores; of 64 MiB: up to 4 TiB) at 0.05 %
+relative precision, more than a sparkline or a 15-minute chart draws; the newest values, which
+lists show and sort on, are float64. Nodes' rows (few, up to 24 TiB each) are float32.
 
 When the Metrics API fails, the ring keeps what it had (ageing out) and :attr:`Usage.error` says why;
 pages show it.
@@ -49,10 +52,13 @@ class Ring:
     :meth:`abort` when the answer broke off: the ring is as before, less its oldest column).
     """
 
-    def __init__(self, columns: int, rows: int = 256) -> None:
+    def __init__(self, columns: int, rows: int = 256, compact: bool = False) -> None:
         self.columns = columns
-        self.cpu = np.full((rows, columns), np.nan, np.float32)
-        self.mem = np.full((rows, columns), np.nan, np.float32)
+        self.dtype = np.float16 if compact else np.float32
+        """float16 rows store millicores / :data:`CPU_UNIT` and bytes / :data:`MEM_UNIT`."""
+        self.cpu_unit, self.mem_unit = (CPU_UNIT, MEM_UNIT) if compact else (1.0, 1.0)
+        self.cpu = np.full((rows, columns), np.nan, self.dtype)
+        self.mem = np.full((rows, columns), np.nan, self.dtype)
         self.times = np.full(columns, np.nan)
         self.head = -1
         """The column written last."""
@@ -61,6 +67,8 @@ class Ring:
         """slot -> its key (None: free)."""
         self.latest = np.full((rows, 3), np.nan)
         """slot -> its newest (millicores, bytes, poll time) within the window: what lists sort on."""
+        self._exact = np.full((rows, 2), np.nan)
+        """slot -> (millicores, bytes) as put in the poll being written, unrounded (the newest)."""
         self._free: list[int] = []
         self._open: tuple[int, int] | None = None
         """While a poll is written: (its column, the head before it)."""
@@ -89,9 +97,10 @@ class Ring:
     def _grow(self, more: int = 0) -> None:
         # by a quarter: at 30,000 pods a doubling would leave up to 15 MiB of rows unused
         more = more or max(256, self.cpu.shape[0] // 4)
-        self.cpu = np.vstack([self.cpu, np.full((more, self.columns), np.nan, np.float32)])
-        self.mem = np.vstack([self.mem, np.full((more, self.columns), np.nan, np.float32)])
+        self.cpu = np.vstack([self.cpu, np.full((more, self.columns), np.nan, self.dtype)])
+        self.mem = np.vstack([self.mem, np.full((more, self.columns), np.nan, self.dtype)])
         self.latest = np.vstack([self.latest, np.full((more, 3), np.nan)])
+        self._exact = np.vstack([self._exact, np.full((more, 2), np.nan)])
 
     def begin(self, t: float) -> None:
         """Start a poll taken at ``t``: its column replaces the oldest."""
@@ -106,8 +115,11 @@ class Ring:
         assert self._open is not None, "put outside begin/commit"
         slot = self._slot(key)
         col = self._open[0]
-        self.cpu[slot, col] = millicores
-        self.mem[slot, col] = nbytes
+        self.cpu[slot, col] = millicores / self.cpu_unit
+        self.mem[slot, col] = nbytes / self.mem_unit
+        exact = self._exact
+        exact[slot, 0] = millicores
+        exact[slot, 1] = nbytes
 
     def commit(self) -> None:
         """End the poll: its samples become the rows' newest; keys unseen for a window are dropped."""
@@ -115,11 +127,9 @@ class Ring:
         col = self._open[0]
         self._open = None
         n = len(self.keys)
-        c, m = self.cpu[:n, col], self.mem[:n, col]
-        seen = ~np.isnan(c)
+        seen = ~np.isnan(self.cpu[:n, col])
         latest = self.latest[:n]
-        latest[seen, 0] = c[seen]
-        latest[seen, 1] = m[seen]
+        latest[seen, :2] = self._exact[:n][seen]
         latest[seen, 2] = self.times[col]
         # a key put in a poll that was aborted has no newest sample: it goes like an expired one
         stale = ~(latest[:, 2] >= self.times[col] - self.window_seconds())
@@ -184,12 +194,18 @@ class Ring:
         if not slots:
             return self.times[idx], np.full(idx.size, np.nan)
         block = data[np.ix_(np.array(slots, np.int64), idx)].astype(np.float64)
+        block *= self.cpu_unit if what == "cpu" else self.mem_unit
         present = ~np.isnan(block)
         total = np.where(present, block, 0.0).sum(axis=0)
         return self.times[idx], np.where(present.any(axis=0), total, np.nan)
 
 
 _NONE: tuple[None, None] = (None, None)
+CPU_UNIT = 16.0
+"""Millicores per unit of a float16 row: float16's largest value, 65,504, is 1,048 cores; a
+microcore still has full precision."""
+MEM_UNIT = float(1 << 26)
+"""Bytes per unit of a float16 row (64 MiB): up to 4 TiB, 4 KiB at full precision."""
 
 
 def pod_key(namespace: str, name: str) -> str:
@@ -219,7 +235,7 @@ class Usage:
         self.interval = interval
         columns = max(2, math.ceil(window / interval) + 1)
         self.nodes = Ring(columns, 64)
-        self.pods = Ring(columns, 1024)
+        self.pods = Ring(columns, 1024, compact=True)
         self.clock = clock
         self.error = NOT_YET
         self.last_ok = 0.0
