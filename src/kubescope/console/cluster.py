@@ -106,6 +106,10 @@ def _keep(obj: T) -> T:
     return obj
 
 
+def _by_name(p: PodRecord) -> tuple[str, str]:
+    return (p.namespace, p.name)
+
+
 def _workload_record(kind: str, shared: Shared) -> Callable[[wire.Workload], WorkloadRecord]:
     return lambda w: WorkloadRecord(w, kind, shared)
 
@@ -131,6 +135,7 @@ class Cluster:
         self.replicas: dict[str, deque[tuple[float, int, int]]] = {}
         """autoscaler uid -> (time, current, desired) whenever either changed."""
         self._groups: tuple[int, dict[WorkloadKey, list[PodRecord]]] | None = None
+        self._ordered: tuple[int, list[PodRecord]] | None = None
 
     # -- recording changes as they are seen --------------------------------------------------------
 
@@ -209,6 +214,13 @@ class Cluster:
                 groups.setdefault(key, []).append(p)
         self._groups = (version, groups)
         return groups
+
+    def pods_in_order(self) -> list[PodRecord]:
+        """Every pod by namespace and name, the lists' default order (sorted again when pods
+        changed): a list page cuts its rows from it instead of sorting 30,000 keys per request."""
+        if self._ordered is None or self._ordered[0] != self.pods.version:
+            self._ordered = (self.pods.version, sorted(self.pods.values(), key=_by_name))
+        return self._ordered[1]
 
     def pod(self, namespace: str, name: str) -> PodRecord | None:
         for p in self.pods.values():

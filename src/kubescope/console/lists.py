@@ -109,18 +109,29 @@ class Page:
 
 
 def _page(
-    items: list[Any], q: ListQuery, key: Callable[[Any], Any] | None, default: Callable[[Any], Any]
+    items: list[Any],
+    q: ListQuery,
+    key: Callable[[Any], Any] | None,
+    default: Callable[[Any], Any],
+    ordered: bool = False,
 ) -> tuple[list[Any], int]:
-    """Sort (None values last whatever the direction) and cut one page."""
-    k = key or default
-    keyed = [(k(i), i) for i in items]
+    """Sort (None values last whatever the direction) and cut one page. ``ordered``: the items come
+    in the default order already (ties keep it)."""
+    start = (q.page - 1) * q.per
+    if key is None:
+        ordered_items = items if ordered else sorted(items, key=default)
+        if q.desc:
+            ordered_items = ordered_items[::-1]
+        return ordered_items[start : start + q.per], len(ordered_items)
+    keyed = [(key(i), i) for i in items]
     present = [(v, i) for v, i in keyed if v is not None]
     missing = [i for v, i in keyed if v is None]
+    del keyed
     present.sort(key=lambda vi: vi[0], reverse=q.desc)
-    missing.sort(key=default)
-    ordered = [i for _, i in present] + missing
-    start = (q.page - 1) * q.per
-    return ordered[start : start + q.per], len(ordered)
+    if not ordered:
+        missing.sort(key=default)
+    ordered_items = [i for _, i in present] + missing
+    return ordered_items[start : start + q.per], len(ordered_items)
 
 
 def _spark(ring: Ring, keys: Sequence[str], what: str, fmt: Callable[[float | None], str]) -> Any:
@@ -148,8 +159,9 @@ def pods(cluster: Cluster, usage: Usage, q: ListQuery, now: float) -> Page:
     def cur(p: PodRecord) -> tuple[float | None, float | None]:
         return ring.current(pod_key(p.namespace, p.name))
 
-    chosen = [
-        p for p in cluster.pods.values()
+    everything = cluster.pods_in_order()
+    chosen = everything if not (q.ns or q.node or q.q or q.status or not q.label.empty) else [
+        p for p in everything
         if (not q.ns or p.namespace == q.ns) and (not q.node or p.node == q.node)
         and _matches_text(q, p.name, p.status) and (q.label.empty or q.label.matches(p.labels))
     ]  # fmt: skip
@@ -158,7 +170,7 @@ def pods(cluster: Cluster, usage: Usage, q: ListQuery, now: float) -> Page:
         "status": lambda p: p.status, "restarts": lambda p: p.restarts, "age": lambda p: -p.created,
         "cpu": lambda p: cur(p)[0], "memory": lambda p: cur(p)[1],
     }  # fmt: skip
-    items, total = _page(chosen, q, keys.get(q.sort), lambda p: (p.namespace, p.name))
+    items, total = _page(chosen, q, keys.get(q.sort), lambda p: (p.namespace, p.name), ordered=True)
     rows = []
     for p in items:
         key = pod_key(p.namespace, p.name)
