@@ -30,8 +30,8 @@ its own, recorded after this one; controllers only take note and do their work l
 
 The store proper is here (tables, writes, reads, the trigger index, hooks); around it: what a write
 stores (:mod:`.strategy`), the errors it answers with (:mod:`.errors`), what it keeps of an object
-and of a change (:mod:`.entries`), the history and the watches (:mod:`.watchcache`), and paginated
-lists' snapshots and continue tokens (:mod:`.pages`).
+and of a change (:mod:`.entries`), the history and the watches (:mod:`.watchcache`), LISTs
+(:mod:`.lists`) and paginated lists' snapshots and continue tokens (:mod:`.pages`).
 """
 
 from __future__ import annotations
@@ -51,25 +51,14 @@ from kubescope.apiserver.selectors import FieldSelector, LabelSelector
 from kubescope.sim.entries import TRIGGERS, Entry, Event, selected, trigger_value
 from kubescope.sim.errors import (
     BadRequest,
-    Expired,
     NotFound,
-    TooLargeResourceVersion,
     already_exists,
     modified,
     not_found,
-    parse_resource_version,
     precondition_failed,
 )
-from kubescope.sim.pages import (
-    INCONSISTENT_CONTINUE,
-    Page,
-    Snapshot,
-    Snapshots,
-    decode_continue,
-    encode_continue,
-    read_page,
-    start_key,
-)
+from kubescope.sim.lists import Lists
+from kubescope.sim.pages import Page, Snapshots
 from kubescope.sim.resources import Registry, ResourceType
 from kubescope.sim.strategy import (
     before_delete,
@@ -111,6 +100,8 @@ class ObjectStore:
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self.snapshots = Snapshots()
         """Paginated lists in progress (:mod:`kubescope.sim.pages`)."""
+        self.lists = Lists(self)
+        """The LISTs (:mod:`kubescope.sim.lists`)."""
         self._rv_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.registry_version = 1
         """Bumped when the served resources change (CRDs): discovery and OpenAPI caches key on it."""
@@ -441,7 +432,7 @@ class ObjectStore:
     ) -> list[Entry]:
         """Current entries of ``res`` in ``namespace`` ("" = all) that match the selectors."""
         table = self.objects.get(res, {})
-        keys = self._triggered(res, flds)
+        keys = self.triggered(res, flds)
         if keys is not None:
             found = (table[k] for k in sorted(keys) if not namespace or k[0] == namespace)
             return [e for e in found if selected(e, labels, flds)]
@@ -451,40 +442,14 @@ class ObjectStore:
             if (not namespace or ons == namespace) and selected(e, labels, flds)
         ]
 
-    def _triggered(self, res: str, flds: FieldSelector | None) -> set[tuple[str, str]] | None:
+    def triggered(self, res: str, flds: FieldSelector | None) -> set[tuple[str, str]] | None:
         """The keys a field selector's equality on ``res``'s trigger field narrows to, if it has one."""
         value = trigger_value(res, flds)
         if value is None:
             return None
         return self._index[res].get(value, set())
 
-    # -- lists: pages and snapshots ---------------------------------------------------------
-
-    def snapshot(
-        self,
-        res: str,
-        namespace: str,
-        start: tuple[str, str] | None = None,
-        narrowed: set[tuple[str, str]] | None = None,
-    ) -> tuple[str, Snapshot]:
-        """Freeze the entries of ``res`` (sorted by namespace/name, from ``start`` on) for a paginated list."""
-        self.snapshots.expire()
-        table = self.objects.get(res, {})
-        if narrowed is not None:
-            picked = sorted(
-                k for k in narrowed if (not namespace or k[0] == namespace) and (start is None or k > start)
-            )
-            snap = Snapshot(self.resource_version, picked, {k: table[k] for k in picked}, time.monotonic())
-            return self.snapshots.keep(snap), snap
-        keys = self.sorted_keys(res)
-        lo, hi = 0, len(keys)
-        if namespace:
-            lo = bisect.bisect_left(keys, (namespace, ""))
-            hi = bisect.bisect_left(keys, (namespace + "\x00", ""))
-        if start is not None:
-            lo = max(lo, bisect.bisect_right(keys, start))
-        snap = Snapshot(self.resource_version, keys[lo:hi], dict(table), time.monotonic())
-        return self.snapshots.keep(snap), snap
+    # -- lists: pages and snapshots (kubescope.sim.lists) -------------------------------------
 
     def list_page(
         self,
@@ -498,64 +463,17 @@ class ObjectStore:
         resource_version: str = "",
         match: str = "",
     ) -> Page:
-        """A LIST as etcd + kube-apiserver answer it.
-
-        Every page of a paginated list reflects the resourceVersion of its first page (the snapshot
-        taken then); a continue token whose snapshot is gone gets 410 Expired carrying a token
-        that continues at the latest state, as kube-apiserver does after etcd compaction.
-        ``resourceVersionMatch=Exact`` is served from the history when the version is still in it.
-        """
-        if limit < 0:
-            raise BadRequest("limit must be non-negative")
-        # the ListOptions rules (resourceVersionMatch with a version, not with continue...) are the
-        # API's: kubescope.sim.validation answers them with kube-apiserver's 422
-        if token and resource_version not in ("", "0"):
-            raise BadRequest("specifying resource version is not allowed when using continue")
-        rv_n = parse_resource_version(resource_version) if resource_version else 0
-        if rv_n > self.resource_version:
-            raise TooLargeResourceVersion(rv_n, self.resource_version)
-        if token:
-            c = decode_continue(token)
-            start = start_key(str(c.get("start", "")))
-            if c.get("rv") == -1:
-                sid, snap = self.snapshot(res, namespace, start, self._triggered(res, fields))
-                offset = 0
-            else:
-                found = self.snapshots.get(str(c.get("sid", "")))
-                if found is None or found.rv != c.get("rv"):
-                    raise Expired(
-                        INCONSISTENT_CONTINUE,
-                        list_meta={"continue": encode_continue(-1, "", 0, start or ("", ""))},
-                    )
-                sid, snap, offset = str(c["sid"]), found, int(c.get("off", 0))
-        elif match == "Exact" and rv_n != self.resource_version:
-            sid, snap = self._snapshot_at(res, namespace, rv_n)
-            offset = 0
-        else:
-            sid, snap = self.snapshot(res, namespace, narrowed=self._triggered(res, fields))
-            offset = 0
-        page = read_page(snap, sid, offset, labels, fields, limit)
-        if not page.continue_token:
-            self.snapshots.pop(sid)
-        return page
-
-    def _snapshot_at(self, res: str, namespace: str, rv: int) -> tuple[str, Snapshot]:
-        """The entries of ``res`` as they were at ``rv``, rebuilt by undoing later history."""
-        if rv < self.watch.floor:
-            raise Expired(f"too old resource version: {rv} ({self.watch.floor})")
-        state = dict(self.objects.get(res, {}))
-        for ev in reversed(self.watch.history):
-            if ev.rv <= rv:
-                break
-            if ev.res != res:
-                continue
-            if ev.old is None:
-                state.pop(ev.key, None)
-            else:
-                state[ev.key] = ev.old
-        keys = sorted(k for k in state if not namespace or k[0] == namespace)
-        snap = Snapshot(rv, keys, state, time.monotonic())
-        return self.snapshots.keep(snap), snap
+        """A LIST as etcd + kube-apiserver answer it (:meth:`kubescope.sim.lists.Lists.list_page`)."""
+        return self.lists.list_page(
+            res,
+            namespace,
+            labels=labels,
+            fields=fields,
+            limit=limit,
+            token=token,
+            resource_version=resource_version,
+            match=match,
+        )
 
     # -- watch support ----------------------------------------------------------------------
 
