@@ -10,37 +10,21 @@ import signal
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from kubescope.events.store import EventStore
 from kubescope.kube.client import KubeClient
-from kubescope.kube.config import KubeSettings
 from kubescope.sim.process import SimulatorProcess
 from tests.events.emit import Emitter, Truth
 from tests.events.test_recorder_loses_and_duplicates_nothing import newest, stored_versions, until
+from tests.simfixtures import CLEAN_ENV, sim_client, simulator
 
 pytestmark = pytest.mark.slow
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_") and k != "KUBECONFIG"}
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(
-        nodes=2, pods_per_node=2, kubelets=False, bookmark_interval=0.3, watch_history=20000
-    ) as s:
-        yield s
-
-
-@pytest.fixture
-async def client(sim: SimulatorProcess) -> AsyncIterator[KubeClient]:
-    c = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
-    yield c
-    await c.close()
-    await asyncio.sleep(0.25)  # closed watches' TLS shutdowns finish before the test's loop ends
+sim = simulator(nodes=2, pods_per_node=2, kubelets=False, bookmark_interval=0.3, watch_history=20000)
+client = sim_client(settle=0.25)
 
 
 def start(sim: SimulatorProcess, database: str, ns: str, tmp: Path) -> subprocess.Popen[bytes]:
@@ -49,7 +33,7 @@ def start(sim: SimulatorProcess, database: str, ns: str, tmp: Path) -> subproces
             [sys.executable, "-m", "kubescope", "events", f"--kubeconfig={sim.kubeconfig}", f"--database={database}",
              f"--namespace={ns}", "--events-api=v1", "--bind-address=127.0.0.1", "--secure-port=0",
              f"--cert-dir={tmp / 'certs'}", "--log-level=info"],
-            stdout=log, stderr=log, env=ENV,
+            stdout=log, stderr=log, env=CLEAN_ENV,
         )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,22 +22,17 @@ from kubescope.events import query
 from kubescope.events.app import EventsServer, Settings
 from kubescope.events.recorder import RecorderSettings
 from kubescope.events.render import EXPIRED
-from kubescope.kube.client import KubeClient
-from kubescope.kube.config import KubeSettings
 from kubescope.sim.process import SimulatorProcess
 from kubescope.web.tls import TLSOptions
 from tests.events.emit import Emitter, Truth
+from tests.simfixtures import connect, simulator
 
 pytestmark = pytest.mark.slow
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_") and k != "KUBECONFIG"}
 BASE = "/apis/events.kubescope.io/v1"
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(nodes=2, pods_per_node=2, kubelets=False, bookmark_interval=0.3) as s:
-        yield s
+sim = simulator(nodes=2, pods_per_node=2, kubelets=False, bookmark_interval=0.3)
 
 
 class Served:
@@ -69,7 +64,7 @@ class Served:
 
 @pytest.fixture
 async def served(sim: SimulatorProcess, database: str, tmp_path: Any) -> AsyncIterator[Served]:
-    client = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
+    client = await connect(sim)
     ns = f"ev-{os.urandom(3).hex()}"
     await client.request("POST", "/api/v1/namespaces", body={"metadata": {"name": ns}})
     truth = Truth()

@@ -4,18 +4,17 @@ still refuses a taken port up front. (Run as processes: the CLI sets up logging 
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_") and k != "KUBECONFIG"}
+from tests.simfixtures import CLEAN_ENV
 
 
 def kubescope(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kubescope", *args], capture_output=True, text=True, timeout=120, env=ENV
+        [sys.executable, "-m", "kubescope", *args], capture_output=True, text=True, timeout=120, env=CLEAN_ENV
     )
 
 

@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -22,16 +22,15 @@ import pytest
 from kubescope.events.recorder import CORE_PATH, RecorderSettings, StreamRecorder, StreamSpec, discover_api
 from kubescope.events.store import EventStore, uid_text
 from kubescope.kube.client import KubeClient
-from kubescope.kube.config import KubeSettings
 from kubescope.kube.retry import RetryPolicy
 from kubescope.kube.sink import ReflectorOptions
 from kubescope.sim.process import SimulatorProcess
 from tests.events.emit import Emitter, Truth
 from tests.pgserver import PostgresServer
+from tests.simfixtures import sim_client, simulator
 
 pytestmark = pytest.mark.slow
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_") and k != "KUBECONFIG"}
 FAST = RecorderSettings(
     buffer_limit=60,
     flush_interval=0.02,
@@ -45,21 +44,8 @@ FAST = RecorderSettings(
 )
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(
-        nodes=2, pods_per_node=2, kubelets=False, bookmark_interval=0.3, watch_history=5000
-    ) as s:
-        yield s
-
-
-@pytest.fixture
-async def client(sim: SimulatorProcess) -> AsyncIterator[KubeClient]:
-    c = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
-    yield c
-    await c.close()
-    await asyncio.sleep(0.25)  # closed watches' TLS shutdowns finish before the test's loop ends
-    await asyncio.to_thread(sim.faults, reset=True)
+sim = simulator(nodes=2, pods_per_node=2, kubelets=False, bookmark_interval=0.3, watch_history=5000)
+client = sim_client(settle=0.25, reset_faults=True)
 
 
 def stored_versions(store: EventStore) -> list[tuple[str, int]]:

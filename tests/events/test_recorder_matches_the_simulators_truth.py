@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,10 @@ import pytest
 from kubescope.events.recorder import V1_PATH, StreamRecorder, StreamSpec, discover_api
 from kubescope.events.store import EventStore
 from kubescope.kube.client import KubeClient
-from kubescope.kube.config import KubeSettings
 from kubescope.sim.process import SimulatorProcess
-from tests.events.test_recorder_loses_and_duplicates_nothing import ENV, FAST, Running, outage, until
+from tests.events.test_recorder_loses_and_duplicates_nothing import FAST, Running, outage, until
 from tests.pgserver import PostgresServer
+from tests.simfixtures import CLEAN_ENV, sim_client, simulator
 
 pytestmark = pytest.mark.slow
 
@@ -41,22 +40,11 @@ spam filter; both carried by a later write)."""
 Key = tuple[str, str]
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(
-        nodes=4, pods_per_node=10, churn_rate=4, bookmark_interval=0.3, watch_history=50_000,
-        extra_args=["--controllers", "--churn-mix=lively", "--event-ttl=20s"],
-    ) as s:  # fmt: skip
-        yield s
-
-
-@pytest.fixture
-async def client(sim: SimulatorProcess) -> AsyncIterator[KubeClient]:
-    c = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
-    yield c
-    await c.close()
-    await asyncio.sleep(0.25)  # closed watches' TLS shutdowns finish before the test's loop ends
-    await asyncio.to_thread(sim.faults, reset=True)
+sim = simulator(
+    nodes=4, pods_per_node=10, churn_rate=4, bookmark_interval=0.3, watch_history=50_000,
+    extra_args=["--controllers", "--churn-mix=lively", "--event-ttl=20s"],
+)  # fmt: skip
+client = sim_client(settle=0.25, reset_faults=True)
 
 
 def truth(sim: SimulatorProcess, since: int = 0) -> tuple[int, list[dict[str, Any]]]:
@@ -199,7 +187,7 @@ def start_recorder(sim: SimulatorProcess, database: str, tmp: Path) -> subproces
         return subprocess.Popen(
             [sys.executable, "-m", "kubescope", "events", f"--kubeconfig={sim.kubeconfig}", f"--database={database}",
              "--bind-address=127.0.0.1", "--secure-port=0", f"--cert-dir={tmp / 'certs'}", "--log-level=info"],
-            stdout=log, stderr=log, env=ENV,
+            stdout=log, stderr=log, env=CLEAN_ENV,
         )  # fmt: skip
 
 

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from tests.kube.certs import CA
-from tests.kube.test_kubeconfig_variants_connect import ENV, b64, kubeconfig
+from tests.kube.test_kubeconfig_variants_connect import b64, kubeconfig
+from tests.simfixtures import CLEAN_ENV
 
 
 def loader(kc: Path, tmp: Path) -> subprocess.Popen[bytes]:
@@ -22,7 +23,7 @@ def loader(kc: Path, tmp: Path) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "kubescope.kube.credentials", "--kubeconfig", str(kc)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**ENV, "TMPDIR": str(tmp)},
+        env={**CLEAN_ENV, "TMPDIR": str(tmp)},
         start_new_session=True,
     )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import ssl
 import stat
 import sys
@@ -25,10 +24,9 @@ from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from tests.kube.certs import CA, Pair
 from tests.kube.fakeapi import FakeApi
+from tests.simfixtures import CLEAN_ENV
 
 pytestmark = pytest.mark.slow
-
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_") and k != "KUBECONFIG"}
 
 
 def server_context(ca: CA, pair: Pair, tmp: Path) -> ssl.SSLContext:
@@ -92,7 +90,7 @@ def leftover_key_dirs() -> list[Path]:
 
 
 async def connect(path: Path, **kw: Any) -> KubeClient:
-    return await KubeClient.connect(KubeSettings(kubeconfig=str(path), **kw), environ=ENV)
+    return await KubeClient.connect(KubeSettings(kubeconfig=str(path), **kw), environ=CLEAN_ENV)
 
 
 def last_auth(api: FakeApi) -> str:
@@ -284,7 +282,7 @@ async def test_in_cluster_service_account(tls: FakeApi, ca: CA, tmp_path: Path) 
     (sa / "token").write_text("tok-1\n")
     (sa / "ca.crt").write_text(ca.pem)
     (sa / "namespace").write_text("monitoring")
-    env = {**ENV, "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(tls.port)}
+    env = {**CLEAN_ENV, "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(tls.port)}
     async with await KubeClient.connect(KubeSettings(service_account_dir=str(sa)), environ=env) as client:
         assert client.server == tls.url
         await client.check()

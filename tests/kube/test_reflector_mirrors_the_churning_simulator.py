@@ -11,26 +11,24 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 import pytest
 
 from kubescope.kube.client import KubeClient
-from kubescope.kube.config import KubeSettings
 from kubescope.kube.reflector import Reflector
 from kubescope.kube.sink import list_objects
 from kubescope.model.meta import ObjectMeta, Wire
 from kubescope.sim.process import SimulatorProcess
 from tests.kube.test_reflector_mirrors_the_simulator import (
-    ENV,
     OPTIONS,
     Journal,
     fault_script,
     faults,
     wait_equal,
 )
+from tests.simfixtures import connect, simulator
 
 pytestmark = pytest.mark.slow
 
@@ -57,21 +55,18 @@ RESOURCES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    # a short watch history (0.6 s of churn): a reflector kept out by a 429's Retry-After (1 s)
-    # resumes too late and meets a genuine 410
-    with SimulatorProcess(
-        nodes=6,
-        pods_per_node=10,
-        seed=7,
-        churn_rate=RATE,
-        kubelets=False,
-        bookmark_interval=0.3,
-        watch_history=600,
-        extra_args=["--churn-mix=lively"],  # every kind of change, deletions included, in seconds
-    ) as s:
-        yield s
+# a short watch history (0.6 s of churn): a reflector kept out by a 429's Retry-After (1 s)
+# resumes too late and meets a genuine 410
+sim = simulator(
+    nodes=6,
+    pods_per_node=10,
+    seed=7,
+    churn_rate=RATE,
+    kubelets=False,
+    bookmark_interval=0.3,
+    watch_history=600,
+    extra_args=["--churn-mix=lively"],  # every kind of change, deletions included, in seconds
+)
 
 
 async def a_change_comes_by_watch(
@@ -94,7 +89,7 @@ async def a_change_comes_by_watch(
 
 
 async def test_mirrors_equal_the_server_after_churn_and_faults(sim: SimulatorProcess) -> None:
-    client = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
+    client = await connect(sim)
     sinks: dict[str, Journal] = {}
     synced: dict[str, list[int]] = {}
     refls: dict[str, Reflector[Whole]] = {}

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,28 +27,16 @@ from kubescope.sim.process import SimulatorProcess
 from tests.kube.certs import CA
 from tests.kube.conftest import FAST, Recorder, until
 from tests.kube.fakeapi import Pod
+from tests.simfixtures import CLEAN_ENV, connect, sim_client, simulator
 
 pytestmark = pytest.mark.slow
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_") and k != "KUBECONFIG"}
 OPTIONS = replace(FAST, page_size=7, retry=RetryPolicy(initial=0.02, maximum=0.2, jitter=0.5))
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    # a short watch history, so resuming after a long enough gap meets a genuine 410
-    with SimulatorProcess(
-        nodes=4, pods_per_node=10, kubelets=False, bookmark_interval=0.3, watch_history=400
-    ) as s:
-        yield s
-
-
-@pytest.fixture
-async def client(sim: SimulatorProcess) -> AsyncIterator[KubeClient]:
-    c = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
-    yield c
-    await c.close()
-    await asyncio.to_thread(sim.faults, reset=True)
+# a short watch history, so resuming after a long enough gap meets a genuine 410
+sim = simulator(nodes=4, pods_per_node=10, kubelets=False, bookmark_interval=0.3, watch_history=400)
+client = sim_client(reset_faults=True)
 
 
 class Journal(Recorder):
@@ -222,7 +208,7 @@ async def test_mirror_equals_the_server_after_churn_and_faults(
         on_synced=synced.append,
     )
     task = asyncio.get_running_loop().create_task(refl.run())
-    churner = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
+    churner = await connect(sim)
     try:
         await asyncio.wait_for(refl.synced.wait(), 60)
         done: Counter[str] = Counter()
@@ -334,7 +320,7 @@ async def test_bookmarks_move_a_quiet_watch_forward(sim: SimulatorProcess, clien
 
 async def test_inactivity_timeout_reconnects_without_bookmarks() -> None:
     with SimulatorProcess(nodes=1, pods_per_node=3, kubelets=False, bookmark_interval=3600) as quiet:
-        async with await KubeClient.connect(KubeSettings(kubeconfig=quiet.kubeconfig), environ=ENV) as c:
+        async with await connect(quiet) as c:
             refl: Reflector[Pod] = Reflector(
                 c,
                 api_path="/api/v1",
@@ -345,9 +331,7 @@ async def test_inactivity_timeout_reconnects_without_bookmarks() -> None:
             )
             task = asyncio.get_running_loop().create_task(refl.run())
             try:
-                await until(
-                    lambda: refl.stats.inactivity_timeouts >= 2, what="inactivity reconnects"
-                )
+                await until(lambda: refl.stats.inactivity_timeouts >= 2, what="inactivity reconnects")
                 assert refl.stats.relists == 0 and refl.stats.syncs == 1
             finally:
                 task.cancel()
@@ -362,7 +346,7 @@ async def test_the_simulators_credentials_in_every_form(sim: SimulatorProcess, t
     sa.mkdir()
     (sa / "token").write_text(sim.token + "\n")
     (sa / "ca.crt").write_text(ca_pem)
-    env = {**ENV, "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(sim.port)}
+    env = {**CLEAN_ENV, "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(sim.port)}
     async with await KubeClient.connect(KubeSettings(service_account_dir=str(sa)), environ=env) as c:
         items, _ = await list_objects(c, "/api/v1/pods", Pod)
         assert len(items) >= 40

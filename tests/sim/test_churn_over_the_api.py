@@ -8,25 +8,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import queue
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kubescope.kube.client import KubeClient
-from kubescope.kube.config import KubeSettings
 from kubescope.sim.process import SimulatorProcess
 from tests.sim.consistency import OWNER_KINDS, check_controllers
+from tests.simfixtures import CLEAN_ENV, sim_client, simulator
 
 pytestmark = pytest.mark.slow
 
 RATE = 200
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_") and k != "KUBECONFIG"}
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
 PATHS = {
@@ -46,19 +44,10 @@ PATHS = {
 }
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(
-        nodes=6, pods_per_node=10, seed=7, churn_rate=RATE, kubelets=False, extra_args=["--churn-mix=lively"]
-    ) as s:
-        yield s
-
-
-@pytest.fixture
-async def client(sim: SimulatorProcess) -> AsyncIterator[KubeClient]:
-    c = await KubeClient.connect(KubeSettings(kubeconfig=sim.kubeconfig), environ=ENV)
-    yield c
-    await c.close()
+sim = simulator(
+    nodes=6, pods_per_node=10, seed=7, churn_rate=RATE, kubelets=False, extra_args=["--churn-mix=lively"]
+)
+client = sim_client()
 
 
 @contextlib.contextmanager
@@ -157,7 +146,7 @@ def test_kubectl_get_pods_watch_sees_the_churn(sim: SimulatorProcess, tmp_path: 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=ENV,
+        env=CLEAN_ENV,
     )
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stdout is not None
