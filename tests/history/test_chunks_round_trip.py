@@ -91,6 +91,43 @@ def test_rollup_chunks_round_trip() -> None:
             assert getattr(got, name).tolist() == getattr(r, name).tolist(), name
 
 
+def test_summaries_decoded_together_are_each_decoded_in_turn() -> None:
+    """codec.decode_joined (a block's days at once) equals decoding each blob and concatenating,
+    whatever the widths, divisors and difference orders of each blob's columns."""
+    rng = np.random.default_rng(5)
+    blobs, parts = [], []
+    for k, scale in enumerate([10, 10**3, 10**6, 10**12, 2**40, 1, 10**9]):
+        n = [0, 1, 57, 300, 5, 2, 40][k]
+        ts = 1_760_000_000 + k * 86400 + np.sort(rng.integers(0, 86400, n))
+        sid = rng.integers(1, 300, n)
+        r = rollup.from_samples(sid, ts, rng.integers(0, scale, n) * (4096 if k % 2 else 1), 3600)
+        blobs.append(rollup.encode_many(r))
+        parts.append(rollup.decode_many(blobs[-1], 3600))
+    joined = rollup.decode_many_joined(blobs, 3600)
+    skipped = rollup.decode_many_joined(blobs, 3600, skip=rollup.TOTALS_ONLY)
+    for name in ("sid", "start", "count", "total", "low", "high", "sk_sid", "sk_start", "sk_idx", "sk_count"):
+        want = np.concatenate([getattr(p, name) for p in parts]).tolist()
+        assert getattr(joined, name).tolist() == want, name
+        assert getattr(skipped, name).tolist() == ([] if name in rollup.TOTALS_ONLY else want), name
+    assert len(rollup.decode_many_joined([], 3600)) == 0
+    # raw chunks: divisors, second differences
+    raw = [
+        codec.encode_raw(np.arange(n) * 60 + 7, (100 << 20) + 4096 * np.arange(n) ** 2) for n in (1, 30, 9)
+    ]
+    raw += [codec.encode_raw(np.arange(5) * 15, np.array([3, 1, 4, 1, 5]))]
+    (ts, vals), each = codec.decode_joined(raw, (2,))[0], [codec.decode_raw(b) for b in raw]
+    assert ts.tolist() == np.concatenate([e[0] for e in each]).tolist()
+    assert vals.tolist() == np.concatenate([e[1] for e in each]).tolist()
+    for bad in (
+        [blobs[2][:-3] + b"xyz"],
+        [blobs[2], b""],
+        [blobs[3], b"\x09" + blobs[3][1:]],
+        [blobs[2][:9]],
+    ):
+        with pytest.raises(DecodeError):
+            rollup.decode_many_joined(bad, 3600)
+
+
 def test_sketch_quantiles_are_within_alpha_of_exact_ranks() -> None:
     rng = np.random.default_rng(5)
     values = rng.lognormal(10, 1, 20000).astype(np.int64) + 1

@@ -245,15 +245,31 @@ TOTALS_ONLY = frozenset({"start", "low", "sk_start"})
 """What group totals do not read of a summary (:mod:`.window`)."""
 
 
+_MANY_COLUMNS = (
+    ("sid", "start", "count", "total", "low", "high"),
+    ("sk_sid", "sk_start", "sk_idx", "sk_count"),
+)
+
+
+def _not_read(skip: frozenset[str]) -> frozenset[tuple[int, int]]:
+    return frozenset(
+        (k, j) for k, names in enumerate(_MANY_COLUMNS) for j, name in enumerate(names) if name in skip
+    )
+
+
 def decode_many(blob: bytes, width: int, *, skip: frozenset[str] = frozenset()) -> Rollup:
     """A summary blob; the fields named in ``skip`` are left empty (not decoded)."""
-    cols = ("sid", "start", "count", "total", "low", "high"), ("sk_sid", "sk_start", "sk_idx", "sk_count")
-    not_read = frozenset(
-        (k, j) for k, names in enumerate(cols) for j, name in enumerate(names) if name in skip
-    )
-    (sid, start, count, total, low, high), (sk_sid, sk_start, sk_idx, sk_count) = codec.decode_segment(
-        blob, (6, 4), skip=not_read
-    )
+    return _many(width, codec.decode_segment(blob, (6, 4), skip=_not_read(skip)))
+
+
+def decode_many_joined(blobs: list[bytes], width: int, *, skip: frozenset[str] = frozenset()) -> Rollup:
+    """Several summary blobs as one rollup, their rows one after another (neither sorted nor
+    merged: for totals, which do not care), decoded together (:func:`.codec.decode_joined`)."""
+    return _many(width, codec.decode_joined(blobs, (6, 4), skip=_not_read(skip)))
+
+
+def _many(width: int, tables: list[list[np.ndarray]]) -> Rollup:
+    (sid, start, count, total, low, high), (sk_sid, sk_start, sk_idx, sk_count) = tables
     return Rollup(
         width, sid, start * width, count, total, low, high, sk_sid, sk_start * width, sk_idx, sk_count
     )

@@ -416,6 +416,15 @@ class HistoryStore:
         )
         return [(int(s), rollup.decode_many(blob, width, skip=skip)) for s, blob in rows]
 
+    def summaries_joined(self, level: int, t0: int, t1: int, block: int, *, skip: frozenset[str]) -> Rollup:
+        """:meth:`summaries` as one rollup of all their rows (neither sorted nor merged), decoded
+        together; the fields in ``skip`` are not decoded."""
+        rows = self.conn().execute(
+            "SELECT data FROM summary WHERE level=? AND block=? AND start >= ? AND start < ? ORDER BY start",
+            (level, block, t0, t1),
+        )
+        return rollup.decode_many_joined([blob for (blob,) in rows], HOUR if level == 2 else DAY, skip=skip)
+
     def last_samples(self) -> dict[int, int]:
         """Newest sample time per series (head and the newest raw chunks): duplicates are skipped
         after a restart."""

@@ -215,9 +215,9 @@ def group_totals(
     members = np.flatnonzero(group_of >= 0)
     for blk in np.unique(members // BLOCK).tolist():
         skip = rollup.TOTALS_ONLY if totals else rollup.TOTALS_ONLY | {"total"}
-        daily = [r for _, r in store.summaries(3, day0, days, blk, skip=skip)]
-        hourly = [r for _, r in store.summaries(2, max(days, start - start % HOUR), now + 1, blk, skip=skip)]
-        b = _Block(group_of, daily + hourly, list(_head(store, blk, max(start, compacted), now)))
+        daily = store.summaries_joined(3, day0, days, blk, skip=skip)
+        hourly = store.summaries_joined(2, max(days, start - start % HOUR), now + 1, blk, skip=skip)
+        b = _Block(group_of, [daily, hourly], list(_head(store, blk, max(start, compacted), now)))
         if not b.groups.size:
             continue
         b.add_to(count, total if totals else None, high)
