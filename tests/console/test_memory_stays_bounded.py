@@ -17,6 +17,7 @@ from kubescope.console.cluster import Cluster
 from kubescope.console.records import SAME_CACHE, Shared, WorkloadRecord, slim
 from kubescope.console.usage import Ring, Usage, pod_key
 from kubescope.errors import TransportError
+from kubescope.kube.liststream import ListDecoder
 from tests.console.fixtures import node, pod, workload
 
 
@@ -93,8 +94,8 @@ class _Body:
 
 
 class _Client:
-    def __init__(self, pods: int, cpu: str, fail: bool = False) -> None:
-        self.pods, self.cpu, self.fail = pods, cpu, fail
+    def __init__(self, pods: int, cpu: str, fail: bool = False, chunk: int = 4096) -> None:
+        self.pods, self.cpu, self.fail, self.chunk = pods, cpu, fail, chunk
 
     def body(self, path: str, params: object = None, **_: object) -> _Body:
         if path.endswith("/nodes"):
@@ -107,7 +108,7 @@ class _Client:
             ]  # fmt: skip
         text = json.dumps({"kind": "PodMetricsList", "metadata": {}, "items": items}, separators=(",", ":"))
         data = text.encode()
-        chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)]
+        chunks = [data[i : i + self.chunk] for i in range(0, len(data), self.chunk)]
         if self.fail:  # break off halfway through the items
             chunks = chunks[: len(chunks) // 2]
         return _Body(chunks, self.fail)
@@ -136,6 +137,27 @@ def test_a_poll_streams_into_the_ring_and_one_broken_off_changes_nothing() -> No
     asyncio.run(u.poll())
     assert u.error == "" and u.pods.current(pod_key("ns", "p0")) == (900.0, 10 * 2**20)
     assert u.nodes.current("n1") == (1000.0, 2.0**30)
+
+
+def test_a_poll_decodes_a_window_at_a_time_however_much_arrives_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Metrics API answering faster than the poll decodes hands over megabytes in one read: they
+    are decoded a window at a time, so a poll holds a window's PodMetrics, not all it received."""
+    fed: list[int] = []
+    feed = ListDecoder.feed
+
+    def spy(self: ListDecoder[object], data: bytes) -> list[object]:
+        fed.append(len(data))
+        return feed(self, data)
+
+    monkeypatch.setattr(ListDecoder, "feed", spy)
+    client = _Client(3000, "250m", chunk=4 << 20)  # the whole answer (400 KB) in one read
+    u = Usage(client, interval=15, window_bytes=16 << 10)  # type: ignore[arg-type]
+    asyncio.run(u.poll())
+    assert u.error == "" and len(u.pods) == 3000
+    assert u.pods.current(pod_key("ns", "p2999")) == (250.0, 10 * 2**20)
+    assert max(fed) <= 16 << 10 and sum(fed) > 20 * (16 << 10)
 
 
 def test_pods_of_one_workload_share_their_labels_and_strings() -> None:

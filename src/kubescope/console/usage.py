@@ -212,6 +212,42 @@ def pod_key(namespace: str, name: str) -> str:
     return f"{namespace}/{name}"
 
 
+class _Sliced:
+    """A client whose bodies are read at most ``size`` bytes at a time.
+
+    A read returns everything received (up to twice the 1 MiB read buffer when the Metrics API
+    answers faster than the poll decodes), and the list decoder decodes all it was given at once: in
+    slices of a window, a poll holds a window's objects (about 700 PodMetrics) instead of up to 5,000
+    (4 MB more at the poll's peak, at 30,000 pods)."""
+
+    def __init__(self, client: KubeClient, size: int) -> None:
+        self.client = client
+        self.size = size
+
+    def body(self, path: str, params: Any = None) -> _SlicedBody:
+        return _SlicedBody(self.client.body(path, params), self.size)
+
+
+class _SlicedBody:
+    def __init__(self, body: Any, size: int) -> None:
+        self.inner = body
+        self.size = size
+        self.left = memoryview(b"")
+
+    async def open(self) -> None:
+        await self.inner.open()
+
+    def close(self) -> None:
+        self.left = memoryview(b"")
+        self.inner.close()
+
+    async def read(self) -> bytes:
+        if not self.left:
+            self.left = memoryview(await self.inner.read())
+        out, self.left = self.left[: self.size], self.left[self.size :]
+        return bytes(out)
+
+
 class Usage:
     """The Metrics API's view, polled (see the module docstring)."""
 
@@ -285,7 +321,8 @@ class Usage:
             self.on_poll()
 
     async def _read(self, ring: Ring, resource: str, item: type[Any], counts: list[int], i: int) -> None:
-        pages: ListPages[Any] = ListPages(self.client, f"{METRICS}/{resource}", {}, item, window=self.window)
+        sliced = _Sliced(self.client, self.window)
+        pages: ListPages[Any] = ListPages(sliced, f"{METRICS}/{resource}", {}, item, window=self.window)  # type: ignore[arg-type]
         put = ring.put
         async with contextlib.aclosing(pages.runs()) as runs:
             async for objs, _ in runs:
