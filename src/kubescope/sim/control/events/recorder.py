@@ -74,7 +74,10 @@ class _Logged:
 
 @dataclass(slots=True)
 class _Aggregate:
-    messages: set[str] = field(default_factory=set)
+    """The distinct messages seen (a dict as an insertion-ordered set: client-go pops *any* key at
+    the limit; popping the oldest keeps a seeded cluster the same whatever PYTHONHASHSEED)."""
+
+    messages: dict[str, None] = field(default_factory=dict)
     last: float = 0.0
 
 
@@ -202,7 +205,7 @@ class LegacyReporter(Reporter):
         agg = self._aggregates.get_(agg_key)
         if agg is None or now - agg.last > AGGREGATE_INTERVAL:
             agg = _Aggregate()
-        agg.messages.add(e.note)
+        agg.messages[e.note] = None
         agg.last = now
         self._aggregates.put(agg_key, agg)
         key: Any
@@ -212,7 +215,7 @@ class LegacyReporter(Reporter):
             False,
         )
         if len(agg.messages) >= AGGREGATE_MAX:
-            agg.messages.pop()
+            del agg.messages[next(iter(agg.messages))]
             message, key, aggregated = f"(combined from similar events): {e.note}", agg_key, True
         # eventObserve: the same event again is the same Event, counted
         logged = self._logged.get_(key)
