@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from kubescope.sim.process import die_with_parent
+from kubescope.sim.tied import popen_tied
 
 START_TIMEOUT = 120.0
 """Seconds a server may take to listen and then to answer ready: generous, a slow CI machine is
@@ -127,13 +127,7 @@ def start_server(
     ``append``: a restart). The caller waits for it (``listening_port()``, then ``wait_ready(url)``)
     and stops it."""
     with log.open("ab" if append else "wb") as out:
-        proc = subprocess.Popen(
-            list(argv),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            preexec_fn=die_with_parent(),  # noqa: PLW1509 (only when single-threaded)
-        )
+        proc = popen_tied(list(argv), stdout=out, stderr=subprocess.STDOUT, env=env)
     return ChildServer(name, proc, log)
 
 

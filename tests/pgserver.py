@@ -23,7 +23,7 @@ import tempfile
 import time
 from types import TracebackType
 
-from kubescope.sim.process import die_with_parent
+from kubescope.sim.tied import popen_tied
 
 
 def _bin(name: str) -> str:
@@ -92,10 +92,9 @@ class PostgresServer:
         log_path = os.path.join(self.dir, "log")
         logged = os.path.getsize(log_path) if os.path.exists(log_path) else 0
         log = open(log_path, "ab")  # noqa: SIM115 - the server writes it
-        self.proc = subprocess.Popen(
+        self.proc = popen_tied(
             [_bin("postgres"), "-D", self.data, "-p", str(self.port), "-h", "127.0.0.1", "-k", self.dir],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.dir,
-            preexec_fn=die_with_parent(), **self._as_user(),  # noqa: PLW1509 (None unless single-threaded)
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.dir, **self._as_user(),
         )  # fmt: skip
         log.close()
         deadline = time.monotonic() + 120

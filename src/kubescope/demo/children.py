@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kubescope.errors import ConfigError
-from kubescope.sim.process import die_with_parent
+from kubescope.sim.tied import popen_tied
 
 
 def serving(server: str, listener: str) -> re.Pattern[str]:
@@ -37,12 +37,11 @@ class Child:
         self.name = name
         self.log = logdir / f"{name}.log"
         self._fh = self.log.open("wb")
-        self.proc = subprocess.Popen(
+        self.proc = popen_tied(
             [*(program or [sys.executable, "-m", "kubescope"]), *args],
             stdout=self._fh,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent(),  # noqa: PLW1509 (only when single-threaded)
         )
         self._terminated = False
 

@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import json
 import os
 import shutil
@@ -23,44 +21,18 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
+from kubescope.sim.tied import popen_tied
+
 
 class SimulatorError(RuntimeError):
     pass
-
-
-def die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes the child get SIGTERM when this process dies (Linux
-    ``PR_SET_PDEATHSIG``), so a killed test run or demo leaves no simulator behind.
-
-    The signal follows the *thread* that forked, and running Python between fork and exec is only
-    safe in a single-threaded process: so it is used only when this is the only thread. None where
-    unavailable.
-    """
-    if not sys.platform.startswith("linux") or threading.active_count() > 1:
-        # with other threads running, code between fork and exec could deadlock on a lock they held
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # the parent died before prctl: nobody will signal us
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return preexec
 
 
 class SimulatorProcess:
@@ -115,13 +87,7 @@ class SimulatorProcess:
 
     def start(self) -> SimulatorProcess:
         self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            self.args,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=die_with_parent(),  # noqa: PLW1509 (only when single-threaded)
-        )
+        self.proc = popen_tied(self.args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + self.start_timeout
         while not self.ready_file.exists():
             failure = ""
