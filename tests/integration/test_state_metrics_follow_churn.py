@@ -80,7 +80,7 @@ def test_served_metrics_equal_the_paused_clusters_objects(sim: SimulatorProcess,
         assert stats["writes"] - start >= 3000
         want = rendered(sim, tmp_path, extra)
         assert len(want) > 1000
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while (got := samples(exp.text())) != want:
             if time.monotonic() > deadline:
                 missing, extra_lines = set(want) - set(got), set(got) - set(want)

@@ -186,22 +186,32 @@ async def test_exec_plugin_v1_token_is_refreshed_before_it_expires(
     tls: FakeApi, ca: CA, tmp_path: Path
 ) -> None:
     tls.tokens = {"exec-1", "exec-2"}
-    # 10 s (stamped to the second: 9-10 s): long enough that a loaded machine's slow plugin run and
-    # first request end before it, short enough to wait for the refresh (at 80 %)
-    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", **plugin(tmp_path, "token", ttl=10)}}
+    # an hour's token, and the credentials' clock moved to its refresh time: what is checked is
+    # when the refresh happens relative to the expiry, which no slow plugin run or loaded machine
+    # can change (a token of a few real seconds could expire before the first request)
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", **plugin(tmp_path, "token", ttl=3600)}}
     kc = kubeconfig(tmp_path / "kc", tls.url, user, cluster={"certificate-authority-data": b64(ca.pem)})
     async with await connect(kc) as client:
         await client.check()
         assert last_auth(tls) == "Bearer exec-1"
         creds = client.credentials
-        assert creds.connection.expiry is not None and creds.connection.expiry > time.time()
+        expiry, refresh_at = creds.connection.expiry, creds._refresh_at
+        assert expiry is not None and refresh_at is not None
+        assert time.time() < refresh_at < expiry, (time.time(), refresh_at, expiry)
         info = json.loads((tmp_path / "state.info").read_text())
         assert info["apiVersion"] == "client.authentication.k8s.io/v1" and info["kind"] == "ExecCredential"
-        assert creds._refresh_at is not None
-        await asyncio.sleep(max(0.0, creds._refresh_at - time.time()) + 0.05)
+        # not yet due: the same token, no plugin run
+        await client.check()
+        assert last_auth(tls) == "Bearer exec-1" and creds.refreshes == 0
+        # due (the refresh time has come; the token has not expired): the next request refreshes first
+        skew = refresh_at - time.time() + 1.0
+        creds._clock = lambda: time.time() + skew
+        assert creds._clock() < expiry
         await client.check()
         assert last_auth(tls) == "Bearer exec-2"
-        assert creds.refreshes == 1 and creds.connection.expiry > time.time()
+        assert creds.refreshes == 1
+        assert creds.connection.expiry is not None and creds.connection.expiry >= expiry
+        assert creds._refresh_at is not None and creds._refresh_at > creds._clock()
 
 
 async def test_exec_plugin_v1beta1_client_certificate(tls: FakeApi, ca: CA, tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ async def test_the_truth_names_what_clients_read(api: Api) -> None:
         "spec": {"replicas": 2, "selector": {"matchLabels": labels},
                  "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "till", "image": "till:1"}]}}},
     })  # fmt: skip
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while True:
         found = await api.ok("POST", "/_sim/events", {"reason": "Started", "namespace": "default"})
         if len(found["items"]) >= 2 or time.monotonic() > deadline:
