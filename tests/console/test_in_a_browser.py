@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from kubescope.console import units
+from kubescope.sim.tied import popen_tied
 from kubescope.sim.usage import container_model, sandbox_model
 
 # the demo starts inside the first test's time (up to 300 s on a loaded machine) and the autoscaler test
@@ -47,7 +48,7 @@ class Demo:
                 "--state-port", "0", "--state-telemetry-port", "0", "--console-port", "0",
                 "--log-dir", str(tmp / "logs"), "--exit-after", "1500"]  # fmt: skip
         with self.out.open("wb") as f:
-            self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
+            self.proc = popen_tied(argv, stdout=f, stderr=subprocess.STDOUT)
         self.url = ""
 
     def wait(self, timeout: float = 300) -> None:

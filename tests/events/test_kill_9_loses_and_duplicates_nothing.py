@@ -17,6 +17,7 @@ import pytest
 from kubescope.events.store import EventStore
 from kubescope.kube.client import KubeClient
 from kubescope.sim.process import SimulatorProcess
+from kubescope.sim.tied import popen_tied
 from tests.events.emit import Emitter, Truth
 from tests.events.test_recorder_loses_and_duplicates_nothing import newest, stored_versions, until
 from tests.simfixtures import CLEAN_ENV, sim_client, simulator
@@ -29,7 +30,7 @@ client = sim_client(settle=0.25)
 
 def start(sim: SimulatorProcess, database: str, ns: str, tmp: Path) -> subprocess.Popen[bytes]:
     with open(tmp / "events.log", "ab") as log:  # the child keeps its own descriptor
-        return subprocess.Popen(
+        return popen_tied(
             [sys.executable, "-m", "kubescope", "events", f"--kubeconfig={sim.kubeconfig}", f"--database={database}",
              f"--namespace={ns}", "--events-api=v1", "--bind-address=127.0.0.1", "--secure-port=0",
              f"--cert-dir={tmp / 'certs'}", "--log-level=info"],

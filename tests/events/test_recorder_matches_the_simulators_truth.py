@@ -28,6 +28,7 @@ from kubescope.events.recorder import V1_PATH, StreamRecorder, StreamSpec, disco
 from kubescope.events.store import EventStore
 from kubescope.kube.client import KubeClient
 from kubescope.sim.process import SimulatorProcess
+from kubescope.sim.tied import popen_tied
 from tests.events.test_recorder_loses_and_duplicates_nothing import FAST, Running, outage, until
 from tests.pgserver import PostgresServer
 from tests.simfixtures import CLEAN_ENV, sim_client, simulator
@@ -184,7 +185,7 @@ async def test_every_emission_archived_once(
 
 def start_recorder(sim: SimulatorProcess, database: str, tmp: Path) -> subprocess.Popen[bytes]:
     with open(tmp / "events.log", "ab") as log:  # the child keeps its own descriptor
-        return subprocess.Popen(
+        return popen_tied(
             [sys.executable, "-m", "kubescope", "events", f"--kubeconfig={sim.kubeconfig}", f"--database={database}",
              "--bind-address=127.0.0.1", "--secure-port=0", f"--cert-dir={tmp / 'certs'}", "--log-level=info"],
             stdout=log, stderr=log, env=CLEAN_ENV,

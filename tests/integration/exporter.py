@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from kubescope.sim.process import SimulatorProcess
+from kubescope.sim.tied import popen_tied
 
 SERVING = re.compile(
     r"msg=serving server=state-metrics metrics=\S*:(?P<metrics>\d+) telemetry=\S*:(?P<telemetry>\d+)"
@@ -28,7 +29,7 @@ class Exporter:
         fd, name = tempfile.mkstemp(prefix="state-metrics-", suffix=".log", dir=tmp)
         self.log = Path(name)
         self._fh = os.fdopen(fd, "wb")
-        self.proc = subprocess.Popen(
+        self.proc = popen_tied(
             [
                 sys.executable,
                 "-m",

@@ -23,6 +23,7 @@ import psutil
 import pytest
 
 from kubescope.errors import BindError
+from kubescope.sim.tied import popen_tied
 from kubescope.web.flags import LISTEN, ListenFlags, check_listen_ports
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,7 +80,7 @@ class Demo:
             *(["--log-dir", str(tmp / "logs")] if keep_logs else []),
         ]  # fmt: skip
         with self.out.open("wb") as f:
-            self.proc = subprocess.Popen(
+            self.proc = popen_tied(
                 argv, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(self.tmpdir)}
             )
 
