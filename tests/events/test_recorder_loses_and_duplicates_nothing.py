@@ -143,9 +143,13 @@ async def test_exactly_once_through_faults(
     # 4. a database outage: the buffer fills to its bound, the watch pauses, then all is written
     with outage(database, pg):
         await emit.burst(150)
-        await until(lambda: run.rec.stats.buffer_full > 0, what="the buffer's bound")
+        # both, in either order: the buffer can reach its bound while the writer's first attempt is
+        # still waiting on the locked file (SQLite's busy timeout, in a thread a loaded machine runs late)
+        await until(
+            lambda: run.rec.stats.buffer_full > 0 and bool(run.rec.store_down),
+            what="the buffer's bound and the archive seen down",
+        )
         assert len(run.rec.buffer) <= settings.buffer_limit + settings.reflector.page_size
-        assert run.rec.store_down
     await until(
         lambda: set(stored_versions(store)) >= truth.all_versions(), within=60, what="after the outage"
     )
