@@ -101,7 +101,7 @@ class Api:
         path: str,
         until: Callable[[list[dict[str, Any]]], bool],
         *,
-        timeout: float = 5.0,
+        timeout: float = 60.0,
         token: str | None = None,
         headers: dict[str, str] | None = None,
         during: Callable[[], Any] | None = None,

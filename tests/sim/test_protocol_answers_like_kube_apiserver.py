@@ -156,7 +156,7 @@ async def test_a_watch_list_without_bookmarks_is_valid_and_gets_no_end_bookmark(
     evs = await api.watch(
         f"{CMS}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1",
         lambda e: False,
-        timeout=5,
+        timeout=60,
     )
     assert [e["type"] for e in evs] == ["ADDED"]
 

@@ -52,7 +52,7 @@ def test_a_failing_start_reports_the_childs_output() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        sim = SimulatorProcess(nodes=0, tls=False, extra_args=[f"--port={port}"], start_timeout=30)
+        sim = SimulatorProcess(nodes=0, tls=False, extra_args=[f"--port={port}"], start_timeout=300)
         # a taken port exits 2 naming the flag, before the cluster is generated
         with pytest.raises(
             SimulatorError,
@@ -65,7 +65,7 @@ def test_a_failing_start_reports_the_childs_output() -> None:
 
 
 def test_bad_flags_are_refused_with_a_message() -> None:
-    sim = SimulatorProcess(nodes=0, tls=False, extra_args=["--fault=nonsense=1"], start_timeout=30)
+    sim = SimulatorProcess(nodes=0, tls=False, extra_args=["--fault=nonsense=1"], start_timeout=300)
     with pytest.raises(SimulatorError, match=r"exited with 2:[\s\S]*unknown fault 'nonsense'"):
         sim.start()
     sim.stop()
