@@ -104,14 +104,18 @@ def flush_block(
             raw += len(data)
             out[f] = gzip_member(data, level)
             continue
-        old = memoryview(inflate(members[f]))
+        text_of = inflate(members[f])
+        old = memoryview(text_of)
         row = lens[base : base + size]
         ends = list(accumulate(row))
-        # the texts that did change (same length and bytes: unchanged)
+        # the texts that did change (same length and bytes: unchanged); bytes.startswith at an
+        # offset compares with memcmp, where comparing two memoryviews unpacks byte by byte (5x
+        # slower for a 150-byte text)
+        starts = text_of.startswith
         changed = [
             (slot, text)
             for slot, text in maybe
-            if len(text) != row[slot] or old[ends[slot] - row[slot] : ends[slot]] != text
+            if len(text) != row[slot] or not starts(text, ends[slot] - row[slot])
         ]
         if not changed:
             continue
