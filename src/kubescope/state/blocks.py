@@ -95,12 +95,10 @@ class Rendered:
 
     def __init__(self, texts: Sequence[str], fams: tuple[int, ...] | None = None) -> None:
         joined = "".join(texts)
-        self.data = joined.encode()
+        self.data = data = joined.encode()
         self.fams = fams
         # the n+1 byte offsets of the families' texts in data
-        meta = array("q", [0])
-        meta.extend(accumulate(_utf8_lens(texts, joined, self.data)))
-        self.meta = meta
+        self.meta = array("q", accumulate(_utf8_lens(texts, joined, data), initial=0))
 
     def __len__(self) -> int:
         return len(self.data)
