@@ -47,7 +47,7 @@ async def readyz(srv: HistoryServer, path: str = "/readyz") -> tuple[int, str]:
         return r.status, await r.text()
 
 
-async def eventually(cond: Any, what: str, timeout: float = 30) -> None:
+async def eventually(cond: Any, what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not await cond():
         assert time.monotonic() < deadline, what

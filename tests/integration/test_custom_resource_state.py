@@ -132,7 +132,7 @@ def custom_block(text: str) -> str:
     return "\n".join(out + sorted(samples)) + "\n" if out else ""
 
 
-def eventually(check: Callable[[], bool], what: str, timeout: float = 20) -> None:
+def eventually(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, what

@@ -88,7 +88,7 @@ async def readyz(exporter: StateExporter, path: str = "/readyz?verbose") -> tupl
     return await asyncio.to_thread(get)
 
 
-async def eventually(cond: Any, what: str, timeout: float = 30) -> None:
+async def eventually(cond: Any, what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not await cond():
         assert time.monotonic() < deadline, what

@@ -80,7 +80,7 @@ async def get(srv: ResourceMetricsServer, path: str) -> tuple[int, str]:
         return r.status, await r.text()
 
 
-async def eventually(cond: Any, what: str, timeout: float = 30) -> None:
+async def eventually(cond: Any, what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not await cond():
         assert time.monotonic() < deadline, what
