@@ -18,7 +18,10 @@ import pytest
 from kubescope.custom_metrics import showcase
 from tests.integration.test_demo_serves_kubectl_top import Demo
 
+# the demo's start (up to 300 s on a loaded machine) and two rescales (up to 300 s each) are hang
+# guards of their own: the suite's 300 s per test would cut them short (the test took 176 s at load 10)
 pytestmark = [
+    pytest.mark.timeout(1200),
     pytest.mark.slow,
     pytest.mark.kubectl,
     pytest.mark.external,
