@@ -26,6 +26,10 @@ from kubescope.errors import BindError
 from kubescope.sim.tied import popen_tied
 from kubescope.web.flags import LISTEN, ListenFlags, check_listen_ports
 
+# each step's own deadline (the demo's start, a kubectl call: up to 300 s each) is a hang guard for a
+# loaded machine; the suite's 300 s per test would be shorter than the steps of one test together
+pytestmark = pytest.mark.timeout(900)
+
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
 # with Prometheus installed the demo also runs it and kubescope custom-metrics (its autoscaling part)
