@@ -14,11 +14,13 @@ from .fixtures import filled, node, pod, workload
 class CountingHistory:
     def __init__(self) -> None:
         self.asked: list[tuple[str, str]] = []
+        self.spans: list[tuple[int, int, int | None]] = []
 
     async def points(
         self, target: str, metric: str, start: int, end: int, step: int | None
     ) -> dict[str, Any]:
         self.asked.append((target, metric))
+        self.spans.append((start, end, step))
         return {"metricPoints": [], "intervals": []}
 
 
@@ -58,6 +60,20 @@ async def test_a_workloads_chart_is_one_question_per_line_whatever_its_pods() ->
             ("/namespaces/shop/deployments/web", "cpu/request"),
             ("/namespaces/shop/deployments/web", "cpu/limit"),
         ], n
+
+
+async def test_the_14_day_chart_stays_within_the_5_minute_rollups_history_keeps() -> None:
+    """History keeps 5-minute rollups for 14 days and refuses a 5-minute bucket before that: the
+    chart's first bucket is a step after ``now - 14d``, so a history clock a second (or a minute)
+    later than the console's still answers; 252 buckets of 80 minutes make the 14 days."""
+    charts, history, _ = data(3)
+    got = await charts.usage_chart(
+        "workloads", ("shop", "deployments", "web"), {"metric": "cpu", "range": "14d"}
+    )
+    ((start, end, step),) = set(history.spans)
+    assert step == 4800 and step % 300 == 0 and step % 3600 != 0  # answered from 5-minute rollups
+    assert end - start == 14 * 86400 - step and (end - start) // step + 1 == 252
+    assert got["end"] - got["start"] == 14 * 86400  # the chart still spans the whole range
 
 
 async def test_the_cluster_chart_is_one_question() -> None:

@@ -57,8 +57,12 @@ class ChartData:
         target, ring_keys, flat, current = self._target(what, path, metric)
         usage_name, request_name, limit_name = METRICS[metric]
         names = (usage_name,) if what in ("cluster", "nodes") else (usage_name, request_name, limit_name)
+        # the buckets asked begin a step after the range's start: the 14-day range at 5-minute rollups
+        # (kept for 14 days) must stay within them however late the history API reads its clock; from
+        # the range's very start it was refused whenever a second ticked between the two clocks
+        first = start + step if step else start
         try:
-            answers = await self._history(target, names, start, end, step)
+            answers = await self._history(target, names, first, end, step)
         except Unavailable as e:
             return self._from_ring(metric, start, end, ring_keys, flat + current, what, str(e), name)
         lines = [
