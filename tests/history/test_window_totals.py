@@ -117,3 +117,17 @@ def test_a_window_after_the_last_compaction_finds_the_live_series(world: tuple[H
     got = questions.idle(store, questions.IdleOptions(duration=40 * 60, cpu_threshold=1e9), now)
     assert len(got["items"]) == 8, got  # every workload is under a threshold of a million cores
     assert all(i["samples"] >= 40 for i in got["items"]), got
+
+
+def test_ids_out_of_the_members_range_belong_to_no_group() -> None:
+    """A damaged summary naming ids far outside the catalog costs nothing (no table sized by them)."""
+    sid = np.array([-5, 3, 4, 10**15], np.int64)
+    ones = np.ones(4, np.int64)
+    r = rollup.Rollup(DAY, sid, sid * 0, ones, ones * 7, ones, ones * 9, sid, sid * 0, ones * 100, ones)
+    group_of = np.array([-1, -1, -1, 0, 1], np.int64)
+    b = window._Block(group_of, [r], [])
+    count, high = np.zeros(2, np.int64), np.full(2, -1, np.int64)
+    b.add_to(count, None, high)
+    assert count.tolist() == [1, 1] and high.tolist() == [9, 9]
+    g, idx, n = b.sketch_entries()
+    assert (g.tolist(), idx.tolist(), n.tolist()) == ([0, 1], [100, 100], [1, 1])

@@ -105,16 +105,15 @@ class _Block:
         if not sids:
             self.groups = np.zeros(0, I64)
             return
-        lo = min(int(s.min()) for s in sids)
-        hi = max(int(s.max()) for s in sids)
-        # the block's groups, densely numbered: every lookup below is into ~BLOCK entries
-        ids = np.arange(lo, hi + 1)
-        g = np.full(ids.size, -1, I64)
-        inside = ids < group_of.size
-        g[inside] = group_of[ids[inside]]
+        # the block's groups, densely numbered: every lookup below is into ~BLOCK entries (ids
+        # outside the members' range, as a damaged file could hold, are no member's)
+        lo = max(0, min(int(s.min()) for s in sids))
+        hi = min(group_of.size - 1, max(int(s.max()) for s in sids))
+        g = group_of[lo : hi + 1] if lo <= hi else np.zeros(0, I64)
         self.groups = np.unique(g[g >= 0])
-        self.local = np.full(ids.size, -1, I64)
-        self.local[g >= 0] = np.searchsorted(self.groups, g[g >= 0])
+        # one entry more, -1, for every id out of range
+        self.local = np.full(g.size + 1, -1, I64)
+        self.local[:-1][g >= 0] = np.searchsorted(self.groups, g[g >= 0])
         self.lo = lo
         for ids_, keep, vals in heads:
             loc = self.of(ids_)
@@ -125,7 +124,9 @@ class _Block:
                 self.heads.append((loc, keep, vals))
 
     def of(self, sid: np.ndarray) -> np.ndarray:
-        out: np.ndarray = self.local[sid - self.lo]
+        """The local group of each id, -1 for none (ids below the range wrap to huge unsigned)."""
+        pos = np.minimum((sid - self.lo).view(np.uint64), self.local.size - 1)
+        out: np.ndarray = self.local[pos]
         return out
 
     def add_to(self, count: np.ndarray, total: np.ndarray | None, high: np.ndarray) -> None:
