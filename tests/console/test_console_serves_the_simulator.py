@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -16,14 +16,12 @@ from kubescope.console.app import Console, Settings
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.sim.process import SimulatorProcess
+from tests.simfixtures import simulator
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(nodes=3, pods_per_node=6, seed=5, kubelets=False) as s:
-        yield s
+sim = simulator(nodes=3, pods_per_node=6, seed=5, kubelets=False)
 
 
 @pytest.fixture

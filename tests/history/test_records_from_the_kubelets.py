@@ -10,7 +10,7 @@ import asyncio
 import gc
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +23,12 @@ from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.kubelet.settings import KubeletSettings
 from kubescope.sim.process import SimulatorProcess
+from tests.simfixtures import simulator
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(nodes=3, pods_per_node=3, seed=7, extra_args=["--kubelet-housekeeping=1"]) as s:
-        yield s
+sim = simulator(nodes=3, pods_per_node=3, seed=7, extra_args=["--kubelet-housekeeping=1"])
 
 
 @pytest.fixture

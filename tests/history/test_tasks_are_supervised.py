@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,9 @@ from kubescope.history.app import HistoryServer, ServeSettings, Settings
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 from kubescope.sim.process import SimulatorProcess
+from tests.simfixtures import simulator
 
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(nodes=1, pods_per_node=2, seed=4, kubelets=False) as s:
-        yield s
+sim = simulator(nodes=1, pods_per_node=2, seed=4, kubelets=False)
 
 
 @pytest.fixture

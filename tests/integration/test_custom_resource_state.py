@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ import yaml
 from kubescope.sim.process import SimulatorProcess
 from tests.integration.exporter import Exporter
 from tests.integration.kubectl import apply_once_served, kubectl
+from tests.simfixtures import simulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.kubectl]
 
@@ -151,10 +152,7 @@ def sample(text: str, prefix: str) -> float | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(nodes=1, pods_per_node=3, seed=5, kubelets=False) as s:
-        yield s
+sim = simulator(nodes=1, pods_per_node=3, seed=5, kubelets=False)
 
 
 def test_custom_resources_follow_crds_objects_and_the_config_file(

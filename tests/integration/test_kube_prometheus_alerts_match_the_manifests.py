@@ -25,6 +25,7 @@ from tests.deploy import manifests as m
 from tests.deploy.servicemonitor import scrape_configs
 from tests.integration.exporter import Exporter
 from tests.integration.prom import Prometheus, prometheus
+from tests.simfixtures import simulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.external]
 
@@ -46,10 +47,7 @@ def rule_file(tmp: Path) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(nodes=3, pods_per_node=4, seed=21, kubelets=False) as s:
-        yield s
+sim = simulator(nodes=3, pods_per_node=4, seed=21, kubelets=False)
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,13 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kubescope.sim.process import SimulatorProcess
 from tests.integration.exporter import Exporter
+from tests.simfixtures import simulator
 
 pytestmark = [pytest.mark.slow]
 
@@ -35,12 +35,9 @@ RESOURCES = {
 }
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(
-        nodes=6, pods_per_node=12, seed=21, churn_rate=800, kubelets=False, extra_args=["--churn-mix=lively"]
-    ) as s:
-        yield s
+sim = simulator(
+    nodes=6, pods_per_node=12, seed=21, churn_rate=800, kubelets=False, extra_args=["--churn-mix=lively"]
+)
 
 
 def samples(text: str) -> list[str]:

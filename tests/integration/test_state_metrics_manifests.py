@@ -5,7 +5,6 @@ it is not ready, naming the refusal."""
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import yaml
 from kubescope.sim.process import SimulatorProcess
 from tests.integration.exporter import Exporter
 from tests.integration.kubectl import apply_once_served, kubectl
+from tests.simfixtures import simulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.kubectl]
 
@@ -75,10 +75,7 @@ def token_kubeconfig(sim: SimulatorProcess, tmp: Path) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(nodes=2, pods_per_node=4, seed=11, kubelets=False) as s:
-        yield s
+sim = simulator(nodes=2, pods_per_node=4, seed=11, kubelets=False)
 
 
 def test_manifests_apply_and_the_objects_are_there(sim: SimulatorProcess, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from kubescope.state import flags as state_flags
 from kubescope.state import settings as st
 from kubescope.state.app import StateExporter
 from kubescope.state.custom import load_config
+from tests.simfixtures import simulator
 
 CRS = """
 kind: CustomResourceStateMetrics
@@ -38,10 +39,7 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(nodes=1, pods_per_node=2, seed=3, kubelets=False) as s:
-        yield s
+sim = simulator(nodes=1, pods_per_node=2, seed=3, kubelets=False)
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -18,16 +18,14 @@ import yaml
 from kubescope.sim.process import SimulatorProcess
 from tests.integration.exporter import Exporter
 from tests.integration.prom import need, prometheus
+from tests.simfixtures import simulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.external]
 
 KUBE_PROMETHEUS = Path(__file__).resolve().parents[1] / "data" / "kube-prometheus"
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(nodes=4, pods_per_node=8, seed=3, bookmark_interval=1) as s:
-        yield s
+sim = simulator(nodes=4, pods_per_node=8, seed=3, bookmark_interval=1)
 
 
 @pytest.fixture(scope="module")

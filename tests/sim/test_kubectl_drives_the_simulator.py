@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from kubescope.sim.process import SimulatorProcess
+from tests.simfixtures import simulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.kubectl]
 
@@ -42,12 +42,7 @@ class Kubectl:
         return self.run(*args, stdin=stdin).stdout
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(
-        nodes=3, pods_per_node=6, seed=5, tls=True, kubelets=False, bookmark_interval=1
-    ) as s:
-        yield s
+sim = simulator(nodes=3, pods_per_node=6, seed=5, tls=True, kubelets=False, bookmark_interval=1)
 
 
 @pytest.fixture
