@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Sequence
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, ne
 from typing import Any
 
 import msgspec
@@ -76,7 +77,7 @@ class ChangeDetector:
     function rendering them, or None when no bucket changed.
     """
 
-    __slots__ = ("_by_mask", "_encode", "_getters", "buckets", "renderer", "width")
+    __slots__ = ("_bits", "_by_mask", "_encode", "_getters", "buckets", "renderer", "width")
 
     def __init__(self, renderer: ObjectRenderer, buckets: Sequence[tuple[str, ...]]) -> None:
         self.renderer = renderer
@@ -85,6 +86,7 @@ class ChangeDetector:
         self._getters = [_getter(b) for b in self.buckets]
         self._encode = msgspec.json.Encoder().encode
         self._by_mask: dict[int, tuple[tuple[int, ...], TextsFn]] = {}
+        self._bits = [1 << k for k in range(self.width)]
 
     @classmethod
     def for_families(cls, renderer: ObjectRenderer) -> ChangeDetector | None:
@@ -105,10 +107,8 @@ class ChangeDetector:
 
     def changed(self, old: array[int], new: array[int]) -> tuple[tuple[int, ...], TextsFn] | None:
         """The families to render given the old and new fingerprints (None: nothing changed)."""
-        mask = 0
-        for k, (a, b) in enumerate(zip(old, new, strict=True)):
-            if a != b:
-                mask |= 1 << k
+        # the bits of the buckets whose fingerprint differs, summed in C
+        mask = sum(compress(self._bits, map(ne, old, new)))
         if not mask:
             return None
         got = self._by_mask.get(mask)
