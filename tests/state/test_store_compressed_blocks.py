@@ -11,7 +11,7 @@ from kubescope.state.exposition import scrape_chunks
 from kubescope.state.registry import all_resources
 from kubescope.state.render import decode_object, render_text
 from kubescope.state.sharding import Sharding
-from kubescope.state.store import ResourceStore, uid_key
+from kubescope.state.store import ResourceStore
 from tests.state.ksm import normalize, options
 
 
@@ -182,26 +182,21 @@ def test_new_members_over_scattered_slots() -> None:
     assert normalize(s.text()) == expected(live)
 
 
-def test_uuid_uids_are_keyed_by_int_and_others_as_they_are() -> None:
+def test_uids_are_told_apart_exactly_whatever_their_form() -> None:
     canonical = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
-    assert uid_key(canonical) == 0x0A1B2C3D4E5F6789ABCDEF0123456789
-    # not canonical: kept as str, so never equal to the int of another uid
-    for uid in (
-        canonical.upper(),
-        "0a1b2c3d4-e5f-6789-abcd-ef0123456789",
-        "0a1b2c3d-4e5f-6789-abcd-ef012345678g",
-    ):
-        assert uid_key(uid) == uid
-    assert uid_key("0_1b2c3d-4e5f-6789-abcd-ef0123456789") == "0_1b2c3d-4e5f-6789-abcd-ef0123456789"
     s = store()
-    objs = {i: cm(i) for i in range(3)}
+    objs = {i: cm(i) for i in range(5)}
+    # same hex digits, other forms: different uids, so different objects
     objs[0]["metadata"]["uid"] = canonical  # type: ignore[index]
     objs[1]["metadata"]["uid"] = canonical.upper()  # type: ignore[index]
+    objs[2]["metadata"]["uid"] = canonical.replace("-", "")  # type: ignore[index]
+    objs[3]["metadata"]["uid"] = "0a1b2c3d-4e5f-6789-abcd-ef012345678\u00e9"  # type: ignore[index]
     for o in objs.values():
         s.upsert(decode_object(SPEC, o))
-    assert len(s) == 3
+    assert len(s) == 5
     s.delete(decode_object(SPEC, objs[0]))
     del objs[0]
+    assert len(s) == 4
     assert normalize(s.text()) == expected(objs)
 
 

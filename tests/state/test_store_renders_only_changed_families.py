@@ -202,7 +202,7 @@ def test_a_slot_reused_by_a_new_object_starts_without_fingerprints() -> None:
     y["metadata"].update(name="other", uid="0b0c0d0e-0000-4000-8000-000000000001")
     y["status"]["containerStatuses"][0]["restartCount"] = 0
     s.upsert(decode_object(SPEC, y))  # x's slot again
-    assert set(s.slot_of.values()) == {0}
+    assert [loc for _, loc in s.index.items()] == [0]
     s.flush_sync()
     # y's container statuses become what x's were: not "unchanged"
     y["status"]["containerStatuses"][0]["restartCount"] = 5
