@@ -4,6 +4,7 @@ a server without watch-lists is asked once per client; big lists stream object b
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 from kubescope.kube.client import KubeClient
@@ -41,6 +42,21 @@ async def test_initial_events_are_the_list_and_the_stream_goes_on(fake: FakeApi,
     await until(lambda: sink.versions() == versions(fake), what="events on the watch-list stream")
     assert (st.added, st.modified, st.deleted, st.watches_ok) == (1, 1, 1, 1)
     assert run.reflector.resource_version == str(fake.rv)
+
+
+async def test_a_big_read_of_initial_events_is_decoded_and_handed_over_in_runs(
+    fake: FakeApi, start: Any
+) -> None:
+    """However many events one network read holds, at most ``hand_over`` of them are decoded and
+    alive at once (a sync's peak of short-lived objects is what its allocator keeps after it)."""
+    fake.watch_list = True
+    for i in range(700):
+        fake.add(i)
+    run = start(sink=PageRecorder(), options=dataclasses.replace(FAST, hand_over=64))
+    await run.synced()
+    sink: PageRecorder = run.sink
+    assert sink.versions() == versions(fake)
+    assert sum(sink.pages) == 700 and max(sink.pages) <= 2 * 64 - 1, sink.pages
 
 
 async def test_a_stream_cut_before_the_end_bookmark_lists_again(fake: FakeApi, start: Any) -> None:

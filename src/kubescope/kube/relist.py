@@ -48,14 +48,22 @@ class Relist:
         self.log.sink_call(self.sink.replace_begin)
 
     async def hand_over(self, items: list[Any], *, at_least: int = 1) -> None:
-        """Add ``items`` to the (re)list; pass what is held to the sink once ``at_least`` are."""
+        """Move ``items`` (emptied) into the (re)list; pass what is held to the sink once
+        ``at_least`` are.
+
+        Nothing handed over stays referenced while the pace is awaited: every reflector of a
+        process may wait there at once, and what they kept alive would add up to the sync's peak
+        of short-lived objects, which the allocator keeps after it.
+        """
         held = self.held
         assert held is not None
         held += items
+        items.clear()
         if held and len(held) >= at_least:
             self.held = []
-            self.apply(held)
             self.count += len(held)
+            self.apply(held)
+            del held
             if self.pace is not None:
                 await self.pace()
 

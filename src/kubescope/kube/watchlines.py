@@ -80,16 +80,37 @@ class WatchLines:
         return lines
 
     async def _initial_block(self, block: bytes) -> None:
-        """Complete lines of a watch-list before its end bookmark, decoded in one msgspec call
-        when they are all ADDED events (nearly always)."""
-        events: list[Any] | None = None
-        if INITIAL_EVENTS_END not in block:
-            with contextlib.suppress(msgspec.DecodeError):
-                events = self._events_decoder.decode(b"[" + block.translate(_NL_TO_COMMA) + b"]")
-        if events is None or any(ev.type != "ADDED" for ev in events):
-            await self._initial_batch(block.split(b"\n"))  # the end, a bookmark, an ERROR, bad input
+        """Complete lines of a watch-list before its end bookmark, decoded ``hand_over`` lines per
+        msgspec call when they are all ADDED events (nearly always).
+
+        One network read can hold a thousand objects (aiohttp buffers up to ~2 MiB): decoded whole,
+        they would all be alive at once, and the allocator arenas of a sync's peak of short-lived
+        objects stay behind it, pinned by the long-lived objects allocated meanwhile.
+        """
+        if INITIAL_EVENTS_END in block:
+            await self._initial_batch(block.split(b"\n"))  # the end, and the watch after it
             return
-        await self.relist.hand_over([ev.object for ev in events], at_least=self.hand_over)
+        n = self.hand_over
+        pos, size = 0, len(block)
+        while pos <= size:
+            cut = pos
+            for _ in range(n):  # the end of the n-th line from pos
+                cut = block.find(b"\n", cut) + 1
+                if not cut:
+                    cut = size + 1
+                    break
+            part = block[pos : cut - 1]
+            pos = cut
+            objs: list[Any] | None = None
+            with contextlib.suppress(msgspec.DecodeError):
+                events = self._events_decoder.decode(b"[" + part.translate(_NL_TO_COMMA) + b"]")
+                if all(ev.type == "ADDED" for ev in events):
+                    objs = [ev.object for ev in events]
+                del events
+            if objs is None:
+                await self._initial_batch(part.split(b"\n"))  # a bookmark, an ERROR, bad input
+            else:
+                await self.relist.hand_over(objs, at_least=n)
 
     async def _initial_batch(self, batch: list[bytes]) -> None:
         """Lines of a watch-list before its end bookmark: ADDED objects are a (re)list's."""
@@ -103,6 +124,9 @@ class WatchLines:
                 t = ""
             if t == "ADDED":
                 objs.append(ev.object)
+                if len(objs) >= self.hand_over:
+                    await self.relist.hand_over(objs)
+                    objs = []
                 continue
             await self.relist.hand_over(objs)
             objs = []
