@@ -251,6 +251,8 @@ class FakeApi:
     async def _echo(self, request: web.Request) -> web.Response:
         self.requests.append((request.path, dict(request.query), request.headers))
         body = await request.read()
+        if self.faults["other"]:
+            return self.faults["other"].pop(0).response()
         return web.json_response(
             {
                 "method": request.method,

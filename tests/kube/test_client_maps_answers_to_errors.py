@@ -47,6 +47,19 @@ async def test_request_sends_a_json_body(client: KubeClient) -> None:
     assert got == {"method": "POST", "contentType": "application/json", "body": '{"kind":"Thing","n":1}'}
 
 
+async def test_create_tells_created_from_already_there(fake: FakeApi, client: KubeClient) -> None:
+    assert await client.create("/echo", {"kind": "Thing"}, exist_ok=True) is True
+    fake.faults["other"].append(Fault(409, "AlreadyExists", 'things "a" already exists'))
+    assert await client.create("/echo", {"kind": "Thing"}, exist_ok=True) is False
+    fake.faults["other"].append(Fault(409, "AlreadyExists", 'things "a" already exists'))
+    with pytest.raises(ApiStatusError, match="already exists"):
+        await client.create("/echo", {"kind": "Thing"})
+    fake.faults["other"].append(Fault(403, "Forbidden", "forbidden"))
+    with pytest.raises(ForbiddenError):
+        await client.create("/echo", {"kind": "Thing"}, exist_ok=True)
+    assert [r[0] for r in fake.requests[-4:]] == ["/echo"] * 4
+
+
 @pytest.mark.parametrize(
     ("fault", "cls", "text"),
     [

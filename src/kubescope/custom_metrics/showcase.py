@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 
-from kubescope.errors import KubeError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 
@@ -106,11 +105,7 @@ async def register(kubeconfig: str, port: int) -> None:
     client = await KubeClient.connect(KubeSettings(kubeconfig=kubeconfig))
     try:
         for path, body in objects(port):
-            try:
-                await client.request("POST", path, body=body)
-            except KubeError as e:
-                if getattr(e, "code", 0) != 409:  # already there from an earlier run
-                    raise
+            await client.create(path, body, exist_ok=True)  # there from an earlier run: fine
     finally:
         await client.close()
 

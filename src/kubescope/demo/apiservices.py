@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubescope.errors import KubeError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.config import KubeSettings
 
@@ -65,10 +64,6 @@ async def register_api(
                 )
             )
         for path, body in objs:
-            try:
-                await client.request("POST", path, body=body)
-            except KubeError as e:
-                if getattr(e, "code", 0) != 409:  # already there from an earlier run
-                    raise
+            await client.create(path, body, exist_ok=True)  # there from an earlier run: fine
     finally:
         await client.close()

@@ -446,6 +446,20 @@ class KubeClient:
         resp.release()
         return out
 
+    async def create(self, path: str, body: Any, *, exist_ok: bool = False) -> bool:
+        """POST ``body`` to the collection at ``path``; True when it was created.
+
+        With ``exist_ok``, AlreadyExists (409: the object is there, say from an earlier run) answers
+        False instead of raising, as ``kubectl create`` users script with ``|| true`` for that one case.
+        """
+        try:
+            await self.request("POST", path, body=body)
+        except ApiStatusError as e:
+            if exist_ok and e.code == 409:
+                return False
+            raise
+        return True
+
     async def get(self, path: str, params: Params = None) -> bytes:
         """GET ``path`` and return the response body."""
         return await self.request("GET", path, params)
