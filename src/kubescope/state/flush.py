@@ -14,7 +14,7 @@ from itertools import accumulate, compress
 from operator import or_, sub
 from typing import Any
 
-from kubescope.state.blocks import Block, FreshRun, Rendered, gzip_member, inflate
+from kubescope.state.blocks import Block, FreshRun, Rendered, dense_member, gzip_member, inflate
 
 
 @dataclass
@@ -164,3 +164,16 @@ def _compact(lens: array[int], nfam: int, size: int) -> tuple[array[int], array[
 
 FlushWork = tuple[Block, dict[int, Rendered | None], Sequence[FreshRun]]
 """A block with the pending changes and fresh runs detached from it for one flush."""
+
+Ripe = tuple[Block, int, bytes]
+"""A member to make dense: its block, its family and the member as it was taken."""
+
+Densified = tuple[Block, int, bytes, bytes]
+"""A :data:`Ripe` member with its dense equivalent (the same text)."""
+
+
+def densify(ripe: Sequence[Ripe]) -> list[Densified]:
+    """The dense equivalent of each member (see :func:`kubescope.state.blocks.dense_member`).
+    Pure: the members are immutable, so this runs in the flusher thread while the event loop goes
+    on, and :meth:`ResourceStore.install_dense` keeps a result only if its member is still there."""
+    return [(block, f, member, dense_member(inflate(member))) for block, f, member in ripe]

@@ -12,6 +12,9 @@ seconds per scrape. Here the text lives compressed, which is both leaner and fas
   text in the block's ``pending`` map. A flusher thread later rewrites only the changed
   (block, family) members: inflate, compare the slots' old and new text, splice, deflate. The
   codec releases the GIL, so this runs beside the event loop on the second core.
+* A flush writes at ISA-L's fast level; a member that then stays unchanged for a while is
+  rewritten by the flusher in its idle time at libdeflate's denser level (the same text in ~8 %
+  fewer bytes; see :meth:`ResourceStore.age`).
 * A gzip scrape is the concatenation of members (RFC 1952 allows a gzip stream of several members;
   Go's ``gzip.Reader``, which Prometheus uses, reads them all), sent without recompressing. A plain
   scrape inflates the members one by one while streaming, so it never holds the whole body.
@@ -39,7 +42,7 @@ from kubescope.log import fields
 from kubescope.state.blocks import DEFAULT_LEVEL, Block, FreshRun, Rendered, inflate
 from kubescope.state.changes import ChangeDetector
 from kubescope.state.family import Family, ResourceSpec
-from kubescope.state.flush import FlushResult, FlushWork, flush_block
+from kubescope.state.flush import Densified, FlushResult, FlushWork, Ripe, flush_block
 from kubescope.state.render import ObjectRenderer, TextsFn
 from kubescope.state.sharding import Sharding
 from kubescope.state.uidindex import UidIndex
@@ -59,6 +62,8 @@ class StoreStats:
     flushes: int = 0
     flushed_raw_bytes: int = 0
     dropped_by_shard: int = 0
+    densified: int = 0
+    densify_saved_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -339,8 +344,14 @@ class ResourceStore:
     def install(self, result: FlushResult) -> None:
         """Publish a flush result (on the event loop): new members, then settle pending entries."""
         block = result.block
+        written = 0
         for f, member in result.members:
             block.members[f] = member
+            written |= 1 << f
+        if written:  # written at the fast level: dense again once they stay quiet (see age)
+            block.loose |= written
+            block.recent |= written
+            block.ripe &= ~written
         block.rows = result.rows
         block.lens = result.lens
         for slot, rendered in result.flushed.items():
@@ -354,6 +365,60 @@ class ResourceStore:
             block.pending = {}
         self.stats.flushes += 1
         self.stats.flushed_raw_bytes += result.raw_bytes
+
+    # -- making quiet members dense -----------------------------------------------------------
+    #
+    # A flush writes members at ISA-L's fast level (1), which keeps a sync and a stream of updates
+    # cheap; a member that then stays unchanged for a whole period of the flusher's ``quiet``
+    # seconds is *ripe*, and the flusher rewrites it, in its idle time, at libdeflate's denser
+    # level (the same text, ~8 % fewer bytes at rest; any deflate level is the same gzip to a
+    # reader). Per (block, family) the state is three bits (Block.loose, recent, ripe), so a busy
+    # family of a block (container statuses) does not keep its quiet ones fast.
+
+    def age(self) -> None:
+        """A period of the flusher's ``quiet`` seconds ended: members written at the fast level and
+        not during the period become ripe."""
+        for block in self.blocks:
+            if block.loose:
+                block.ripe |= block.loose & ~block.recent
+                block.recent = 0
+
+    def take_ripe(self, budget: int) -> list[Ripe]:
+        """Ripe members, about ``budget`` compressed bytes of them (they stay ripe until
+        :meth:`install_dense`)."""
+        out: list[Ripe] = []
+        n = 0
+        for block in self.blocks:
+            ripe = block.ripe
+            while ripe:
+                low = ripe & -ripe
+                ripe ^= low
+                member = block.members[low.bit_length() - 1]
+                if not member:  # every text of the family deleted: nothing to rewrite
+                    block.ripe &= ~low
+                    block.loose &= ~low
+                    continue
+                out.append((block, low.bit_length() - 1, member))
+                n += len(member)
+                if n >= budget:
+                    return out
+        return out
+
+    def install_dense(self, done: Sequence[Densified]) -> None:
+        """Put dense members in place of the ripe ones they were made from (on the event loop). A
+        member a flush replaced meanwhile stays as the flush wrote it: its text is newer."""
+        saved = 0
+        for block, f, old, dense in done:
+            if block.members[f] is not old:
+                continue  # rewritten since taken (and no longer ripe): the newer text stays
+            bit = 1 << f
+            block.loose &= ~bit
+            block.ripe &= ~bit
+            if len(dense) < len(old):
+                block.members[f] = dense
+                saved += len(old) - len(dense)
+                self.stats.densified += 1
+        self.stats.densify_saved_bytes += saved
 
     def flush_sync(self) -> None:
         """Flush everything in the calling thread (tests, render command, start-up)."""
