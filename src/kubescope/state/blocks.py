@@ -66,7 +66,9 @@ class Block:
     family: one array per block rather than one per family, since each long-lived small Python
     object allocated amid a sync's churn can pin a whole allocator arena. ``rows[f]`` is family
     ``f``'s row, or -1 while no slot of the block has text in ``f`` (its lengths all 0): at 1,000
-    nodes x 30 pods a quarter of the (block, family) rows are such.
+    nodes x 30 pods a quarter of the (block, family) rows are such. Only a flush reads the
+    lengths, so the block keeps them deflated (``packed``, items of type ``code``): 2.49 MiB of
+    lengths take 0.60 at 1,000 nodes x 30 pods, for ~10 µs per block flushed.
 
     No per-slot hash of the text is kept: which families an update can change is known from its
     input (:mod:`kubescope.state.changes`), and whether their text did change is found by
@@ -75,11 +77,12 @@ class Block:
     """
 
     __slots__ = (
+        "code",
         "fresh",
-        "lens",
         "loose",
         "members",
         "opened",
+        "packed",
         "pending",
         "prints",
         "recent",
@@ -92,8 +95,9 @@ class Block:
         self.size = size
         self.members: list[bytes] = [b""] * nfam
         self.rows: array[int] = array("h", [-1]) * nfam
-        # 16-bit lengths until a text needs more (see _flush_block)
-        self.lens: array[int] = array("H")
+        # 16-bit lengths until a text needs more (see flush_block)
+        self.code = "H"
+        self.packed = b""
         # slot -> the slot's new text, or None when its object was deleted
         self.pending: dict[int, Rendered | None] = {}
         # runs of new objects rendered family by family (see ResourceStore.upsert_page); only
@@ -110,8 +114,22 @@ class Block:
         self.recent = 0
         self.ripe = 0
 
+    @property
+    def lens(self) -> array[int]:
+        """The lengths (a copy)."""
+        return array(self.code, unpack(self.packed))
+
     def compressed_bytes(self) -> int:
         return sum(len(m) for m in self.members)
+
+
+def pack(data: bytes) -> bytes:
+    """``data`` deflated (raw, ISA-L's fastest level): a block's lengths, kept packed."""
+    return isal_zlib.compress(data, 1, wbits=-15) if data else b""
+
+
+def unpack(packed: bytes) -> bytes:
+    return isal_zlib.decompress(packed, -15) if packed else b""
 
 
 def _utf8_lens(texts: Sequence[str], joined: str, data: bytes) -> Iterable[int]:

@@ -14,7 +14,7 @@ from itertools import accumulate, compress
 from operator import or_, sub
 from typing import Any
 
-from kubescope.state.blocks import Block, FreshRun, Rendered, dense_member, gzip_member, inflate
+from kubescope.state.blocks import Block, FreshRun, Rendered, dense_member, gzip_member, inflate, pack
 
 
 @dataclass
@@ -23,7 +23,8 @@ class FlushResult:
     flushed: dict[int, Rendered | None]
     members: list[tuple[int, bytes]]
     rows: array[int]
-    lens: array[int]
+    code: str
+    packed: bytes
     raw_bytes: int
 
 
@@ -47,7 +48,7 @@ def flush_block(
     out: dict[int, bytes] = {}
     raw = 0
     size = block.size
-    code = block.lens.typecode
+    code = block.code
     if code == "H" and (
         any(r is not None and len(r) > 0xFFFF for r in pending.values())
         or any(fam is not None and max(fam[1]) > 0xFFFF for run in fresh for fam in run.families)
@@ -135,23 +136,25 @@ def flush_block(
         data = b"".join(parts)
         raw += len(data)
         out[f] = gzip_member(data, level)
-    rows, lens = _compact(lens, nfam, size)
-    return FlushResult(block, pending, list(out.items()), rows, lens, raw)
+    rows, kept = _compact(lens, nfam, size)
+    return FlushResult(block, pending, list(out.items()), rows, code, pack(kept), raw)
 
 
 def _expand(block: Block, nfam: int, code: str) -> array[int]:
     """A copy of ``block``'s lengths (of type ``code``) with a row for every family."""
     size = block.size
     lens = array(code, bytes(array(code).itemsize * size * nfam))
-    old_lens = block.lens if block.lens.typecode == code else array(code, block.lens)
+    old_lens = block.lens
+    if old_lens.typecode != code:
+        old_lens = array(code, old_lens)
     for f, r in enumerate(block.rows):
         if r >= 0:
             lens[f * size : (f + 1) * size] = old_lens[r * size : (r + 1) * size]
     return lens
 
 
-def _compact(lens: array[int], nfam: int, size: int) -> tuple[array[int], array[int]]:
-    """Rows and lengths without the rows of families with no text in any slot."""
+def _compact(lens: array[int], nfam: int, size: int) -> tuple[array[int], bytes]:
+    """Rows and lengths (their bytes) without the rows of families with no text in any slot."""
     lb = lens.tobytes()
     ln = lens.itemsize * size
     zero = bytes(ln)
@@ -159,7 +162,7 @@ def _compact(lens: array[int], nfam: int, size: int) -> tuple[array[int], array[
     kept = [f for f in range(nfam) if lb[f * ln : (f + 1) * ln] != zero]
     for r, f in enumerate(kept):
         rows[f] = r
-    return rows, array(lens.typecode, b"".join([lb[f * ln : (f + 1) * ln] for f in kept]))
+    return rows, b"".join([lb[f * ln : (f + 1) * ln] for f in kept])
 
 
 FlushWork = tuple[Block, dict[int, Rendered | None], Sequence[FreshRun]]

@@ -353,7 +353,8 @@ class ResourceStore:
             block.recent |= written
             block.ripe &= ~written
         block.rows = result.rows
-        block.lens = result.lens
+        block.code = result.code
+        block.packed = result.packed
         for slot, rendered in result.flushed.items():
             if block.pending.get(slot, 0) is rendered:
                 del block.pending[slot]
