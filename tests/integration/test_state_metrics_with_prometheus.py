@@ -238,6 +238,7 @@ def test_telemetry_reports_kubescope_counters(exporter: Exporter) -> None:
         "kube_state_metrics_list_total{",
         "kubescope_state_objects{",
         "kubescope_state_bytes_held{",
+        "kubescope_state_dense_members_total{",
         "http_request_duration_seconds_bucket{",
     ):
         assert name in tel, name

@@ -134,6 +134,16 @@ class SelfMetrics(Collector):
             "Objects whose metrics could not be rendered and were skipped.",
             labels=["resource"],
         )
+        dense = CounterMetricFamily(
+            "kubescope_state_dense_members",
+            "Compressed members the flusher rewrote at the dense level once their text stopped changing.",
+            labels=["resource"],
+        )
+        dense_saved = CounterMetricFamily(
+            "kubescope_state_dense_saved_bytes",
+            "Compressed bytes those dense rewrites saved (when written).",
+            labels=["resource"],
+        )
         held = GaugeMetricFamily(
             "kubescope_state_bytes_held",
             "Bytes of metric text held, compressed and pending compression.",
@@ -179,6 +189,8 @@ class SelfMetrics(Collector):
                 applied.add_metric([rv.name, t], s[t])
             decode_err.add_metric([rv.name], s["decode_errors"])
             render_err.add_metric([rv.name], sum(st.stats.render_errors for st in stores))
+            dense.add_metric([rv.name], sum(st.stats.densified for st in stores))
+            dense_saved.add_metric([rv.name], sum(st.stats.densify_saved_bytes for st in stores))
             held.add_metric([rv.name, "compressed"], sum(st.compressed_bytes() for st in stores))
             held.add_metric([rv.name, "pending"], sum(st.pending_bytes for st in stores))
             count.add_metric([rv.name], sum(len(st) for st in stores))
@@ -234,7 +246,7 @@ class SelfMetrics(Collector):
             "Net amount of CRDs affecting the cache currently.",
             value=self.crs_cache(),
         )
-        yield from (applied, decode_err, render_err, held, count, synced, relists)
+        yield from (applied, decode_err, render_err, dense, dense_saved, held, count, synced, relists)
         gone = GaugeMetricFamily(
             "kubescope_state_resource_unavailable",
             "1 for an enabled resource that cannot be listed: not served by the API server (skipped, "
