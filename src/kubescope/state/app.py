@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from aiohttp import web
 
@@ -38,7 +39,6 @@ from kubescope.kube.reflector import Reflector
 from kubescope.kube.sink import ReflectorOptions
 from kubescope.log import fields
 from kubescope.state import exposition as ex
-from kubescope.state.crs import CRSConfig, CustomResourceSpec
 from kubescope.state.custom import CustomResources
 from kubescope.state.discovery import INTERVAL, Discovery, unavailable
 from kubescope.state.family import FamilyOptions, ResourceSpec
@@ -48,6 +48,9 @@ from kubescope.state.scrapes import STALL, ScrapeLimiter, deadlines
 from kubescope.state.selfmetrics import ConfigState, ResourceView, SelfMetrics, register
 from kubescope.state.settings import StateSettings
 from kubescope.state.store import ResourceStore, Snapshot
+
+if TYPE_CHECKING:
+    from kubescope.state.crs import CRSConfig, CustomResourceSpec
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +122,7 @@ def _runtime_key(s: StateSettings, resource: str, spec: ResourceSpec) -> tuple[A
     return (
         fams,
         # a custom resource's metrics come from its configuration, not from its family names alone
-        spec.config if isinstance(spec, CustomResourceSpec) else None,
+        spec.config if _is_custom(spec) else None,
         opts.labels.entries,
         opts.annotations.entries,
         s.field_selector(resource, spec),
@@ -420,9 +423,16 @@ class StateExporter:
 
 def served_families(s: StateSettings, resource: str, spec: ResourceSpec) -> list[Any]:
     """The families served for a resource: the metric allow/deny lists apply to custom ones too."""
-    if isinstance(spec, CustomResourceSpec):
+    if _is_custom(spec):
         return [f for f in spec.families(FamilyOptions()) if s.metric_filter.keep(f)]
     return s.families(resource)
+
+
+def _is_custom(spec: ResourceSpec) -> TypeGuard[CustomResourceSpec]:
+    """Whether ``spec`` is a custom resource's. Its module is imported only with Custom Resource
+    State configured (:mod:`kubescope.state.custom`): without it, no spec can be one."""
+    crs = sys.modules.get("kubescope.state.crs.resources")
+    return crs is not None and isinstance(spec, crs.CustomResourceSpec)
 
 
 def _crs_object_error(family: str, message: str, verbosity: int) -> None:

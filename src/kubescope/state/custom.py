@@ -19,23 +19,22 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubescope.errors import ConfigError
 from kubescope.kube.client import KubeClient
 from kubescope.kube.reflector import Reflector
 from kubescope.log import fields
-from kubescope.state.crs import (
-    CRSConfig,
-    CustomResourceSpec,
-    Unstructured,
-    parse_config,
-    specs_for,
-    unstructured_dec_hook,
-)
 from kubescope.state.selfmetrics import ConfigState
 from kubescope.state.settings import StateSettings
 from kubescope.web.supervisor import Task
+
+if TYPE_CHECKING:
+    from kubescope.state.crs import CRSConfig, CustomResourceSpec, Unstructured
+
+# kubescope.state.crs (and PyYAML with it) is imported only once Custom Resource State is
+# configured: most exporters run without it, and its modules, YAML's and the family code they pull
+# in kept ~2 MiB of RSS for the process's life (measured at 1,000 x 30: docs/benchmarks.md).
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +73,10 @@ def load_config(s: StateSettings) -> tuple[CRSConfig | None, bytes | None]:
     configuration until the file appears).
     """
     kind, path = config_source(s)
+    if not kind:
+        return None, None
+    from kubescope.state.crs import parse_config
+
     if kind == "inline":
         cfg = parse_config(s.custom_resource_state_config, "--custom-resource-state-config")
         return cfg, None
@@ -171,15 +174,24 @@ class CustomResources:
         self._config_bytes = config_bytes
         self._on_object_error = on_object_error
         self._dirty = asyncio.Event()
-        self.reflector: Reflector[Any] = Reflector(
-            client,
-            api_path=CRD_API_PATH,
-            resource=CRD_RESOURCE,
-            item_type=Unstructured,
-            dec_hook=unstructured_dec_hook,
-            sink=self.crds,
-            name=CRD_RESOURCE,
-        )
+        self._reflector: Reflector[Any] | None = None
+
+    @property
+    def reflector(self) -> Reflector[Any]:
+        """The CRD watch, made on first use (its item type is Custom Resource State's)."""
+        if self._reflector is None:
+            from kubescope.state.crs import Unstructured, unstructured_dec_hook
+
+            self._reflector = Reflector(
+                self.client,
+                api_path=CRD_API_PATH,
+                resource=CRD_RESOURCE,
+                item_type=Unstructured,
+                dec_hook=unstructured_dec_hook,
+                sink=self.crds,
+                name=CRD_RESOURCE,
+            )
+        return self._reflector
 
     @property
     def enabled(self) -> bool:
@@ -220,6 +232,8 @@ class CustomResources:
     async def _resolve(self) -> None:
         specs: dict[str, CustomResourceSpec] = {}
         if self.config is not None:
+            from kubescope.state.crs import specs_for
+
             try:
                 for spec in specs_for(self.config, self.crds.objects.values(), self._object_error):
                     specs[spec.name] = spec
@@ -270,6 +284,8 @@ class CustomResources:
             if data is None or data == self._config_bytes:
                 continue
             self._config_bytes = data
+            from kubescope.state.crs import parse_config
+
             try:
                 cfg = parse_config(data.decode(errors="replace"), path)
             except ConfigError as e:
