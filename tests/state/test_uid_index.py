@@ -90,3 +90,24 @@ def test_memory_stays_bounded_while_objects_keep_being_replaced() -> None:
     assert len(ix._map) <= 2000 * 3 // 2 + 64  # tombstones included
     gc.collect()
     assert sys.getallocatedblocks() - blocks < 200  # no Python object per entry
+
+
+def test_items_give_back_each_uid_exactly() -> None:
+    """Canonical UUIDs are kept as 16 bytes: only their exact spelling packs, and unpacks as itself."""
+    canonical = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    forms = [
+        canonical,
+        "00000000-0000-0000-0000-000000000001",  # digits only
+        "0A1b2c3d-4e5f-6789-abcd-ef0123456789",  # one capital
+        "0a1b2c3d-4e5f-6789-abcd-ef01234567 9",  # a space (bytes.fromhex skips spaces)
+        "0a1b2c3d-4e5f-6789-abcd-ef0123-56789",  # a fifth dash
+        "0a1b2c3d-4e5f-6789-abcd-ef012345678g",  # not hex
+        "0a1b2c3d4-e5f-6789-abcd-ef0123456789",  # a dash moved
+    ]
+    assert [uidindex.packed(u) is not None for u in forms] == [True, True] + [False] * 5
+    ix = UidIndex()
+    for slot, u in enumerate(forms):
+        ix.add(u, slot)
+    assert sorted(ix.items()) == sorted((u, s) for s, u in enumerate(forms))
+    assert [ix.get(u) for u in forms] == list(range(len(forms)))
+    assert ix.get(canonical.upper()) is None

@@ -8,10 +8,11 @@ a 1 MiB arena while one object in it lives, so those long-lived keys spread over
 sync used and pinned them (62 arenas with ~30 MiB in use after a sync on an idle machine).
 
 Here the index is a C hash table (``preshed``: 64-bit keys to 64-bit values, open addressing, no
-Python object per entry) keyed by ``hash(uid)``, plus each slot's uid bytes in one ``bytearray`` to
-tell a hash collision from a match. Nothing per object lives in the small-object allocator; a uid
-that is not 36 ASCII bytes (the API server assigns UUIDs) or whose hash another uid took goes to
-a small ``dict`` instead.
+Python object per entry) keyed by ``hash(uid)``, plus each slot's uid in one ``bytearray`` to tell a
+hash collision from a match: the UUID's 16 bytes, not its 36 characters (95,000 objects: 1.5 MiB
+instead of 3.4). Nothing per object lives in the small-object allocator; a uid that is not a
+canonical UUID (the API server assigns those: lowercase hex digits, dashes at 8, 13, 18 and 23) or
+whose hash another uid took goes to a small ``dict`` instead.
 
 ``preshed`` keeps a deleted entry as a tombstone (its length counts them, and only a growth drops
 them), so an index whose objects keep being replaced would grow without bound: this class
@@ -26,10 +27,38 @@ from collections.abc import Iterator
 
 from preshed.maps import PreshMap
 
-UID_BYTES = 36
-"""A canonical UUID's length, what the API server assigns: such a uid is kept in its slot's row."""
+UID_BYTES = 16
+"""A canonical UUID's bytes, what its slot's row keeps (:func:`packed`)."""
 
 _MASK = (1 << 64) - 1
+
+
+def packed(uid: str) -> bytes | None:
+    """A canonical UUID's 16 bytes; None for any other form (the index keeps those in a dict). Exact
+    both ways: :func:`unpacked` gives back the same string."""
+    if len(uid) != 36 or uid[8] != "-" or uid[13] != "-" or uid[18] != "-" or uid[23] != "-":
+        return None
+    try:
+        data = bytes.fromhex(uid.replace("-", ""))
+    except ValueError:  # not hex digits (fromhex skips spaces: the length below catches those)
+        return None
+    # 16 bytes: the 32 other characters are all hex digits; lowercase: no other spelling matches
+    return data if len(data) == UID_BYTES and uid == uid.lower() else None
+
+
+def _holds(uids: bytearray, slot: int, uid: str) -> bool:
+    """Whether ``slot``'s row holds ``uid`` (what :func:`packed` gives; 2.5x faster than calling it)."""
+    at = slot * UID_BYTES
+    return (
+        uids[at : at + UID_BYTES].hex() == uid.replace("-", "")  # hex() is lowercase
+        and len(uid) == 36
+        and uid[8] == uid[13] == uid[18] == uid[23] == "-"
+    )
+
+
+def unpacked(data: bytes | bytearray) -> str:
+    h = data.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class UidIndex:
@@ -40,9 +69,9 @@ class UidIndex:
     def __init__(self) -> None:
         self._map = PreshMap()
         self._live = 0  # entries of _map (its len counts tombstones too)
-        # slot * UID_BYTES: the uid bytes of the object in that slot, when _map holds it
+        # slot * UID_BYTES: the packed uid of the object in that slot, when _map holds it
         self._uids = bytearray()
-        # uids not kept in _map: not UID_BYTES ASCII bytes, or their hash was taken
+        # uids not kept in _map: not canonical UUIDs, or their hash was taken
         self._other: dict[str, int] = {}
 
     def __len__(self) -> int:
@@ -54,17 +83,15 @@ class UidIndex:
     def get(self, uid: str) -> int | None:
         """The slot of ``uid``, or None."""
         slot = self._map[hash(uid) & _MASK]
-        if slot is not None:
-            at = slot * UID_BYTES
-            if self._uids[at : at + UID_BYTES] == uid.encode():
-                return slot  # type: ignore[no-any-return]
+        if slot is not None and _holds(self._uids, slot, uid):
+            return slot  # type: ignore[no-any-return]
         return self._other.get(uid) if self._other else None
 
     def add(self, uid: str, slot: int) -> None:
         """Index ``uid`` (not held) at ``slot``."""
         key = hash(uid) & _MASK
-        data = uid.encode()
-        if len(data) != UID_BYTES or len(uid) != UID_BYTES or key in self._map:
+        data = packed(uid)
+        if data is None or key in self._map:
             self._other[uid] = slot
             return
         at = slot * UID_BYTES
@@ -80,14 +107,12 @@ class UidIndex:
         """Remove ``uid``; its slot, or None if it was not held."""
         key = hash(uid) & _MASK
         slot = self._map[key]
-        if slot is not None:
-            at = slot * UID_BYTES
-            if self._uids[at : at + UID_BYTES] == uid.encode():
-                del self._map[key]  # held: preshed leaves a tombstone
-                self._live -= 1
-                if len(self._map) - self._live > self._live // 2 + 64:
-                    self._rebuild()
-                return slot  # type: ignore[no-any-return]
+        if slot is not None and _holds(self._uids, slot, uid):
+            del self._map[key]  # held: preshed leaves a tombstone
+            self._live -= 1
+            if len(self._map) - self._live > self._live // 2 + 64:
+                self._rebuild()
+            return slot  # type: ignore[no-any-return]
         return self._other.pop(uid, None) if self._other else None
 
     def items(self) -> Iterator[tuple[str, int]]:
@@ -95,7 +120,7 @@ class UidIndex:
         uids = self._uids
         for slot in list(self._map.values()):
             at = slot * UID_BYTES
-            yield uids[at : at + UID_BYTES].decode(), slot
+            yield unpacked(uids[at : at + UID_BYTES]), slot
         yield from list(self._other.items())
 
     def _rebuild(self) -> None:
