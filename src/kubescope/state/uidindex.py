@@ -9,8 +9,8 @@ sync used and pinned them (62 arenas with ~30 MiB in use after a sync on an idle
 
 Here the index is a C hash table (``preshed``: 64-bit keys to 64-bit values, open addressing, no
 Python object per entry) keyed by ``hash(uid)``, plus each slot's uid in one ``bytearray`` to tell a
-hash collision from a match: the UUID's 16 bytes, not its 36 characters (95,000 objects: 1.5 MiB
-instead of 3.4). Nothing per object lives in the small-object allocator; a uid that is not a
+hash collision from a match: the UUID's 16 bytes, not its 36 characters (82,862 objects at 1,000 x
+30: 1.3 MiB instead of 3.0). Nothing per object lives in the small-object allocator; a uid that is not a
 canonical UUID (the API server assigns those: lowercase hex digits, dashes at 8, 13, 18 and 23) or
 whose hash another uid took goes to a small ``dict`` instead.
 
