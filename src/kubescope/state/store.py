@@ -49,7 +49,7 @@ from kubescope.state.uidindex import UidIndex
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BLOCK_SIZE = 128
+DEFAULT_BLOCK_SIZE = 256
 
 
 @dataclass
