@@ -104,7 +104,7 @@ def served_text(
 
     async def scrape() -> bytes:
         chunks = scrape_chunks([store.snapshot()], openmetrics=openmetrics, gz=True)
-        return b"".join([c async for c in chunks])
+        return b"".join([p async for c in chunks for p in c])
 
     return gzip.decompress(asyncio.run(scrape())).decode()
 

@@ -93,7 +93,7 @@ async def test_scrape_body_gzip_members_concatenate_to_the_plain_body(gz: bool) 
     for o in objs.values():
         s.upsert(decode_object(SPEC, o))
     s.flush_sync()
-    body = b"".join([c async for c in scrape_chunks([s.snapshot()], openmetrics=True, gz=gz)])
+    body = b"".join([p async for c in scrape_chunks([s.snapshot()], openmetrics=True, gz=gz) for p in c])
     text = gzip.decompress(body).decode() if gz else body.decode()
     assert text.endswith("# EOF\n")
     want = render_text([(SPEC, FAMS, [decode_object(SPEC, o) for o in objs.values()])], openmetrics=True)

@@ -128,8 +128,10 @@ async def test_the_flusher_makes_quiet_members_dense_in_its_idle_time() -> None:
         assert s.compressed_bytes() < fast * 0.97
         # both encodings of a scrape still carry the render's text
         await flusher.flush_now()
-        gz = b"".join([c async for c in scrape_chunks([s.snapshot()], openmetrics=False, gz=True)])
-        plain = b"".join([c async for c in scrape_chunks([s.snapshot()], openmetrics=False, gz=False)])
+        gz = b"".join([p async for c in scrape_chunks([s.snapshot()], openmetrics=False, gz=True) for p in c])
+        plain = b"".join(
+            [p async for c in scrape_chunks([s.snapshot()], openmetrics=False, gz=False) for p in c]
+        )
         assert gzip.decompress(gz) == plain
         assert [ln for ln in normalize(plain.decode()) if not ln.startswith("#")] == expected(PODS)
         assert all(inflate(m) for b in s.blocks for m in b.members if m)

@@ -1,8 +1,8 @@
 """Writing a state-metrics scrape: negotiation, resource filters, headers and streamed bodies.
 
 Kept apart from the HTTP framework: :func:`negotiate` and :func:`wants_gzip` read header values,
-:func:`scrape_chunks` yields the body as bytes chunks from store snapshots, and the web layer only
-writes them with backpressure.
+:func:`scrape_chunks` yields the body as lists of bytes parts from store snapshots, and the web
+layer only writes them (one ``writev`` per list) with backpressure.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kubescope.state.blocks import gzip_member, inflate
+from isal import isal_zlib
+
+from kubescope.state.blocks import gzip_member
 from kubescope.state.family import Family
 from kubescope.state.store import Snapshot
 
@@ -147,19 +149,33 @@ def body_length(snaps: Sequence[Snapshot], *, openmetrics: bool, gz: bool) -> in
     return total
 
 
-def _inflate_unit(unit: tuple[bytes, Sequence[bytes]]) -> bytes:
+def _inflate_unit(unit: tuple[bytes, list[bytes]]) -> list[bytes]:
+    """A plain unit's parts: its headers, then each member's text, written as they are (one
+    ``writev``), not joined. Joined, every unit was a fresh ~2 MiB buffer that glibc maps and
+    unmaps (page faults for the whole body, each scrape): at 1,000 x 30 the exporter's CPU per plain
+    scrape was 0.53-0.64 s joined against 0.31-0.36 s as parts (interleaved runs, load ~2.5)."""
     prefix, members = unit
-    return b"".join([prefix, *[inflate(m) for m in members]])
+    parts = [prefix] if prefix else []
+    parts += [_inflate_exact(m) for m in members]
+    return parts
 
 
-Unit = bytes | tuple[bytes, list[bytes]]
-"""Ready bytes (gzip), or headers followed by members to inflate (plain), ~2 MiB of text."""
+def _inflate_exact(member: bytes) -> bytes:
+    """The text of one member, inflated into a buffer of its length (ISIZE, + 1 so that ISA-L sees
+    the end without asking for another block). With ISA-L's default (16 KiB, grown in blocks then
+    copied into one) the plain-scrape threads' heaps grew to ~7 MiB each and kept it, fragmented:
+    ~7 MiB more RSS during plain scrapes, ~2.5 MiB more steady (1,000 x 30)."""
+    return isal_zlib.decompress(member, 31, member_size(member) + 1) if member else b""
+
+
+Unit = list[bytes] | tuple[bytes, list[bytes]]
+"""Parts ready to write (gzip), or headers followed by members to inflate (plain)."""
 
 
 def _units(snaps: Sequence[Snapshot], openmetrics: bool, gz: bool) -> Iterator[Unit]:
-    """gzip: the body in chunks of ~:data:`GZIP_CHUNK`; plain: units of the headers before them and
-    members of ~:data:`PLAIN_UNIT` compressed bytes (~2 MiB of text), inflated and joined in one
-    call (in a thread: the event loop only writes them)."""
+    """gzip: the body as lists of headers and members of ~:data:`GZIP_CHUNK` bytes; plain: units of
+    the headers before them and members of ~:data:`PLAIN_UNIT` compressed bytes (~2 MiB of text),
+    inflated in one call (in a thread: the event loop only writes them)."""
     if gz:
         buf: list[bytes] = []
         size = 0
@@ -168,10 +184,10 @@ def _units(snaps: Sequence[Snapshot], openmetrics: bool, gz: bool) -> Iterator[U
                 buf.append(part)
                 size += len(part)
                 if size >= GZIP_CHUNK:
-                    yield b"".join(buf)
+                    yield buf
                     buf, size = [], 0
         if buf:
-            yield b"".join(buf)
+            yield buf
         return
     prefix: list[bytes] = []
     batch: list[bytes] = []
@@ -194,11 +210,13 @@ def _units(snaps: Sequence[Snapshot], openmetrics: bool, gz: bool) -> Iterator[U
 
 
 GZIP_CHUNK = 256 << 10
-"""Bytes of members joined per gzip chunk: what a client that stops reading keeps alive."""
+"""Bytes of members per gzip write (the members themselves, not copies: a client that stops reading
+keeps alive only members the store has since replaced)."""
 PLAIN_UNIT = 256 << 10
 """Compressed bytes inflated per plain unit (~2 MiB of text)."""
 INFLATE_AHEAD = 2
-"""Units being inflated while an earlier one is written: a plain scrape holds ~3 units (~6 MiB).
+"""Units being inflated while an earlier one is written: a plain scrape holds ~3 units (~6 MiB),
+whatever the body's size and however slowly its client reads.
 With ISA-L inflating 5x faster than zlib, 2 ahead keep a 1000 x 30 plain scrape as fast as 4 did
 (0.74-0.86 s either way) with a lower RSS peak (~162 vs ~168 MiB)."""
 
@@ -209,34 +227,35 @@ async def scrape_chunks(
     openmetrics: bool,
     gz: bool,
     executor: Executor | None = None,
-) -> AsyncIterator[bytes]:
-    """Yield the scrape body: exactly :func:`body_length` bytes.
+) -> AsyncIterator[list[bytes]]:
+    """Yield the scrape body as lists of parts to write in order: exactly :func:`body_length` bytes.
 
-    gzip: headers and members concatenated as they are (a multi-member gzip stream), in chunks of
-    ~256 KiB. plain: units of headers and members inflated and joined in ``executor`` (the codec
-    releases the GIL), up to :data:`INFLATE_AHEAD` units ahead of the one being written, so
-    inflating overlaps sending and the event loop keeps ingesting while a big scrape streams.
+    gzip: headers and members as they are (a multi-member gzip stream), ~256 KiB per list. plain:
+    units of headers and members inflated in ``executor`` (the codec releases the GIL), up to
+    :data:`INFLATE_AHEAD` units ahead of the one being written, so inflating overlaps sending and
+    the event loop keeps ingesting while a big scrape streams. A unit is inflated only when the
+    consumer asks for the one before it: a reader that stops stops the inflating.
     """
     loop = asyncio.get_running_loop()
     units = _units(snaps, openmetrics, gz)
-    ahead: collections.deque[bytes | asyncio.Future[bytes]] = collections.deque()
+    ahead: collections.deque[list[bytes] | asyncio.Future[list[bytes]]] = collections.deque()
 
     def fill() -> None:
         while len(ahead) < INFLATE_AHEAD:
             u = next(units, None)
             if u is None:
                 return
-            ahead.append(u if isinstance(u, bytes) else loop.run_in_executor(executor, _inflate_unit, u))
+            ahead.append(u if isinstance(u, list) else loop.run_in_executor(executor, _inflate_unit, u))
 
     try:
         fill()
         while ahead:
             u = ahead.popleft()
-            data = u if isinstance(u, bytes) else await u
+            data = u if isinstance(u, list) else await u
             fill()
             yield data
             del data
     finally:
         for u in ahead:  # the client went away: results nobody will read
-            if not isinstance(u, bytes):
+            if not isinstance(u, list):
                 u.cancel()

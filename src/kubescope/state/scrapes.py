@@ -120,12 +120,12 @@ class Admission:
 
 async def deadlines(
     request: web.Request,
-    chunks: AsyncIterator[bytes],
+    chunks: AsyncIterator[list[bytes]],
     admission: Admission,
     *,
     stall: float,
     deadline: float,
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[list[bytes]]:
     """``chunks`` as they are, aborting the connection when the client has read nothing for
     ``stall`` seconds (this generator is only resumed once the previous chunk was written) or the
     response has taken ``deadline`` seconds. The pending write then fails: the response ends as any
