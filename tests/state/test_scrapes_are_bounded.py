@@ -127,3 +127,15 @@ async def test_stalled_readers_are_cut_off_and_their_slots_given_back(exporter: 
     finally:
         for sock in stalled:
             sock.close()
+
+
+async def test_a_plain_scrape_first_gives_back_what_the_heaps_hold_free(exporter: Any) -> None:
+    # no background flush, so no idle trim: only scrapes trim here
+    ex = await exporter("--resources=pods", "--flush-interval=3600")
+    trimmer = ex.flusher.trimmer
+    trimmer.note(1)  # churn below the threshold: nothing trimmed yet
+    trims = trimmer.trims
+    assert (await scrape(ex, "gzip"))[0] == 200
+    assert trimmer.trims == trims  # a gzip scrape allocates next to nothing
+    assert (await scrape(ex))[0] == 200
+    assert trimmer.trims == trims + 1  # the plain scrape trimmed before inflating

@@ -321,6 +321,10 @@ class StateExporter:
             return self.scrapes.refusal(gz)
         with admission:
             await self.flusher.flush_now()
+            if not gz:
+                # a plain scrape's buffers (its threads' heaps) come on top of what the heaps hold
+                # free: give back first what earlier work freed (all of a sync's, just after it)
+                self.flusher.trimmer.idle()
             snaps = [self.runtimes[n].snapshot() for n in names if n in self.runtimes]
             headers = {"Content-Length": str(ex.body_length(snaps, openmetrics=neg.openmetrics, gz=gz))}
             if gz:
