@@ -55,7 +55,8 @@ def decode(data: bytes, chunk: int, window: int = 4096, **kw: Any) -> tuple[list
     dec: ListDecoder[Obj] = ListDecoder(Obj, window=window, **kw)
     out: list[Obj] = []
     for i in range(0, len(data), chunk):
-        out += dec.feed(data[i : i + chunk])
+        for run in dec.feed(data[i : i + chunk]):
+            out += run
     out += dec.finish()
     return out, dec
 
@@ -80,7 +81,8 @@ def test_objects_come_before_the_body_ends() -> None:
     dec: ListDecoder[Obj] = ListDecoder(Obj, window=16 << 10)
     early = []
     for i in range(0, len(data) // 2, 1000):
-        early += dec.feed(data[i : i + 1000])
+        for run in dec.feed(data[i : i + 1000]):
+            early += run
     assert len(early) > 500  # decoded window by window, not held until the end
     assert dec.metadata.resource_version == "777"  # known from the head, before the items
 
@@ -140,10 +142,36 @@ def test_memory_stays_within_a_few_windows_whatever_the_body_size() -> None:
     tracemalloc.start()
     try:
         for i in range(0, len(data), 64 << 10):
-            count += len(dec.feed(data[i : i + (64 << 10)]))
+            count += sum(map(len, dec.feed(data[i : i + (64 << 10)])))
         count += len(dec.finish())
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert count == 60000
     assert peak < 12 * window, f"peak {peak} bytes for a {len(data)}-byte body"
+
+
+def test_a_big_read_is_decoded_a_window_at_a_time() -> None:
+    """aiohttp can hand over ~2 MiB at once: the objects of such a read come in runs of at most
+    about a window of text, each decoded only once the consumer has taken the one before."""
+    items = [item(i) for i in range(3000)]
+    data = body(items)
+    window = 16 << 10
+    most = window // min(len(json.dumps(o, separators=(",", ":"))) for o in items) + 1
+    dec: ListDecoder[Obj] = ListDecoder(Obj, window=window)
+    runs = dec.feed(data[: len(data) - 10])  # nearly the whole body in one read
+    assert dec.items == 0  # nothing decoded before it is asked for
+    first = next(runs)
+    assert 0 < len(first) <= most and dec.items == len(first)
+    sizes = [len(first), *map(len, runs)]
+    sizes += map(len, dec.feed(data[len(data) - 10 :]))
+    assert len(sizes) > 10 and max(sizes) <= most
+    last = dec.finish()
+    assert len(last) <= most
+    assert sum(sizes) + len(last) == 3000
+
+
+def test_an_item_bigger_than_the_window_is_still_cut() -> None:
+    items = [item(0), {**item(1), "big": "x" * 20000}, *[item(i) for i in range(2, 50)]]
+    out, _ = decode(body(items), 7000, window=4096)
+    assert names(out) == [f"o-{i}" for i in range(50)]

@@ -77,13 +77,16 @@ class ListPages(Generic[T]):
                     what=f"list {self.path}",
                 )
                 while left and (data := await body.read()):
-                    items = dec.feed(data)
+                    runs = dec.feed(data)
                     del data
                     if ahead is None and dec.metadata.continue_ and not self.limit:
                         ahead = self._next(dec.metadata.continue_)
-                    if items:
+                    for items in runs:  # each decoded once the one before was applied
                         items, left = _cut(items, left)
                         yield items, False
+                        del items
+                        if not left:
+                            break
                 items = dec.finish() if left else []
                 body.close()
                 self.bytes += dec.bytes

@@ -5,8 +5,10 @@ msgspec decodes one whole document at a time: a list answered in one response (a
 come as one 220 MB body) would need the whole body, then every object of it, at once (651 MB peak
 RSS measured against a real kube-apiserver). :class:`ListDecoder` takes the body chunk by chunk;
 once more than a *window* (1 MiB) of items is buffered, the buffer is cut at the last item
-boundary in it and that run of items is decoded by one msgspec call, so memory holds one window
-of text and one window of objects, whatever the size of the list.
+boundary within a window and that run of items is decoded by one msgspec call, then the next
+window's, each only once the consumer took the run before it, so memory holds a network read of
+text and one window of objects (~300 pods), whatever the size of the list or of a read (aiohttp
+hands over up to ~2 MiB at once).
 
 No library splits a JSON array at C speed (msgspec has no streaming decoder; ijson builds dicts, at
 orjson's speed or worse), so the boundary is found with ``bytes.rfind``: kube-apiserver writes
@@ -27,7 +29,7 @@ Items that are valid JSON but do not fit the item type are decoded one by one an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -90,31 +92,38 @@ class ListDecoder(Generic[T]):
         self.bytes = 0
         self.items = 0
 
-    def feed(self, data: bytes) -> list[T]:
-        """Take the next chunk of the body; return the items it completed (often none)."""
+    def feed(self, data: bytes) -> Iterator[list[T]]:
+        """Take the next chunk of the body (at once: :attr:`metadata` is known after it); return
+        the runs of items it completed (often none), each of at most about a window of text and
+        decoded only when the iteration reaches it, so the consumer can be done with one run's
+        objects before the next are made. A run not taken stays buffered for the next call."""
         self.bytes += len(data)
         self._buf += data
         if self._start < 0 and not self._find_items():
             if len(self._buf) > self._max:
                 raise DecodeError(f"{self._what}: no items array in the first {len(self._buf)} bytes")
-            return []
-        if self._null_items or len(self._buf) < self._next_cut:
-            return []
-        if self._boundary is None and not self._find_boundary():
-            return []
-        out = self._cut()
-        # after a cut, once a window more is buffered; after a failure (no boundary that decodes),
-        # not before another window came: a malformed body costs one attempt per window
-        self._next_cut = (self._start if out is not None else len(self._buf)) + self._window
-        if out is None and len(self._buf) - self._start > self._max:
-            raise DecodeError(
-                f"{self._what}: no item boundary in {len(self._buf) - self._start} bytes "
-                "(an object larger than that, or not a list as kube-apiserver writes one)"
-            )
-        return out or []
+            return iter(())
+        return self._runs()
+
+    def _runs(self) -> Iterator[list[T]]:
+        while not self._null_items and len(self._buf) >= self._next_cut:
+            if self._boundary is None and not self._find_boundary():
+                return
+            out = self._cut()
+            # after a cut, once a window more is buffered; after a failure (no boundary that
+            # decodes), not before another window came: a malformed body costs one attempt per window
+            self._next_cut = (self._start if out is not None else len(self._buf)) + self._window
+            if out is None and len(self._buf) - self._start > self._max:
+                raise DecodeError(
+                    f"{self._what}: no item boundary in {len(self._buf) - self._start} bytes "
+                    "(an object larger than that, or not a list as kube-apiserver writes one)"
+                )
+            if out:
+                yield out
 
     def finish(self) -> list[T]:
-        """The body ended: decode what is left (the last items and the list's closing bytes)."""
+        """The body ended: decode what is left (the last items and the list's closing bytes: less
+        than a window once every run :meth:`feed` returned was taken)."""
         buf = self._buf
         self._buf = bytearray()
         if self._start < 0 or self._null_items:
@@ -185,15 +194,19 @@ class ListDecoder(Generic[T]):
         return True
 
     def _cut(self) -> list[T] | None:
-        """Decode the items up to the last boundary that decodes; None if none did."""
+        """Decode the items up to the last boundary within a window that decodes (or, with none
+        there, an item bigger than a window, the buffer's last); None if none did."""
         assert self._boundary is not None
         buf = self._buf
         start = self._start
-        end = len(buf)
+        end = min(len(buf), start + self._window + len(self._boundary))
         for _ in range(_TRIES):
             pos = buf.rfind(self._boundary, start + 1, end)
             if pos < 0:
-                return None
+                if end >= len(buf):
+                    return None
+                end = len(buf)
+                continue
             # pos: the '}' ending an item; pos + 1: the ',' before the next one
             window = buf[start : pos + 2]
             window[0] = 0x5B  # [
