@@ -137,3 +137,23 @@ async def test_the_flusher_makes_quiet_members_dense_in_its_idle_time() -> None:
         assert all(inflate(m) for b in s.blocks for m in b.members if m)
     finally:
         await flusher.stop()
+
+
+async def test_the_flusher_leaves_members_fast_while_changes_are_pending_or_scrapes_come() -> None:
+    holder: list[ResourceStore] = []
+    flusher = Flusher(lambda: holder, quiet=3600.0)
+    s = store()
+    holder.append(s)
+    s.age()
+    s.age()
+    loop = asyncio.get_running_loop()
+    await flusher.flush_now()  # a scrape, just now
+    assert await flusher._densify_until(loop.time() + 60) == (True, False)
+    flusher.quiet = 0.0  # no scrape for a while now, but a change is pending
+    s.upsert(decode_object(SPEC, restarted(PODS[5])))
+    assert await flusher._densify_until(loop.time() + 60) == (True, False)
+    assert s.stats.densified == 0
+    s.flush_sync()
+    assert await flusher._densify_until(loop.time() + 60) == (False, True)
+    assert s.stats.densified > 0
+    await flusher.stop()
