@@ -157,3 +157,30 @@ async def test_the_flusher_leaves_members_fast_while_changes_are_pending_or_scra
     assert await flusher._densify_until(loop.time() + 60) == (False, True)
     assert s.stats.densified > 0
     await flusher.stop()
+
+
+def test_a_member_that_changes_again_after_being_made_dense_waits_a_long_period() -> None:
+    s = store()
+    s.age()
+    s.age()
+    densify_all(s)
+    restarts = [f.name for f in FAMS].index("kube_pod_container_status_restarts_total")
+    block = s.blocks[0]
+    pod = PODS[0]
+    for _ in range(2):  # written again, twice within a long period
+        pod = restarted(pod)
+        s.upsert(decode_object(SPEC, pod))
+        s.flush_sync()
+        s.age()
+    assert block.rewritten >> restarts & 1
+    while s._ages % s.LONG_PERIODS:  # the rest of this long period, quiet: it was written in it
+        assert s.take_ripe(1 << 30) == []
+        s.age()
+    assert s.take_ripe(1 << 30) == []
+    for _ in range(s.LONG_PERIODS - 1):  # a whole long period without writes
+        s.age()
+        assert s.take_ripe(1 << 30) == []
+    s.age()
+    assert [(b, f) for b, f, _ in s.take_ripe(1 << 30)] == [(block, restarts)]
+    densify_all(s)
+    assert normalize(s.text()) == expected([pod, *PODS[1:]])

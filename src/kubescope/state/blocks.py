@@ -86,6 +86,8 @@ class Block:
         "pending",
         "prints",
         "recent",
+        "recent_long",
+        "rewritten",
         "ripe",
         "rows",
         "size",
@@ -108,10 +110,13 @@ class Block:
         # major; made at the first update of one of the block's objects, 0 while not known
         self.prints: array[int] | None = None
         # bit masks of families, for the densifier (ResourceStore.age, take_ripe): members a flush
-        # wrote at the fast level, those written since the last period began, those not written
-        # for a whole period (to be made dense)
+        # wrote at the fast level, those written since the last period began (and since the last
+        # long period began), those written again after they were made dense (they wait for a
+        # long period), those not written for their whole period (to be made dense)
         self.loose = 0
         self.recent = 0
+        self.recent_long = 0
+        self.rewritten = 0
         self.ripe = 0
 
     @property

@@ -110,6 +110,7 @@ class ResourceStore:
         # during a relist: per slot number, 1 once its object was listed (a set would hold an int each)
         self._listed: bytearray | None = None
         self._on_dirty = on_dirty
+        self._ages = 0  # calls of age (see LONG_PERIODS)
         renderer = ObjectRenderer(self.families)
         self._texts = renderer.texts
         self._identity = spec.identity
@@ -346,11 +347,15 @@ class ResourceStore:
         block = result.block
         written = 0
         for f, member in result.members:
+            bit = 1 << f
+            if not block.loose & bit and block.members[f]:  # it was made dense: it changes still
+                block.rewritten |= bit
             block.members[f] = member
-            written |= 1 << f
+            written |= bit
         if written:  # written at the fast level: dense again once they stay quiet (see age)
             block.loose |= written
             block.recent |= written
+            block.recent_long |= written
             block.ripe &= ~written
         block.rows = result.rows
         block.code = result.code
@@ -373,16 +378,28 @@ class ResourceStore:
     # cheap; a member that then stays unchanged for a whole period of the flusher's ``quiet``
     # seconds is *ripe*, and the flusher rewrites it, in its idle time, at libdeflate's denser
     # level (the same text, ~8 % fewer bytes at rest; any deflate level is the same gzip to a
-    # reader). Per (block, family) the state is three bits (Block.loose, recent, ripe), so a busy
-    # family of a block (container statuses) does not keep its quiet ones fast.
+    # reader). Per (block, family) the state is a few bits (Block.loose, recent, ripe, ...), so a
+    # busy family of a block (container statuses) does not keep its quiet ones fast. A member
+    # written again after it was made dense waits for a whole long period (LONG_PERIODS periods)
+    # from then on: a family that changes every few seconds would otherwise be recompressed at
+    # 7.5x the cost of its flushes after each change.
+
+    LONG_PERIODS = 8
 
     def age(self) -> None:
         """A period of the flusher's ``quiet`` seconds ended: members written at the fast level and
-        not during the period become ripe."""
+        not during the period become ripe (those rewritten after being made dense: not during the
+        long period that ends now, every :data:`LONG_PERIODS` calls)."""
+        self._ages += 1
+        long_end = self._ages % self.LONG_PERIODS == 0
         for block in self.blocks:
             if block.loose:
-                block.ripe |= block.loose & ~block.recent
+                block.ripe |= block.loose & ~block.recent & ~block.rewritten
                 block.recent = 0
+                if long_end:
+                    block.ripe |= block.loose & block.rewritten & ~block.recent_long
+            if long_end:
+                block.recent_long = 0
 
     def take_ripe(self, budget: int) -> list[Ripe]:
         """Ripe members, about ``budget`` compressed bytes of them (they stay ripe until
