@@ -9,10 +9,12 @@ Steps (progress on stderr):
 2. start ``kubescope state-metrics`` against it (separate process, default flags),
    sampling its RSS every 50 ms: ``initial_sync_s`` is the time until ``/readyz`` answers 200
    (``initial_sync_cpu_s`` the exporter's CPU seconds until then),
-   ``peak_rss_mib`` the highest RSS up to then and through the scrapes, ``steady_rss_mib`` the
+   ``peak_rss_mib`` the highest RSS up to then and through the scrapes (``peak_rss_after_ready_mib``
+   the highest after ready: the first scrapes and the idle time), ``steady_rss_mib`` the
    median RSS over 5 s, once the exporter has been idle for 5 s after its scrapes (cluster quiet);
 3. full scrapes, plain and gzip, each read as a scraper reads it (streamed, chunks consumed and
-   dropped): ``scrape_plain_p50_s``, ``scrape_gzip_p50_s``; then one of each kept for
+   dropped): ``scrape_plain_p50_s``, ``scrape_gzip_p50_s`` (and the exporter's CPU per scrape,
+   ``scrape_plain_cpu_s``, ``scrape_gzip_cpu_s``); then one of each kept for
    ``body_bytes`` and the check that both carry the same text;
    with floors: serving the same bytes from memory over the same loopback HTTP, from a process of
    its own on the exporter's stack (``floor_send_plain_s``, ``floor_send_gzip_s``), and gzipping
@@ -197,15 +199,27 @@ class FloorServer:
         self.dir.cleanup()
 
 
-async def scrapes(url: str, n: int) -> dict[str, Any]:
+def cpu_s(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return float(t.user + t.system)
+
+
+async def scrapes(url: str, n: int, exporter: psutil.Process) -> dict[str, Any]:
     out: dict[str, Any] = {}
     plain_times: list[float] = []
     gzip_times: list[float] = []
     async with aiohttp.ClientSession() as s:
+        cpu0 = cpu_s(exporter)
         for _ in range(n):
             plain_times.append(await timed_scrape(s, url, False))
+        cpu1 = cpu_s(exporter)
         for _ in range(n):
             gzip_times.append(await timed_scrape(s, url, True))
+        cpu2 = cpu_s(exporter)
+    # the exporter's CPU per scrape: what a busy machine disturbs far less than the wall time
+    out["scrape_plain_cpu_s"] = (cpu1 - cpu0) / n
+    out["scrape_gzip_cpu_s"] = (cpu2 - cpu1) / n
+    async with aiohttp.ClientSession() as s:
         _, body = await fetch(s, url, False)
         _, gzbody = await fetch(s, url, True)
     out["scrape_plain_p50_s"] = statistics.median(plain_times)
@@ -468,8 +482,13 @@ def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
             # the exporter's own CPU until ready: what a busy machine disturbs least
             out["initial_sync_cpu_s"] = ct.user + ct.system
             out["peak_rss_sync_mib"] = sampler.peak / 2**20
+            sampler.window()  # from here: the peak after ready (the first scrapes, the idle time)
             log(f"synced in {out['initial_sync_s']:.2f}s; scraping")
-            out.update(asyncio.run(scrapes(f"http://127.0.0.1:{port}/metrics", args.scrapes)))
+            out.update(
+                asyncio.run(
+                    scrapes(f"http://127.0.0.1:{port}/metrics", args.scrapes, psutil.Process(proc.pid))
+                )
+            )
             # steady: the exporter idle with the cluster quiet, after its scrapes; the median of 5 s
             # of samples taken once it has been idle for 5 s (its flusher returns freed pages then)
             time.sleep(5)
@@ -479,6 +498,7 @@ def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
                 time.sleep(0.2)
             out["steady_rss_mib"] = statistics.median(window) / 2**20
             out["peak_rss_mib"] = sampler.peak / 2**20
+            out["peak_rss_after_ready_mib"] = sampler.window() / 2**20
             out["peak_over_steady"] = out["peak_rss_mib"] / out["steady_rss_mib"]
             out.update(abuse(port, sampler, out["steady_rss_mib"], args.burst, args.stalled))
         finally:
@@ -523,6 +543,7 @@ def print_table(f: dict[str, Any]) -> None:
         ("  the exporter's CPU until then", "initial_sync_cpu_s", "s", None),
         ("peak RSS during sync", "peak_rss_sync_mib", "MiB", None),
         ("steady RSS", "steady_rss_mib", "MiB", None),
+        ("peak RSS after ready (scrapes, idle)", "peak_rss_after_ready_mib", "MiB", None),
         ("peak RSS", "peak_rss_mib", "MiB", None),
         ("peak / steady", "peak_over_steady", "x", None),
         ("plain scrapes at once: answered 200", "burst_ok", "", None),
@@ -535,7 +556,9 @@ def print_table(f: dict[str, Any]) -> None:
         ("body (plain)", "body_bytes", "B", None),
         ("body (gzip)", "gzip_body_bytes", "B", None),
         ("scrape plain p50", "scrape_plain_p50_s", "s", "floor_send_plain_s"),
+        ("  the exporter's CPU per plain scrape", "scrape_plain_cpu_s", "s", None),
         ("scrape gzip p50", "scrape_gzip_p50_s", "s", "floor_send_gzip_s"),
+        ("  the exporter's CPU per gzip scrape", "scrape_gzip_cpu_s", "s", None),
         ("KSM's per-scrape gzip (level 6) of the body", "ksm_gzip_level6_s", "s", None),
         ("updates/s (in-process pod store, scrapes running)", "updates_per_s", "/s", "floor_decode_per_s"),
         ("  CPU per update (all threads, scrapes included)", "update_cpu_us", "us", None),
