@@ -53,7 +53,9 @@ class ReflectorOptions:
     30 pods the state-metrics exporter ended its sync with 44 arenas of small objects instead of 54
     at 500 (RSS 142 vs 151 MiB), for the same CPU, and with 30 instead of 53-66 once a network read
     (up to ~2 MiB, ~700 pods) was no longer decoded whole (RSS 125 vs 146-150 MiB); the
-    state-metrics store still fills a block of 128 objects per run."""
+    state-metrics store fills one block (256 objects by default) per run. 64 (with blocks of 128)
+    left 25-26 arenas instead of 29-30, but the flusher's glibc heap outgrew 64 MiB during the sync
+    (peak RSS +5 MiB) and kept ~2 MiB more after it: no gain."""
     watch_list: bool = True
     """(Re)list with a watch-list stream where the server offers one."""
     min_watch_timeout: float = 300.0
