@@ -68,3 +68,30 @@ async def test_a_client_closing_during_lists_of_parts_is_an_abort() -> None:
         await asyncio.wait_for(closed.wait(), 60)
         _, _, text = await fetch(url(srv, "main", "/metrics"))
     assert 'kubescope_http_aborted_responses_total{handler="/big",listener="main"} 1\n' in text.decode()
+
+
+async def test_a_head_request_gets_the_headers_only() -> None:
+    produced: list[bytes] = []
+
+    async def body() -> AsyncIterator[list[bytes]]:
+        for c in PARTS:
+            produced.append(b"x")
+            yield c if isinstance(c, list) else [c]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await web.stream_response(
+            request, body(), content_type="text/plain", headers={"Content-Length": str(len(BODY))}
+        )
+
+    srv = web.Server("t", listeners=[web.Listener("main", routes=[web.get("/b", handler)], host="127.0.0.1")])
+    async with running(srv):
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port("main"))
+        # a HEAD, then a GET on the same connection: nothing may come between their answers
+        writer.write(b"HEAD /b HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and f"Content-Length: {len(BODY)}".encode() in head
+        get = await reader.readuntil(b"\r\n\r\n")
+        assert get.startswith(b"HTTP/1.1 200")
+        assert await reader.readexactly(len(BODY)) == BODY
+        writer.close()
+    assert len(produced) == len(PARTS)  # the GET's body only

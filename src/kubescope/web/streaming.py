@@ -5,7 +5,8 @@ slow reader holds the producer instead of buffering the body. Headers are writte
 their own: aiohttp on Python < 3.12.9 otherwise joins headers and body, copying the body for every
 concurrent scrape (measured: +60 MB per scrape of a 60 MB body). Chunks reach the transport as
 given: no copies are added here. A chunk may be a list of parts, handed to the transport in one
-``writelines`` (one ``writev`` on uvloop) rather than joined by its producer.
+``writelines`` (one ``writev`` on uvloop) rather than joined by its producer. A ``HEAD`` request
+gets the headers alone (its producer is closed unread).
 
 A client that closes early (Prometheus' ``scrape_timeout``, ``curl | head -c``) is normal: the
 write fails with ``ConnectionError`` ("Connection lost", "Cannot write to closing transport"),
@@ -65,6 +66,13 @@ async def stream_response(
     resp = web.StreamResponse(status=status, headers={"Content-Type": content_type, **(headers or {})})
     try:
         await resp.prepare(request)
+        # HEAD: the headers only, as HTTP requires and Go's net/http does (aiohttp sent the body)
+        if request.method == "HEAD":
+            await resp.write_eof()
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
+            return resp
         await resp.write(b"")  # flush headers alone: the body chunks then reach the transport uncopied
         async for chunk in chunks:
             if isinstance(chunk, list):
