@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from kubescope.sim.process import SimulatorProcess
@@ -22,8 +23,17 @@ SERVING = re.compile(
 
 class Exporter:
     def __init__(
-        self, sim: SimulatorProcess, tmp: Path, *extra: str, kubeconfig: str = "", ready_timeout: float = 60
+        self,
+        sim: SimulatorProcess,
+        tmp: Path,
+        *extra: str,
+        kubeconfig: str = "",
+        ready_timeout: float = 60,
+        entry: Sequence[str] = ("-m", "kubescope"),
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        """``entry``: the interpreter's arguments before ``state-metrics`` (a probe script with its
+        own arguments, say); ``env``: the child's environment (this process's by default)."""
         # ports of its own choosing (0), read from its "serving" line: a port picked free beforehand
         # could be taken by another process before the exporter bound it (it then exited 2)
         fd, name = tempfile.mkstemp(prefix="state-metrics-", suffix=".log", dir=tmp)
@@ -32,8 +42,7 @@ class Exporter:
         self.proc = popen_tied(
             [
                 sys.executable,
-                "-m",
-                "kubescope",
+                *entry,
                 "state-metrics",
                 f"--kubeconfig={kubeconfig or sim.kubeconfig}",
                 "--host=127.0.0.1",
@@ -44,6 +53,7 @@ class Exporter:
             ],
             stdout=self._fh,
             stderr=subprocess.STDOUT,
+            env=None if env is None else dict(env),
         )
         self.port, self.tport = self._bound_ports(deadline=time.monotonic() + 60)
         deadline = time.monotonic() + ready_timeout

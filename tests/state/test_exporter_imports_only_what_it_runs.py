@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from kubescope.sim.process import SimulatorProcess
-from kubescope.sim.tied import popen_tied
-from tests.integration.exporter import SERVING
+from tests.integration.exporter import Exporter
 from tests.simfixtures import CLEAN_ENV, simulator
 
 sim = simulator(nodes=1, pods_per_node=2, kubelets=False)
@@ -50,50 +46,17 @@ spec:
 
 
 def modules_once_ready(sim: SimulatorProcess, tmp: Path, *extra: str) -> set[str]:
-    out, log = tmp / "modules", tmp / "log"
-    with log.open("wb") as fh:
-        proc = popen_tied(
-            [
-                sys.executable,
-                "-c",
-                PROBE,
-                str(out),
-                "state-metrics",
-                f"--kubeconfig={sim.kubeconfig}",
-                "--host=127.0.0.1",
-                "--port=0",
-                "--telemetry-host=127.0.0.1",
-                "--telemetry-port=0",
-                *extra,
-            ],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            env=CLEAN_ENV,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while not (m := SERVING.search(log.read_text(errors="replace"))):
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "not serving:\n" + log.read_text()
-                time.sleep(0.05)
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{m['telemetry']}/readyz", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "not ready:\n" + log.read_text()
-                time.sleep(0.1)
-            os.kill(proc.pid, signal.SIGUSR1)
-            while not out.exists() or not out.read_text():
-                assert time.monotonic() < deadline, "no module list:\n" + log.read_text()
-                time.sleep(0.05)
-            return set(out.read_text().split())
-        finally:
-            proc.terminate()
-            proc.wait(30)
+    out = tmp / "modules"
+    exporter = Exporter(sim, tmp, *extra, entry=("-c", PROBE, str(out)), env=CLEAN_ENV, ready_timeout=120)
+    try:
+        os.kill(exporter.proc.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 60
+        while not out.exists() or not out.read_text():
+            assert time.monotonic() < deadline, "no module list:\n" + exporter.log.read_text()
+            time.sleep(0.05)
+        return set(out.read_text().split())
+    finally:
+        exporter.stop()
 
 
 def held(modules: set[str], names: tuple[str, ...]) -> list[str]:
